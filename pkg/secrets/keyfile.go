@@ -1,0 +1,77 @@
+package secrets
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DecodeKey reads a 32-byte key given as base64 (standard or URL) or hex.
+func DecodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, dec := range []func(string) ([]byte, error){
+		base64.StdEncoding.DecodeString, base64.RawStdEncoding.DecodeString,
+		base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString,
+		hex.DecodeString,
+	} {
+		if b, err := dec(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("the key must be 32 bytes, written as base64 or hex")
+}
+
+// LoadOrCreateKey returns the 32-byte key kept in path, creating it (and its
+// directory) with owner-only permissions the first time. A key file that
+// others can read is refused rather than used.
+func LoadOrCreateKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if info, serr := os.Stat(path); serr == nil && info.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("key file %s is readable by others (mode %v); run chmod 600 on it", path, info.Mode().Perm())
+		}
+		key, derr := DecodeKey(string(data))
+		if derr != nil {
+			return nil, fmt.Errorf("key file %s: %w", path, derr)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKey(path) // another process won the race
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return key, f.Close()
+}
+
+// LoadOrCreateSecret is LoadOrCreateKey for a shared secret string (such as
+// a resource server's introspection secret on a single machine).
+func LoadOrCreateSecret(path string) (string, error) {
+	key, err := LoadOrCreateKey(path)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(key), nil
+}

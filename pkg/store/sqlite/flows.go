@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO pendings (state_hash, browser_hash, client_id,
+		redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.StateHash, p.BrowserHash, p.ClientID, p.RedirectURI, p.Scope, p.Resource,
+		p.CodeChallenge, p.ClientState, p.UpstreamVerifier, ts(p.ExpiresAt))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return store.ErrConflict
+	}
+	return err
+}
+
+func (s *Store) TakePending(ctx context.Context, stateHash string) (*store.Pending, error) {
+	var p store.Pending
+	var exp int64
+	// DELETE … RETURNING makes find-and-consume one statement: two
+	// callbacks with the same state cannot both get it.
+	err := s.db.QueryRowContext(ctx, `DELETE FROM pendings WHERE state_hash = ? RETURNING
+		state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge,
+		client_state, upstream_verifier, expires_at`, stateHash).
+		Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource,
+			&p.CodeChallenge, &p.ClientState, &p.UpstreamVerifier, &exp)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	p.ExpiresAt = fromTS(exp)
+	return &p, nil
+}
+
+func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO grants (id, client_id, subject, username, scope,
+		resource, redirect_uri, upstream, upstream_expires_at, created_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.ID, g.ClientID, g.Subject, g.Username, g.Scope, g.Resource, g.RedirectURI,
+		g.Upstream, ts(g.UpstreamExpiresAt), ts(g.CreatedAt), ts(g.RevokedAt))
+	return err
+}
+
+func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
+	var g store.Grant
+	var upExp, created, revoked int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, client_id, subject, username, scope, resource,
+		redirect_uri, upstream, upstream_expires_at, created_at, revoked_at FROM grants WHERE id = ?`, id).
+		Scan(&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI,
+			&g.Upstream, &upExp, &created, &revoked)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(revoked)
+	return &g, nil
+}
+
+func (s *Store) UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE grants SET upstream = ?, upstream_expires_at = ? WHERE id = ?`,
+		sealed, ts(expiresAt), grantID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res)
+}
+
+func (s *Store) RevokeGrant(ctx context.Context, grantID string, at time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := revokeGrantTx(ctx, tx, grantID, at); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func revokeGrantTx(ctx context.Context, tx *sql.Tx, grantID string, at time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ts(at), grantID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM grants WHERE id = ?`, grantID).Scan(&one); err != nil {
+			return notFound(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at = 0`, ts(at), grantID); err != nil {
+		return err
+	}
+	// An unused code of a revoked grant must not be redeemable either.
+	_, err = tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE grant_id = ? AND used_at = 0`, ts(at), grantID)
+	return err
+}
+
+func (s *Store) SaveCode(ctx context.Context, c *store.Code) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO codes (hash, grant_id, client_id, redirect_uri,
+		code_challenge, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.GrantID, c.ClientID, c.RedirectURI, c.CodeChallenge, ts(c.ExpiresAt), ts(c.UsedAt))
+	return err
+}
+
+func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*store.Code, error) {
+	var c store.Code
+	var exp, used int64
+	// The conditional UPDATE is the atomic step: of two concurrent
+	// redemptions exactly one sees a row.
+	err := s.db.QueryRowContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0
+		RETURNING hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`, ts(at), hash).
+		Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &exp, &used)
+	if err == nil {
+		c.ExpiresAt, c.UsedAt = fromTS(exp), fromTS(used)
+		return &c, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge,
+		expires_at, used_at FROM codes WHERE hash = ?`, hash).
+		Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &exp, &used)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	c.ExpiresAt, c.UsedAt = fromTS(exp), fromTS(used)
+	return &c, store.ErrAlreadyUsed
+}
+
+func (s *Store) SaveConsent(ctx context.Context, c *store.Consent) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO consents (subject, client_id, redirect_uri, scope, granted_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, client_id, redirect_uri)
+		DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at`,
+		c.Subject, c.ClientID, c.RedirectURI, c.Scope, ts(c.GrantedAt))
+	return err
+}
+
+func (s *Store) GetConsent(ctx context.Context, subject, clientID, redirectURI string) (*store.Consent, error) {
+	var c store.Consent
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT subject, client_id, redirect_uri, scope, granted_at
+		FROM consents WHERE subject = ? AND client_id = ? AND redirect_uri = ?`, subject, clientID, redirectURI).
+		Scan(&c.Subject, &c.ClientID, &c.RedirectURI, &c.Scope, &at)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	c.GrantedAt = fromTS(at)
+	return &c, nil
+}
+
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+// Package sqlite is the embedded default store: one SQLite file (pure Go,
+// modernc.org/sqlite) in the state directory. Writes that must be atomic
+// run in IMMEDIATE transactions, which take SQLite's write lock up front.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store implements store.Store on SQLite.
+type Store struct{ db *sql.DB }
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and applies the
+// schema migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	_ = os.Chmod(path, 0o600)
+	return s, nil
+}
+
+// migrations are applied in order; each index is a schema version.
+var migrations = []string{
+	`CREATE TABLE clients (
+		id TEXT PRIMARY KEY,
+		secret_hash TEXT NOT NULL,
+		name TEXT NOT NULL,
+		redirect_uris TEXT NOT NULL,
+		grant_types TEXT NOT NULL,
+		response_types TEXT NOT NULL,
+		auth_method TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		metadata BLOB,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE pendings (
+		state_hash TEXT PRIMARY KEY,
+		browser_hash TEXT NOT NULL,
+		client_id TEXT NOT NULL,
+		redirect_uri TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		resource TEXT NOT NULL,
+		code_challenge TEXT NOT NULL,
+		client_state TEXT NOT NULL,
+		upstream_verifier TEXT NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE TABLE grants (
+		id TEXT PRIMARY KEY,
+		client_id TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		username TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		resource TEXT NOT NULL,
+		redirect_uri TEXT NOT NULL,
+		upstream BLOB,
+		upstream_expires_at INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX grants_subject ON grants(subject);
+	CREATE TABLE codes (
+		hash TEXT PRIMARY KEY,
+		grant_id TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+		client_id TEXT NOT NULL,
+		redirect_uri TEXT NOT NULL,
+		code_challenge TEXT NOT NULL,
+		expires_at INTEGER NOT NULL,
+		used_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE tokens (
+		hash TEXT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		grant_id TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+		issuance TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		issued_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		revoked_at INTEGER NOT NULL DEFAULT 0,
+		used_at INTEGER NOT NULL DEFAULT 0,
+		successor TEXT NOT NULL DEFAULT '',
+		grace_used INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX tokens_grant ON tokens(grant_id);
+	CREATE INDEX tokens_issuance ON tokens(issuance);
+	CREATE INDEX tokens_expires ON tokens(expires_at);
+	CREATE TABLE consents (
+		subject TEXT NOT NULL,
+		client_id TEXT NOT NULL,
+		redirect_uri TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		granted_at INTEGER NOT NULL,
+		PRIMARY KEY (subject, client_id, redirect_uri)
+	);`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var version int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this tmcp knows (%d); upgrade tmcp", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Times are kept as Unix nanoseconds; 0 means "not set".
+func ts(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromTS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func jsonList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func parseList(s string) []string {
+	var v []string
+	_ = json.Unmarshal([]byte(s), &v)
+	return v
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+// Package store defines what the authorization server keeps and the
+// narrow interfaces through which it keeps it. Implementations live in
+// sub-packages (sqlite) and all pass the contract suite in storetest.
+//
+// The store is deliberately dumb about policy: it stores, finds and
+// atomically consumes; expiry, binding and audience rules are decided by
+// the protocol code with its own clock.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every implementation returns.
+var (
+	ErrNotFound    = errors.New("store: not found")
+	ErrAlreadyUsed = errors.New("store: already used")
+	ErrConflict    = errors.New("store: already exists")
+	// ErrReused reports a rotated refresh token presented again outside the
+	// grace rule; the store has revoked its whole family.
+	ErrReused = errors.New("store: refresh token reused; family revoked")
+	// ErrRevoked reports a token or grant that was revoked.
+	ErrRevoked = errors.New("store: revoked")
+)
+
+// Client is an MCP client registered with tmcp (RFC 7591).
+type Client struct {
+	ID                      string
+	SecretHash              string // empty for public clients
+	Name                    string
+	RedirectURIs            []string
+	GrantTypes              []string
+	ResponseTypes           []string
+	TokenEndpointAuthMethod string
+	Scope                   string
+	// Metadata is the registration response as sent, kept so that a read
+	// of the client echoes what was registered (RFC 7591 §3.2.1).
+	Metadata  []byte
+	CreatedAt time.Time
+}
+
+// Pending is an authorization request that tmcp has sent to TaskManager
+// and whose callback it awaits. It is keyed by the hash of the upstream
+// state and bound to the browser that started it.
+type Pending struct {
+	StateHash     string
+	BrowserHash   string
+	ClientID      string
+	RedirectURI   string
+	Scope         string
+	Resource      string
+	CodeChallenge string
+	ClientState   string
+	// UpstreamVerifier is tmcp's own PKCE verifier towards TaskManager.
+	UpstreamVerifier string
+	ExpiresAt        time.Time
+}
+
+// Grant is one user's authorization of one client for one resource: the
+// family that every code and token issued from a single consent belongs
+// to, and the holder of TaskManager's tokens for it.
+type Grant struct {
+	ID          string
+	ClientID    string
+	Subject     string
+	Username    string
+	Scope       string
+	Resource    string
+	RedirectURI string
+	// Upstream is TaskManager's token set, sealed (AES-256-GCM).
+	Upstream          []byte
+	UpstreamExpiresAt time.Time
+	CreatedAt         time.Time
+	RevokedAt         time.Time // zero while active
+}
+
+// Code is an authorization code issued to an MCP client.
+type Code struct {
+	Hash          string
+	GrantID       string
+	ClientID      string
+	RedirectURI   string
+	CodeChallenge string
+	ExpiresAt     time.Time
+	UsedAt        time.Time // zero until consumed
+}
+
+// TokenKind tells access and refresh tokens apart.
+type TokenKind string
+
+const (
+	KindAccess  TokenKind = "access"
+	KindRefresh TokenKind = "refresh"
+)
+
+// Token is an issued access or refresh token; only its hash is kept.
+type Token struct {
+	Hash    string
+	Kind    TokenKind
+	GrantID string
+	// Issuance groups the access and refresh token handed out in one
+	// token response, so a rotation can undo exactly one response.
+	Issuance  string
+	Scope     string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time
+	// Refresh tokens only: when it was rotated, into which issuance, and
+	// whether its one grace retry has been spent.
+	UsedAt    time.Time
+	Successor string
+	GraceUsed bool
+}
+
+// Consent records that a user approved a client for a redirect URI and scope.
+type Consent struct {
+	Subject     string
+	ClientID    string
+	RedirectURI string
+	Scope       string
+	GrantedAt   time.Time
+}
+
+// Clients keeps registered MCP clients.
+type Clients interface {
+	CreateClient(ctx context.Context, c *Client) error
+	GetClient(ctx context.Context, id string) (*Client, error)
+}
+
+// Pendings keeps authorization requests in flight to TaskManager.
+type Pendings interface {
+	SavePending(ctx context.Context, p *Pending) error
+	// TakePending returns and deletes the pending request in one step, so
+	// a state can be used once only.
+	TakePending(ctx context.Context, stateHash string) (*Pending, error)
+}
+
+// Grants keeps token families.
+type Grants interface {
+	CreateGrant(ctx context.Context, g *Grant) error
+	GetGrant(ctx context.Context, id string) (*Grant, error)
+	UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error
+	// RevokeGrant revokes the grant and every code and token in it.
+	RevokeGrant(ctx context.Context, grantID string, at time.Time) error
+}
+
+// Codes keeps authorization codes.
+type Codes interface {
+	SaveCode(ctx context.Context, c *Code) error
+	// ConsumeCode marks the code used and returns it. A code used before
+	// is returned with ErrAlreadyUsed, so the caller can revoke its grant.
+	ConsumeCode(ctx context.Context, hash string, at time.Time) (*Code, error)
+}
+
+// Tokens keeps access and refresh tokens.
+type Tokens interface {
+	SaveTokens(ctx context.Context, tokens ...*Token) error
+	GetToken(ctx context.Context, hash string) (*Token, error)
+	RevokeToken(ctx context.Context, hash string, at time.Time) error
+	// RotateRefresh consumes the refresh token oldHash and saves issue in
+	// one transaction. A token already rotated less than grace ago, whose
+	// grace retry is unspent, is rotated again: the tokens of its first
+	// rotation are revoked and issue replaces them. Any other reuse revokes
+	// the family and returns ErrReused.
+	RotateRefresh(ctx context.Context, oldHash string, at time.Time, grace time.Duration, issue []*Token) error
+}
+
+// Consents keeps the approvals users gave.
+type Consents interface {
+	SaveConsent(ctx context.Context, c *Consent) error
+	GetConsent(ctx context.Context, subject, clientID, redirectURI string) (*Consent, error)
+}
+
+// Store is everything the authorization server keeps.
+type Store interface {
+	Clients
+	Pendings
+	Grants
+	Codes
+	Tokens
+	Consents
+	// Sweep deletes what expired before now and can no longer matter.
+	Sweep(ctx context.Context, now time.Time) (int64, error)
+	Ping(ctx context.Context) error
+	Close() error
+}

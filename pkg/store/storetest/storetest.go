@@ -1,0 +1,349 @@
+// Package storetest is the contract every store.Store implementation must
+// pass. Each backend's tests call Run with a constructor for a fresh store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+// Run runs the contract suite; newStore must return an empty store.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"ClientRoundTrip", testClientRoundTrip},
+		{"PendingIsSingleUse", testPendingSingleUse},
+		{"CodeConsumedOnce", testCodeConsumedOnce},
+		{"CodeConsumedOnceUnderConcurrency", testCodeConcurrent},
+		{"RevokeGrantRevokesTokensAndCodes", testRevokeGrant},
+		{"RefreshRotation", testRefreshRotation},
+		{"RefreshGraceRetryOnce", testRefreshGrace},
+		{"RefreshRotatesOnceUnderConcurrency", testRefreshConcurrent},
+		{"ConsentUpsert", testConsent},
+		{"SweepDeletesExpired", testSweep},
+		{"UpstreamUpdate", testUpstreamUpdate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+var t0 = time.Unix(1_800_000_000, 0)
+
+func newGrant(t *testing.T, s store.Store) *store.Grant {
+	t.Helper()
+	g := &store.Grant{
+		ID: secrets.Random(16), ClientID: "client-1", Subject: "user-1", Username: "demo@example.com",
+		Scope: "read write", Resource: "http://localhost:8001/mcp", RedirectURI: "http://localhost:3030/callback",
+		Upstream: []byte("sealed"), UpstreamExpiresAt: t0.Add(time.Hour), CreatedAt: t0,
+	}
+	if err := s.CreateGrant(context.Background(), g); err != nil {
+		t.Fatalf("CreateGrant: %v", err)
+	}
+	return g
+}
+
+func pair(grantID string, exp time.Time) (access, refresh *store.Token) {
+	iss := secrets.Random(8)
+	access = &store.Token{Hash: secrets.Random(16), Kind: store.KindAccess, GrantID: grantID, Issuance: iss,
+		Scope: "read", IssuedAt: t0, ExpiresAt: exp}
+	refresh = &store.Token{Hash: secrets.Random(16), Kind: store.KindRefresh, GrantID: grantID, Issuance: iss,
+		Scope: "read", IssuedAt: t0, ExpiresAt: exp.Add(24 * time.Hour)}
+	return
+}
+
+func mustToken(t *testing.T, s store.Store, hash string) *store.Token {
+	t.Helper()
+	tok, err := s.GetToken(context.Background(), hash)
+	if err != nil {
+		t.Fatalf("GetToken: %v", err)
+	}
+	return tok
+}
+
+func testClientRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c := &store.Client{ID: "c1", SecretHash: "h", Name: "Inspector", RedirectURIs: []string{"http://localhost/cb", "https://x.example/cb"},
+		GrantTypes: []string{"authorization_code"}, ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: "none",
+		Scope: "read", Metadata: []byte(`{"a":1}`), CreatedAt: t0}
+	if err := s.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateClient(ctx, c); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second CreateClient = %v, want ErrConflict", err)
+	}
+	got, err := s.GetClient(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != c.Name || len(got.RedirectURIs) != 2 || got.RedirectURIs[1] != "https://x.example/cb" ||
+		got.TokenEndpointAuthMethod != "none" || string(got.Metadata) != `{"a":1}` || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("GetClient = %+v", got)
+	}
+	if _, err := s.GetClient(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetClient(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func testPendingSingleUse(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := &store.Pending{StateHash: "s1", BrowserHash: "b", ClientID: "c", RedirectURI: "r", Scope: "read",
+		Resource: "res", CodeChallenge: "cc", ClientState: "xyz", UpstreamVerifier: "v", ExpiresAt: t0}
+	if err := s.SavePending(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TakePending(ctx, "s1")
+	if err != nil || got.ClientState != "xyz" || got.UpstreamVerifier != "v" || !got.ExpiresAt.Equal(t0) {
+		t.Fatalf("TakePending = %+v, %v", got, err)
+	}
+	if _, err := s.TakePending(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second TakePending = %v, want ErrNotFound", err)
+	}
+}
+
+func testCodeConsumedOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	if err := s.SaveCode(ctx, &store.Code{Hash: "code", GrantID: g.ID, ClientID: "client-1", RedirectURI: "r",
+		CodeChallenge: "cc", ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.ConsumeCode(ctx, "code", t0)
+	if err != nil || c.GrantID != g.ID || !c.UsedAt.Equal(t0) {
+		t.Fatalf("ConsumeCode = %+v, %v", c, err)
+	}
+	c, err = s.ConsumeCode(ctx, "code", t0.Add(time.Second))
+	if !errors.Is(err, store.ErrAlreadyUsed) || c == nil || c.GrantID != g.ID {
+		t.Fatalf("replayed ConsumeCode = %+v, %v; want the code with ErrAlreadyUsed", c, err)
+	}
+	if _, err := s.ConsumeCode(ctx, "other", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ConsumeCode(unknown) = %v", err)
+	}
+}
+
+func testCodeConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	if err := s.SaveCode(ctx, &store.Code{Hash: "race", GrantID: g.ID, ClientID: "c", RedirectURI: "r", ExpiresAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.ConsumeCode(ctx, "race", t0); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, store.ErrAlreadyUsed) {
+				t.Errorf("ConsumeCode: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent redemptions succeeded, want exactly 1", wins.Load())
+	}
+}
+
+func testRevokeGrant(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	other := newGrant(t, s)
+	a, r := pair(g.ID, t0.Add(time.Hour))
+	oa, _ := pair(other.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a, r, oa); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveCode(ctx, &store.Code{Hash: "c2", GrantID: g.ID, ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeGrant(ctx, g.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{a.Hash, r.Hash} {
+		if tok := mustToken(t, s, h); !tok.RevokedAt.Equal(t0) {
+			t.Errorf("token %s not revoked: %+v", h, tok)
+		}
+	}
+	if tok := mustToken(t, s, oa.Hash); !tok.RevokedAt.IsZero() {
+		t.Errorf("token of another grant was revoked")
+	}
+	if gg, _ := s.GetGrant(ctx, g.ID); !gg.RevokedAt.Equal(t0) {
+		t.Errorf("grant not marked revoked: %+v", gg)
+	}
+	if _, err := s.ConsumeCode(ctx, "c2", t0); !errors.Is(err, store.ErrAlreadyUsed) {
+		t.Errorf("code of revoked grant still redeemable: %v", err)
+	}
+	if err := s.RevokeGrant(ctx, "missing", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeGrant(unknown) = %v", err)
+	}
+}
+
+func testRefreshRotation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	a1, r1 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a1, r1); err != nil {
+		t.Fatal(err)
+	}
+	a2, r2 := pair(g.ID, t0.Add(2*time.Hour))
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, 0, []*store.Token{a2, r2}); err != nil {
+		t.Fatalf("first rotation: %v", err)
+	}
+	if tok := mustToken(t, s, r1.Hash); !tok.UsedAt.Equal(t0) || tok.Successor != a2.Issuance {
+		t.Fatalf("old refresh after rotation = %+v", tok)
+	}
+	// Reuse with no grace: the whole family goes.
+	a3, r3 := pair(g.ID, t0.Add(3*time.Hour))
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(time.Second), 0, []*store.Token{a3, r3}); !errors.Is(err, store.ErrReused) {
+		t.Fatalf("reuse = %v, want ErrReused", err)
+	}
+	for _, h := range []string{a1.Hash, a2.Hash, r2.Hash} {
+		if tok := mustToken(t, s, h); tok.RevokedAt.IsZero() {
+			t.Errorf("token %s survived reuse detection", h)
+		}
+	}
+	if _, err := s.GetToken(ctx, a3.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("tokens of a refused rotation were saved: %v", err)
+	}
+	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(2*time.Second), time.Minute, nil); !errors.Is(err, store.ErrRevoked) {
+		t.Errorf("rotating a revoked family = %v, want ErrRevoked", err)
+	}
+	if err := s.RotateRefresh(ctx, a2.Hash, t0, 0, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rotating an access token = %v, want ErrNotFound", err)
+	}
+}
+
+func testRefreshGrace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	a1, r1 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a1, r1); err != nil {
+		t.Fatal(err)
+	}
+	a2, r2 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, 10*time.Second, []*store.Token{a2, r2}); err != nil {
+		t.Fatal(err)
+	}
+	a3, r3 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(5*time.Second), 10*time.Second, []*store.Token{a3, r3}); err != nil {
+		t.Fatalf("retry within grace: %v", err)
+	}
+	if tok := mustToken(t, s, r2.Hash); tok.RevokedAt.IsZero() {
+		t.Errorf("the first rotation's refresh token survived the grace retry")
+	}
+	if tok := mustToken(t, s, r3.Hash); !tok.RevokedAt.IsZero() {
+		t.Errorf("the grace retry's refresh token is revoked")
+	}
+	a4, r4 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(6*time.Second), 10*time.Second, []*store.Token{a4, r4}); !errors.Is(err, store.ErrReused) {
+		t.Fatalf("second retry within grace = %v, want ErrReused", err)
+	}
+	if tok := mustToken(t, s, r3.Hash); tok.RevokedAt.IsZero() {
+		t.Errorf("family not revoked after the grace was spent")
+	}
+}
+
+func testRefreshConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	a1, r1 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a1, r1); err != nil {
+		t.Fatal(err)
+	}
+	var ok, reused atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, r := pair(g.ID, t0.Add(time.Hour))
+			switch err := s.RotateRefresh(ctx, r1.Hash, t0, 0, []*store.Token{a, r}); {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, store.ErrReused), errors.Is(err, store.ErrRevoked):
+				reused.Add(1)
+			default:
+				t.Errorf("RotateRefresh: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || reused.Load() != 7 {
+		t.Fatalf("rotations: %d succeeded, %d refused; want 1 and 7", ok.Load(), reused.Load())
+	}
+}
+
+func testConsent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetConsent(ctx, "u", "c", "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetConsent(empty) = %v", err)
+	}
+	for _, scope := range []string{"read", "read write"} {
+		if err := s.SaveConsent(ctx, &store.Consent{Subject: "u", ClientID: "c", RedirectURI: "r", Scope: scope, GrantedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := s.GetConsent(ctx, "u", "c", "r")
+	if err != nil || c.Scope != "read write" {
+		t.Fatalf("GetConsent = %+v, %v", c, err)
+	}
+}
+
+func testSweep(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	live, _ := pair(g.ID, t0.Add(time.Hour))
+	dead, _ := pair(g.ID, t0.Add(-time.Minute))
+	if err := s.SaveTokens(ctx, live, dead); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SavePending(ctx, &store.Pending{StateHash: "old", ExpiresAt: t0.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SavePending(ctx, &store.Pending{StateHash: "new", ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Sweep(ctx, t0)
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want 2 rows", n, err)
+	}
+	if _, err := s.GetToken(ctx, dead.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired token kept")
+	}
+	mustToken(t, s, live.Hash)
+	if _, err := s.TakePending(ctx, "new"); err != nil {
+		t.Errorf("live pending swept: %v", err)
+	}
+}
+
+func testUpstreamUpdate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	exp := t0.Add(2 * time.Hour)
+	if err := s.UpdateUpstream(ctx, g.ID, []byte("new"), exp); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetGrant(ctx, g.ID)
+	if err != nil || string(got.Upstream) != "new" || !got.UpstreamExpiresAt.Equal(exp) {
+		t.Fatalf("GetGrant = %+v, %v", got, err)
+	}
+	if err := s.UpdateUpstream(ctx, "missing", nil, exp); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateUpstream(unknown) = %v", err)
+	}
+}
