@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -121,4 +122,16 @@ func AppendQuery(uri string, params url.Values, state, issuer string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// FormError maps a request body that failed to parse to invalid_request,
+// with 413 when it was too large (see httpx.LimitBody).
+func FormError(err error) *Error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		e := InvalidRequest("the request body is too large")
+		e.Status = http.StatusRequestEntityTooLarge
+		return e
+	}
+	return InvalidRequest("the request body is not a valid form")
 }

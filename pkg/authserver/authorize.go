@@ -1,0 +1,157 @@
+package authserver
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+// authRequest is a validated authorization request (RFC 6749 §4.1.1,
+// RFC 7636 §4.3, RFC 8707 §2).
+type authRequest struct {
+	Client      *store.Client
+	RedirectURI string
+	State       string
+	Scope       []string
+	Resource    string
+	Challenge   string
+}
+
+// pageError is an authorization failure that must not be redirected:
+// the client or its redirect URI could not be trusted (RFC 6749 §4.1.2.1).
+type pageError struct{ msg, detail string }
+
+// authParams are the parameters an authorization request may carry once.
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state",
+	"code_challenge", "code_challenge_method", "resource"}
+
+// parseAuthRequest validates q. A *pageError means the browser gets an
+// error page; an *oauth.Error goes back to the (validated) redirect URI.
+func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, *pageError, *oauth.Error) {
+	clientID := q.Get("client_id")
+	if clientID == "" {
+		return nil, &pageError{"The request names no client (client_id is missing).", ""}, nil
+	}
+	client, err := s.store.GetClient(r.Context(), clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &pageError{"Unknown client: " + clientID + " is not registered with this server.",
+			"Register the client again (its registration may have been removed)."}, nil
+	} else if err != nil {
+		s.log.Error("load client", "err", err)
+		return nil, &pageError{"The server could not load the client.", ""}, nil
+	}
+	if len(q["redirect_uri"]) > 1 || len(q["client_id"]) > 1 {
+		return nil, &pageError{"The request repeats client_id or redirect_uri.", ""}, nil
+	}
+	redirect := q.Get("redirect_uri")
+	if redirect == "" && len(client.RedirectURIs) == 1 {
+		redirect = client.RedirectURIs[0]
+	}
+	if redirect == "" || !oauth.MatchRedirectURI(client.RedirectURIs, redirect) {
+		return nil, &pageError{"The redirect URI does not match any URI registered for this client.",
+			"Nothing was sent to it. Check the redirect URIs the client registered."}, nil
+	}
+	req := &authRequest{Client: client, RedirectURI: redirect, State: q.Get("state")}
+	for _, p := range authParams {
+		if len(q[p]) > 1 && p != "resource" {
+			return req, nil, oauth.InvalidRequest(p + " is repeated (RFC 6749 §3.1)")
+		}
+	}
+	if q.Get("response_type") != "code" {
+		return req, nil, oauth.NewError(oauth.CodeUnsupportedResponseType, "only response_type=code is supported")
+	}
+	if !slices.Contains(client.GrantTypes, "authorization_code") {
+		return req, nil, oauth.NewError(oauth.CodeUnauthorizedClient, "the client did not register the authorization_code grant")
+	}
+	req.Challenge = q.Get("code_challenge")
+	switch method := q.Get("code_challenge_method"); {
+	case req.Challenge == "":
+		return req, nil, oauth.InvalidRequest("code_challenge is required (PKCE, RFC 7636)")
+	case method != oauth.MethodS256:
+		return req, nil, oauth.InvalidRequest("code_challenge_method must be S256")
+	case !oauth.ValidChallenge(req.Challenge):
+		return req, nil, oauth.InvalidRequest("code_challenge is not a valid S256 challenge")
+	}
+	req.Scope = oauth.ParseScope(q.Get("scope"))
+	if len(req.Scope) == 0 {
+		req.Scope = s.cfg.DefaultScope
+	}
+	if !oauth.ScopeSubset(req.Scope, s.cfg.ScopesSupported) {
+		return req, nil, oauth.InvalidScope("supported scopes: " + oauth.JoinScope(s.cfg.ScopesSupported))
+	}
+	if client.Scope != "" && !oauth.ScopeSubset(req.Scope, oauth.ParseScope(client.Scope)) {
+		return req, nil, oauth.InvalidScope("the client registered only: " + client.Scope)
+	}
+	resources := q["resource"]
+	switch {
+	case len(resources) > 1:
+		return req, nil, oauth.NewError(oauth.CodeInvalidTarget, "a grant is bound to one resource; send one resource parameter")
+	case len(resources) == 0 || resources[0] == "":
+		req.Resource = s.cfg.DefaultResource
+	case !oauth.ValidResourceIndicator(resources[0]):
+		return req, nil, oauth.NewError(oauth.CodeInvalidTarget, "resource must be an absolute URI without fragment")
+	default:
+		rs := s.resourceServer(resources[0])
+		if rs == nil {
+			return req, nil, oauth.NewError(oauth.CodeInvalidTarget, "this server issues no tokens for that resource")
+		}
+		req.Resource = rs.Resource
+	}
+	return req, nil, nil
+}
+
+// authorize handles the MCP client's authorization request: validate, then
+// show tmcp's own consent page unless this browser approved the same
+// client, redirect URI and scopes before.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	req, perr, oerr := s.parseAuthRequest(r, r.URL.Query())
+	if s.authFailed(w, r, req, perr, oerr) {
+		return
+	}
+	browser := s.browserID(w, r)
+	if s.rememberedConsent(r, req) {
+		s.toUpstream(w, r, req, browser)
+		return
+	}
+	s.showConsent(w, req, browser)
+}
+
+// authFailed renders perr as a page or redirects oerr to the client; it
+// reports whether the request failed.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authRequest, perr *pageError, oerr *oauth.Error) bool {
+	switch {
+	case perr != nil:
+		s.errorPage(w, http.StatusBadRequest, "Authorization request refused", perr.msg, perr.detail)
+	case oerr != nil:
+		s.log.Info("authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
+		http.Redirect(w, r, oerr.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
+	default:
+		return false
+	}
+	return true
+}
+
+// toUpstream starts tmcp's own authorization request at TaskManager with
+// its own PKCE pair and a random single-use state bound to this browser.
+func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, req *authRequest, browser string) {
+	state := secrets.Random(32)
+	verifier := secrets.Random(48) // 64 characters, within RFC 7636's 43..128
+	err := s.store.SavePending(r.Context(), &store.Pending{
+		StateHash: secrets.Hash(state), BrowserHash: secrets.Hash(browser),
+		ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: oauth.JoinScope(req.Scope),
+		Resource: req.Resource, CodeChallenge: req.Challenge, ClientState: req.State,
+		UpstreamVerifier: verifier, ExpiresAt: s.now().Add(s.cfg.StateTTL),
+	})
+	if err != nil {
+		s.log.Error("save pending authorization", "err", err)
+		http.Redirect(w, r, oauth.ServerError("could not start the login").RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
+		return
+	}
+	s.log.Debug("sending browser to TaskManager", "client_id", req.Client.ID, "scope", oauth.JoinScope(req.Scope), "resource", req.Resource)
+	http.Redirect(w, r, s.upstream.AuthorizeURL(state, verifier, oauth.JoinScope(req.Scope)), http.StatusFound)
+}

@@ -1,0 +1,171 @@
+package authserver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+// callback receives TaskManager's authorization response, redeems its
+// code, and answers the MCP client's original request with tmcp's own code.
+func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		s.errorPage(w, http.StatusBadRequest, "Sign-in failed", "TaskManager's answer carries no state.",
+			"Start the sign-in again from your MCP client.")
+		return
+	}
+	p, err := s.store.TakePending(r.Context(), secrets.Hash(state))
+	if errors.Is(err, store.ErrNotFound) {
+		s.errorPage(w, http.StatusBadRequest, "Sign-in failed", "This sign-in is unknown or was already completed.",
+			"Each sign-in link works once. Start again from your MCP client.")
+		return
+	} else if err != nil {
+		s.log.Error("take pending authorization", "err", err)
+		s.errorPage(w, http.StatusInternalServerError, "Sign-in failed", "The server could not load this sign-in.", "")
+		return
+	}
+	if !s.now().Before(p.ExpiresAt) {
+		s.errorPage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in took longer than allowed.",
+			"Start again from your MCP client.")
+		return
+	}
+	// Login CSRF: the response must come back to the browser that began it.
+	c, err := r.Cookie(cookieBrowser)
+	if err != nil || !secrets.Equal(secrets.Hash(c.Value), p.BrowserHash) {
+		s.log.Warn("callback from a browser that did not start the sign-in", "client_id", p.ClientID)
+		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "This sign-in was started in another browser.",
+			"Start the sign-in again from your MCP client in this browser.")
+		return
+	}
+	fail := func(e *oauth.Error) {
+		http.Redirect(w, r, e.RedirectURL(p.RedirectURI, p.ClientState, s.cfg.Issuer), http.StatusFound)
+	}
+	if upErr := q.Get("error"); upErr != "" {
+		s.log.Info("TaskManager refused the authorization", "client_id", p.ClientID, "error", upErr)
+		if upErr == oauth.CodeAccessDenied {
+			fail(oauth.NewError(oauth.CodeAccessDenied, "the user denied access at TaskManager"))
+		} else {
+			fail(oauth.ServerError("TaskManager refused the sign-in: " + upErr))
+		}
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		fail(oauth.ServerError("TaskManager's answer carries no code"))
+		return
+	}
+	tok, err := s.upstream.Exchange(r.Context(), code, p.UpstreamVerifier)
+	if err != nil {
+		s.log.Warn("TaskManager code exchange failed", "client_id", p.ClientID, "err", err)
+		fail(upstreamFailure(err))
+		return
+	}
+	user, err := s.upstream.UserInfo(r.Context(), tok.AccessToken)
+	if err != nil {
+		s.log.Warn("TaskManager userinfo failed", "client_id", p.ClientID, "err", err)
+		fail(upstreamFailure(err))
+		return
+	}
+	scope := oauth.ParseScope(p.Scope)
+	if granted := oauth.ParseScope(tok.Scope); len(granted) > 0 {
+		scope = intersect(scope, granted) // TaskManager may grant less than asked
+	}
+	if len(scope) == 0 {
+		fail(oauth.NewError(oauth.CodeAccessDenied, "TaskManager granted none of the requested scopes"))
+		return
+	}
+	codeValue, err := s.completeGrant(r, p, tok, user, scope)
+	if err != nil {
+		s.log.Error("complete grant", "err", err)
+		fail(oauth.ServerError("could not save the grant"))
+		return
+	}
+	s.log.Info("authorization granted", "client_id", p.ClientID, "sub", user.Subject, "scope", oauth.JoinScope(scope))
+	http.Redirect(w, r, oauth.AppendQuery(p.RedirectURI, url.Values{"code": {codeValue}}, p.ClientState, s.cfg.Issuer), http.StatusFound)
+}
+
+// completeGrant stores the grant with TaskManager's tokens sealed, records
+// the user's consent and issues the MCP client's code.
+func (s *Server) completeGrant(r *http.Request, p *store.Pending, tok *upstream.Token, user *upstream.User, scope []string) (string, error) {
+	now := s.now()
+	g := &store.Grant{
+		ID: secrets.Random(16), ClientID: p.ClientID, Subject: user.Subject, Username: username(user),
+		Scope: oauth.JoinScope(scope), Resource: p.Resource, RedirectURI: p.RedirectURI,
+		UpstreamExpiresAt: tok.Expiry, CreatedAt: now,
+	}
+	sealed, err := s.sealUpstream(g.ID, tok)
+	if err != nil {
+		return "", err
+	}
+	g.Upstream = sealed
+	if err := s.store.CreateGrant(r.Context(), g); err != nil {
+		return "", err
+	}
+	if err := s.store.SaveConsent(r.Context(), &store.Consent{Subject: user.Subject, ClientID: p.ClientID,
+		RedirectURI: p.RedirectURI, Scope: g.Scope, GrantedAt: now}); err != nil {
+		return "", err
+	}
+	code := secrets.NewToken(secrets.PrefixCode)
+	err = s.store.SaveCode(r.Context(), &store.Code{Hash: secrets.Hash(code), GrantID: g.ID, ClientID: p.ClientID,
+		RedirectURI: p.RedirectURI, CodeChallenge: p.CodeChallenge, ExpiresAt: now.Add(s.cfg.CodeTTL)})
+	return code, err
+}
+
+func (s *Server) sealUpstream(grantID string, tok *upstream.Token) ([]byte, error) {
+	raw, err := json.Marshal(tok)
+	if err != nil {
+		return nil, err
+	}
+	return s.sealer.Seal(raw, []byte(grantID)), nil
+}
+
+func (s *Server) openUpstream(g *store.Grant) (*upstream.Token, error) {
+	raw, err := s.sealer.Open(g.Upstream, []byte(g.ID))
+	if err != nil {
+		return nil, err
+	}
+	var tok upstream.Token
+	return &tok, json.Unmarshal(raw, &tok)
+}
+
+// upstreamFailure is what the MCP client is told when TaskManager fails.
+func upstreamFailure(err error) *oauth.Error {
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		return oauth.ServerError("TaskManager refused the code exchange (" + ue.Code + "); check tmcp's client id, secret and redirect URI at TaskManager")
+	}
+	return oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager is unreachable or answered something unexpected")
+}
+
+func username(u *upstream.User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Subject
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if oauth.ScopeSubset([]string{x}, b) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// upstreamRefreshMargin refreshes TaskManager's token a little before it
+// expires, so a token handed out is not stale on arrival.
+const upstreamRefreshMargin = 30 * time.Second

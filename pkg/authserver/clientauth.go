@@ -1,0 +1,55 @@
+package authserver
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+// authenticateClient identifies the calling client at the token and
+// revocation endpoints. Confidential clients must present their secret
+// (basic or post); public clients present only their id and rely on PKCE.
+func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Error) {
+	creds, oerr := oauth.ReadClientCredentials(r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	c, err := s.store.GetClient(r.Context(), creds.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oauth.InvalidClient("unknown client")
+	} else if err != nil {
+		s.log.Error("load client", "err", err)
+		return nil, oauth.ServerError("could not load the client")
+	}
+	if c.TokenEndpointAuthMethod == oauth.AuthMethodNone {
+		if creds.Method != oauth.AuthMethodNone {
+			return nil, oauth.InvalidClient("this client is public and has no secret")
+		}
+		return c, nil
+	}
+	if creds.Method == oauth.AuthMethodNone {
+		return nil, oauth.InvalidClient("this client must authenticate with its secret")
+	}
+	if !secrets.Equal(c.SecretHash, secrets.Hash(creds.Secret)) {
+		s.log.Info("client authentication failed", "client_id", c.ID)
+		return nil, oauth.InvalidClient("client authentication failed")
+	}
+	return c, nil
+}
+
+// parseForm reads an x-www-form-urlencoded body and refuses repeated
+// parameters (RFC 6749 §3.2).
+func parseForm(r *http.Request) *oauth.Error {
+	if err := r.ParseForm(); err != nil {
+		return oauth.FormError(err)
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 && k != "resource" {
+			return oauth.InvalidRequest(k + " is repeated")
+		}
+	}
+	return nil
+}

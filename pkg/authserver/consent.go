@@ -1,0 +1,183 @@
+package authserver
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/web"
+)
+
+// tmcp shows its own consent page before anything goes to TaskManager:
+// its client id at TaskManager is static, so TaskManager's consent cannot
+// tell MCP clients apart (the confused-deputy problem of the MCP security
+// best practices).
+
+const (
+	cookieBrowser  = "tmcp_browser"
+	cookieConsent  = "tmcp_consent"
+	consentTTL     = 30 * 24 * time.Hour
+	maxRemembered  = 10
+	browserIDBytes = 32
+)
+
+// approval is one remembered consent in the signed consent cookie.
+type approval struct {
+	ClientID    string `json:"c"`
+	RedirectURI string `json:"r"`
+	Scope       string `json:"s"`
+	Expires     int64  `json:"e"`
+}
+
+func (s *Server) secureCookies() bool { return strings.HasPrefix(s.cfg.Issuer, "https://") }
+
+func (s *Server) cookiePath() string {
+	if s.prefix == "" {
+		return "/"
+	}
+	return s.prefix + "/"
+}
+
+// browserID returns the id of this browser, setting the cookie on first
+// sight. Pending logins and consent forms are bound to it.
+func (s *Server) browserID(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(cookieBrowser); err == nil && len(c.Value) >= 43 {
+		return c.Value
+	}
+	id := secrets.Random(browserIDBytes)
+	http.SetCookie(w, &http.Cookie{Name: cookieBrowser, Value: id, Path: s.cookiePath(), HttpOnly: true,
+		Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: int((24 * time.Hour).Seconds())})
+	// Make it visible to the rest of this request too.
+	r.AddCookie(&http.Cookie{Name: cookieBrowser, Value: id})
+	return id
+}
+
+// csrfToken binds a consent form to the browser and to the exact request
+// it shows, so a form cannot be submitted from elsewhere or altered.
+func (s *Server) csrfToken(browser string, req *authRequest) string {
+	return secrets.MAC(s.cookieKey, "consent", browser, req.Client.ID, req.RedirectURI,
+		oauth.JoinScope(req.Scope), req.Resource, req.Challenge, req.State)
+}
+
+type consentData struct {
+	ClientName   string
+	ClientID     string
+	ClientURI    string
+	RedirectURI  string
+	RedirectHost string
+	Scopes       []string
+	Resource     string
+	Params       map[string]string
+	CSRF         string
+	Action       string
+	Upstream     string
+}
+
+func (s *Server) showConsent(w http.ResponseWriter, req *authRequest, browser string) {
+	name := req.Client.Name
+	if name == "" {
+		name = "An unnamed application"
+	}
+	host := req.RedirectURI
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = strings.SplitN(host[i+3:], "/", 2)[0]
+	}
+	data := consentData{
+		ClientName: name, ClientID: req.Client.ID, RedirectURI: req.RedirectURI, RedirectHost: host,
+		Scopes: req.Scope, Resource: req.Resource, CSRF: s.csrfToken(browser, req),
+		Action: s.prefix + pathConsent, Upstream: s.upstream.Endpoint("/"),
+		Params: map[string]string{
+			"response_type": "code", "client_id": req.Client.ID, "redirect_uri": req.RedirectURI,
+			"scope": oauth.JoinScope(req.Scope), "state": req.State, "resource": req.Resource,
+			"code_challenge": req.Challenge, "code_challenge_method": oauth.MethodS256,
+		},
+	}
+	s.pages.Render(w, "consent", http.StatusOK, web.Page{Brand: "tmcp", Title: "Allow " + name + "?", AssetPrefix: s.prefix, Data: data})
+}
+
+// consent receives the consent form.
+func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, http.StatusBadRequest, "Consent refused", "The consent form could not be read.", "")
+		return
+	}
+	req, perr, oerr := s.parseAuthRequest(r, r.PostForm)
+	if s.authFailed(w, r, req, perr, oerr) {
+		return
+	}
+	c, err := r.Cookie(cookieBrowser)
+	if err != nil || !secrets.Equal(s.csrfToken(c.Value, req), r.PostForm.Get("csrf_token")) {
+		s.log.Warn("consent form refused: not from this browser's consent page", "client_id", req.Client.ID)
+		s.errorPage(w, http.StatusForbidden, "Consent refused",
+			"This consent form was not issued to this browser, or it was altered.",
+			"Start the sign-in again from your MCP client.")
+		return
+	}
+	if r.PostForm.Get("decision") != "approve" {
+		s.log.Info("user denied consent", "client_id", req.Client.ID)
+		deny := oauth.NewError(oauth.CodeAccessDenied, "the user denied the request")
+		http.Redirect(w, r, deny.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusSeeOther)
+		return
+	}
+	s.rememberConsent(w, r, req)
+	s.toUpstream(w, r, req, c.Value)
+}
+
+func (s *Server) readApprovals(r *http.Request) []approval {
+	c, err := r.Cookie(cookieConsent)
+	if err != nil {
+		return nil
+	}
+	payload, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || !secrets.Equal(secrets.MAC(s.cookieKey, "approvals", payload), mac) {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil
+	}
+	var list []approval
+	if json.Unmarshal(raw, &list) != nil {
+		return nil
+	}
+	now := s.now().Unix()
+	live := list[:0]
+	for _, a := range list {
+		if a.Expires > now {
+			live = append(live, a)
+		}
+	}
+	return live
+}
+
+func (s *Server) rememberedConsent(r *http.Request, req *authRequest) bool {
+	for _, a := range s.readApprovals(r) {
+		if a.ClientID == req.Client.ID && a.RedirectURI == req.RedirectURI &&
+			oauth.ScopeSubset(req.Scope, oauth.ParseScope(a.Scope)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) rememberConsent(w http.ResponseWriter, r *http.Request, req *authRequest) {
+	list := []approval{{ClientID: req.Client.ID, RedirectURI: req.RedirectURI,
+		Scope: oauth.JoinScope(req.Scope), Expires: s.now().Add(consentTTL).Unix()}}
+	for _, a := range s.readApprovals(r) {
+		if len(list) == maxRemembered {
+			break
+		}
+		if a.ClientID != req.Client.ID || a.RedirectURI != req.RedirectURI {
+			list = append(list, a)
+		}
+	}
+	raw, _ := json.Marshal(list)
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	http.SetCookie(w, &http.Cookie{Name: cookieConsent, Value: payload + "." + secrets.MAC(s.cookieKey, "approvals", payload),
+		Path: s.cookiePath(), HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
+		MaxAge: int(consentTTL.Seconds())})
+}

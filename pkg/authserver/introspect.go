@@ -1,0 +1,83 @@
+package authserver
+
+import (
+	"net/http"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+// Introspection is the RFC 7662 §2.2 answer.
+type Introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Subject   string `json:"sub,omitempty"`
+	Audience  string `json:"aud,omitempty"`
+	Issuer    string `json:"iss,omitempty"`
+}
+
+// introspect answers resource servers (RFC 7662). The caller must
+// authenticate (§2.1) and learns only about access tokens issued for its
+// own resource: a token for another audience is inactive to it (§4).
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	if oerr := parseForm(r); oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	rs, oerr := s.authenticateResourceServer(r)
+	if oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	value := r.PostForm.Get("token")
+	if value == "" {
+		oauth.WriteJSON(w, r, oauth.InvalidRequest("token is missing"))
+		return
+	}
+	oauth.WriteJSONBody(w, http.StatusOK, s.inspect(r, rs, value))
+}
+
+func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Introspection {
+	inactive := Introspection{Active: false}
+	t, err := s.store.GetToken(r.Context(), secrets.Hash(value))
+	if err != nil || t.Kind != store.KindAccess || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) {
+		return inactive
+	}
+	g, err := s.store.GetGrant(r.Context(), t.GrantID)
+	if err != nil || !g.RevokedAt.IsZero() {
+		return inactive
+	}
+	if !oauth.SameResource(g.Resource, rs.Resource) {
+		s.log.Info("introspection of a token for another resource", "caller", rs.ClientID)
+		return inactive
+	}
+	return Introspection{
+		Active: true, Scope: t.Scope, ClientID: g.ClientID, Username: g.Username, TokenType: "Bearer",
+		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), Subject: g.Subject, Audience: g.Resource, Issuer: s.cfg.Issuer,
+	}
+}
+
+// authenticateResourceServer checks the caller's introspection credentials
+// against the configured resource servers, in constant time.
+func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *oauth.Error) {
+	creds, oerr := oauth.ReadClientCredentials(r)
+	if oerr != nil {
+		return nil, oauth.InvalidClient("introspection requires the resource server's credentials")
+	}
+	for i := range s.cfg.Resources {
+		rs := &s.cfg.Resources[i]
+		idOK := secrets.Equal(rs.ClientID, creds.ID)
+		secretOK := secrets.Equal(rs.ClientSecret, creds.Secret)
+		if idOK && secretOK && creds.Secret != "" {
+			return rs, nil
+		}
+	}
+	s.log.Info("introspection with bad credentials", "client_id", creds.ID)
+	return nil, oauth.InvalidClient("unknown resource server or wrong secret")
+}

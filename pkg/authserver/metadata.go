@@ -1,0 +1,42 @@
+package authserver
+
+import (
+	"net/http"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+)
+
+// Metadata is the RFC 8414 document this server publishes.
+func (s *Server) Metadata() oauth.ServerMetadata {
+	authMethods := []string{oauth.AuthMethodBasic, oauth.AuthMethodPost, oauth.AuthMethodNone}
+	return oauth.ServerMetadata{
+		Issuer:                                     s.cfg.Issuer,
+		AuthorizationEndpoint:                      s.endpoint(pathAuthorize),
+		TokenEndpoint:                              s.endpoint(pathToken),
+		RegistrationEndpoint:                       s.endpoint(pathRegister),
+		RevocationEndpoint:                         s.endpoint(pathRevoke),
+		IntrospectionEndpoint:                      s.endpoint(pathIntrospect),
+		ScopesSupported:                            s.cfg.ScopesSupported,
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		TokenEndpointAuthMethodsSupported:          authMethods,
+		RevocationEndpointAuthMethodsSupported:     authMethods,
+		IntrospectionEndpointAuthMethodsSupported:  []string{oauth.AuthMethodBasic, oauth.AuthMethodPost},
+		CodeChallengeMethodsSupported:              []string{oauth.MethodS256},
+		AuthorizationResponseIssParameterSupported: true,
+	}
+}
+
+// metadata serves the document at every discovery path. It is public and
+// the same for everyone, so any origin may read it (browser-based clients).
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "MCP-Protocol-Version, Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	oauth.WriteJSONBody(w, http.StatusOK, s.Metadata())
+}

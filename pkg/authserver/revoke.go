@@ -1,0 +1,59 @@
+package authserver
+
+import (
+	"net/http"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+// revoke is RFC 7009. Revoking a refresh token revokes its whole grant
+// (§2.1: the access tokens of the same grant SHOULD go too); revoking an
+// access token revokes that token. Unknown tokens get 200 (§2.2).
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	if oerr := parseForm(r); oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	client, oerr := s.authenticateClient(r)
+	if oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	value := r.PostForm.Get("token")
+	if value == "" {
+		oauth.WriteJSON(w, r, oauth.InvalidRequest("token is missing"))
+		return
+	}
+	hash := secrets.Hash(value)
+	t, err := s.store.GetToken(r.Context(), hash)
+	if err != nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	g, err := s.store.GetGrant(r.Context(), t.GrantID)
+	if err != nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if g.ClientID != client.ID {
+		// §2.1: a token of another client is refused, not revoked.
+		oauth.WriteJSON(w, r, oauth.NewError(oauth.CodeUnauthorizedClient, "the token was not issued to this client"))
+		return
+	}
+	now := s.now()
+	if t.Kind == store.KindRefresh {
+		err = s.store.RevokeGrant(r.Context(), g.ID, now)
+	} else {
+		err = s.store.RevokeToken(r.Context(), hash, now)
+	}
+	if err != nil {
+		s.log.Error("revoke", "err", err)
+		oauth.WriteJSON(w, r, oauth.ServerError("could not revoke the token"))
+		return
+	}
+	s.log.Info("token revoked", "client_id", client.ID, "kind", string(t.Kind))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}

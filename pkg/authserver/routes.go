@@ -1,0 +1,56 @@
+package authserver
+
+import (
+	"net/http"
+
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/web"
+)
+
+// Request bodies are small forms or registration JSON.
+const maxBody = 64 << 10
+
+// Paths of the endpoints, relative to the issuer.
+const (
+	pathAuthorize  = "/oauth/authorize"
+	pathConsent    = "/oauth/consent"
+	pathToken      = "/oauth/token"
+	pathCallback   = "/oauth/callback"
+	pathRegister   = "/register"
+	pathRevoke     = "/revoke"
+	pathIntrospect = "/introspect"
+)
+
+// routes is the one routing table.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	p := s.prefix
+	for _, path := range oauth.MetadataPaths(s.cfg.Issuer) {
+		mux.HandleFunc("GET "+path, s.metadata)
+		mux.HandleFunc("OPTIONS "+path, s.metadata)
+	}
+	mux.Handle("GET "+p+"/assets/", http.StripPrefix(p, web.Assets()))
+	mux.HandleFunc("GET "+p+pathAuthorize, s.authorize)
+	mux.HandleFunc("POST "+p+pathConsent, s.consent)
+	mux.HandleFunc("GET "+p+pathCallback, s.callback)
+	mux.HandleFunc("POST "+p+pathToken, s.token)
+	mux.HandleFunc("POST "+p+pathRegister, s.register)
+	mux.HandleFunc("POST "+p+pathRevoke, s.revoke)
+	mux.HandleFunc("POST "+p+pathIntrospect, s.introspect)
+	// The 2025-03-26 MCP revision's default paths, for clients that skip
+	// metadata discovery.
+	mux.HandleFunc("GET "+p+"/authorize", s.authorize)
+	mux.HandleFunc("POST "+p+"/token", s.token)
+	mux.HandleFunc("GET "+p+"/healthz", s.healthz)
+	return httpx.Log(s.log, httpx.LimitBody(maxBody, mux))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,228 @@
+// Package authserver is `tmcp serve auth`: an OAuth 2.1 authorization
+// server for MCP clients that delegates user login to TaskManager.
+//
+// It implements RFC 8414 metadata (and OpenID discovery paths), RFC 7591
+// registration, the authorization code grant with PKCE S256 (RFC 7636),
+// RFC 8707 resource indicators, RFC 9207 issuer identification, refresh
+// token rotation, RFC 7009 revocation and RFC 7662 introspection. TaskManager
+// tokens stay here, sealed; MCP clients only ever see tmcp's own tokens.
+package authserver
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+	"github.com/tmcp-dev/tmcp/pkg/web"
+)
+
+// ResourceServer is an MCP server tokens can be issued for, with the
+// credentials it introspects with.
+type ResourceServer struct {
+	Resource     string
+	ClientID     string
+	ClientSecret string
+}
+
+// Config is everything the auth server needs; it opens nothing itself.
+type Config struct {
+	Addr   string // listen address
+	Issuer string // public URL; derived from the listener when empty
+
+	Store store.Store
+	// Upstream names TaskManager; its RedirectURL is set to this server's
+	// callback.
+	Upstream upstream.Config
+	// EncryptionKey (32 bytes) seals TaskManager tokens; cookie and form
+	// signing keys are derived from it.
+	EncryptionKey []byte
+
+	ScopesSupported []string
+	DefaultScope    []string
+	Resources       []ResourceServer
+	DefaultResource string
+
+	AccessTTL    time.Duration
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration
+	CodeTTL      time.Duration
+	StateTTL     time.Duration
+
+	TLSCert, TLSKey string
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// Server is the auth server.
+type Server struct {
+	cfg       Config
+	store     store.Store
+	upstream  *upstream.Client
+	sealer    *secrets.Sealer
+	cookieKey []byte
+	log       *slog.Logger
+	now       func() time.Time
+	pages     web.Pages
+	ln        net.Listener
+	handler   http.Handler
+	prefix    string // the issuer's path, under which endpoints are served
+}
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// New validates cfg and binds the listener, so URL is known before Run.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	sealer, err := secrets.NewSealer(cfg.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, store: cfg.Store, sealer: sealer,
+		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
+		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
+	}
+	if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
+		return nil, err
+	}
+	if s.cfg.Issuer == "" {
+		s.cfg.Issuer = listenerURL(s.ln, cfg.TLSCert != "")
+	}
+	iss, err := url.Parse(s.cfg.Issuer)
+	if err != nil || !iss.IsAbs() || iss.RawQuery != "" || iss.Fragment != "" {
+		s.ln.Close()
+		return nil, fmt.Errorf("issuer %q must be an absolute URL without query or fragment (RFC 8414 §2)", s.cfg.Issuer)
+	}
+	s.cfg.Issuer = strings.TrimSuffix(s.cfg.Issuer, "/")
+	s.prefix = strings.TrimSuffix(iss.Path, "/")
+	up := cfg.Upstream
+	up.RedirectURL = s.endpoint(pathCallback)
+	if s.upstream, err = upstream.New(up); err != nil {
+		s.ln.Close()
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return errors.New("authserver: a store is required")
+	}
+	if len(c.Resources) == 0 {
+		return errors.New("authserver: at least one resource server must be configured")
+	}
+	for _, r := range c.Resources {
+		if !oauth.ValidResourceIndicator(r.Resource) {
+			return fmt.Errorf("resource %q must be an absolute URL without fragment (RFC 8707)", r.Resource)
+		}
+		if r.ClientID == "" || r.ClientSecret == "" {
+			return fmt.Errorf("resource %s needs introspection credentials (client id and secret)", r.Resource)
+		}
+	}
+	if c.DefaultResource == "" {
+		c.DefaultResource = c.Resources[0].Resource
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if len(c.ScopesSupported) == 0 {
+		c.ScopesSupported = []string{"read", "write"}
+	}
+	if len(c.DefaultScope) == 0 {
+		c.DefaultScope = []string{"read"}
+	}
+	if !oauth.ScopeSubset(c.DefaultScope, c.ScopesSupported) {
+		return fmt.Errorf("the default scope %q is not among the supported scopes %q",
+			oauth.JoinScope(c.DefaultScope), oauth.JoinScope(c.ScopesSupported))
+	}
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	setDur(&c.AccessTTL, time.Hour)
+	setDur(&c.RefreshTTL, 30*24*time.Hour)
+	setDur(&c.RefreshGrace, 10*time.Second)
+	setDur(&c.CodeTTL, time.Minute)
+	setDur(&c.StateTTL, 10*time.Minute)
+	return nil
+}
+
+// URL is the issuer.
+func (s *Server) URL() string { return s.cfg.Issuer }
+
+// Handler serves the auth server's routes (for tests that mount it).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves until ctx ends and sweeps expired rows once a minute.
+func (s *Server) Run(ctx context.Context) error {
+	go s.sweepLoop(ctx)
+	srv := httpx.NewServer(s.handler, s.log, httpx.Options{})
+	s.log.Info("auth server listening", "issuer", s.cfg.Issuer, "upstream", s.upstream.Endpoint("/"))
+	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
+}
+
+func (s *Server) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.store.Sweep(ctx, s.now()); err != nil {
+				s.log.Warn("sweep failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("swept expired rows", "rows", n)
+			}
+		}
+	}
+}
+
+// endpoint is the public URL of one of this server's paths.
+func (s *Server) endpoint(path string) string { return s.cfg.Issuer + path }
+
+func listenerURL(ln net.Listener, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	host := "localhost"
+	if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
+		host = addr.IP.String()
+	}
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+func (s *Server) resourceServer(resource string) *ResourceServer {
+	for i := range s.cfg.Resources {
+		if oauth.SameResource(s.cfg.Resources[i].Resource, resource) {
+			return &s.cfg.Resources[i]
+		}
+	}
+	return nil
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, status int, title, msg, detail string) {
+	s.pages.Render(w, "error", status, web.Page{Brand: "tmcp", Title: title, Message: msg, Detail: detail, AssetPrefix: s.prefix})
+}

@@ -1,0 +1,238 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+// TokenResponse is the RFC 6749 §5.1 answer.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if oerr := parseForm(r); oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	client, oerr := s.authenticateClient(r)
+	if oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	var resp *TokenResponse
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "authorization_code":
+		resp, oerr = s.redeemCode(r, client)
+	case "refresh_token":
+		resp, oerr = s.refresh(r, client)
+	case "":
+		oerr = oauth.InvalidRequest("grant_type is missing")
+	default:
+		oerr = oauth.NewError(oauth.CodeUnsupportedGrantType, "supported grant types: authorization_code, refresh_token")
+	}
+	if oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
+	}
+	oauth.WriteJSONBody(w, http.StatusOK, resp)
+}
+
+// redeemCode is RFC 6749 §4.1.3 with RFC 7636 §4.6. A code is consumed on
+// first presentation, valid or not; a replay revokes everything issued
+// from it (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3).
+func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenResponse, *oauth.Error) {
+	value, verifier := r.PostForm.Get("code"), r.PostForm.Get("code_verifier")
+	if value == "" {
+		return nil, oauth.InvalidRequest("code is missing")
+	}
+	if verifier == "" {
+		return nil, oauth.InvalidRequest("code_verifier is missing (PKCE is required)")
+	}
+	now := s.now()
+	code, err := s.store.ConsumeCode(r.Context(), secrets.Hash(value), now)
+	switch {
+	case errors.Is(err, store.ErrAlreadyUsed):
+		if rerr := s.store.RevokeGrant(r.Context(), code.GrantID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+			s.log.Error("revoke grant after code replay", "err", rerr)
+		}
+		s.log.Warn("authorization code replayed; its tokens are revoked", "client_id", client.ID)
+		return nil, oauth.InvalidGrant("the code was already used; tokens issued from it are revoked")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.InvalidGrant("the code is unknown or expired")
+	case err != nil:
+		s.log.Error("consume code", "err", err)
+		return nil, oauth.ServerError("could not redeem the code")
+	}
+	switch {
+	case code.ClientID != client.ID:
+		return nil, oauth.InvalidGrant("the code was issued to another client")
+	case !now.Before(code.ExpiresAt):
+		return nil, oauth.InvalidGrant("the code has expired")
+	case r.PostForm.Has("redirect_uri") && r.PostForm.Get("redirect_uri") != code.RedirectURI:
+		return nil, oauth.InvalidGrant("redirect_uri differs from the authorization request")
+	case !oauth.VerifyS256(verifier, code.CodeChallenge):
+		return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge")
+	}
+	g, err := s.store.GetGrant(r.Context(), code.GrantID)
+	if err != nil {
+		return nil, oauth.InvalidGrant("the grant behind this code is gone")
+	}
+	if !g.RevokedAt.IsZero() {
+		return nil, oauth.InvalidGrant("the grant behind this code was revoked")
+	}
+	if oerr := checkResourceParam(r, g); oerr != nil {
+		return nil, oerr
+	}
+	return s.issue(r.Context(), client, g, oauth.ParseScope(g.Scope), nil)
+}
+
+// refresh is RFC 6749 §6 with rotation (OAuth 2.1 §4.3.1): every refresh
+// token is single use; see store.Tokens.RotateRefresh for the grace rule.
+func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse, *oauth.Error) {
+	if !slices.Contains(client.GrantTypes, "refresh_token") {
+		return nil, oauth.NewError(oauth.CodeUnauthorizedClient, "the client did not register the refresh_token grant")
+	}
+	value := r.PostForm.Get("refresh_token")
+	if value == "" {
+		return nil, oauth.InvalidRequest("refresh_token is missing")
+	}
+	hash := secrets.Hash(value)
+	now := s.now()
+	old, err := s.store.GetToken(r.Context(), hash)
+	if err != nil || old.Kind != store.KindRefresh {
+		return nil, oauth.InvalidGrant("the refresh token is unknown")
+	}
+	g, err := s.store.GetGrant(r.Context(), old.GrantID)
+	if err != nil {
+		return nil, oauth.InvalidGrant("the refresh token is unknown")
+	}
+	switch {
+	case g.ClientID != client.ID:
+		return nil, oauth.InvalidGrant("the refresh token was issued to another client")
+	case !g.RevokedAt.IsZero() || !old.RevokedAt.IsZero():
+		return nil, oauth.InvalidGrant("the refresh token was revoked")
+	case !now.Before(old.ExpiresAt):
+		return nil, oauth.InvalidGrant("the refresh token has expired")
+	}
+	scope := oauth.ParseScope(g.Scope)
+	if asked := oauth.ParseScope(r.PostForm.Get("scope")); len(asked) > 0 {
+		if !oauth.ScopeSubset(asked, scope) {
+			return nil, oauth.InvalidScope("a refresh cannot add scopes the user did not grant")
+		}
+		scope = asked
+	}
+	if oerr := checkResourceParam(r, g); oerr != nil {
+		return nil, oerr
+	}
+	if oerr := s.freshUpstream(r.Context(), g); oerr != nil {
+		return nil, oerr
+	}
+	return s.issue(r.Context(), client, g, scope, old)
+}
+
+// checkResourceParam enforces RFC 8707 §2.2: a token request may name the
+// resource, which must be the one the grant is bound to.
+func checkResourceParam(r *http.Request, g *store.Grant) *oauth.Error {
+	for _, res := range r.PostForm["resource"] {
+		if !oauth.SameResource(res, g.Resource) {
+			return oauth.NewError(oauth.CodeInvalidTarget, "this grant is bound to another resource")
+		}
+	}
+	return nil
+}
+
+// freshUpstream refreshes TaskManager's token when it has expired, so MCP
+// tokens never outlive the user's authorization at TaskManager: if
+// TaskManager refuses the refresh, the whole grant is revoked.
+func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error {
+	if g.UpstreamExpiresAt.IsZero() || s.now().Add(upstreamRefreshMargin).Before(g.UpstreamExpiresAt) {
+		return nil
+	}
+	_, err := s.refreshUpstream(ctx, g)
+	var ue *upstream.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ue):
+		if rerr := s.store.RevokeGrant(ctx, g.ID, s.now()); rerr != nil {
+			s.log.Error("revoke grant", "err", rerr)
+		}
+		s.log.Info("TaskManager refused to refresh; grant revoked", "client_id", g.ClientID, "sub", g.Subject, "error", ue.Code)
+		return oauth.InvalidGrant("TaskManager no longer authorizes this grant; sign in again")
+	default:
+		s.log.Warn("TaskManager refresh failed", "err", err)
+		return oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager is unreachable; try again later")
+	}
+}
+
+// refreshUpstream refreshes and stores TaskManager's token set for g.
+func (s *Server) refreshUpstream(ctx context.Context, g *store.Grant) (*upstream.Token, error) {
+	cur, err := s.openUpstream(g)
+	if err != nil {
+		return nil, err
+	}
+	if cur.RefreshToken == "" {
+		return nil, &upstream.Error{Code: oauth.CodeInvalidGrant, Description: "TaskManager issued no refresh token"}
+	}
+	next, err := s.upstream.Refresh(ctx, cur.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealUpstream(g.ID, next)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateUpstream(ctx, g.ID, sealed, next.Expiry); err != nil {
+		return nil, err
+	}
+	g.Upstream, g.UpstreamExpiresAt = sealed, next.Expiry
+	return next, nil
+}
+
+// issue mints an access token (and a refresh token when the client uses
+// the refresh grant). With old set, the refresh token old is rotated.
+func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant, scope []string, old *store.Token) (*TokenResponse, *oauth.Error) {
+	now := s.now()
+	issuance := secrets.Random(12)
+	access := secrets.NewToken(secrets.PrefixAccessToken)
+	tokens := []*store.Token{{Hash: secrets.Hash(access), Kind: store.KindAccess, GrantID: g.ID, Issuance: issuance,
+		Scope: oauth.JoinScope(scope), IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}}
+	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTTL / time.Second), Scope: oauth.JoinScope(scope)}
+	if slices.Contains(client.GrantTypes, "refresh_token") {
+		refresh := secrets.NewToken(secrets.PrefixRefreshToken)
+		// A refresh token keeps the grant's full scope (RFC 6749 §6).
+		tokens = append(tokens, &store.Token{Hash: secrets.Hash(refresh), Kind: store.KindRefresh, GrantID: g.ID,
+			Issuance: issuance, Scope: g.Scope, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)})
+		resp.RefreshToken = refresh
+	}
+	var err error
+	if old != nil {
+		err = s.store.RotateRefresh(ctx, old.Hash, now, s.cfg.RefreshGrace, tokens)
+	} else {
+		err = s.store.SaveTokens(ctx, tokens...)
+	}
+	switch {
+	case errors.Is(err, store.ErrReused):
+		s.log.Warn("refresh token reused; token family revoked", "client_id", client.ID, "sub", g.Subject)
+		return nil, oauth.InvalidGrant("the refresh token was already used; every token of this grant is revoked")
+	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
+		return nil, oauth.InvalidGrant("the refresh token was revoked")
+	case err != nil:
+		s.log.Error("save tokens", "err", err)
+		return nil, oauth.ServerError("could not save the tokens")
+	}
+	return resp, nil
+}

@@ -1,0 +1,100 @@
+package serve
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
+)
+
+var authFlags = map[string]string{
+	"host":            config.KeyAuthHost,
+	"port":            config.KeyAuthPort,
+	"issuer":          config.KeyAuthIssuer,
+	"taskmanager-url": config.KeyTMBaseURL,
+	"client-id":       config.KeyTMClientID,
+	"client-secret":   config.KeyTMSecret,
+	"scope":           config.KeyTMScope,
+	"upstream-auth":   config.KeyTMAuthMethod,
+	"resource":        config.KeyAuthResource,
+	"store":           config.KeyAuthStore,
+	"access-ttl":      config.KeyAuthAccessTTL,
+	"refresh-ttl":     config.KeyAuthRefreshTTL,
+	"tls-cert":        config.KeyAuthTLSCert,
+	"tls-key":         config.KeyAuthTLSKey,
+}
+
+func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "auth",
+		Short: "Run the OAuth 2.1 authorization server for MCP clients",
+		Long: `Run the OAuth 2.1 authorization server that MCP clients discover, register
+with and sign in through. Users log in at TaskManager; MCP clients receive
+tmcp's own tokens, bound to the user and to the MCP server.`,
+		Example: `  tmcp serve auth --taskmanager-url http://localhost:4321 --client-id ID --client-secret SECRET`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := cmdutil.Settings(cmd, authFlags)
+			if err != nil {
+				return err
+			}
+			log, err := f.Logger(v)
+			if err != nil {
+				return err
+			}
+			settings, err := config.LoadAuth(v)
+			if err != nil {
+				return err
+			}
+			return RunAuth(cmd.Context(), settings, log)
+		},
+	}
+	fs := cmd.Flags()
+	cmdutil.Flag(fs, "host", config.KeyAuthHost)
+	cmdutil.IntFlag(fs, "port", config.KeyAuthPort)
+	cmdutil.Flag(fs, "issuer", config.KeyAuthIssuer)
+	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
+	cmdutil.Flag(fs, "client-id", config.KeyTMClientID)
+	cmdutil.Flag(fs, "client-secret", config.KeyTMSecret)
+	cmdutil.Flag(fs, "scope", config.KeyTMScope)
+	cmdutil.Flag(fs, "upstream-auth", config.KeyTMAuthMethod)
+	cmdutil.Flag(fs, "resource", config.KeyAuthResource)
+	cmdutil.Flag(fs, "store", config.KeyAuthStore)
+	cmdutil.Flag(fs, "access-ttl", config.KeyAuthAccessTTL)
+	cmdutil.Flag(fs, "refresh-ttl", config.KeyAuthRefreshTTL)
+	cmdutil.Flag(fs, "tls-cert", config.KeyAuthTLSCert)
+	cmdutil.Flag(fs, "tls-key", config.KeyAuthTLSKey)
+	return cmd
+}
+
+// RunAuth opens the store and runs the auth server until ctx ends.
+func RunAuth(ctx context.Context, settings *config.Auth, log *slog.Logger) error {
+	srv, closeStore, err := NewAuth(ctx, settings, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	return srv.Run(ctx)
+}
+
+// NewAuth opens the store and builds the auth server; the caller runs it
+// and then closes the store.
+func NewAuth(ctx context.Context, settings *config.Auth, log *slog.Logger) (*authserver.Server, func(), error) {
+	st, err := sqlite.Open(ctx, settings.StorePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := settings.Server
+	cfg.Store, cfg.Logger = st, log
+	srv, err := authserver.New(cfg)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return srv, func() { st.Close() }, nil
+}

@@ -1,0 +1,232 @@
+// Package config is the one place that knows tmcp's setting keys, their
+// environment variable names (the seed's names keep working) and their
+// defaults. It turns a viper instance into typed, validated settings;
+// nothing else in tmcp reads viper.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/viper"
+)
+
+// Default ports from the original design.
+const (
+	DefaultAuthPort     = 9000
+	DefaultResourcePort = 8001
+	DefaultCallbackPort = 3030
+	DefaultSandboxPort  = 4321
+)
+
+// Keys of the settings, as they appear in the config file.
+const (
+	KeyLogLevel = "log_level"
+	KeyStateDir = "state_dir"
+
+	KeyTMBaseURL    = "taskmanager.base_url"
+	KeyTMClientID   = "taskmanager.client_id"
+	KeyTMSecret     = "taskmanager.client_secret"
+	KeyTMScope      = "taskmanager.mcp_scope"
+	KeyTMAuthorize  = "taskmanager.authorize_endpoint"
+	KeyTMToken      = "taskmanager.token_endpoint"
+	KeyTMClients    = "taskmanager.clients_endpoint"
+	KeyTMUserinfo   = "taskmanager.userinfo_endpoint"
+	KeyTMJWKS       = "taskmanager.jwks_endpoint"
+	KeyTMAuthMethod = "taskmanager.auth_method"
+	KeyJWTIssuer    = "taskmanager.jwt_issuer"
+
+	KeyAuthHost          = "auth.host"
+	KeyAuthPort          = "auth.port"
+	KeyAuthIssuer        = "auth.issuer"
+	KeyAuthStore         = "auth.store"
+	KeyAuthEncryptionKey = "auth.encryption_key"
+	KeyAuthScopes        = "auth.scopes_supported"
+	KeyAuthAccessTTL     = "auth.access_token_ttl"
+	KeyAuthRefreshTTL    = "auth.refresh_token_ttl"
+	KeyAuthRefreshGrace  = "auth.refresh_grace"
+	KeyAuthTLSCert       = "auth.tls_cert"
+	KeyAuthTLSKey        = "auth.tls_key"
+	KeyAuthResources     = "auth.resource_servers"
+	KeyAuthResource      = "auth.resource"
+	KeyAuthResClientID   = "auth.resource_client_id"
+	KeyAuthResSecret     = "auth.resource_client_secret"
+
+	KeyResourceHost      = "resource.host"
+	KeyResourcePort      = "resource.port"
+	KeyResourceAuthURL   = "resource.auth_server_url"
+	KeyResourcePublicURL = "resource.public_url"
+	KeyResourceTransport = "resource.transport"
+
+	KeyFlowServerPort = "flow.server_port"
+	KeyFlowTransport  = "flow.transport"
+
+	KeySandboxHost         = "sandbox.host"
+	KeySandboxPort         = "sandbox.port"
+	KeySandboxPublicURL    = "sandbox.public_url"
+	KeySandboxCookie       = "sandbox.cookie_name"
+	KeySandboxEmail        = "sandbox.demo_email"
+	KeySandboxPassword     = "sandbox.demo_password"
+	KeySandboxClientID     = "sandbox.client_id"
+	KeySandboxClientSecret = "sandbox.client_secret"
+	KeySandboxRedirectURIs = "sandbox.redirect_uris"
+	KeySandboxTLSCert      = "sandbox.tls_cert"
+	KeySandboxTLSKey       = "sandbox.tls_key"
+)
+
+// setting is one key with its environment names and default.
+type setting struct {
+	key  string
+	env  []string
+	def  any
+	help string
+}
+
+// settings lists every key. The seed's environment names come first; each
+// key also answers to TMCP_<KEY> with dots as underscores.
+var settings = []setting{
+	{KeyLogLevel, []string{"TMCP_LOG_LEVEL"}, "info", "log level: debug, info, warn, error"},
+	{KeyStateDir, []string{"TMCP_STATE_DIR"}, "", "where tmcp keeps its database and keys (default $XDG_STATE_HOME/tmcp)"},
+
+	{KeyTMBaseURL, []string{"TASKMANAGER_BASE_URL"}, "http://localhost:4321", "TaskManager base URL"},
+	{KeyTMClientID, []string{"TASKMANAGER_CLIENT_ID"}, "", "tmcp's OAuth client id at TaskManager"},
+	{KeyTMSecret, []string{"TASKMANAGER_CLIENT_SECRET"}, "", "tmcp's OAuth client secret at TaskManager"},
+	{KeyTMScope, []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none"},
+	{KeyTMAuthorize, nil, "/api/oauth/authorize", "TaskManager authorize endpoint"},
+	{KeyTMToken, nil, "/api/oauth/token", "TaskManager token endpoint"},
+	{KeyTMClients, nil, "/api/oauth/clients", "TaskManager clients endpoint"},
+	{KeyTMUserinfo, nil, "/api/oauth/userinfo", "TaskManager userinfo endpoint"},
+	{KeyTMJWKS, nil, "/api/oauth/jwks", "TaskManager JWKS endpoint"},
+	{KeyTMAuthMethod, nil, "client_secret_basic", "how tmcp authenticates at TaskManager's token endpoint: client_secret_basic or client_secret_post"},
+	{KeyJWTIssuer, []string{"JWT_ISSUER"}, "", "issuer expected in TaskManager's JWTs"},
+
+	{KeyAuthHost, nil, "localhost", "address the auth server listens on"},
+	{KeyAuthPort, nil, DefaultAuthPort, "port the auth server listens on"},
+	{KeyAuthIssuer, nil, "", "public URL (issuer) of the auth server (default http://localhost:<port>)"},
+	{KeyAuthStore, []string{"TMCP_STORE"}, "", "storage: a SQLite file path (default <state dir>/tmcp.db)"},
+	{KeyAuthEncryptionKey, []string{"TMCP_ENCRYPTION_KEY"}, "", "32-byte key (base64 or hex) that encrypts TaskManager tokens at rest (default: generated in the state dir)"},
+	{KeyAuthScopes, nil, "read write", "scopes MCP clients may request"},
+	{KeyAuthAccessTTL, nil, "1h", "lifetime of MCP access tokens"},
+	{KeyAuthRefreshTTL, nil, "720h", "lifetime of MCP refresh tokens"},
+	{KeyAuthRefreshGrace, nil, "10s", "how long a rotated refresh token may be retried once"},
+	{KeyAuthTLSCert, nil, "", "TLS certificate file"},
+	{KeyAuthTLSKey, nil, "", "TLS key file"},
+	{KeyAuthResource, nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
+	{KeyAuthResClientID, []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
+	{KeyAuthResSecret, []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
+
+	{KeyResourceHost, []string{"MCP_RESOURCE_HOST"}, "localhost", "host of the MCP resource server"},
+	{KeyResourcePort, []string{"MCP_RESOURCE_PORT"}, DefaultResourcePort, "port of the MCP resource server"},
+	{KeyResourceAuthURL, []string{"MCP_RESOURCE_AUTH_SERVER_URL"}, "http://localhost:9000", "URL of the auth server"},
+	{KeyResourcePublicURL, nil, "", "public URL of the MCP endpoint"},
+	{KeyResourceTransport, []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport: streamable_http or sse"},
+
+	{KeyFlowServerPort, []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
+	{KeyFlowTransport, []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test"},
+
+	{KeySandboxHost, nil, "localhost", "address the sandbox listens on"},
+	{KeySandboxPort, nil, DefaultSandboxPort, "port the sandbox listens on"},
+	{KeySandboxPublicURL, nil, "", "public URL of the sandbox"},
+	{KeySandboxCookie, nil, "session", "name of the sandbox's session cookie"},
+	{KeySandboxEmail, nil, "demo@example.com", "demo user's email"},
+	{KeySandboxPassword, []string{"TMCP_SANDBOX_DEMO_PASSWORD"}, "demo-password", "demo user's password"},
+	{KeySandboxClientID, nil, "", "client id to pre-register at start"},
+	{KeySandboxClientSecret, nil, "", "client secret to pre-register at start"},
+	{KeySandboxRedirectURIs, nil, []string{}, "redirect URIs of the pre-registered client"},
+	{KeySandboxTLSCert, nil, "", "TLS certificate file"},
+	{KeySandboxTLSKey, nil, "", "TLS key file"},
+}
+
+// Help returns the one-line description of key, for flag help.
+func Help(key string) string {
+	for _, s := range settings {
+		if s.key == key {
+			return s.help
+		}
+	}
+	return ""
+}
+
+// Default returns the default of key.
+func Default(key string) any {
+	for _, s := range settings {
+		if s.key == key {
+			return s.def
+		}
+	}
+	return nil
+}
+
+// New returns a viper instance with every default and environment name
+// bound, reading configFile if given, else the default config file if it
+// exists. Precedence: flag (bound by the caller), environment, file, default.
+func New(configFile string) (*viper.Viper, error) {
+	v := viper.New()
+	for _, s := range settings {
+		v.SetDefault(s.key, s.def)
+		envs := append(append([]string{}, s.env...), "TMCP_"+strings.ToUpper(strings.ReplaceAll(s.key, ".", "_")))
+		if err := v.BindEnv(append([]string{s.key}, envs...)...); err != nil {
+			return nil, err
+		}
+	}
+	explicit := configFile != ""
+	if !explicit {
+		configFile = DefaultConfigFile()
+	}
+	if configFile == "" {
+		return v, nil
+	}
+	v.SetConfigFile(configFile)
+	if err := v.ReadInConfig(); err != nil {
+		var pathErr *fs.PathError
+		if !explicit && errors.As(err, &pathErr) {
+			return v, nil // no default config file: fine
+		}
+		return nil, fmt.Errorf("config file %s: %w", configFile, err)
+	}
+	return v, nil
+}
+
+// DefaultConfigFile is $XDG_CONFIG_HOME/tmcp/config.yaml.
+func DefaultConfigFile() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "tmcp", "config.yaml")
+}
+
+// DefaultStateDir is $XDG_STATE_HOME/tmcp.
+func DefaultStateDir() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), "tmcp-state")
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "tmcp")
+}
+
+// StateDir is the configured state directory or the default one.
+func StateDir(v *viper.Viper) string {
+	if d := v.GetString(KeyStateDir); d != "" {
+		return d
+	}
+	return DefaultStateDir()
+}
+
+// ParseScopeList accepts scopes separated by spaces or commas, as the
+// seed's TASKMANAGER_MCP_SCOPE=read,write does.
+func ParseScopeList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
+}

@@ -1,0 +1,201 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/sandbox"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+// Files tmcp keeps in its state directory.
+const (
+	FileDatabase       = "tmcp.db"
+	FileSandboxDB      = "sandbox.db"
+	FileEncryptionKey  = "encryption.key"
+	FileResourceSecret = "resource-secret"
+)
+
+// Auth is `serve auth`'s settings: the server config without the opened
+// store, and where that store lives.
+type Auth struct {
+	Server    authserver.Config
+	StorePath string
+	StateDir  string
+}
+
+// LoadAuth reads and validates the auth server's settings. Keys that are
+// not configured are generated once in the state directory.
+func LoadAuth(v *viper.Viper) (*Auth, error) {
+	a := &Auth{StateDir: StateDir(v)}
+	port := v.GetInt(KeyAuthPort)
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("--port %d is not a TCP port", port)
+	}
+	cfg := authserver.Config{
+		Addr:            net.JoinHostPort(v.GetString(KeyAuthHost), strconv.Itoa(port)),
+		Issuer:          v.GetString(KeyAuthIssuer),
+		ScopesSupported: ParseScopeList(v.GetString(KeyAuthScopes)),
+		DefaultScope:    ParseScopeList(v.GetString(KeyTMScope)),
+		TLSCert:         v.GetString(KeyAuthTLSCert),
+		TLSKey:          v.GetString(KeyAuthTLSKey),
+		Upstream:        LoadUpstream(v),
+	}
+	if cfg.Issuer == "" && port != 0 {
+		scheme := "http"
+		if cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		cfg.Issuer = fmt.Sprintf("%s://localhost:%d", scheme, port)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if cfg.Upstream.ClientID == "" || cfg.Upstream.ClientSecret == "" {
+		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-id and --client-secret (or TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET); `tmcp client register` creates them")
+	}
+	var err error
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{KeyAuthAccessTTL, &cfg.AccessTTL}, {KeyAuthRefreshTTL, &cfg.RefreshTTL}, {KeyAuthRefreshGrace, &cfg.RefreshGrace}} {
+		if *d.dst, err = duration(v, d.key); err != nil {
+			return nil, err
+		}
+	}
+	if key := v.GetString(KeyAuthEncryptionKey); key != "" {
+		if cfg.EncryptionKey, err = secrets.DecodeKey(key); err != nil {
+			return nil, fmt.Errorf("encryption key: %w", err)
+		}
+	} else if cfg.EncryptionKey, err = secrets.LoadOrCreateKey(filepath.Join(a.StateDir, FileEncryptionKey)); err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	if cfg.Resources, err = resourceServers(v, a.StateDir); err != nil {
+		return nil, err
+	}
+	a.StorePath = v.GetString(KeyAuthStore)
+	if a.StorePath == "" {
+		a.StorePath = filepath.Join(a.StateDir, FileDatabase)
+	}
+	a.Server = cfg
+	return a, nil
+}
+
+// resourceServers reads auth.resource_servers from the config file, or
+// builds the single default one from the resource server's host and port.
+func resourceServers(v *viper.Viper, stateDir string) ([]authserver.ResourceServer, error) {
+	var list []struct {
+		Resource     string `mapstructure:"resource"`
+		ClientID     string `mapstructure:"client_id"`
+		ClientSecret string `mapstructure:"client_secret"`
+	}
+	if err := v.UnmarshalKey(KeyAuthResources, &list); err != nil {
+		return nil, fmt.Errorf("%s: %w", KeyAuthResources, err)
+	}
+	var out []authserver.ResourceServer
+	for _, r := range list {
+		out = append(out, authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret})
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	secret, err := ResourceSecret(v, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	return []authserver.ResourceServer{{Resource: DefaultResource(v), ClientID: v.GetString(KeyAuthResClientID), ClientSecret: secret}}, nil
+}
+
+// ResourceSecret is the resource server's introspection secret: the
+// configured one, else one generated once in the state directory, which a
+// resource server on the same machine reads too.
+func ResourceSecret(v *viper.Viper, stateDir string) (string, error) {
+	if s := v.GetString(KeyAuthResSecret); s != "" {
+		return s, nil
+	}
+	s, err := secrets.LoadOrCreateSecret(filepath.Join(stateDir, FileResourceSecret))
+	if err != nil {
+		return "", fmt.Errorf("resource server secret: %w", err)
+	}
+	return s, nil
+}
+
+// DefaultResource is the MCP URL tokens are bound to by default.
+func DefaultResource(v *viper.Viper) string {
+	if r := v.GetString(KeyAuthResource); r != "" {
+		return r
+	}
+	if u := v.GetString(KeyResourcePublicURL); u != "" {
+		return u
+	}
+	return fmt.Sprintf("http://%s/mcp", net.JoinHostPort(v.GetString(KeyResourceHost), strconv.Itoa(v.GetInt(KeyResourcePort))))
+}
+
+// LoadUpstream reads TaskManager's endpoints and tmcp's client there.
+func LoadUpstream(v *viper.Viper) upstream.Config {
+	return upstream.Config{
+		BaseURL:           strings.TrimSuffix(v.GetString(KeyTMBaseURL), "/"),
+		AuthorizeEndpoint: v.GetString(KeyTMAuthorize),
+		TokenEndpoint:     v.GetString(KeyTMToken),
+		ClientsEndpoint:   v.GetString(KeyTMClients),
+		UserinfoEndpoint:  v.GetString(KeyTMUserinfo),
+		JWKSEndpoint:      v.GetString(KeyTMJWKS),
+		ClientID:          v.GetString(KeyTMClientID),
+		ClientSecret:      v.GetString(KeyTMSecret),
+		AuthMethod:        v.GetString(KeyTMAuthMethod),
+	}
+}
+
+// LoadSandbox reads `serve sandbox`'s settings.
+func LoadSandbox(v *viper.Viper) (sandbox.Config, error) {
+	port := v.GetInt(KeySandboxPort)
+	if port < 0 || port > 65535 {
+		return sandbox.Config{}, fmt.Errorf("--port %d is not a TCP port", port)
+	}
+	cfg := sandbox.Config{
+		Addr:         net.JoinHostPort(v.GetString(KeySandboxHost), strconv.Itoa(port)),
+		PublicURL:    v.GetString(KeySandboxPublicURL),
+		DBPath:       filepath.Join(StateDir(v), FileSandboxDB),
+		CookieName:   v.GetString(KeySandboxCookie),
+		DemoEmail:    v.GetString(KeySandboxEmail),
+		DemoPassword: v.GetString(KeySandboxPassword),
+		ClientID:     v.GetString(KeySandboxClientID),
+		ClientSecret: v.GetString(KeySandboxClientSecret),
+		RedirectURIs: v.GetStringSlice(KeySandboxRedirectURIs),
+		TLSCert:      v.GetString(KeySandboxTLSCert),
+		TLSKey:       v.GetString(KeySandboxTLSKey),
+	}
+	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
+		cfg.RedirectURIs = []string{fmt.Sprintf("http://localhost:%d/oauth/callback", DefaultAuthPort)}
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return cfg, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	return cfg, nil
+}
+
+// LogLevel parses the log level setting.
+func LogLevel(v *viper.Viper) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v.GetString(KeyLogLevel))); err != nil {
+		return l, fmt.Errorf("log level %q: use debug, info, warn or error", v.GetString(KeyLogLevel))
+	}
+	return l, nil
+}
+
+func duration(v *viper.Viper, key string) (time.Duration, error) {
+	d, err := time.ParseDuration(v.GetString(key))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", key, v.GetString(key))
+	}
+	return d, nil
+}

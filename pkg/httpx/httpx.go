@@ -1,0 +1,82 @@
+// Package httpx holds the HTTP plumbing every tmcp server shares: a
+// hardened http.Server, graceful shutdown, request logging with request
+// ids, panic recovery and body limits.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Options tune NewServer; zero values take the defaults.
+type Options struct {
+	// WriteTimeout bounds a whole response. Streaming servers (MCP over
+	// SSE) set it to a negative value to disable it.
+	WriteTimeout time.Duration
+}
+
+// NewServer returns an http.Server with timeouts that keep slow clients
+// (slowloris) from holding connections.
+func NewServer(h http.Handler, log *slog.Logger, opts Options) *http.Server {
+	wt := opts.WriteTimeout
+	switch {
+	case wt == 0:
+		wt = 60 * time.Second
+	case wt < 0:
+		wt = 0
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      wt,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listen opens a TCP listener with a message that names the address.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve runs srv on ln until ctx ends, then shuts it down gracefully,
+// giving in-flight requests up to 10 seconds.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, keyFile string) error {
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if certFile != "" {
+			err = srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}

@@ -1,0 +1,65 @@
+// Package ui decides once how tmcp talks to people: which streams, whether
+// they are terminals, whether colour is wanted (NO_COLOR), and the lipgloss
+// styles of its output. Nothing else writes to os.Stdout.
+package ui
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/mattn/go-isatty"
+)
+
+// IO is the process's streams and their capabilities.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	outTTY  bool
+	noColor bool
+}
+
+// System is the real terminal.
+func System() *IO {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		outTTY: isatty.IsTerminal(os.Stdout.Fd()), noColor: noColor}
+}
+
+// Test returns an IO on buffers, never a terminal.
+func Test() (*IO, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	return &IO{In: &bytes.Buffer{}, Out: out, ErrOut: errOut, noColor: true}, out, errOut
+}
+
+// IsTerminal reports whether stdout is a terminal.
+func (i *IO) IsTerminal() bool { return i.outTTY }
+
+// Styles returns the styles for stdout: coloured on a terminal, plain when
+// piped or when NO_COLOR is set.
+func (i *IO) Styles() Styles {
+	r := lipgloss.NewRenderer(i.Out)
+	if !i.outTTY || i.noColor {
+		r.SetColorProfile(0) // termenv.Ascii: no escape codes at all
+	}
+	return newStyles(r)
+}
+
+// Styles are the few looks tmcp's output uses.
+type Styles struct {
+	Title, OK, Fail, Muted, Key, Box lipgloss.Style
+}
+
+func newStyles(r *lipgloss.Renderer) Styles {
+	return Styles{
+		Title: r.NewStyle().Bold(true),
+		OK:    r.NewStyle().Foreground(lipgloss.Color("2")),
+		Fail:  r.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		Muted: r.NewStyle().Foreground(lipgloss.Color("8")),
+		Key:   r.NewStyle().Foreground(lipgloss.Color("4")).Bold(true),
+		Box:   r.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+	}
+}

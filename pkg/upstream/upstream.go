@@ -1,0 +1,264 @@
+// Package upstream is tmcp's client of TaskManager (or any OAuth 2.0
+// provider with the same endpoints): the authorization URL with tmcp's own
+// PKCE pair, the code exchange and refresh (RFC 6749 §4.1.3, §6), the
+// userinfo call, and the /api/oauth/clients management API.
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+)
+
+// Config names TaskManager's endpoints and tmcp's client there. Endpoint
+// paths are relative to BaseURL unless absolute.
+type Config struct {
+	BaseURL           string
+	AuthorizeEndpoint string
+	TokenEndpoint     string
+	ClientsEndpoint   string
+	UserinfoEndpoint  string
+	JWKSEndpoint      string
+	ClientID          string
+	ClientSecret      string
+	// AuthMethod is client_secret_basic or client_secret_post.
+	AuthMethod string
+	// RedirectURL is tmcp's /oauth/callback.
+	RedirectURL string
+	Timeout     time.Duration
+}
+
+// Client talks to TaskManager.
+type Client struct {
+	cfg   Config
+	oauth *oauth2.Config
+	http  *http.Client
+}
+
+// Token is TaskManager's token set, as tmcp keeps it (sealed).
+type Token struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry,omitempty"`
+	Scope        string    `json:"scope,omitempty"`
+	IDToken      string    `json:"id_token,omitempty"`
+}
+
+// User is who TaskManager says the token's owner is.
+type User struct {
+	Subject string `json:"sub"`
+	Email   string `json:"email"`
+	Name    string `json:"name"`
+}
+
+// Error is an OAuth error TaskManager answered with.
+type Error struct {
+	Status      int
+	Code        string
+	Description string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("TaskManager answered %d", e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// ErrUnavailable wraps every failure to reach TaskManager or to read its
+// answer (down, timeout, not JSON), as opposed to an OAuth refusal.
+var ErrUnavailable = errors.New("TaskManager is unreachable or answered something unexpected")
+
+// New builds a client; it makes no request.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("upstream: the TaskManager base URL is not set")
+	}
+	if _, err := url.ParseRequestURI(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("upstream: TaskManager base URL %q is not a URL", cfg.BaseURL)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	style := oauth2.AuthStyleInHeader
+	switch cfg.AuthMethod {
+	case "", oauth.AuthMethodBasic:
+	case oauth.AuthMethodPost:
+		style = oauth2.AuthStyleInParams
+	default:
+		return nil, fmt.Errorf("upstream: unknown client authentication method %q (use client_secret_basic or client_secret_post)", cfg.AuthMethod)
+	}
+	c := &Client{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}
+	c.oauth = &oauth2.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   c.Endpoint(cfg.AuthorizeEndpoint),
+			TokenURL:  c.Endpoint(cfg.TokenEndpoint),
+			AuthStyle: style,
+		},
+		RedirectURL: cfg.RedirectURL,
+	}
+	return c, nil
+}
+
+// Endpoint resolves an endpoint path against the base URL.
+func (c *Client) Endpoint(p string) string {
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		return p
+	}
+	return strings.TrimSuffix(c.cfg.BaseURL, "/") + "/" + strings.TrimPrefix(p, "/")
+}
+
+// ClientID is tmcp's client id at TaskManager.
+func (c *Client) ClientID() string { return c.cfg.ClientID }
+
+// AuthorizeURL is where the browser goes to log in at TaskManager.
+func (c *Client) AuthorizeURL(state, verifier, scope string) string {
+	cfg := *c.oauth
+	cfg.Scopes = oauth.ParseScope(scope)
+	return cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+}
+
+func (c *Client) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, c.http)
+}
+
+// Exchange redeems TaskManager's code with tmcp's PKCE verifier.
+func (c *Client) Exchange(ctx context.Context, code, verifier string) (*Token, error) {
+	t, err := c.oauth.Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return fromOAuth2(t), nil
+}
+
+// Refresh gets a new token set from a refresh token. TaskManager may or
+// may not rotate it; the returned set always holds the one to keep.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, error) {
+	t, err := c.oauth.TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		return nil, mapError(err)
+	}
+	out := fromOAuth2(t)
+	if out.RefreshToken == "" {
+		out.RefreshToken = refreshToken
+	}
+	return out, nil
+}
+
+// UserInfo asks TaskManager who owns accessToken.
+func (c *Client) UserInfo(ctx context.Context, accessToken string) (*User, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(c.cfg.UserinfoEndpoint), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	var u User
+	if err := c.doJSON(req, &u); err != nil {
+		return nil, err
+	}
+	if u.Subject == "" {
+		return nil, fmt.Errorf("%w: the userinfo answer has no sub", ErrUnavailable)
+	}
+	return &u, nil
+}
+
+// doJSON sends req and decodes a 2xx JSON answer into out; anything else
+// becomes an *Error or ErrUnavailable.
+func (c *Client) doJSON(req *http.Request, out any) error {
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrUnavailable, describeNetError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: reading the answer: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var oe oauth.Error
+		if json.Unmarshal(body, &oe) == nil && oe.Code != "" {
+			return &Error{Status: resp.StatusCode, Code: oe.Code, Description: oe.Description}
+		}
+		return &Error{Status: resp.StatusCode}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%w: the answer from %s is not JSON (%s)", ErrUnavailable, req.URL.Path, resp.Header.Get("Content-Type"))
+	}
+	return nil
+}
+
+func fromOAuth2(t *oauth2.Token) *Token {
+	out := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}
+	if s, ok := t.Extra("scope").(string); ok {
+		out.Scope = s
+	}
+	if s, ok := t.Extra("id_token").(string); ok {
+		out.IDToken = s
+	}
+	return out
+}
+
+// mapError turns x/oauth2's errors into *Error (an OAuth refusal) or
+// ErrUnavailable (anything else). Response bodies are not repeated: they
+// could hold secrets.
+func mapError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		if re.ErrorCode != "" {
+			return &Error{Status: status, Code: re.ErrorCode, Description: re.ErrorDescription}
+		}
+		return fmt.Errorf("%w: the token endpoint answered %d without an OAuth error", ErrUnavailable, status)
+	}
+	return fmt.Errorf("%w: %s", ErrUnavailable, describeNetError(err))
+}
+
+// describeNetError keeps the kind of failure and drops anything a URL or
+// body might carry.
+func describeNetError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return "the request timed out"
+		}
+		return fmt.Sprintf("%s %s: %v", strings.ToUpper(ue.Op), redactURL(ue.URL), ue.Err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "server response missing access_token") {
+		return "the token answer has no access_token"
+	}
+	if strings.Contains(msg, "cannot parse json") || strings.Contains(msg, "invalid character") {
+		return "the token answer is not valid JSON"
+	}
+	return msg
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(url)"
+	}
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	return u.String()
+}
