@@ -38,8 +38,10 @@ type ResourceServer struct {
 
 // Config is everything the auth server needs; it opens nothing itself.
 type Config struct {
-	Addr   string // listen address
-	Issuer string // public URL; derived from the listener when empty
+	Addr string // listen address
+	// Listener, when set, is used instead of listening on Addr.
+	Listener net.Listener
+	Issuer   string // public URL; derived from the listener when empty
 
 	Store store.Store
 	// Upstream names TaskManager; its RedirectURL is set to this server's
@@ -97,8 +99,10 @@ func New(cfg Config) (*Server, error) {
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
 	}
-	if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
-		return nil, err
+	if s.ln = cfg.Listener; s.ln == nil {
+		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
+			return nil, err
+		}
 	}
 	if s.cfg.Issuer == "" {
 		s.cfg.Issuer = listenerURL(s.ln, cfg.TLSCert != "")

@@ -25,7 +25,9 @@ import (
 
 // Config is everything the sandbox needs.
 type Config struct {
-	Addr         string // listen address, e.g. ":4321"
+	Addr string // listen address, e.g. ":4321"
+	// Listener, when set, is used instead of listening on Addr.
+	Listener     net.Listener
 	PublicURL    string // how browsers reach it; derived from Addr when empty
 	DBPath       string
 	CookieName   string
@@ -94,10 +96,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		d.sql.Close()
 		return nil, err
 	}
-	ln, err := httpx.Listen(cfg.Addr)
-	if err != nil {
-		d.sql.Close()
-		return nil, err
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = httpx.Listen(cfg.Addr); err != nil {
+			d.sql.Close()
+			return nil, err
+		}
 	}
 	s.ln = ln
 	if s.cfg.PublicURL == "" {

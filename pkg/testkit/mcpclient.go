@@ -1,0 +1,188 @@
+package testkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+)
+
+// ClientRedirect is where test MCP clients are sent back to. Nothing
+// listens there: the Browser stops at it.
+const ClientRedirect = "http://127.0.0.1:3999/callback"
+
+// OAuthClient plays an MCP client against tmcp's auth server.
+type OAuthClient struct {
+	t            testing.TB
+	HTTP         *http.Client
+	Meta         oauth.ServerMetadata
+	ClientID     string
+	ClientSecret string
+	RedirectURI  string
+}
+
+// Discover fetches the RFC 8414 metadata of issuer.
+func Discover(t testing.TB, issuer string) *OAuthClient {
+	t.Helper()
+	c := &OAuthClient{t: t, HTTP: &http.Client{}, RedirectURI: ClientRedirect}
+	status, body := c.JSON(http.MethodGet, issuer+oauth.WellKnownAuthorizationServer, nil)
+	if status != http.StatusOK {
+		t.Fatalf("metadata: %d %s", status, body)
+	}
+	if err := json.Unmarshal(body, &c.Meta); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// JSON sends a JSON request (or none when in is nil) and returns the raw answer.
+func (c *OAuthClient) JSON(method, u string, in any) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// Register performs RFC 7591 registration with metadata md and keeps the
+// client's credentials.
+func (c *OAuthClient) Register(md map[string]any) map[string]any {
+	c.t.Helper()
+	status, body := c.JSON(http.MethodPost, c.Meta.RegistrationEndpoint, md)
+	if status != http.StatusCreated {
+		c.t.Fatalf("register: %d %s", status, body)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(body, &out)
+	c.ClientID, _ = out["client_id"].(string)
+	c.ClientSecret, _ = out["client_secret"].(string)
+	return out
+}
+
+// RegisterPublic registers a public client with both grants.
+func (c *OAuthClient) RegisterPublic() {
+	c.Register(map[string]any{
+		"client_name": "Test MCP Client", "redirect_uris": []string{c.RedirectURI},
+		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
+		"token_endpoint_auth_method": "none",
+	})
+}
+
+// Authz is one authorization request's secrets.
+type Authz struct {
+	URL      string
+	State    string
+	Verifier string
+}
+
+// AuthorizeURL builds an authorization request with PKCE S256; params
+// override or add parameters (an empty value removes one).
+func (c *OAuthClient) AuthorizeURL(params map[string]string) Authz {
+	a := Authz{State: secrets.Random(16), Verifier: secrets.Random(32)}
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {c.ClientID}, "redirect_uri": {c.RedirectURI},
+		"scope": {"read write"}, "state": {a.State}, "resource": {ResourceURL},
+		"code_challenge": {oauth.S256Challenge(a.Verifier)}, "code_challenge_method": {"S256"},
+	}
+	for k, v := range params {
+		if v == "" {
+			q.Del(k)
+		} else {
+			q.Set(k, v)
+		}
+	}
+	a.URL = c.Meta.AuthorizationEndpoint + "?" + q.Encode()
+	return a
+}
+
+// Form posts a form, authenticating as the client when it has a secret.
+func (c *OAuthClient) Form(endpoint string, form url.Values) (int, map[string]any) {
+	c.t.Helper()
+	if c.ClientSecret == "" && form.Get("client_id") == "" {
+		form.Set("client_id", c.ClientID)
+	}
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.ClientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	}
+	return doForm(c.t, c.HTTP, req)
+}
+
+// Introspect calls the introspection endpoint as a resource server.
+func (c *OAuthClient) Introspect(token, id, secret string) (int, map[string]any) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.Meta.IntrospectionEndpoint, strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if id != "" {
+		req.SetBasicAuth(id, secret)
+	}
+	return doForm(c.t, c.HTTP, req)
+}
+
+func doForm(t testing.TB, hc *http.Client, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatalf("POST %s: %d, body is not JSON: %q", req.URL, resp.StatusCode, body)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// Exchange redeems the code of a callback for tokens.
+func (c *OAuthClient) Exchange(code, verifier string) (int, map[string]any) {
+	return c.Form(c.Meta.TokenEndpoint, url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier},
+		"redirect_uri": {c.RedirectURI}, "resource": {ResourceURL},
+	})
+}
+
+// SignIn drives the browser through tmcp's consent, the sandbox login and
+// the sandbox consent, and returns where the flow sent the browser back.
+func SignIn(t testing.TB, b *Browser, authorizeURL string) *url.URL {
+	t.Helper()
+	p := b.Get(authorizeURL)
+	if p.Status == http.StatusOK && strings.Contains(p.Body, `action="`) && strings.Contains(p.Body, "csrf_token") && strings.Contains(p.URL.Path, "/oauth/authorize") {
+		p = b.Submit(p, "approve", nil) // tmcp's consent
+	}
+	if strings.HasSuffix(p.URL.Path, "/login") {
+		p = b.Submit(p, "login", map[string]string{"email": DemoEmail, "password": DemoPassword})
+	}
+	if strings.HasSuffix(p.URL.Path, "/api/oauth/authorize") && p.Status == http.StatusOK {
+		p = b.Submit(p, "approve", nil) // TaskManager's consent
+	}
+	loc := p.Location()
+	if p.Status/100 != 3 || loc == nil || !strings.HasPrefix(loc.String(), b.StopAt) {
+		t.Fatalf("sign-in did not come back to the client: status %d at %s\n%s", p.Status, p.URL, p.Body)
+	}
+	return loc
+}

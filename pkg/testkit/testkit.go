@@ -1,0 +1,140 @@
+// Package testkit starts tmcp's real servers on loopback for tests and
+// drives their HTML pages the way a person's browser would: a cookie jar,
+// redirects followed, forms parsed and submitted.
+package testkit
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/sandbox"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+// Demo credentials of the sandbox started by StartSandbox.
+const (
+	DemoEmail    = "demo@example.com"
+	DemoPassword = "demo-password"
+	// UpstreamClientID and UpstreamSecret are tmcp's client at the sandbox.
+	UpstreamClientID = "tmcp-test"
+	UpstreamSecret   = "tmcp-test-secret"
+	ResourceURL      = "http://localhost:8001/mcp"
+	ResourceClientID = "tmcp-resource"
+	ResourceSecret   = "resource-test-secret"
+)
+
+// Logger returns a logger that writes into w (io.Discard when nil).
+func Logger(w io.Writer) *slog.Logger {
+	if w == nil {
+		w = io.Discard
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// run serves srv until the test ends and waits for it to stop.
+func run(t testing.TB, start func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := start(ctx); err != nil {
+			t.Errorf("server stopped: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// StartSandbox runs a sandbox on a free loopback port with tmcp's client
+// pre-registered for redirectURI.
+func StartSandbox(t testing.TB, redirectURI string, mutate ...func(*sandbox.Config)) *sandbox.Server {
+	t.Helper()
+	cfg := sandbox.Config{
+		Addr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "sandbox.db"),
+		DemoEmail: DemoEmail, DemoPassword: DemoPassword,
+		ClientID: UpstreamClientID, ClientSecret: UpstreamSecret, RedirectURIs: []string{redirectURI},
+		Logger: Logger(nil),
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	s, err := sandbox.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start sandbox: %v", err)
+	}
+	run(t, s.Run)
+	return s
+}
+
+// Stack is a sandbox and an auth server wired together.
+type Stack struct {
+	Sandbox *sandbox.Server
+	Auth    *authserver.Server
+	Store   *sqlite.Store
+}
+
+// AuthOptions tweak the auth server StartStack runs.
+type AuthOptions struct {
+	Log         io.Writer
+	Now         func() time.Time
+	UpstreamURL string // default: the sandbox
+	Mutate      func(*authserver.Config)
+}
+
+// StartStack starts a sandbox and an auth server that uses it.
+func StartStack(t testing.TB, opts AuthOptions) *Stack {
+	t.Helper()
+	// The auth server's port is known only once it listens, and the
+	// sandbox must know its callback first: reserve a port by binding
+	// the auth server on an ephemeral port and reading its URL.
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tmcp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := authserver.Config{
+		Store: st, EncryptionKey: make([]byte, 32),
+		Upstream: upstream.Config{
+			BaseURL: "http://127.0.0.1:1", AuthorizeEndpoint: "/api/oauth/authorize", TokenEndpoint: "/api/oauth/token",
+			UserinfoEndpoint: "/api/oauth/userinfo", ClientsEndpoint: "/api/oauth/clients", JWKSEndpoint: "/api/oauth/jwks",
+			ClientID: UpstreamClientID, ClientSecret: UpstreamSecret, Timeout: 5 * time.Second,
+		},
+		ScopesSupported: []string{"read", "write"}, DefaultScope: []string{"read"},
+		Resources: []authserver.ResourceServer{
+			{Resource: ResourceURL, ClientID: ResourceClientID, ClientSecret: ResourceSecret},
+			{Resource: "http://localhost:8002/mcp", ClientID: "other-resource", ClientSecret: "other-secret"},
+		},
+		Logger: Logger(opts.Log), Now: opts.Now,
+	}
+	if opts.Mutate != nil {
+		opts.Mutate(&cfg)
+	}
+	// The sandbox needs the auth server's callback URL before the auth
+	// server needs the sandbox's: listen first, so both URLs are known.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listener = ln
+	authURL := "http://" + ln.Addr().String()
+	cfg.Issuer = authURL
+	sb := StartSandbox(t, authURL+"/oauth/callback")
+	cfg.Upstream.BaseURL = sb.URL()
+	if opts.UpstreamURL != "" {
+		cfg.Upstream.BaseURL = opts.UpstreamURL
+	}
+	auth, err := authserver.New(cfg)
+	if err != nil {
+		t.Fatalf("auth server: %v", err)
+	}
+	run(t, auth.Run)
+	return &Stack{Sandbox: sb, Auth: auth, Store: st}
+}
