@@ -31,7 +31,12 @@ type OAuthClient struct {
 func Discover(t testing.TB, issuer string) *OAuthClient {
 	t.Helper()
 	c := &OAuthClient{t: t, HTTP: &http.Client{}, RedirectURI: ClientRedirect}
-	status, body := c.JSON(http.MethodGet, issuer+oauth.WellKnownAuthorizationServer, nil)
+	u, err := url.Parse(issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = oauth.MetadataPaths(issuer)[0] // RFC 8414 §3.1: inserted before the issuer's path
+	status, body := c.JSON(http.MethodGet, u.String(), nil)
 	if status != http.StatusOK {
 		t.Fatalf("metadata: %d %s", status, body)
 	}
@@ -127,7 +132,7 @@ func (c *OAuthClient) Form(endpoint string, form url.Values) (int, map[string]an
 	if c.ClientSecret != "" {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	}
-	return doForm(c.t, c.HTTP, req)
+	return Do(c.t, req)
 }
 
 // Introspect calls the introspection endpoint as a resource server.
@@ -138,12 +143,14 @@ func (c *OAuthClient) Introspect(token, id, secret string) (int, map[string]any)
 	if id != "" {
 		req.SetBasicAuth(id, secret)
 	}
-	return doForm(c.t, c.HTTP, req)
+	return Do(c.t, req)
 }
 
-func doForm(t testing.TB, hc *http.Client, req *http.Request) (int, map[string]any) {
+// Do sends req and decodes a JSON answer (an empty body decodes to an
+// empty map).
+func Do(t testing.TB, req *http.Request) (int, map[string]any) {
 	t.Helper()
-	resp, err := hc.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", req.URL, err)
 	}
@@ -167,22 +174,21 @@ func (c *OAuthClient) Exchange(code, verifier string) (int, map[string]any) {
 }
 
 // SignIn drives the browser through tmcp's consent, the sandbox login and
-// the sandbox consent, and returns where the flow sent the browser back.
+// the sandbox consent (each only if shown), and returns where the flow
+// sent the browser back.
 func SignIn(t testing.TB, b *Browser, authorizeURL string) *url.URL {
 	t.Helper()
 	p := b.Get(authorizeURL)
-	if p.Status == http.StatusOK && strings.Contains(p.Body, `action="`) && strings.Contains(p.Body, "csrf_token") && strings.Contains(p.URL.Path, "/oauth/authorize") {
-		p = b.Submit(p, "approve", nil) // tmcp's consent
-	}
-	if strings.HasSuffix(p.URL.Path, "/login") {
-		p = b.Submit(p, "login", map[string]string{"email": DemoEmail, "password": DemoPassword})
-	}
-	if strings.HasSuffix(p.URL.Path, "/api/oauth/authorize") && p.Status == http.StatusOK {
-		p = b.Submit(p, "approve", nil) // TaskManager's consent
+	for step := 0; step < 5 && p.Status == http.StatusOK; step++ {
+		if strings.HasSuffix(p.URL.Path, "/login") {
+			p = b.Submit(p, "login", map[string]string{"email": DemoEmail, "password": DemoPassword})
+			continue
+		}
+		p = b.Submit(p, "approve", nil) // tmcp's consent, then TaskManager's
 	}
 	loc := p.Location()
 	if p.Status/100 != 3 || loc == nil || !strings.HasPrefix(loc.String(), b.StopAt) {
-		t.Fatalf("sign-in did not come back to the client: status %d at %s\n%s", p.Status, p.URL, p.Body)
+		t.Fatalf("sign-in did not come back to %s: status %d at %s\n%s", b.StopAt, p.Status, p.URL, p.Body)
 	}
 	return loc
 }

@@ -87,6 +87,10 @@ type AuthOptions struct {
 	Now         func() time.Time
 	UpstreamURL string // default: the sandbox
 	Mutate      func(*authserver.Config)
+	// OnSandbox learns the sandbox's URL before the auth server starts.
+	OnSandbox func(url string)
+	// IssuerPath serves the auth server under a path of its origin.
+	IssuerPath string
 }
 
 // StartStack starts a sandbox and an auth server that uses it.
@@ -124,9 +128,11 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 		t.Fatal(err)
 	}
 	cfg.Listener = ln
-	authURL := "http://" + ln.Addr().String()
-	cfg.Issuer = authURL
-	sb := StartSandbox(t, authURL+"/oauth/callback")
+	cfg.Issuer = "http://" + ln.Addr().String() + opts.IssuerPath
+	sb := StartSandbox(t, cfg.Issuer+"/oauth/callback")
+	if opts.OnSandbox != nil {
+		opts.OnSandbox(sb.URL())
+	}
 	cfg.Upstream.BaseURL = sb.URL()
 	if opts.UpstreamURL != "" {
 		cfg.Upstream.BaseURL = opts.UpstreamURL

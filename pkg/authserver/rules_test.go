@@ -1,0 +1,653 @@
+package authserver_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+// signedIn starts a stack, registers a public client and signs in once.
+type signedIn struct {
+	stack *testkit.Stack
+	c     *testkit.OAuthClient
+	authz testkit.Authz
+	code  string
+}
+
+func signIn(t *testing.T, opts testkit.AuthOptions) *signedIn {
+	t.Helper()
+	stack := testkit.StartStack(t, opts)
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RegisterPublic()
+	authz := c.AuthorizeURL(nil)
+	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+	return &signedIn{stack: stack, c: c, authz: authz, code: back.Query().Get("code")}
+}
+
+func (s *signedIn) tokens(t *testing.T) (access, refresh string) {
+	t.Helper()
+	status, tok := s.c.Exchange(s.code, s.authz.Verifier)
+	if status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", status, tok)
+	}
+	return tok["access_token"].(string), tok["refresh_token"].(string)
+}
+
+func (s *signedIn) active(t *testing.T, token string) bool {
+	t.Helper()
+	_, info := s.c.Introspect(token, testkit.ResourceClientID, testkit.ResourceSecret)
+	return info["active"] == true
+}
+
+func wantOAuthError(t *testing.T, status int, body map[string]any, wantStatus int, wantCode string) {
+	t.Helper()
+	if status != wantStatus || body["error"] != wantCode {
+		t.Fatalf("got %d %v, want %d error=%s", status, body, wantStatus, wantCode)
+	}
+	if d, _ := body["error_description"].(string); d == "" {
+		t.Fatalf("error %s has no description", wantCode)
+	}
+}
+
+// redirectError fetches an authorization URL that must fail with a
+// redirect to the client carrying error, state and iss.
+func redirectError(t *testing.T, c *testkit.OAuthClient, issuer string, params map[string]string, wantCode string) {
+	t.Helper()
+	authz := c.AuthorizeURL(params)
+	b := testkit.NewBrowser(t, c.RedirectURI)
+	p := b.Get(authz.URL)
+	loc := p.Location()
+	if p.Status != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), c.RedirectURI) {
+		t.Fatalf("want a redirect to the client, got %d %s", p.Status, p.Header.Get("Location"))
+	}
+	q := loc.Query()
+	if q.Get("error") != wantCode || q.Get("state") != authz.State || q.Get("iss") != issuer || q.Get("error_description") == "" {
+		t.Fatalf("redirect = %s, want error=%s with state and iss", loc, wantCode)
+	}
+}
+
+// pageError fetches an authorization URL that must fail on an error page
+// without redirecting anywhere.
+func pageError(t *testing.T, u, wantText string) {
+	t.Helper()
+	p := testkit.NewBrowser(t, "").Get(u)
+	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" || !strings.Contains(p.Body, wantText) {
+		t.Fatalf("want a 400 page saying %q, got %d %s\n%s", wantText, p.Status, p.Header.Get("Location"), p.Body)
+	}
+}
+
+func TestAuthorize_RefusesBadRequests(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RegisterPublic()
+	iss := stack.Auth.URL()
+
+	t.Run("PKCEMissing", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"code_challenge": "", "code_challenge_method": ""}, "invalid_request")
+	})
+	t.Run("PKCEPlain", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"code_challenge_method": "plain"}, "invalid_request")
+	})
+	t.Run("PKCEMethodOmittedMeansPlain", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"code_challenge_method": ""}, "invalid_request")
+	})
+	t.Run("PKCEMalformedChallenge", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"code_challenge": "short"}, "invalid_request")
+	})
+	t.Run("ResponseTypeToken", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"response_type": "token"}, "unsupported_response_type")
+	})
+	t.Run("UnknownScope", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"scope": "read admin"}, "invalid_scope")
+	})
+	t.Run("ResourceOfAnotherServer", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"resource": "https://evil.example/mcp"}, "invalid_target")
+	})
+	t.Run("ResourceWithFragment", func(t *testing.T) {
+		redirectError(t, c, iss, map[string]string{"resource": testkit.ResourceURL + "#x"}, "invalid_target")
+	})
+	t.Run("RepeatedParameter", func(t *testing.T) {
+		authz := c.AuthorizeURL(nil)
+		p := testkit.NewBrowser(t, c.RedirectURI).Get(authz.URL + "&scope=write")
+		if loc := p.Location(); loc == nil || loc.Query().Get("error") != "invalid_request" {
+			t.Fatalf("repeated scope: %d %s", p.Status, p.Header.Get("Location"))
+		}
+	})
+	t.Run("UnknownClientGetsAPageNotARedirect", func(t *testing.T) {
+		pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tmcp_ci_nobody"}).URL, "Unknown client")
+	})
+	t.Run("RedirectMismatchGetsAPageNotARedirect", func(t *testing.T) {
+		pageError(t, c.AuthorizeURL(map[string]string{"redirect_uri": "https://attacker.example/cb"}).URL, "redirect URI does not match")
+	})
+	t.Run("LookAlikeRedirectPathIsRefused", func(t *testing.T) {
+		pageError(t, c.AuthorizeURL(map[string]string{"redirect_uri": testkit.ClientRedirect + "/../evil"}).URL, "redirect URI does not match")
+	})
+	t.Run("LoopbackRedirectMatchesOnAnyPort", func(t *testing.T) {
+		p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(map[string]string{"redirect_uri": "http://127.0.0.1:41234/callback"}).URL)
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "http://127.0.0.1:41234/callback") {
+			t.Fatalf("loopback redirect on another port: %d", p.Status)
+		}
+	})
+}
+
+func TestConsent_PageIsProtected(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RegisterPublic()
+	b := testkit.NewBrowser(t, stack.Sandbox.URL())
+	p := b.Get(c.AuthorizeURL(nil).URL)
+	if p.Status != http.StatusOK {
+		t.Fatalf("consent page: %d", p.Status)
+	}
+	for h, want := range map[string]string{"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"} {
+		if !strings.Contains(p.Header.Get(h), want) {
+			t.Errorf("%s = %q, want %q", h, p.Header.Get(h), want)
+		}
+	}
+	for _, want := range []string{"Test MCP Client", c.ClientID, testkit.ClientRedirect, "read", "write", testkit.ResourceURL} {
+		if !strings.Contains(p.Body, want) {
+			t.Errorf("consent page does not name %q", want)
+		}
+	}
+	form, err := p.FindForm("approve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("AlteredScopeIsRefused", func(t *testing.T) {
+		v := cloneValues(form.Values)
+		v.Set("scope", "read")
+		if got := b.Post(p.URL, form.Action, v); got.Status != http.StatusForbidden {
+			t.Fatalf("altered form: %d", got.Status)
+		}
+	})
+	t.Run("FormFromAnotherBrowserIsRefused", func(t *testing.T) {
+		other := testkit.NewBrowser(t, stack.Sandbox.URL())
+		if got := other.Post(p.URL, form.Action, cloneValues(form.Values)); got.Status != http.StatusForbidden {
+			t.Fatalf("form replayed from another browser: %d", got.Status)
+		}
+	})
+	t.Run("DenyRedirectsAccessDenied", func(t *testing.T) {
+		v := cloneValues(form.Values)
+		v.Set("decision", "deny")
+		b.StopAt = c.RedirectURI
+		defer func() { b.StopAt = stack.Sandbox.URL() }()
+		got := b.Post(p.URL, form.Action, v)
+		if loc := got.Location(); loc == nil || loc.Query().Get("error") != "access_denied" {
+			t.Fatalf("deny: %d %s", got.Status, got.Header.Get("Location"))
+		}
+	})
+	t.Run("ApprovalIsRememberedForThisBrowser", func(t *testing.T) {
+		got := b.Post(p.URL, form.Action, cloneValues(form.Values))
+		if loc := got.Location(); loc == nil || !strings.HasPrefix(loc.String(), stack.Sandbox.URL()) {
+			t.Fatalf("approve did not go to TaskManager: %d %s", got.Status, got.Header.Get("Location"))
+		}
+		again := b.Get(c.AuthorizeURL(nil).URL)
+		if loc := again.Location(); again.Status != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), stack.Sandbox.URL()) {
+			t.Fatalf("a remembered approval still showed the consent page: %d", again.Status)
+		}
+		wider := b.Get(c.AuthorizeURL(map[string]string{"redirect_uri": "http://127.0.0.1:5555/callback"}).URL)
+		if wider.Status != http.StatusOK {
+			t.Fatalf("another redirect URI skipped consent: %d", wider.Status)
+		}
+	})
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// toCallback runs a sign-in up to tmcp's own callback and returns the
+// browser and the callback URL TaskManager sent it to.
+func toCallback(t *testing.T, stack *testkit.Stack, c *testkit.OAuthClient) (*testkit.Browser, testkit.Authz, string) {
+	t.Helper()
+	authz := c.AuthorizeURL(nil)
+	b := testkit.NewBrowser(t, stack.Auth.URL()+"/oauth/callback")
+	back := testkit.SignIn(t, b, authz.URL)
+	b.StopAt = c.RedirectURI
+	return b, authz, back.String()
+}
+
+func TestCallback_StateRules(t *testing.T) {
+	t.Parallel()
+	clock := testkit.NewClock()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Now: clock.Now})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RegisterPublic()
+
+	t.Run("StateIsSingleUse", func(t *testing.T) {
+		b, _, cb := toCallback(t, stack, c)
+		if p := b.Get(cb); p.Status != http.StatusFound {
+			t.Fatalf("first callback: %d %s", p.Status, p.Body)
+		}
+		if p := b.Get(cb); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "already completed") {
+			t.Fatalf("reused state: %d %s", p.Status, p.Body)
+		}
+	})
+	t.Run("StateFromAnotherBrowserIsRefused", func(t *testing.T) {
+		_, _, cb := toCallback(t, stack, c)
+		if p := testkit.NewBrowser(t, c.RedirectURI).Get(cb); p.Status != http.StatusForbidden {
+			t.Fatalf("callback in another browser: %d", p.Status)
+		}
+	})
+	t.Run("MissingOrUnknownState", func(t *testing.T) {
+		b := testkit.NewBrowser(t, c.RedirectURI)
+		if p := b.Get(stack.Auth.URL() + "/oauth/callback?code=x"); p.Status != http.StatusBadRequest {
+			t.Fatalf("no state: %d", p.Status)
+		}
+		if p := b.Get(stack.Auth.URL() + "/oauth/callback?code=x&state=forged"); p.Status != http.StatusBadRequest {
+			t.Fatalf("forged state: %d", p.Status)
+		}
+	})
+	t.Run("StateExpiresAfterTenMinutes", func(t *testing.T) {
+		b, _, cb := toCallback(t, stack, c)
+		clock.Advance(10*time.Minute + time.Second)
+		if p := b.Get(cb); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "longer than allowed") {
+			t.Fatalf("expired state: %d %s", p.Status, p.Body)
+		}
+	})
+}
+
+func TestToken_CodeRules(t *testing.T) {
+	t.Parallel()
+	t.Run("CodeReplayRevokesFamily", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		access, refresh := s.tokens(t)
+		status, body := s.c.Exchange(s.code, s.authz.Verifier)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+		if s.active(t, access) {
+			t.Fatal("access token still active after its code was replayed")
+		}
+		status, body = s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("WrongVerifier", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		other := s.c.AuthorizeURL(nil) // a verifier from another flow
+		status, body := s.c.Exchange(s.code, other.Verifier)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+		// The code is spent: the right verifier no longer helps.
+		status, body = s.c.Exchange(s.code, s.authz.Verifier)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("MissingVerifier", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {s.code}})
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_request")
+		s.tokens(t) // a request refused before the code was read leaves it usable
+	})
+	t.Run("RedirectURIMismatch", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {s.code},
+			"code_verifier": {s.authz.Verifier}, "redirect_uri": {"http://127.0.0.1:3999/other"}})
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("ResourceMismatch", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {s.code},
+			"code_verifier": {s.authz.Verifier}, "resource": {"http://localhost:8002/mcp"}})
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_target")
+	})
+	t.Run("CodeOfAnotherClient", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		thief := testkit.Discover(t, s.stack.Auth.URL())
+		thief.RegisterPublic()
+		status, body := thief.Exchange(s.code, s.authz.Verifier)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("CodeExpires", func(t *testing.T) {
+		t.Parallel()
+		clock := testkit.NewClock()
+		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
+		clock.Advance(61 * time.Second)
+		status, body := s.c.Exchange(s.code, s.authz.Verifier)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+}
+
+func TestToken_RefreshRules(t *testing.T) {
+	t.Parallel()
+	refresh := func(s *signedIn, token string, extra url.Values) (int, map[string]any) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}
+		for k, v := range extra {
+			form[k] = v
+		}
+		return s.c.Form(s.c.Meta.TokenEndpoint, form)
+	}
+	t.Run("ReuseAfterGraceRevokesFamily", func(t *testing.T) {
+		t.Parallel()
+		clock := testkit.NewClock()
+		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
+		_, rt := s.tokens(t)
+		status, tok := refresh(s, rt, nil)
+		if status != http.StatusOK {
+			t.Fatalf("refresh: %d %v", status, tok)
+		}
+		clock.Advance(11 * time.Second)
+		status, body := refresh(s, rt, nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+		if s.active(t, tok["access_token"].(string)) {
+			t.Fatal("the rotated family's access token survived reuse")
+		}
+		status, body = refresh(s, tok["refresh_token"].(string), nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("RetryWithinGraceAllowedOnce", func(t *testing.T) {
+		t.Parallel()
+		clock := testkit.NewClock()
+		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
+		_, rt := s.tokens(t)
+		_, first := refresh(s, rt, nil)
+		clock.Advance(2 * time.Second)
+		status, second := refresh(s, rt, nil)
+		if status != http.StatusOK {
+			t.Fatalf("retry within grace: %d %v", status, second)
+		}
+		if s.active(t, first["access_token"].(string)) {
+			t.Fatal("the lost response's access token is still active")
+		}
+		if !s.active(t, second["access_token"].(string)) {
+			t.Fatal("the retry's access token is not active")
+		}
+		status, body := refresh(s, rt, nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("ScopeEscalationRefused", func(t *testing.T) {
+		t.Parallel()
+		stack := testkit.StartStack(t, testkit.AuthOptions{})
+		c := testkit.Discover(t, stack.Auth.URL())
+		c.RegisterPublic()
+		authz := c.AuthorizeURL(map[string]string{"scope": "read"})
+		code := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL).Query().Get("code")
+		_, tok := c.Exchange(code, authz.Verifier)
+		status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"},
+			"refresh_token": {tok["refresh_token"].(string)}, "scope": {"read write"}})
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_scope")
+	})
+	t.Run("RefreshTokenExpires", func(t *testing.T) {
+		t.Parallel()
+		clock := testkit.NewClock()
+		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
+		_, rt := s.tokens(t)
+		clock.Advance(31 * 24 * time.Hour)
+		status, body := refresh(s, rt, nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("AccessTokenExpires", func(t *testing.T) {
+		t.Parallel()
+		clock := testkit.NewClock()
+		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
+		at, _ := s.tokens(t)
+		clock.Advance(time.Hour)
+		if s.active(t, at) {
+			t.Fatal("access token active past its lifetime")
+		}
+	})
+}
+
+func TestIntrospection_Rules(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{})
+	access, refresh := s.tokens(t)
+	t.Run("Unauthenticated", func(t *testing.T) {
+		status, body := s.c.Introspect(access, "", "")
+		wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+	})
+	t.Run("WrongSecret", func(t *testing.T) {
+		status, body := s.c.Introspect(access, testkit.ResourceClientID, "wrong")
+		wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+	})
+	t.Run("TokenForAnotherAudienceIsInactive", func(t *testing.T) {
+		status, body := s.c.Introspect(access, "other-resource", "other-secret")
+		if status != http.StatusOK || body["active"] != false || len(body) != 1 {
+			t.Fatalf("introspection by another resource server = %d %v", status, body)
+		}
+	})
+	t.Run("RefreshTokenIsNotAnAccessToken", func(t *testing.T) {
+		if s.active(t, refresh) {
+			t.Fatal("a refresh token introspected as active")
+		}
+	})
+	t.Run("UnknownToken", func(t *testing.T) {
+		if s.active(t, "tmcp_at_forged") {
+			t.Fatal("a forged token introspected as active")
+		}
+	})
+}
+
+func TestRevocation_Rules(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{})
+	access, refresh := s.tokens(t)
+	other := testkit.Discover(t, s.stack.Auth.URL())
+	other.RegisterPublic()
+	status, body := other.Form(other.Meta.RevocationEndpoint, url.Values{"token": {refresh}})
+	wantOAuthError(t, status, body, http.StatusBadRequest, "unauthorized_client")
+	if !s.active(t, access) {
+		t.Fatal("another client revoked this client's grant")
+	}
+	if status, _ := s.c.Form(s.c.Meta.RevocationEndpoint, url.Values{"token": {"tmcp_rt_unknown"}}); status != http.StatusOK {
+		t.Fatalf("unknown token: %d, want 200 (RFC 7009 §2.2)", status)
+	}
+	if status, _ := s.c.Form(s.c.Meta.RevocationEndpoint, url.Values{"token": {access}}); status != http.StatusOK {
+		t.Fatalf("revoke access token: %d", status)
+	}
+	if s.active(t, access) {
+		t.Fatal("revoked access token still active")
+	}
+	status, tok := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+	if status != http.StatusOK {
+		t.Fatalf("revoking an access token should leave the refresh token usable: %d %v", status, tok)
+	}
+}
+
+func TestClientAuthentication_Rules(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	out := c.Register(map[string]any{"redirect_uris": []string{testkit.ClientRedirect},
+		"grant_types": []string{"authorization_code", "refresh_token"}})
+	if out["token_endpoint_auth_method"] != "client_secret_basic" || c.ClientSecret == "" || out["client_secret_expires_at"] != float64(0) {
+		t.Fatalf("confidential registration = %v", out)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}}
+	t.Run("UnknownClient", func(t *testing.T) {
+		anon := &testkit.OAuthClient{HTTP: c.HTTP, Meta: c.Meta, ClientID: "tmcp_ci_nobody"}
+		status, body := formAs(t, anon, "", form)
+		wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+	})
+	t.Run("ConfidentialClientWithoutSecret", func(t *testing.T) {
+		status, body := formAs(t, c, "", form)
+		wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+	})
+	t.Run("WrongSecretOverBasicGetsChallenge", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(c.ClientID, "wrong")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic") {
+			t.Fatalf("wrong basic secret: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	})
+	t.Run("SecretInBodyWorksToo", func(t *testing.T) {
+		status, body := formAs(t, c, c.ClientSecret, form)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant") // authenticated; the code is bogus
+	})
+	t.Run("UnsupportedGrantType", func(t *testing.T) {
+		status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"password"}})
+		wantOAuthError(t, status, body, http.StatusBadRequest, "unsupported_grant_type")
+	})
+}
+
+// formAs posts form to the token endpoint with client_id (and secret) in
+// the body, never HTTP Basic.
+func formAs(t *testing.T, c *testkit.OAuthClient, secret string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	f := cloneValues(form)
+	f.Set("client_id", c.ClientID)
+	if secret != "" {
+		f.Set("client_secret", secret)
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.Meta.TokenEndpoint, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return testkit.Do(t, req)
+}
+
+func TestBodies_MalformedAndOversized(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	post := func(path, ctype string, body []byte) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, stack.Auth.URL()+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		return testkit.Do(t, req)
+	}
+	form := "application/x-www-form-urlencoded"
+	cases := []struct {
+		name, path, ctype string
+		body              []byte
+		status            int
+		code              string
+	}{
+		{"TokenMalformedForm", "/oauth/token", form, []byte("grant_type=%zz"), 400, "invalid_request"},
+		{"TokenOversized", "/oauth/token", form, []byte("client_id=x&pad=" + strings.Repeat("a", 100<<10)), 413, "invalid_request"},
+		{"IntrospectOversized", "/introspect", form, []byte("token=" + strings.Repeat("a", 100<<10)), 413, "invalid_request"},
+		{"RegisterNotJSON", "/register", "application/json", []byte("{nope"), 400, "invalid_client_metadata"},
+		{"RegisterWrongContentType", "/register", form, []byte("redirect_uris=x"), 400, "invalid_request"},
+		{"RegisterOversized", "/register", "application/json", []byte(`{"client_name":"` + strings.Repeat("a", 100<<10) + `"}`), 413, "invalid_client_metadata"},
+		{"RegisterJavascriptRedirect", "/register", "application/json", []byte(`{"redirect_uris":["javascript:alert(1)"]}`), 400, "invalid_redirect_uri"},
+		{"RegisterDataRedirect", "/register", "application/json", []byte(`{"redirect_uris":["data:text/html,hi"]}`), 400, "invalid_redirect_uri"},
+		{"RegisterPlainHTTPRedirect", "/register", "application/json", []byte(`{"redirect_uris":["http://example.com/cb"]}`), 400, "invalid_redirect_uri"},
+		{"RegisterFragmentRedirect", "/register", "application/json", []byte(`{"redirect_uris":["https://example.com/cb#x"]}`), 400, "invalid_redirect_uri"},
+		{"RegisterNoRedirect", "/register", "application/json", []byte(`{"client_name":"x"}`), 400, "invalid_redirect_uri"},
+		{"RegisterImplicitGrant", "/register", "application/json", []byte(`{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"]}`), 400, "invalid_client_metadata"},
+		{"RegisterUnknownScope", "/register", "application/json", []byte(`{"redirect_uris":["https://a.example/cb"],"scope":"admin"}`), 400, "invalid_client_metadata"},
+		{"RegisterBadAuthMethod", "/register", "application/json", []byte(`{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}`), 400, "invalid_client_metadata"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := post(tc.path, tc.ctype, tc.body)
+			wantOAuthError(t, status, body, tc.status, tc.code)
+		})
+	}
+}
+
+// upstreamVariant puts a proxy in front of the sandbox that breaks its
+// token endpoint in the given way.
+func upstreamVariant(t *testing.T, breakToken http.HandlerFunc) testkit.AuthOptions {
+	var sandboxURL string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/oauth/token" {
+			breakToken(w, r)
+			return
+		}
+		target, _ := url.Parse(sandboxURL)
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	return testkit.AuthOptions{Mutate: func(cfg *authserver.Config) {
+		cfg.Upstream.TokenEndpoint = proxy.URL + "/api/oauth/token"
+	}, OnSandbox: func(u string) { sandboxURL = u }}
+}
+
+func TestUpstream_FailuresReachTheClientCleanly(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		handler http.HandlerFunc
+		code    string
+	}{
+		"Garbage": {func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<html>surprise</html>")
+		}, "temporarily_unavailable"},
+		"Down": {func(w http.ResponseWriter, r *http.Request) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}, "temporarily_unavailable"},
+		"RefusesOurClient": {func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client","error_description":"bad secret"}`)
+		}, "server_error"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			stack := testkit.StartStack(t, upstreamVariant(t, tc.handler))
+			c := testkit.Discover(t, stack.Auth.URL())
+			c.RegisterPublic()
+			authz := c.AuthorizeURL(nil)
+			back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+			q := back.Query()
+			if q.Get("error") != tc.code || q.Get("state") != authz.State || q.Get("iss") != stack.Auth.URL() || q.Get("code") != "" {
+				t.Fatalf("callback = %s, want error=%s", back, tc.code)
+			}
+		})
+	}
+}
+
+func TestMetadata_DiscoveryPaths(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	for _, p := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		c := testkit.Discover(t, stack.Auth.URL())
+		status, body := c.JSON(http.MethodGet, stack.Auth.URL()+p, nil)
+		if status != http.StatusOK || !strings.Contains(string(body), `"issuer":"`+stack.Auth.URL()+`"`) {
+			t.Fatalf("%s: %d %s", p, status, body)
+		}
+	}
+	pathStack := testkit.StartStack(t, testkit.AuthOptions{IssuerPath: "/tenant1"})
+	base := strings.TrimSuffix(pathStack.Auth.URL(), "/tenant1")
+	for _, p := range []string{"/.well-known/oauth-authorization-server/tenant1", "/.well-known/openid-configuration/tenant1", "/tenant1/.well-known/openid-configuration"} {
+		req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+		status, body := testkit.Do(t, req)
+		if status != http.StatusOK || body["issuer"] != pathStack.Auth.URL() || body["token_endpoint"] != pathStack.Auth.URL()+"/oauth/token" {
+			t.Fatalf("%s: %d %v", p, status, body)
+		}
+	}
+	// The whole flow works under the issuer's path too.
+	c := testkit.Discover(t, pathStack.Auth.URL())
+	c.RegisterPublic()
+	authz := c.AuthorizeURL(nil)
+	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+	if status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier); status != http.StatusOK {
+		t.Fatalf("flow under an issuer path: %d %v", status, tok)
+	}
+}
+
+func TestFallbackPaths_2025_03_26(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RegisterPublic()
+	c.Meta.AuthorizationEndpoint = stack.Auth.URL() + "/authorize"
+	c.Meta.TokenEndpoint = stack.Auth.URL() + "/token"
+	authz := c.AuthorizeURL(nil)
+	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+	if status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier); status != http.StatusOK {
+		t.Fatalf("fallback token path: %d %v", status, tok)
+	}
+}
