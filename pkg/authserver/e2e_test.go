@@ -16,7 +16,8 @@ import (
 func TestEndToEnd_FullFlowAsAnMCPClient(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	logs := &testkit.LogBuffer{}
+	stack := testkit.StartStack(t, testkit.AuthOptions{Log: logs})
 	c := testkit.Discover(t, stack.Auth.URL())
 	if c.Meta.Issuer != stack.Auth.URL() || c.Meta.CodeChallengeMethodsSupported[0] != "S256" ||
 		!c.Meta.AuthorizationResponseIssParameterSupported {
@@ -79,4 +80,23 @@ func TestEndToEnd_FullFlowAsAnMCPClient(t *testing.T) {
 		}
 	}
 	t.Logf("end-to-end flow took %v", time.Since(start))
+
+	// Debug logs show each step but never a secret.
+	secretsSeen := []string{code, authz.Verifier, access, refresh, access2, refresh2, testkit.UpstreamSecret,
+		testkit.ResourceSecret, "tm_at_", "tm_rt_", "tm_ac_", "tmcp_at_", "tmcp_rt_", "tmcp_ac_"}
+	for _, u := range []string{stack.Auth.URL(), stack.Sandbox.URL()} {
+		pu, _ := url.Parse(u)
+		for _, ck := range b.Client.Jar.Cookies(pu) {
+			secretsSeen = append(secretsSeen, ck.Value)
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "authorization granted") {
+		t.Fatalf("debug logs are missing the flow's steps:\n%s", out)
+	}
+	for _, s := range secretsSeen {
+		if strings.Contains(out, s) {
+			t.Errorf("a secret (%.10s…) appears in the logs", s)
+		}
+	}
 }

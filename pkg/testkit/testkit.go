@@ -144,3 +144,23 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	run(t, auth.Run)
 	return &Stack{Sandbox: sb, Auth: auth, Store: st}
 }
+
+// LogBuffer collects log output from servers running in other goroutines.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	return len(p), nil
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
+}

@@ -1,0 +1,156 @@
+package oauth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// RFC 7636 Appendix B's example.
+func TestPKCE_RFC7636AppendixB(t *testing.T) {
+	verifier := "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	challenge := "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	if got := S256Challenge(verifier); got != challenge {
+		t.Fatalf("S256Challenge = %s, want %s", got, challenge)
+	}
+	if !VerifyS256(verifier, challenge) {
+		t.Fatal("the RFC's own pair does not verify")
+	}
+	if !ValidChallenge(challenge) {
+		t.Fatal("the RFC's challenge is not valid")
+	}
+}
+
+func TestPKCE_VerifierRules(t *testing.T) {
+	cases := map[string]bool{
+		strings.Repeat("a", 42):          false, // too short
+		strings.Repeat("a", 43):          true,
+		strings.Repeat("a", 128):         true,
+		strings.Repeat("a", 129):         false, // too long
+		strings.Repeat("a", 42) + "+":    false, // not unreserved
+		strings.Repeat("A", 40) + "-._~": true,
+		strings.Repeat("a", 42) + " ":    false,
+	}
+	for v, want := range cases {
+		if got := ValidVerifier(v); got != want {
+			t.Errorf("ValidVerifier(%q) = %v, want %v", v, got, want)
+		}
+	}
+	if VerifyS256(strings.Repeat("a", 43), S256Challenge(strings.Repeat("b", 43))) {
+		t.Error("a verifier matched another verifier's challenge")
+	}
+	if VerifyS256("short", S256Challenge("short")) {
+		t.Error("a verifier shorter than RFC 7636 allows verified")
+	}
+}
+
+func TestMatchRedirectURI_ExactOrLoopbackAnyPort(t *testing.T) {
+	reg := []string{"https://app.example/cb", "http://127.0.0.1:3000/callback", "http://localhost/cb", "cursor://anysphere.cursor-retrieval/oauth/cb"}
+	cases := map[string]bool{
+		"https://app.example/cb":                        true,
+		"https://app.example/cb/":                       false,
+		"https://app.example/cb?x=1":                    false,
+		"https://APP.example/cb":                        false,
+		"https://app.example.evil/cb":                   false,
+		"http://app.example/cb":                         false,
+		"http://127.0.0.1:4567/callback":                true, // RFC 8252 §7.3
+		"http://127.0.0.1/callback":                     true,
+		"http://127.0.0.1:4567/other":                   false,
+		"http://localhost:9999/cb":                      true,
+		"http://[::1]:9999/callback":                    false, // another host than registered
+		"https://127.0.0.1:4567/callback":               false,
+		"cursor://anysphere.cursor-retrieval/oauth/cb":  true,
+		"cursor://anysphere.cursor-retrieval/oauth/cb2": false,
+	}
+	for uri, want := range cases {
+		if got := MatchRedirectURI(reg, uri); got != want {
+			t.Errorf("MatchRedirectURI(%q) = %v, want %v", uri, got, want)
+		}
+	}
+}
+
+func TestValidateRedirectURI_RegistrationPolicy(t *testing.T) {
+	ok := []string{"https://app.example/cb", "http://127.0.0.1:3000/cb", "http://localhost/cb", "http://[::1]:80/cb", "com.example.app:/oauth2redirect", "cursor://x/cb"}
+	bad := []string{"javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "file:///etc/passwd", "http://example.com/cb",
+		"https://app.example/cb#frag", "/relative", "https://user:pw@app.example/cb", "https://*.example/cb", "vbscript:x", "https:///nohost"}
+	for _, u := range ok {
+		if err := ValidateRedirectURI(u); err != nil {
+			t.Errorf("ValidateRedirectURI(%q) = %v, want ok", u, err)
+		}
+	}
+	for _, u := range bad {
+		if err := ValidateRedirectURI(u); err == nil {
+			t.Errorf("ValidateRedirectURI(%q) accepted", u)
+		}
+	}
+}
+
+func TestReadClientCredentials_Methods(t *testing.T) {
+	form := func(body string, basicUser, basicPass string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if basicUser != "" {
+			r.SetBasicAuth(basicUser, basicPass)
+		}
+		if err := r.ParseForm(); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
+	c, err := ReadClientCredentials(form("", url.QueryEscape("id:with colon"), url.QueryEscape("s%cr+t")))
+	if err != nil || c.ID != "id:with colon" || c.Secret != "s%cr+t" || c.Method != AuthMethodBasic {
+		t.Fatalf("basic = %+v, %v", c, err)
+	}
+	c, err = ReadClientCredentials(form("client_id=a&client_secret=b", "", ""))
+	if err != nil || c.ID != "a" || c.Secret != "b" || c.Method != AuthMethodPost {
+		t.Fatalf("post = %+v, %v", c, err)
+	}
+	c, err = ReadClientCredentials(form("client_id=a", "", ""))
+	if err != nil || c.Method != AuthMethodNone {
+		t.Fatalf("none = %+v, %v", c, err)
+	}
+	if _, err := ReadClientCredentials(form("client_secret=b", "a", "b")); err == nil || err.Code != CodeInvalidRequest {
+		t.Fatalf("two methods at once = %v, want invalid_request", err)
+	}
+	if _, err := ReadClientCredentials(form("client_id=other", "a", "b")); err == nil {
+		t.Fatal("client_id differing from Basic accepted")
+	}
+	if _, err := ReadClientCredentials(form("", "", "")); err == nil || err.Code != CodeInvalidClient {
+		t.Fatalf("no credentials = %v, want invalid_client", err)
+	}
+}
+
+func TestError_RedirectKeepsClientQuery(t *testing.T) {
+	got := InvalidScope("nope").RedirectURL("https://app.example/cb?keep=1", "st", "https://as.example")
+	u, _ := url.Parse(got)
+	q := u.Query()
+	if q.Get("keep") != "1" || q.Get("error") != "invalid_scope" || q.Get("state") != "st" || q.Get("iss") != "https://as.example" {
+		t.Fatalf("RedirectURL = %s", got)
+	}
+}
+
+func TestMetadataPaths_RFC8414Insertion(t *testing.T) {
+	if got := MetadataPaths("https://as.example"); len(got) != 2 || got[0] != WellKnownAuthorizationServer {
+		t.Fatalf("no path: %v", got)
+	}
+	got := MetadataPaths("https://as.example/tenant/1")
+	want := []string{"/.well-known/oauth-authorization-server/tenant/1", "/.well-known/openid-configuration/tenant/1", "/tenant/1/.well-known/openid-configuration"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("with path: %v, want %v", got, want)
+	}
+}
+
+func TestScope_ParseAndSubset(t *testing.T) {
+	if got := ParseScope("  read write read "); JoinScope(got) != "read write" {
+		t.Fatalf("ParseScope = %v", got)
+	}
+	if !ScopeSubset([]string{"read"}, []string{"read", "write"}) || ScopeSubset([]string{"admin"}, []string{"read"}) {
+		t.Fatal("ScopeSubset wrong")
+	}
+	if ValidScopeToken(`a"b`) || !ValidScopeToken("mcp:tools") {
+		t.Fatal("ValidScopeToken wrong")
+	}
+}

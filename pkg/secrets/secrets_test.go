@@ -1,0 +1,78 @@
+package secrets
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSealer_RoundTripAndBinding(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	s, err := NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := s.Seal([]byte("upstream-token"), []byte("grant-1"))
+	if bytes.Contains(sealed, []byte("upstream-token")) {
+		t.Fatal("sealed value contains the plaintext")
+	}
+	got, err := s.Open(sealed, []byte("grant-1"))
+	if err != nil || string(got) != "upstream-token" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := s.Open(sealed, []byte("grant-2")); err != ErrUnseal {
+		t.Fatalf("opened under another row's binding: %v", err)
+	}
+	other, _ := NewSealer(bytes.Repeat([]byte{8}, 32))
+	if _, err := other.Open(sealed, []byte("grant-1")); err != ErrUnseal {
+		t.Fatalf("opened with another key: %v", err)
+	}
+	if _, err := NewSealer([]byte("short")); err == nil {
+		t.Fatal("a short key was accepted")
+	}
+}
+
+func TestLoadOrCreateKey_CreatesOnceWithOwnerOnlyMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "encryption.key")
+	k1, err := LoadOrCreateKey(path)
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("create: %v", err)
+	}
+	info, _ := os.Stat(path)
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("mode = %v, want 0600", info.Mode().Perm())
+	}
+	k2, err := LoadOrCreateKey(path)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Fatalf("reload gave another key: %v", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a world-readable key file was used: %v", err)
+	}
+}
+
+func TestDecodeKey_Formats(t *testing.T) {
+	for _, s := range []string{strings.Repeat("ab", 32), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		if _, err := DecodeKey(s); err != nil {
+			t.Errorf("DecodeKey(%q) = %v", s, err)
+		}
+	}
+	if _, err := DecodeKey("too-short"); err == nil {
+		t.Error("a short key decoded")
+	}
+}
+
+func TestNewToken_PrefixAndEntropy(t *testing.T) {
+	a, b := NewToken(PrefixAccessToken), NewToken(PrefixAccessToken)
+	if a == b || !strings.HasPrefix(a, "tmcp_at_") || len(a) != len("tmcp_at_")+43 {
+		t.Fatalf("tokens %q %q", a, b)
+	}
+	if Hash(a) == a || len(Hash(a)) != 64 {
+		t.Fatal("Hash is not a SHA-256 hex digest")
+	}
+}
