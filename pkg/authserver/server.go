@@ -94,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := upstream.New(cfg.Upstream); err != nil { // fail before binding the port
+		return nil, err
+	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, sealer: sealer,
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),

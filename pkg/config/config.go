@@ -183,8 +183,11 @@ func New(configFile string) (*viper.Viper, error) {
 	v.SetConfigFile(configFile)
 	if err := v.ReadInConfig(); err != nil {
 		var pathErr *fs.PathError
-		if !explicit && errors.As(err, &pathErr) {
-			return v, nil // no default config file: fine
+		if errors.As(err, &pathErr) {
+			if !explicit {
+				return v, nil // no default config file: fine
+			}
+			return nil, fmt.Errorf("config file %s: %w", configFile, pathErr.Err)
 		}
 		return nil, fmt.Errorf("config file %s: %w", configFile, err)
 	}

@@ -37,6 +37,8 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURIs []string
+	// PasswordCost is the bcrypt cost of the demo password (tests lower it).
+	PasswordCost int
 	AccessTTL    time.Duration
 	RefreshTTL   time.Duration
 	TLSCert      string
@@ -78,6 +80,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.CookieName == "" {
 		cfg.CookieName = "session"
 	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = bcrypt.DefaultCost
+	}
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = time.Hour
 	}
@@ -113,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 func (s *Server) setup(ctx context.Context) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(s.cfg.DemoPassword), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(s.cfg.DemoPassword), max(s.cfg.PasswordCost, bcrypt.MinCost))
 	if err != nil {
 		return err
 	}

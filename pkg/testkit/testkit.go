@@ -61,7 +61,7 @@ func StartSandbox(t testing.TB, redirectURI string, mutate ...func(*sandbox.Conf
 		Addr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "sandbox.db"),
 		DemoEmail: DemoEmail, DemoPassword: DemoPassword,
 		ClientID: UpstreamClientID, ClientSecret: UpstreamSecret, RedirectURIs: []string{redirectURI},
-		Logger: Logger(nil),
+		Logger: Logger(nil), PasswordCost: 4, // bcrypt.MinCost: tests log in often
 	}
 	for _, m := range mutate {
 		m(&cfg)

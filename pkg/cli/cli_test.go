@@ -1,0 +1,116 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tmcp-dev/tmcp/pkg/cli"
+	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"tmcp": func() { os.Exit(cli.Execute()) },
+	})
+}
+
+// TestScripts runs the real binary against real servers on loopback; see
+// testdata/script for what each script checks.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "state"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfor": waitFor,
+			"httpget": httpGet,
+		},
+	})
+}
+
+// waitfor URL: wait up to 15 s for URL to answer 200.
+func waitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitfor URL")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if neg {
+					ts.Fatalf("%s answered", args[0])
+				}
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !neg {
+		ts.Fatalf("%s did not answer within 15s", args[0])
+	}
+}
+
+// httpget URL: print the body to stdout; fail unless 200.
+func httpGet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: httpget URL")
+	}
+	resp, err := http.Get(args[0])
+	if err != nil {
+		if neg {
+			return
+		}
+		ts.Fatalf("GET %s: %v", args[0], err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Fprint(ts.Stdout(), string(body))
+	if (resp.StatusCode == http.StatusOK) == neg {
+		ts.Fatalf("GET %s: %d", args[0], resp.StatusCode)
+	}
+}
+
+func TestRun_ExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"nosuch"}, 2, "unknown command"},
+		{[]string{"serve", "auth", "--nosuch"}, 2, "unknown flag: --nosuch"},
+		{[]string{"dev"}, 2, "tmcp dev is not available"},
+		{[]string{"serve", "resource"}, 2, "not available"},
+		{[]string{"serve", "auth", "--state-dir", t.TempDir()}, 1, "--client-id and --client-secret"},
+		{[]string{"serve", "auth", "--log-level", "loud"}, 1, `log level "loud"`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
+			t.Setenv("TASKMANAGER_CLIENT_ID", "")
+			io, _, errOut := ui.Test()
+			code := cli.Run(context.Background(), &cmdutil.Factory{IO: io}, tc.args)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.err) {
+				t.Fatalf("exit %d, stderr %q; want %d with %q", code, errOut, tc.code, tc.err)
+			}
+			if tc.code != 0 && strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 {
+				t.Fatalf("the error is more than one line: %q", errOut)
+			}
+		})
+	}
+}
