@@ -76,9 +76,12 @@ func StartSandbox(t testing.TB, redirectURI string, mutate ...func(*sandbox.Conf
 
 // Stack is a sandbox and an auth server wired together.
 type Stack struct {
-	Sandbox *sandbox.Server
-	Auth    *authserver.Server
-	Store   *sqlite.Store
+	Sandbox   *sandbox.Server
+	Auth      *authserver.Server
+	Store     *sqlite.Store
+	StorePath string
+	// Config is what the auth server was started with.
+	Config authserver.Config
 }
 
 // AuthOptions tweak the auth server StartStack runs.
@@ -99,7 +102,8 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	// The auth server's port is known only once it listens, and the
 	// sandbox must know its callback first: reserve a port by binding
 	// the auth server on an ephemeral port and reading its URL.
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tmcp.db"))
+	storePath := filepath.Join(t.TempDir(), "tmcp.db")
+	st, err := sqlite.Open(context.Background(), storePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +146,7 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 		t.Fatalf("auth server: %v", err)
 	}
 	run(t, auth.Run)
-	return &Stack{Sandbox: sb, Auth: auth, Store: st}
+	return &Stack{Sandbox: sb, Auth: auth, Store: st, StorePath: storePath, Config: cfg}
 }
 
 // LogBuffer collects log output from servers running in other goroutines.
