@@ -5,7 +5,6 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
-	"github.com/tmcp-dev/tmcp/pkg/store"
 )
 
 // Introspection is the RFC 7662 §2.2 answer.
@@ -45,12 +44,8 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Introspection {
 	inactive := Introspection{Active: false}
-	t, err := s.store.GetToken(r.Context(), secrets.Hash(value))
-	if err != nil || t.Kind != store.KindAccess || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) {
-		return inactive
-	}
-	g, err := s.store.GetGrant(r.Context(), t.GrantID)
-	if err != nil || !g.RevokedAt.IsZero() {
+	t, g, ok := s.liveAccessToken(r, value)
+	if !ok {
 		return inactive
 	}
 	if !oauth.SameResource(g.Resource, rs.Resource) {

@@ -108,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	if s.cfg.Issuer == "" {
-		s.cfg.Issuer = listenerURL(s.ln, cfg.TLSCert != "")
+		s.cfg.Issuer = httpx.ListenerURL(s.ln, cfg.TLSCert != "")
 	}
 	iss, err := url.Parse(s.cfg.Issuer)
 	if err != nil || !iss.IsAbs() || iss.RawQuery != "" || iss.Fragment != "" {
@@ -207,19 +207,6 @@ func (s *Server) sweepLoop(ctx context.Context) {
 
 // endpoint is the public URL of one of this server's paths.
 func (s *Server) endpoint(path string) string { return s.cfg.Issuer + path }
-
-func listenerURL(ln net.Listener, tls bool) string {
-	scheme := "http"
-	if tls {
-		scheme = "https"
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	host := "localhost"
-	if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
-		host = addr.IP.String()
-	}
-	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(addr.Port)))
-}
 
 func (s *Server) resourceServer(resource string) *ResourceServer {
 	for i := range s.cfg.Resources {

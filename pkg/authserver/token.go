@@ -27,6 +27,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteJSON(w, r, oerr)
 		return
 	}
+	if r.PostForm.Get("grant_type") == GrantTypeTokenExchange {
+		s.exchange(w, r)
+		return
+	}
 	client, oerr := s.authenticateClient(r)
 	if oerr != nil {
 		oauth.WriteJSON(w, r, oerr)

@@ -80,3 +80,18 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	<-errc
 	return nil
 }
+
+// ListenerURL is the http(s) base URL of ln, naming loopback and wildcard
+// listeners "localhost".
+func ListenerURL(ln net.Listener, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	host := "localhost"
+	if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
+		host = addr.IP.String()
+	}
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}

@@ -42,9 +42,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach Flush on the real writer
-// (MCP streams responses).
+// Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush keeps streaming responses (MCP over SSE) working through the
+// logger: handlers that assert http.Flusher find it here.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
 
 // Log gives each request an id (echoed in X-Request-Id), recovers panics
 // as 500s, and logs one line per request. It logs the path only: query

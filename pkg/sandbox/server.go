@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ln = ln
 	if s.cfg.PublicURL == "" {
-		s.cfg.PublicURL = publicURL(ln, cfg.TLSCert != "")
+		s.cfg.PublicURL = httpx.ListenerURL(ln, cfg.TLSCert != "")
 	}
 	s.cfg.PublicURL = strings.TrimSuffix(s.cfg.PublicURL, "/")
 	s.handler = s.routes()
@@ -195,19 +195,6 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /api/tasks/{id}", s.requireScope("write", s.deleteTask))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return httpx.Log(s.log, httpx.LimitBody(64<<10, mux))
-}
-
-func publicURL(ln net.Listener, tls bool) string {
-	scheme := "http"
-	if tls {
-		scheme = "https"
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	host := "localhost"
-	if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
-		host = addr.IP.String()
-	}
-	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(addr.Port)))
 }
 
 func (s *Server) page(w http.ResponseWriter, name string, status int, title string, data any) {

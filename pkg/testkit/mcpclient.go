@@ -25,12 +25,14 @@ type OAuthClient struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURI  string
+	// Resource is the RFC 8707 resource requested (default ResourceURL).
+	Resource string
 }
 
 // Discover fetches the RFC 8414 metadata of issuer.
 func Discover(t testing.TB, issuer string) *OAuthClient {
 	t.Helper()
-	c := &OAuthClient{t: t, HTTP: &http.Client{}, RedirectURI: ClientRedirect}
+	c := &OAuthClient{t: t, HTTP: &http.Client{}, RedirectURI: ClientRedirect, Resource: ResourceURL}
 	u, err := url.Parse(issuer)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +109,7 @@ func (c *OAuthClient) AuthorizeURL(params map[string]string) Authz {
 	a := Authz{State: secrets.Random(16), Verifier: secrets.Random(32)}
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {c.ClientID}, "redirect_uri": {c.RedirectURI},
-		"scope": {"read write"}, "state": {a.State}, "resource": {ResourceURL},
+		"scope": {"read write"}, "state": {a.State}, "resource": {c.Resource},
 		"code_challenge": {oauth.S256Challenge(a.Verifier)}, "code_challenge_method": {"S256"},
 	}
 	for k, v := range params {
@@ -169,7 +171,7 @@ func Do(t testing.TB, req *http.Request) (int, map[string]any) {
 func (c *OAuthClient) Exchange(code, verifier string) (int, map[string]any) {
 	return c.Form(c.Meta.TokenEndpoint, url.Values{
 		"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier},
-		"redirect_uri": {c.RedirectURI}, "resource": {ResourceURL},
+		"redirect_uri": {c.RedirectURI}, "resource": {c.Resource},
 	})
 }
 

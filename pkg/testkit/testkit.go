@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
@@ -78,6 +79,7 @@ func StartSandbox(t testing.TB, redirectURI string, mutate ...func(*sandbox.Conf
 type Stack struct {
 	Sandbox   *sandbox.Server
 	Auth      *authserver.Server
+	Resource  *resource.Server // when AuthOptions.Resource
 	Store     *sqlite.Store
 	StorePath string
 	// Config is what the auth server was started with.
@@ -94,6 +96,10 @@ type AuthOptions struct {
 	OnSandbox func(url string)
 	// IssuerPath serves the auth server under a path of its origin.
 	IssuerPath string
+	// Resource starts a resource server too, as the auth server's first
+	// resource; MutateResource adjusts its config.
+	Resource       bool
+	MutateResource func(*resource.Config)
 }
 
 // StartStack starts a sandbox and an auth server that uses it.
@@ -125,6 +131,13 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	if opts.Mutate != nil {
 		opts.Mutate(&cfg)
 	}
+	var resLn net.Listener
+	if opts.Resource {
+		if resLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Resources[0].Resource = "http://" + resLn.Addr().String() + "/mcp"
+	}
 	// The sandbox needs the auth server's callback URL before the auth
 	// server needs the sandbox's: listen first, so both URLs are known.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,7 +159,22 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 		t.Fatalf("auth server: %v", err)
 	}
 	run(t, auth.Run)
-	return &Stack{Sandbox: sb, Auth: auth, Store: st, StorePath: storePath, Config: cfg}
+	stack := &Stack{Sandbox: sb, Auth: auth, Store: st, StorePath: storePath, Config: cfg}
+	if opts.Resource {
+		rcfg := resource.Config{Listener: resLn, Resource: cfg.Resources[0].Resource, AuthServerURL: auth.URL(),
+			ClientID: ResourceClientID, ClientSecret: ResourceSecret, TaskManager: sb.URL(),
+			CacheTTL: 30 * time.Second, Logger: Logger(opts.Log), Now: opts.Now}
+		if opts.MutateResource != nil {
+			opts.MutateResource(&rcfg)
+		}
+		rs, err := resource.New(rcfg)
+		if err != nil {
+			t.Fatalf("resource server: %v", err)
+		}
+		run(t, rs.Run)
+		stack.Resource = rs
+	}
+	return stack
 }
 
 // LogBuffer collects log output from servers running in other goroutines.

@@ -179,8 +179,8 @@ func (c *Client) UserInfo(ctx context.Context, accessToken string) (*User, error
 	return &u, nil
 }
 
-// doJSON sends req and decodes a 2xx JSON answer into out; anything else
-// becomes an *Error or ErrUnavailable.
+// doJSON sends req and decodes a 2xx JSON answer into out (ignored when
+// out is nil); anything else becomes an *Error or ErrUnavailable.
 func (c *Client) doJSON(req *http.Request, out any) error {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
@@ -198,6 +198,9 @@ func (c *Client) doJSON(req *http.Request, out any) error {
 			return &Error{Status: resp.StatusCode, Code: oe.Code, Description: oe.Description}
 		}
 		return &Error{Status: resp.StatusCode}
+	}
+	if out == nil {
+		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("%w: the answer from %s is not JSON (%s)", ErrUnavailable, req.URL.Path, resp.Header.Get("Content-Type"))

@@ -1,0 +1,223 @@
+package resource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+)
+
+// authClient is the resource server's back channel to the auth server:
+// introspection (RFC 7662) and token exchange (RFC 8693), both
+// authenticated with the resource server's own credentials.
+type authClient struct {
+	issuer       string
+	clientID     string
+	clientSecret string
+	http         *http.Client
+	now          func() time.Time
+
+	mu   sync.Mutex
+	meta *oauth.ServerMetadata
+
+	principals *ttlCache[*Principal]
+	cacheTTL   time.Duration
+	upstream   *ttlCache[string]
+}
+
+// errAuthServer means the auth server could not be asked; the request is
+// answered 503, never let through.
+var errAuthServer = errors.New("the authorization server is unreachable")
+
+// metadata discovers the auth server's endpoints once; a failure is not
+// remembered, so a resource server started before its auth server recovers.
+func (a *authClient) metadata(ctx context.Context) (*oauth.ServerMetadata, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.meta != nil {
+		return a.meta, nil
+	}
+	u, err := url.Parse(a.issuer)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = oauth.MetadataPaths(a.issuer)[0]
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	var m oauth.ServerMetadata
+	if err := a.doJSON(req, &m); err != nil {
+		return nil, err
+	}
+	if m.Issuer != a.issuer || m.IntrospectionEndpoint == "" || m.TokenEndpoint == "" {
+		return nil, fmt.Errorf("%w: its metadata names issuer %q and no introspection or token endpoint", errAuthServer, m.Issuer)
+	}
+	a.meta = &m
+	return a.meta, nil
+}
+
+type introspection struct {
+	Active   bool   `json:"active"`
+	Scope    string `json:"scope"`
+	ClientID string `json:"client_id"`
+	Username string `json:"username"`
+	Subject  string `json:"sub"`
+	Audience any    `json:"aud"`
+	Exp      int64  `json:"exp"`
+	Iat      int64  `json:"iat"`
+}
+
+// principal validates token, from the cache when a positive answer is
+// fresh. It returns nil (and no error) for a token that is not active.
+func (a *authClient) principal(ctx context.Context, token, resource string) (*Principal, error) {
+	key := secrets.Hash(token)
+	now := a.now()
+	if p, ok := a.principals.get(key, now); ok {
+		return p, nil
+	}
+	m, err := a.metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var in introspection
+	if err := a.postForm(ctx, m.IntrospectionEndpoint, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, &in); err != nil {
+		return nil, err
+	}
+	exp := time.Unix(in.Exp, 0)
+	if !in.Active || in.Exp == 0 || !now.Before(exp) || !audienceIs(in.Audience, resource) {
+		return nil, nil
+	}
+	p := &Principal{Subject: in.Subject, Username: in.Username, ClientID: in.ClientID,
+		Scopes: oauth.ParseScope(in.Scope), Expiry: exp, token: token}
+	// A cached answer never outlives the token, and a revocation is seen
+	// at the latest after cacheTTL.
+	until := now.Add(a.cacheTTL)
+	if exp.Before(until) {
+		until = exp
+	}
+	a.principals.put(key, p, until, now)
+	return p, nil
+}
+
+// audienceIs accepts aud as a string or a list (RFC 7662 §2.2 / RFC 7519).
+func audienceIs(aud any, resource string) bool {
+	switch v := aud.(type) {
+	case string:
+		return oauth.SameResource(v, resource)
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok && oauth.SameResource(s, resource) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// upstreamToken exchanges the principal's MCP token for the user's
+// TaskManager token (RFC 8693), cached until it or the MCP token expires.
+func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManager string) (string, error) {
+	key := secrets.Hash(p.token)
+	now := a.now()
+	if t, ok := a.upstream.get(key, now); ok {
+		return t, nil
+	}
+	m, err := a.metadata(ctx)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	err = a.postForm(ctx, m.TokenEndpoint, url.Values{
+		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token":        {p.token},
+		"subject_token_type":   {"urn:ietf:params:oauth:token-type:access_token"},
+		"requested_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
+		"audience":             {taskManager},
+	}, &out)
+	if err != nil {
+		return "", err
+	}
+	if out.AccessToken == "" {
+		return "", fmt.Errorf("%w: the token exchange answered no token", errAuthServer)
+	}
+	until := now.Add(time.Duration(out.ExpiresIn) * time.Second)
+	if p.Expiry.Before(until) {
+		until = p.Expiry
+	}
+	a.upstream.put(key, out.AccessToken, until, now)
+	return out.AccessToken, nil
+}
+
+// forget drops what is cached for token (after TaskManager refused it).
+func (a *authClient) forget(token string) {
+	key := secrets.Hash(token)
+	a.upstream.delete(key)
+}
+
+// oauthRefusal is an OAuth error the auth server answered with.
+type oauthRefusal struct{ Code, Description string }
+
+func (e *oauthRefusal) Error() string { return "the authorization server refused: " + e.Code }
+
+func (a *authClient) postForm(ctx context.Context, endpoint string, form url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(a.clientID), url.QueryEscape(a.clientSecret))
+	return a.doJSON(req, out)
+}
+
+func (a *authClient) doJSON(req *http.Request, out any) error {
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errAuthServer, redact(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %v", errAuthServer, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var oe oauth.Error
+		if json.Unmarshal(body, &oe) == nil && oe.Code != "" {
+			if resp.StatusCode == http.StatusUnauthorized {
+				return fmt.Errorf("%w: it refused this resource server's credentials (%s)", errAuthServer, oe.Code)
+			}
+			return &oauthRefusal{Code: oe.Code, Description: oe.Description}
+		}
+		return fmt.Errorf("%w: %s answered %d", errAuthServer, req.URL.Path, resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%w: %s answered something other than JSON", errAuthServer, req.URL.Path)
+	}
+	return nil
+}
+
+// redact keeps a transport error's kind without the URL's query.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u, perr := url.Parse(ue.URL)
+		if perr == nil {
+			u.RawQuery = ""
+			return fmt.Errorf("%s %s: %v", ue.Op, u, ue.Err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,145 @@
+package resource
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+)
+
+// Principal is who a valid MCP access token speaks for.
+type Principal struct {
+	Subject  string
+	Username string
+	ClientID string
+	Scopes   []string
+	Expiry   time.Time
+	token    string // the MCP token itself, for the token exchange only
+}
+
+// Has reports whether the token carries scope.
+func (p *Principal) Has(scope string) bool {
+	return scope == "" || oauth.ScopeSubset([]string{scope}, p.Scopes)
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the principal the bearer middleware authenticated.
+func PrincipalFrom(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok
+}
+
+func withPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// maxRPCBody bounds the JSON-RPC bodies the scope check reads.
+const maxRPCBody = 1 << 20
+
+// requireToken authenticates every MCP request (RFC 6750 §2.1 header only)
+// and answers 401 with the challenge MCP clients discover the auth server
+// from (RFC 9728 §5.1), or 403 when a tools/call needs a scope the token
+// lacks, naming the scopes to step up to.
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r)
+		if !ok {
+			s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{})
+			return
+		}
+		p, err := s.auth.principal(r.Context(), token, s.cfg.Resource)
+		if err != nil {
+			s.log.Error("token validation failed", "err", err)
+			http.Error(w, "the authorization server is unavailable; try again shortly", http.StatusServiceUnavailable)
+			return
+		}
+		if p == nil {
+			s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{Error: oauth.CodeInvalidToken,
+				ErrorDescription: "the access token is invalid, expired, revoked, or for another resource"})
+			return
+		}
+		if r.Method == http.MethodPost {
+			need, err := s.scopeNeeded(r)
+			if err != nil {
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			if !p.Has(need) {
+				s.challenge(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
+					ErrorDescription: "this tool needs the " + need + " scope",
+					Scope:            oauth.JoinScope(append(append([]string{}, p.Scopes...), need))})
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
+		return "", false
+	}
+	t := strings.TrimSpace(h[7:])
+	return t, t != ""
+}
+
+// challenge writes a Bearer challenge. The scope of a plain 401 is the
+// default scope: enough to start, with step-up for more.
+func (s *Server) challenge(w http.ResponseWriter, status int, c oauth.BearerChallenge) {
+	c.ResourceMetadata = s.metadataURL()
+	if c.Scope == "" {
+		c.Scope = oauth.JoinScope(s.cfg.DefaultScope)
+	}
+	w.Header().Set("WWW-Authenticate", c.String())
+	oauth.WriteJSON(w, nil, &oauth.Error{Code: c.Error, Description: c.ErrorDescription, Status: status})
+}
+
+type rpcCall struct {
+	Method string `json:"method"`
+	Params struct {
+		Name string `json:"name"`
+	} `json:"params"`
+}
+
+// scopeNeeded peeks at a JSON-RPC body (a message or a batch) and returns
+// the scope its tool calls need, restoring the body for the MCP server.
+// A body that is not JSON-RPC needs nothing here; mcp-go answers it.
+func (s *Server) scopeNeeded(r *http.Request) (string, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
+	r.Body.Close()
+	if err != nil {
+		return "", err
+	}
+	if len(body) > maxRPCBody {
+		return "", errors.New("too large")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var calls []rpcCall
+	trimmed := bytes.TrimSpace(body)
+	if bytes.HasPrefix(trimmed, []byte("[")) {
+		_ = json.Unmarshal(trimmed, &calls)
+	} else {
+		var one rpcCall
+		if json.Unmarshal(trimmed, &one) == nil {
+			calls = append(calls, one)
+		}
+	}
+	need := ""
+	for _, c := range calls {
+		if c.Method != "tools/call" {
+			continue
+		}
+		if sc := toolScopes[c.Params.Name]; sc == scopeWrite || (sc == scopeRead && need == "") {
+			need = sc
+		}
+	}
+	return need, nil
+}

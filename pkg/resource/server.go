@@ -1,0 +1,204 @@
+// Package resource is `tmcp serve resource`: an MCP server (mark3labs/mcp-go,
+// Streamable HTTP at /mcp, or legacy SSE) whose tools need a valid MCP
+// access token. It publishes RFC 9728 metadata, answers 401 and 403 with
+// RFC 6750 challenges, validates tokens by RFC 7662 introspection, and
+// calls TaskManager as the user with a token obtained by RFC 8693 exchange;
+// the MCP token itself never goes to TaskManager.
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+// Transports.
+const (
+	TransportStreamable = "streamable_http"
+	TransportSSE        = "sse"
+)
+
+// Config is everything the resource server needs.
+type Config struct {
+	Addr     string
+	Listener net.Listener
+	// Resource is the public URL of the MCP endpoint and the audience
+	// tokens must carry; derived from the listener when empty.
+	Resource      string
+	AuthServerURL string // the issuer
+	ClientID      string // introspection credentials
+	ClientSecret  string
+	TaskManager   string // TaskManager base URL for the task tools
+
+	ScopesSupported []string
+	DefaultScope    []string
+	// CacheTTL bounds how long a positive introspection answer is reused:
+	// a revoked token keeps working here for at most this long. Zero
+	// disables the cache.
+	CacheTTL       time.Duration
+	CacheSize      int
+	Transport      string
+	AllowedOrigins []string
+	AllowedHosts   []string
+	Version        string
+
+	TLSCert, TLSKey string
+	Logger          *slog.Logger
+	Now             func() time.Time
+	HTTPClient      *http.Client
+}
+
+// Server is the resource server.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	auth      *authClient
+	tm        *upstream.Client
+	ln        net.Listener
+	publicURL *url.URL
+	hosts     []string
+	handler   http.Handler
+}
+
+// New validates cfg and binds the listener.
+func New(cfg Config) (*Server, error) {
+	if cfg.AuthServerURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("the resource server needs the auth server's URL and its introspection credentials")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if len(cfg.ScopesSupported) == 0 {
+		cfg.ScopesSupported = []string{scopeRead, scopeWrite}
+	}
+	if len(cfg.DefaultScope) == 0 {
+		cfg.DefaultScope = []string{scopeRead}
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 10000
+	}
+	if len(cfg.AllowedOrigins) == 0 {
+		cfg.AllowedOrigins = []string{"*"}
+	}
+	switch cfg.Transport {
+	case "", TransportStreamable:
+		cfg.Transport = TransportStreamable
+	case TransportSSE:
+	default:
+		return nil, fmt.Errorf("unknown transport %q: use streamable_http or sse", cfg.Transport)
+	}
+	tm, err := upstream.New(upstream.Config{BaseURL: cfg.TaskManager})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm}
+	if s.ln = cfg.Listener; s.ln == nil {
+		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
+			return nil, err
+		}
+	}
+	if s.cfg.Resource == "" {
+		s.cfg.Resource = httpx.ListenerURL(s.ln, cfg.TLSCert != "") + "/mcp"
+	}
+	if s.publicURL, err = url.Parse(s.cfg.Resource); err != nil || !oauth.ValidResourceIndicator(s.cfg.Resource) {
+		s.ln.Close()
+		return nil, fmt.Errorf("resource URL %q must be an absolute URL without fragment", s.cfg.Resource)
+	}
+	s.cfg.AuthServerURL = strings.TrimSuffix(cfg.AuthServerURL, "/")
+	s.auth = &authClient{issuer: s.cfg.AuthServerURL, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
+		http: cfg.HTTPClient, now: cfg.Now, cacheTTL: cfg.CacheTTL,
+		principals: newTTLCache[*Principal](cfg.CacheSize), upstream: newTTLCache[string](cfg.CacheSize)}
+	if cfg.CacheTTL <= 0 {
+		s.auth.principals = newTTLCache[*Principal](0)
+	}
+	s.hosts = s.allowedHosts()
+	s.handler = s.routes()
+	return s, nil
+}
+
+// URL is the MCP endpoint's public URL (the resource identifier).
+func (s *Server) URL() string { return s.cfg.Resource }
+
+// Handler serves the resource server's routes.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
+	s.log.Info("MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
+	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
+}
+
+// metadataURL is where this resource's RFC 9728 document lives.
+func (s *Server) metadataURL() string {
+	u := *s.publicURL
+	u.Path = server.ProtectedResourceMetadataPath(s.cfg.Resource)
+	u.RawQuery = ""
+	return u.String()
+}
+
+// Metadata is the RFC 9728 document.
+func (s *Server) Metadata() server.ProtectedResourceMetadataConfig {
+	return server.ProtectedResourceMetadataConfig{
+		Resource:               s.cfg.Resource,
+		AuthorizationServers:   []string{s.cfg.AuthServerURL},
+		ScopesSupported:        s.cfg.ScopesSupported,
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           "tmcp MCP server",
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	prm := server.NewProtectedResourceMetadataHandler(s.Metadata())
+	mux.Handle(server.WellKnownProtectedResourcePath, prm)
+	mux.Handle(server.ProtectedResourceMetadataPath(s.cfg.Resource), prm)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+
+	mcpServer := s.newMCPServer()
+	path := s.publicURL.Path
+	if path == "" {
+		path = "/"
+	}
+	copyPrincipal := func(ctx context.Context, r *http.Request) context.Context {
+		if p, ok := PrincipalFrom(r.Context()); ok {
+			return withPrincipal(ctx, p)
+		}
+		return ctx
+	}
+	switch s.cfg.Transport {
+	case TransportSSE:
+		sse := server.NewSSEServer(mcpServer,
+			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),
+			server.WithBaseURL(strings.TrimSuffix(s.cfg.Resource, s.publicURL.Path)),
+			server.WithSSEContextFunc(copyPrincipal), server.WithSSEDisableLocalhostProtection(true))
+		mux.Handle(path, s.requireToken(sse.SSEHandler()))
+		mux.Handle(path+"/message", s.requireToken(sse.MessageHandler()))
+	default:
+		h := server.NewStreamableHTTPServer(mcpServer, server.WithEndpointPath(path),
+			server.WithHTTPContextFunc(copyPrincipal), server.WithDisableLocalhostProtection(true),
+			server.WithStreamableHTTPLogger(s.log))
+		mux.Handle(path, s.requireToken(h))
+	}
+	// Host checks come first, then CORS (so preflights and 401s carry
+	// CORS headers), then logging around everything.
+	return httpx.Log(s.log, s.allowHosts(s.cors(mux)))
+}

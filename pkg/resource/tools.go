@@ -1,0 +1,209 @@
+package resource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+const (
+	scopeRead  = "read"
+	scopeWrite = "write"
+)
+
+// toolScopes is the scope each tool needs; whoami needs only a valid token.
+var toolScopes = map[string]string{
+	"whoami":      "",
+	"list_tasks":  scopeRead,
+	"get_task":    scopeRead,
+	"create_task": scopeWrite,
+	"update_task": scopeWrite,
+	"delete_task": scopeWrite,
+}
+
+// Identity is what whoami answers.
+type Identity struct {
+	Subject   string   `json:"sub"`
+	Username  string   `json:"username"`
+	ClientID  string   `json:"client_id"`
+	Scopes    []string `json:"scopes"`
+	ExpiresAt string   `json:"expires_at"`
+}
+
+func (s *Server) newMCPServer() *server.MCPServer {
+	version := s.cfg.Version
+	if version == "" {
+		version = "dev"
+	}
+	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(),
+		server.WithInstructions("Tools act on the signed-in user's TaskManager tasks. Reading needs the read scope, changing needs write."))
+	id := mcp.WithNumber("id", mcp.Required(), mcp.Description("The task's id"))
+	m.AddTool(mcp.NewTool("whoami", mcp.WithDescription("Who the access token speaks for: user, client, scopes and expiry"),
+		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("whoami", s.whoami))
+	m.AddTool(mcp.NewTool("list_tasks", mcp.WithDescription("List the user's TaskManager tasks (scope: read)"),
+		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("list_tasks", s.listTasks))
+	m.AddTool(mcp.NewTool("get_task", mcp.WithDescription("Get one task (scope: read)"), id,
+		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("get_task", s.getTask))
+	m.AddTool(mcp.NewTool("create_task", mcp.WithDescription("Create a task (scope: write)"),
+		mcp.WithString("title", mcp.Required(), mcp.Description("Short title, at most 200 characters")),
+		mcp.WithString("description", mcp.Description("Longer text")),
+		mcp.WithDestructiveHintAnnotation(false)), s.scoped("create_task", s.createTask))
+	m.AddTool(mcp.NewTool("update_task", mcp.WithDescription("Change a task's title, description or done flag (scope: write)"), id,
+		mcp.WithString("title", mcp.Description("New title")), mcp.WithString("description", mcp.Description("New description")),
+		mcp.WithBoolean("done", mcp.Description("Mark the task done or not done")),
+		mcp.WithDestructiveHintAnnotation(false), mcp.WithIdempotentHintAnnotation(true)), s.scoped("update_task", s.updateTask))
+	m.AddTool(mcp.NewTool("delete_task", mcp.WithDescription("Delete a task (scope: write)"), id,
+		mcp.WithDestructiveHintAnnotation(true)), s.scoped("delete_task", s.deleteTask))
+	return m
+}
+
+type toolFunc func(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error)
+
+// scoped checks the tool's scope again inside the MCP server: the HTTP
+// layer answers 403 first, and this keeps a tool safe on any transport.
+func (s *Server) scoped(name string, fn toolFunc) server.ToolHandlerFunc {
+	need := toolScopes[name]
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		p, ok := PrincipalFrom(ctx)
+		if !ok {
+			return mcp.NewToolResultError("not authenticated"), nil
+		}
+		if !p.Has(need) {
+			return mcp.NewToolResultError(fmt.Sprintf("%s needs the %s scope; this token has: %s", name, need, oauth.JoinScope(p.Scopes))), nil
+		}
+		return fn(ctx, p, req)
+	}
+}
+
+func (s *Server) whoami(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return jsonResult(Identity{Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, Scopes: p.Scopes,
+		ExpiresAt: p.Expiry.UTC().Format(time.RFC3339)})
+}
+
+func (s *Server) listTasks(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.ListTasks(ctx, token) })
+}
+
+func (s *Server) getTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	id, err := taskID(req)
+	if err != nil {
+		return mcp.NewToolResultError(err.Error()), nil
+	}
+	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.GetTask(ctx, token, id) })
+}
+
+func (s *Server) createTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	title, err := req.RequireString("title")
+	if err != nil || title == "" {
+		return mcp.NewToolResultError("title is required"), nil
+	}
+	in := upstream.TaskInput{Title: &title}
+	if d, ok := req.GetArguments()["description"].(string); ok {
+		in.Description = &d
+	}
+	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.CreateTask(ctx, token, in) })
+}
+
+func (s *Server) updateTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	id, err := taskID(req)
+	if err != nil {
+		return mcp.NewToolResultError(err.Error()), nil
+	}
+	args := req.GetArguments()
+	var in upstream.TaskInput
+	if v, ok := args["title"].(string); ok {
+		in.Title = &v
+	}
+	if v, ok := args["description"].(string); ok {
+		in.Description = &v
+	}
+	if v, ok := args["done"].(bool); ok {
+		in.Done = &v
+	}
+	if in.Title == nil && in.Description == nil && in.Done == nil {
+		return mcp.NewToolResultError("nothing to change: give title, description or done"), nil
+	}
+	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.UpdateTask(ctx, token, id, in) })
+}
+
+func (s *Server) deleteTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	id, err := taskID(req)
+	if err != nil {
+		return mcp.NewToolResultError(err.Error()), nil
+	}
+	return s.withTaskManager(ctx, p, func(token string) (any, error) {
+		return map[string]any{"deleted": id}, s.tm.DeleteTask(ctx, token, id)
+	})
+}
+
+func taskID(req mcp.CallToolRequest) (int64, error) {
+	f, err := req.RequireFloat("id")
+	if err != nil || f < 1 || f != float64(int64(f)) {
+		return 0, errors.New("id must be a positive whole number")
+	}
+	return int64(f), nil
+}
+
+// withTaskManager runs call with the user's TaskManager token and turns
+// TaskManager's failures into tool errors a person can act on.
+func (s *Server) withTaskManager(ctx context.Context, p *Principal, call func(token string) (any, error)) (*mcp.CallToolResult, error) {
+	token, err := s.auth.upstreamToken(ctx, p, s.cfg.TaskManager)
+	if err != nil {
+		var refusal *oauthRefusal
+		if errors.As(err, &refusal) && refusal.Code == "invalid_target" {
+			s.log.Error("the auth server refused the token exchange: its TaskManager URL differs from this server's", "taskmanager", s.cfg.TaskManager)
+			return mcp.NewToolResultError("tmcp is misconfigured: the auth server and the MCP server name different TaskManager URLs"), nil
+		}
+		if errors.As(err, &refusal) {
+			return mcp.NewToolResultError("the authorization server will not hand out your TaskManager access (" + refusal.Code + "): sign in again"), nil
+		}
+		s.log.Error("token exchange failed", "err", err)
+		return mcp.NewToolResultError("the authorization server is unreachable; try again shortly"), nil
+	}
+	out, err := call(token)
+	if err != nil {
+		return taskManagerError(s, p, err), nil
+	}
+	return jsonResult(out)
+}
+
+func taskManagerError(s *Server, p *Principal, err error) *mcp.CallToolResult {
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		switch ue.Status {
+		case http.StatusNotFound:
+			return mcp.NewToolResultError("TaskManager has no such task")
+		case http.StatusUnauthorized:
+			s.auth.forget(p.token)
+			return mcp.NewToolResultError("TaskManager no longer accepts your sign-in; sign in again")
+		case http.StatusForbidden:
+			return mcp.NewToolResultError("TaskManager refused: your TaskManager grant lacks the scope for this")
+		case http.StatusBadRequest:
+			msg := "TaskManager refused the request"
+			if ue.Description != "" {
+				msg += ": " + ue.Description
+			}
+			return mcp.NewToolResultError(msg)
+		}
+		return mcp.NewToolResultError(fmt.Sprintf("TaskManager failed (HTTP %d)", ue.Status))
+	}
+	s.log.Warn("TaskManager call failed", "err", err)
+	return mcp.NewToolResultError("TaskManager is unreachable; try again shortly")
+}
+
+func jsonResult(v any) (*mcp.CallToolResult, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return mcp.NewToolResultStructured(v, string(b)), nil
+}

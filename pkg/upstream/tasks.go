@@ -1,0 +1,85 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// Task is a TaskManager task as /api/tasks returns it.
+type Task struct {
+	ID          int64  `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Done        bool   `json:"done"`
+	CreatedAt   string `json:"created_at,omitempty"`
+	UpdatedAt   string `json:"updated_at,omitempty"`
+}
+
+// TaskInput is a create or update; nil fields are left alone.
+type TaskInput struct {
+	Title       *string `json:"title,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Done        *bool   `json:"done,omitempty"`
+}
+
+// TasksPath is TaskManager's task API.
+const TasksPath = "/api/tasks"
+
+// ListTasks lists the token's user's tasks.
+func (c *Client) ListTasks(ctx context.Context, token string) ([]Task, error) {
+	var out []Task
+	return out, c.tasksCall(ctx, token, http.MethodGet, "", nil, &out)
+}
+
+// GetTask fetches one task.
+func (c *Client) GetTask(ctx context.Context, token string, id int64) (*Task, error) {
+	var out Task
+	return &out, c.tasksCall(ctx, token, http.MethodGet, fmt.Sprint(id), nil, &out)
+}
+
+// CreateTask creates a task.
+func (c *Client) CreateTask(ctx context.Context, token string, in TaskInput) (*Task, error) {
+	var out Task
+	return &out, c.tasksCall(ctx, token, http.MethodPost, "", in, &out)
+}
+
+// UpdateTask changes the fields set in in.
+func (c *Client) UpdateTask(ctx context.Context, token string, id int64, in TaskInput) (*Task, error) {
+	var out Task
+	return &out, c.tasksCall(ctx, token, http.MethodPatch, fmt.Sprint(id), in, &out)
+}
+
+// DeleteTask deletes a task.
+func (c *Client) DeleteTask(ctx context.Context, token string, id int64) error {
+	return c.tasksCall(ctx, token, http.MethodDelete, fmt.Sprint(id), nil, nil)
+}
+
+func (c *Client) tasksCall(ctx context.Context, token, method, id string, in, out any) error {
+	u := c.Endpoint(TasksPath)
+	if id != "" {
+		u += "/" + url.PathEscape(id)
+	}
+	var body *bytes.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	} else {
+		body = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.doJSON(req, out)
+}
