@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfor": waitFor,
 			"httpget": httpGet,
+			"sandboxlogin": sandboxLogin,
 		},
 	})
 }
@@ -113,4 +115,26 @@ func TestRun_ExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sandboxlogin URL VAR: log in to the sandbox at URL as the demo user and
+// put the session cookie's value in $VAR, as an operator copies it from
+// the browser.
+func sandboxLogin(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sandboxlogin URL VAR")
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(args[0]+"/login", url.Values{"email": {"demo@example.com"}, "password": {"demo-password"}})
+	if err != nil {
+		ts.Fatalf("login: %v", err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "session" {
+			ts.Setenv(args[1], ck.Value)
+			return
+		}
+	}
+	ts.Fatalf("login set no session cookie (status %d)", resp.StatusCode)
 }

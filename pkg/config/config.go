@@ -61,6 +61,11 @@ const (
 	KeyResourceAuthURL   = "resource.auth_server_url"
 	KeyResourcePublicURL = "resource.public_url"
 	KeyResourceTransport = "resource.transport"
+	KeyResourceCacheTTL  = "resource.cache_ttl"
+	KeyResourceOrigins   = "resource.allowed_origins"
+	KeyResourceHosts     = "resource.allowed_hosts"
+	KeyResourceTLSCert   = "resource.tls_cert"
+	KeyResourceTLSKey    = "resource.tls_key"
 
 	KeyFlowServerPort = "flow.server_port"
 	KeyFlowTransport  = "flow.transport"
@@ -68,7 +73,7 @@ const (
 	KeySandboxHost         = "sandbox.host"
 	KeySandboxPort         = "sandbox.port"
 	KeySandboxPublicURL    = "sandbox.public_url"
-	KeySandboxCookie       = "sandbox.cookie_name"
+	KeyTMCookie            = "taskmanager.cookie_name"
 	KeySandboxEmail        = "sandbox.demo_email"
 	KeySandboxPassword     = "sandbox.demo_password"
 	KeySandboxClientID     = "sandbox.client_id"
@@ -122,8 +127,13 @@ var settings = []setting{
 	{KeyResourceHost, []string{"MCP_RESOURCE_HOST"}, "localhost", "host of the MCP resource server"},
 	{KeyResourcePort, []string{"MCP_RESOURCE_PORT"}, DefaultResourcePort, "port of the MCP resource server"},
 	{KeyResourceAuthURL, []string{"MCP_RESOURCE_AUTH_SERVER_URL"}, "http://localhost:9000", "URL of the auth server"},
-	{KeyResourcePublicURL, nil, "", "public URL of the MCP endpoint"},
+	{KeyResourcePublicURL, nil, "", "public URL of the MCP endpoint, as clients reach it (default http://<host>:<port>/mcp)"},
 	{KeyResourceTransport, []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport: streamable_http or sse"},
+	{KeyResourceCacheTTL, nil, "30s", "how long a positive introspection answer is reused; a revoked token works here at most this long (0 turns the cache off)"},
+	{KeyResourceOrigins, nil, []string{"*"}, "origins browser-based MCP clients may call from"},
+	{KeyResourceHosts, nil, []string{}, "extra Host values to accept (besides the public URL's and localhost)"},
+	{KeyResourceTLSCert, nil, "", "TLS certificate file"},
+	{KeyResourceTLSKey, nil, "", "TLS key file"},
 
 	{KeyFlowServerPort, []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test"},
@@ -131,7 +141,7 @@ var settings = []setting{
 	{KeySandboxHost, nil, "localhost", "address the sandbox listens on"},
 	{KeySandboxPort, nil, DefaultSandboxPort, "port the sandbox listens on"},
 	{KeySandboxPublicURL, nil, "", "public URL of the sandbox"},
-	{KeySandboxCookie, nil, "session", "name of the sandbox's session cookie"},
+	{KeyTMCookie, nil, "session", "name of TaskManager's session cookie"},
 	{KeySandboxEmail, nil, "demo@example.com", "demo user's email"},
 	{KeySandboxPassword, []string{"TMCP_SANDBOX_DEMO_PASSWORD"}, "demo-password", "demo user's password"},
 	{KeySandboxClientID, nil, "", "client id to pre-register at start"},

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
@@ -51,11 +52,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		Upstream:        LoadUpstream(v),
 	}
 	if cfg.Issuer == "" && port != 0 {
-		scheme := "http"
-		if cfg.TLSCert != "" {
-			scheme = "https"
-		}
-		cfg.Issuer = fmt.Sprintf("%s://localhost:%d", scheme, port)
+		cfg.Issuer = AuthIssuer(v)
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
@@ -165,7 +162,7 @@ func LoadSandbox(v *viper.Viper) (sandbox.Config, error) {
 		Addr:         net.JoinHostPort(v.GetString(KeySandboxHost), strconv.Itoa(port)),
 		PublicURL:    v.GetString(KeySandboxPublicURL),
 		DBPath:       filepath.Join(StateDir(v), FileSandboxDB),
-		CookieName:   v.GetString(KeySandboxCookie),
+		CookieName:   v.GetString(KeyTMCookie),
 		DemoEmail:    v.GetString(KeySandboxEmail),
 		DemoPassword: v.GetString(KeySandboxPassword),
 		ClientID:     v.GetString(KeySandboxClientID),
@@ -198,4 +195,56 @@ func duration(v *viper.Viper, key string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", key, v.GetString(key))
 	}
 	return d, nil
+}
+
+// LoadResource reads `serve resource`'s settings.
+func LoadResource(v *viper.Viper) (resource.Config, error) {
+	port := v.GetInt(KeyResourcePort)
+	if port < 0 || port > 65535 {
+		return resource.Config{}, fmt.Errorf("--port %d is not a TCP port", port)
+	}
+	cfg := resource.Config{
+		Addr:           net.JoinHostPort(v.GetString(KeyResourceHost), strconv.Itoa(port)),
+		Resource:       DefaultResource(v),
+		AuthServerURL:  v.GetString(KeyResourceAuthURL),
+		ClientID:       v.GetString(KeyAuthResClientID),
+		TaskManager:    strings.TrimSuffix(v.GetString(KeyTMBaseURL), "/"),
+		DefaultScope:   ParseScopeList(v.GetString(KeyTMScope)),
+		Transport:      v.GetString(KeyResourceTransport),
+		AllowedOrigins: v.GetStringSlice(KeyResourceOrigins),
+		AllowedHosts:   v.GetStringSlice(KeyResourceHosts),
+		TLSCert:        v.GetString(KeyResourceTLSCert),
+		TLSKey:         v.GetString(KeyResourceTLSKey),
+	}
+	if port == 0 && v.GetString(KeyResourcePublicURL) == "" && v.GetString(KeyAuthResource) == "" {
+		cfg.Resource = "" // derived from the listener
+	}
+	if cfg.Transport == "streamable-http" || cfg.Transport == "http" {
+		cfg.Transport = resource.TransportStreamable
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return cfg, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	ttl, err := time.ParseDuration(v.GetString(KeyResourceCacheTTL))
+	if err != nil || ttl < 0 {
+		return cfg, fmt.Errorf("%s: %q is not a duration (like 30s; 0 turns the cache off)", KeyResourceCacheTTL, v.GetString(KeyResourceCacheTTL))
+	}
+	cfg.CacheTTL = ttl
+	if cfg.ClientSecret, err = ResourceSecret(v, StateDir(v)); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// AuthIssuer is the auth server's public URL as configured, for commands
+// that need it without running the server.
+func AuthIssuer(v *viper.Viper) string {
+	if iss := v.GetString(KeyAuthIssuer); iss != "" {
+		return strings.TrimSuffix(iss, "/")
+	}
+	scheme := "http"
+	if v.GetString(KeyAuthTLSCert) != "" {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://localhost:%d", scheme, v.GetInt(KeyAuthPort))
 }

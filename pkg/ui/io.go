@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/mattn/go-isatty"
+	"github.com/muesli/termenv"
 )
 
 // IO is the process's streams and their capabilities.
@@ -43,7 +44,7 @@ func (i *IO) IsTerminal() bool { return i.outTTY }
 func (i *IO) Styles() Styles {
 	r := lipgloss.NewRenderer(i.Out)
 	if !i.outTTY || i.noColor {
-		r.SetColorProfile(0) // termenv.Ascii: no escape codes at all
+		r.SetColorProfile(termenv.Ascii) // no escape codes at all
 	}
 	return newStyles(r)
 }

@@ -1,4 +1,5 @@
-// Package client holds `tmcp client register` and `tmcp client list`.
+// Package client holds `tmcp client register` and `tmcp client list`: tmcp's
+// OAuth clients at TaskManager, managed with an operator's session cookie.
 package client
 
 import (
@@ -12,17 +13,10 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "client",
 		Short: "Register and list tmcp's OAuth clients at TaskManager",
+		Long: `Register and list OAuth clients at TaskManager's /api/oauth/clients, signed in
+with your browser's TaskManager session cookie (copy it from the browser's
+developer tools after logging in).`,
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "register",
-		Short: "Register tmcp's OAuth client at TaskManager with a browser session cookie",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmdutil.NotYet("tmcp client register") },
-	}, &cobra.Command{
-		Use:   "list",
-		Short: "List the OAuth clients registered at TaskManager",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmdutil.NotYet("tmcp client list") },
-	})
+	cmd.AddCommand(NewCmdRegister(f, nil), NewCmdList(f, nil))
 	return cmd
 }

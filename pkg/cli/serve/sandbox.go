@@ -12,7 +12,7 @@ var sandboxFlags = map[string]string{
 	"host":          config.KeySandboxHost,
 	"port":          config.KeySandboxPort,
 	"public-url":    config.KeySandboxPublicURL,
-	"cookie-name":   config.KeySandboxCookie,
+	"cookie-name":   config.KeyTMCookie,
 	"demo-email":    config.KeySandboxEmail,
 	"demo-password": config.KeySandboxPassword,
 	"client-id":     config.KeySandboxClientID,
@@ -57,7 +57,7 @@ API (/api/tasks). A demo user is created at start.`,
 	cmdutil.Flag(fs, "host", config.KeySandboxHost)
 	cmdutil.IntFlag(fs, "port", config.KeySandboxPort)
 	cmdutil.Flag(fs, "public-url", config.KeySandboxPublicURL)
-	cmdutil.Flag(fs, "cookie-name", config.KeySandboxCookie)
+	cmdutil.Flag(fs, "cookie-name", config.KeyTMCookie)
 	cmdutil.Flag(fs, "demo-email", config.KeySandboxEmail)
 	cmdutil.Flag(fs, "demo-password", config.KeySandboxPassword)
 	cmdutil.Flag(fs, "client-id", config.KeySandboxClientID)
