@@ -67,8 +67,10 @@ const (
 	KeyResourceTLSCert   = "resource.tls_cert"
 	KeyResourceTLSKey    = "resource.tls_key"
 
-	KeyFlowServerPort = "flow.server_port"
-	KeyFlowTransport  = "flow.transport"
+	KeyFlowServerPort   = "flow.server_port"
+	KeyFlowTransport    = "flow.transport"
+	KeyFlowServer       = "flow.server"
+	KeyFlowCallbackPort = "flow.callback_port"
 
 	KeySandboxHost         = "sandbox.host"
 	KeySandboxPort         = "sandbox.port"
@@ -136,7 +138,9 @@ var settings = []setting{
 	{KeyResourceTLSKey, nil, "", "TLS key file"},
 
 	{KeyFlowServerPort, []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
-	{KeyFlowTransport, []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test"},
+	{KeyFlowTransport, []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},
+	{KeyFlowServer, nil, "", "URL of the MCP server to test (default http://localhost:<MCP_SERVER_PORT>/mcp)"},
+	{KeyFlowCallbackPort, nil, DefaultCallbackPort, "port the browser is sent back to (http://localhost:<port>/callback)"},
 
 	{KeySandboxHost, nil, "localhost", "address the sandbox listens on"},
 	{KeySandboxPort, nil, DefaultSandboxPort, "port the sandbox listens on"},

@@ -1,0 +1,71 @@
+package flow
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/ui"
+)
+
+// Step is one checked step of the flow.
+type Step struct {
+	Name     string        `json:"name"`
+	OK       bool          `json:"ok"`
+	Skipped  bool          `json:"skipped,omitempty"`
+	Duration time.Duration `json:"-"`
+	Millis   int64         `json:"duration_ms"`
+	Detail   string        `json:"detail,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Hint     string        `json:"hint,omitempty"`
+}
+
+// Report is the whole run.
+type Report struct {
+	Server string  `json:"server"`
+	OK     bool    `json:"ok"`
+	Steps  []*Step `json:"steps"`
+	Millis int64   `json:"duration_ms"`
+}
+
+// Failed returns the first failed step, or nil.
+func (r *Report) Failed() *Step {
+	for _, s := range r.Steps {
+		if !s.OK && !s.Skipped {
+			return s
+		}
+	}
+	return nil
+}
+
+// PrintStep writes one step as a line: mark, name, duration, fact.
+func PrintStep(w io.Writer, st ui.Styles, s *Step) {
+	mark := st.OK.Render("✓")
+	switch {
+	case s.Skipped:
+		mark = st.Muted.Render("–")
+	case !s.OK:
+		mark = st.Fail.Render("✗")
+	}
+	dur := fmt.Sprintf("%6s", roundDuration(s.Duration))
+	line := fmt.Sprintf("%s %-14s %s  %s", mark, s.Name, st.Muted.Render(dur), s.Detail)
+	fmt.Fprintln(w, strings.TrimRight(line, " "))
+	if !s.OK && !s.Skipped {
+		fmt.Fprintf(w, "  %s %s\n", st.Fail.Render("error:"), s.Error)
+		if s.Hint != "" {
+			fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), s.Hint)
+		}
+	}
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return "<1ms"
+	case d < 10*time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	default:
+		return d.Round(100 * time.Millisecond).String()
+	}
+}

@@ -1,0 +1,67 @@
+package testkit
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+)
+
+// SignInAs plays the person at the browser for a sign-in that ends at a
+// real callback listener (tmcp flow test's): it follows every redirect,
+// logs in as the demo user, and approves each consent page. It returns
+// when a page without a form is reached, or with an error.
+func SignInAs(authURL string) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(u string) (*Page, error) { return fetch(c, http.MethodGet, u, nil) }
+	p, err := get(authURL)
+	for step := 0; err == nil && step < 6; step++ {
+		if p.Status != http.StatusOK {
+			return fmt.Errorf("sign-in stopped at %s with HTTP %d: %.200s", p.URL, p.Status, p.Body)
+		}
+		id, fields := "approve", map[string]string(nil)
+		if strings.HasSuffix(p.URL.Path, "/login") {
+			id, fields = "login", map[string]string{"email": DemoEmail, "password": DemoPassword}
+		}
+		f, ferr := p.FindForm(id)
+		if ferr != nil {
+			return nil // no form: the callback page
+		}
+		for k, v := range fields {
+			f.Values.Set(k, v)
+		}
+		target, perr := p.URL.Parse(f.Action)
+		if perr != nil {
+			return perr
+		}
+		p, err = fetch(c, http.MethodPost, target.String(), f.Values)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("sign-in did not finish; last page %s", p.URL)
+}
+
+func fetch(c *http.Client, method, u string, form url.Values) (*Page, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return &Page{URL: resp.Request.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(b)}, nil
+}
