@@ -16,12 +16,20 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/cli"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"tmcp": func() { os.Exit(cli.Execute()) },
+		// fakebrowser URL plays the person at the browser ($BROWSER).
+		"fakebrowser": func() {
+			if err := testkit.SignInAs(os.Args[1]); err != nil {
+				fmt.Fprintln(os.Stderr, "fakebrowser:", err)
+				os.Exit(1)
+			}
+		},
 	})
 }
 
@@ -97,8 +105,9 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"version"}, 0, ""},
 		{[]string{"nosuch"}, 2, "unknown command"},
 		{[]string{"serve", "auth", "--nosuch"}, 2, "unknown flag: --nosuch"},
-		{[]string{"dev"}, 2, "tmcp dev is not available"},
-		{[]string{"serve", "resource"}, 2, "not available"},
+		{[]string{"dev", "--auth-port", "0"}, 1, "auth.port must be a port between 1 and 65535, not 0"},
+		{[]string{"serve", "resource", "--transport", "carrier-pigeon", "--state-dir", t.TempDir()}, 1, `unknown transport "carrier-pigeon"`},
+		{[]string{"flow", "test", "--output", "xml"}, 1, `--output must be text or json, not "xml"`},
 		{[]string{"serve", "auth", "--state-dir", t.TempDir()}, 1, "--client-id and --client-secret"},
 		{[]string{"serve", "auth", "--log-level", "loud"}, 1, `log level "loud"`},
 	}
