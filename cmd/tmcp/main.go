@@ -7,4 +7,6 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/cli"
 )
 
+//go:generate go run ../gendocs -out ../..
+
 func main() { os.Exit(cli.Execute()) }

@@ -45,8 +45,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfor": waitFor,
-			"httpget": httpGet,
+			"waitfor":      waitFor,
+			"httpget":      httpGet,
 			"sandboxlogin": sandboxLogin,
 		},
 	})
@@ -111,6 +111,8 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"serve", "auth", "--state-dir", t.TempDir()}, 1, "--client-id and --client-secret"},
 		{[]string{"serve", "auth", "--log-level", "loud"}, 1, `log level "loud"`},
 	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no config file of the machine's
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
 			t.Setenv("TASKMANAGER_CLIENT_ID", "")
