@@ -345,7 +345,11 @@ func (r *runner) initialize(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("initialize with the new token: %w", err)
 	}
-	return fmt.Sprintf("%s %s, protocol %s", res.ServerInfo.Name, res.ServerInfo.Version, c.ProtocolVersion()), nil
+	via := "Streamable HTTP"
+	if r.opts.SSE {
+		via = "SSE"
+	}
+	return fmt.Sprintf("%s %s over %s, protocol %s", res.ServerInfo.Name, res.ServerInfo.Version, via, c.ProtocolVersion()), nil
 }
 
 func (r *runner) listTools(ctx context.Context) (string, error) {
