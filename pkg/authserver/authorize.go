@@ -42,7 +42,7 @@ func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, 
 		return nil, &pageError{"Unknown client: " + clientID + " is not registered with this server.",
 			"Register the client again (its registration may have been removed)."}, nil
 	} else if err != nil {
-		s.log.Error("load client", "err", err)
+		s.log.ErrorContext(r.Context(), "load client", "err", err)
 		return nil, &pageError{"The server could not load the client.", ""}, nil
 	}
 	if len(q["redirect_uri"]) > 1 || len(q["client_id"]) > 1 {
@@ -128,7 +128,7 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authReq
 	case perr != nil:
 		s.errorPage(w, http.StatusBadRequest, "Authorization request refused", perr.msg, perr.detail)
 	case oerr != nil:
-		s.log.Info("authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
+		s.log.InfoContext(r.Context(), "authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
 		http.Redirect(w, r, oerr.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
 	default:
 		return false
@@ -148,10 +148,10 @@ func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, req *authReq
 		UpstreamVerifier: verifier, ExpiresAt: s.now().Add(s.cfg.StateTTL),
 	})
 	if err != nil {
-		s.log.Error("save pending authorization", "err", err)
+		s.log.ErrorContext(r.Context(), "save pending authorization", "err", err)
 		http.Redirect(w, r, oauth.ServerError("could not start the login").RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
 		return
 	}
-	s.log.Debug("sending browser to TaskManager", "client_id", req.Client.ID, "scope", oauth.JoinScope(req.Scope), "resource", req.Resource)
+	s.log.DebugContext(r.Context(), "sending browser to TaskManager", "client_id", req.Client.ID, "scope", oauth.JoinScope(req.Scope), "resource", req.Resource)
 	http.Redirect(w, r, s.upstream.AuthorizeURL(state, verifier, oauth.JoinScope(req.Scope)), http.StatusFound)
 }

@@ -29,7 +29,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			"Each sign-in link works once. Start again from your MCP client.")
 		return
 	} else if err != nil {
-		s.log.Error("take pending authorization", "err", err)
+		s.log.ErrorContext(r.Context(), "take pending authorization", "err", err)
 		s.errorPage(w, http.StatusInternalServerError, "Sign-in failed", "The server could not load this sign-in.", "")
 		return
 	}
@@ -41,7 +41,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	// Login CSRF: the response must come back to the browser that began it.
 	c, err := r.Cookie(cookieBrowser)
 	if err != nil || !secrets.Equal(secrets.Hash(c.Value), p.BrowserHash) {
-		s.log.Warn("callback from a browser that did not start the sign-in", "client_id", p.ClientID)
+		s.log.WarnContext(r.Context(), "callback from a browser that did not start the sign-in", "client_id", p.ClientID)
 		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "This sign-in was started in another browser.",
 			"Start the sign-in again from your MCP client in this browser.")
 		return
@@ -50,7 +50,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, e.RedirectURL(p.RedirectURI, p.ClientState, s.cfg.Issuer), http.StatusFound)
 	}
 	if upErr := q.Get("error"); upErr != "" {
-		s.log.Info("TaskManager refused the authorization", "client_id", p.ClientID, "error", upErr)
+		s.log.InfoContext(r.Context(), "TaskManager refused the authorization", "client_id", p.ClientID, "error", upErr)
 		if upErr == oauth.CodeAccessDenied {
 			fail(oauth.NewError(oauth.CodeAccessDenied, "the user denied access at TaskManager"))
 		} else {
@@ -65,13 +65,13 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := s.upstream.Exchange(r.Context(), code, p.UpstreamVerifier)
 	if err != nil {
-		s.log.Warn("TaskManager code exchange failed", "client_id", p.ClientID, "err", err)
+		s.log.WarnContext(r.Context(), "TaskManager code exchange failed", "client_id", p.ClientID, "err", err)
 		fail(upstreamFailure(err))
 		return
 	}
 	user, err := s.upstream.UserInfo(r.Context(), tok.AccessToken)
 	if err != nil {
-		s.log.Warn("TaskManager userinfo failed", "client_id", p.ClientID, "err", err)
+		s.log.WarnContext(r.Context(), "TaskManager userinfo failed", "client_id", p.ClientID, "err", err)
 		fail(upstreamFailure(err))
 		return
 	}
@@ -85,11 +85,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	codeValue, err := s.completeGrant(r, p, tok, user, scope)
 	if err != nil {
-		s.log.Error("complete grant", "err", err)
+		s.log.ErrorContext(r.Context(), "complete grant", "err", err)
 		fail(oauth.ServerError("could not save the grant"))
 		return
 	}
-	s.log.Info("authorization granted", "client_id", p.ClientID, "sub", user.Subject, "scope", oauth.JoinScope(scope))
+	s.log.InfoContext(r.Context(), "authorization granted", "client_id", p.ClientID, "sub", user.Subject, "scope", oauth.JoinScope(scope))
 	http.Redirect(w, r, oauth.AppendQuery(p.RedirectURI, url.Values{"code": {codeValue}}, p.ClientState, s.cfg.Issuer), http.StatusFound)
 }
 

@@ -21,7 +21,7 @@ func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Erro
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.InvalidClient("unknown client")
 	} else if err != nil {
-		s.log.Error("load client", "err", err)
+		s.log.ErrorContext(r.Context(), "load client", "err", err)
 		return nil, oauth.ServerError("could not load the client")
 	}
 	if c.TokenEndpointAuthMethod == oauth.AuthMethodNone {
@@ -34,7 +34,7 @@ func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Erro
 		return nil, oauth.InvalidClient("this client must authenticate with its secret")
 	}
 	if !secrets.Equal(c.SecretHash, secrets.Hash(creds.Secret)) {
-		s.log.Info("client authentication failed", "client_id", c.ID)
+		s.log.InfoContext(r.Context(), "client authentication failed", "client_id", c.ID)
 		return nil, oauth.InvalidClient("client authentication failed")
 	}
 	return c, nil

@@ -111,14 +111,14 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(cookieBrowser)
 	if err != nil || !secrets.Equal(s.csrfToken(c.Value, req), r.PostForm.Get("csrf_token")) {
-		s.log.Warn("consent form refused: not from this browser's consent page", "client_id", req.Client.ID)
+		s.log.WarnContext(r.Context(), "consent form refused: not from this browser's consent page", "client_id", req.Client.ID)
 		s.errorPage(w, http.StatusForbidden, "Consent refused",
 			"This consent form was not issued to this browser, or it was altered.",
 			"Start the sign-in again from your MCP client.")
 		return
 	}
 	if r.PostForm.Get("decision") != "approve" {
-		s.log.Info("user denied consent", "client_id", req.Client.ID)
+		s.log.InfoContext(r.Context(), "user denied consent", "client_id", req.Client.ID)
 		deny := oauth.NewError(oauth.CodeAccessDenied, "the user denied the request")
 		http.Redirect(w, r, deny.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusSeeOther)
 		return

@@ -62,7 +62,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	}
 	up, err := s.openUpstream(g)
 	if err != nil {
-		s.log.Error("open upstream token", "err", err)
+		s.log.ErrorContext(r.Context(), "open upstream token", "err", err)
 		oauth.WriteJSON(w, r, oauth.ServerError("could not read TaskManager's token"))
 		return
 	}
@@ -71,7 +71,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	if !up.Expiry.IsZero() && up.Expiry.Before(exp) {
 		exp = up.Expiry
 	}
-	s.log.Debug("token exchanged for TaskManager", "caller", rs.ClientID, "sub", g.Subject)
+	s.log.DebugContext(r.Context(), "token exchanged for TaskManager", "caller", rs.ClientID, "sub", g.Subject)
 	oauth.WriteJSONBody(w, http.StatusOK, ExchangeResponse{
 		AccessToken: up.AccessToken, IssuedTokenType: TokenTypeAccessToken, TokenType: "Bearer",
 		ExpiresIn: int64(exp.Sub(s.now()) / time.Second), Scope: t.Scope,

@@ -49,7 +49,7 @@ func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Intr
 		return inactive
 	}
 	if !oauth.SameResource(g.Resource, rs.Resource) {
-		s.log.Info("introspection of a token for another resource", "caller", rs.ClientID)
+		s.log.InfoContext(r.Context(), "introspection of a token for another resource", "caller", rs.ClientID)
 		return inactive
 	}
 	return Introspection{
@@ -73,6 +73,6 @@ func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *
 			return rs, nil
 		}
 	}
-	s.log.Info("introspection with bad credentials", "client_id", creds.ID)
+	s.log.InfoContext(r.Context(), "introspection with bad credentials", "client_id", creds.ID)
 	return nil, oauth.InvalidClient("unknown resource server or wrong secret")
 }

@@ -66,7 +66,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if oerr := s.validateMetadata(&md); oerr != nil {
-		s.log.Info("client registration refused", "error", oerr.Code, "reason", oerr.Description)
+		s.log.InfoContext(r.Context(), "client registration refused", "error", oerr.Code, "reason", oerr.Description)
 		oauth.WriteJSON(w, r, oerr)
 		return
 	}
@@ -84,11 +84,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	client.Metadata, _ = json.Marshal(md)
 	if err := s.store.CreateClient(r.Context(), client); err != nil {
-		s.log.Error("save client", "err", err)
+		s.log.ErrorContext(r.Context(), "save client", "err", err)
 		oauth.WriteJSON(w, r, oauth.ServerError("could not save the client"))
 		return
 	}
-	s.log.Info("client registered", "client_id", client.ID, "client_name", client.Name, "auth_method", client.TokenEndpointAuthMethod)
+	s.log.InfoContext(r.Context(), "client registered", "client_id", client.ID, "client_name", client.Name, "auth_method", client.TokenEndpointAuthMethod)
 	oauth.WriteJSONBody(w, http.StatusCreated, resp)
 }
 

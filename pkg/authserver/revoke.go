@@ -49,11 +49,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		err = s.store.RevokeToken(r.Context(), hash, now)
 	}
 	if err != nil {
-		s.log.Error("revoke", "err", err)
+		s.log.ErrorContext(r.Context(), "revoke", "err", err)
 		oauth.WriteJSON(w, r, oauth.ServerError("could not revoke the token"))
 		return
 	}
-	s.log.Info("token revoked", "client_id", client.ID, "kind", string(t.Kind))
+	s.log.InfoContext(r.Context(), "token revoked", "client_id", client.ID, "kind", string(t.Kind))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }

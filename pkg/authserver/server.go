@@ -184,7 +184,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Run(ctx context.Context) error {
 	go s.sweepLoop(ctx)
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{})
-	s.log.Info("auth server listening", "issuer", s.cfg.Issuer, "upstream", s.upstream.Endpoint("/"))
+	s.log.InfoContext(ctx, "auth server listening", "issuer", s.cfg.Issuer, "upstream", s.upstream.Endpoint("/"))
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
 }
 
@@ -197,9 +197,9 @@ func (s *Server) sweepLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			if n, err := s.store.Sweep(ctx, s.now()); err != nil {
-				s.log.Warn("sweep failed", "err", err)
+				s.log.WarnContext(ctx, "sweep failed", "err", err)
 			} else if n > 0 {
-				s.log.Debug("swept expired rows", "rows", n)
+				s.log.DebugContext(ctx, "swept expired rows", "rows", n)
 			}
 		}
 	}

@@ -70,14 +70,14 @@ func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenRespon
 	switch {
 	case errors.Is(err, store.ErrAlreadyUsed):
 		if rerr := s.store.RevokeGrant(r.Context(), code.GrantID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
-			s.log.Error("revoke grant after code replay", "err", rerr)
+			s.log.ErrorContext(r.Context(), "revoke grant after code replay", "err", rerr)
 		}
-		s.log.Warn("authorization code replayed; its tokens are revoked", "client_id", client.ID)
+		s.log.WarnContext(r.Context(), "authorization code replayed; its tokens are revoked", "client_id", client.ID)
 		return nil, oauth.InvalidGrant("the code was already used; tokens issued from it are revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the code is unknown or expired")
 	case err != nil:
-		s.log.Error("consume code", "err", err)
+		s.log.ErrorContext(r.Context(), "consume code", "err", err)
 		return nil, oauth.ServerError("could not redeem the code")
 	}
 	switch {
@@ -172,12 +172,12 @@ func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error
 		return nil
 	case errors.As(err, &ue):
 		if rerr := s.store.RevokeGrant(ctx, g.ID, s.now()); rerr != nil {
-			s.log.Error("revoke grant", "err", rerr)
+			s.log.ErrorContext(ctx, "revoke grant", "err", rerr)
 		}
-		s.log.Info("TaskManager refused to refresh; grant revoked", "client_id", g.ClientID, "sub", g.Subject, "error", ue.Code)
+		s.log.InfoContext(ctx, "TaskManager refused to refresh; grant revoked", "client_id", g.ClientID, "sub", g.Subject, "error", ue.Code)
 		return oauth.InvalidGrant("TaskManager no longer authorizes this grant; sign in again")
 	default:
-		s.log.Warn("TaskManager refresh failed", "err", err)
+		s.log.WarnContext(ctx, "TaskManager refresh failed", "err", err)
 		return oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager is unreachable; try again later")
 	}
 }
@@ -230,12 +230,12 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 	}
 	switch {
 	case errors.Is(err, store.ErrReused):
-		s.log.Warn("refresh token reused; token family revoked", "client_id", client.ID, "sub", g.Subject)
+		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", client.ID, "sub", g.Subject)
 		return nil, oauth.InvalidGrant("the refresh token was already used; every token of this grant is revoked")
 	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the refresh token was revoked")
 	case err != nil:
-		s.log.Error("save tokens", "err", err)
+		s.log.ErrorContext(ctx, "save tokens", "err", err)
 		return nil, oauth.ServerError("could not save the tokens")
 	}
 	return resp, nil

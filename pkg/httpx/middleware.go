@@ -69,7 +69,7 @@ func Log(log *slog.Logger, next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic serving request", "request_id", id, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					http.Error(sw, "internal server error", http.StatusInternalServerError)
 				}
@@ -78,8 +78,7 @@ func Log(log *slog.Logger, next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			log.LogAttrs(r.Context(), levelFor(status), "request",
-				slog.String("request_id", id), slog.String("method", r.Method),
+			log.LogAttrs(r.Context(), levelFor(status), "request", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Int("status", status),
 				slog.Int("bytes", sw.bytes), slog.Duration("duration", time.Since(start)))
 		}()
@@ -107,4 +106,26 @@ func LimitBody(n int64, next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ContextHandler adds the request id of the record's context to every log
+// line, so all lines of one request can be found together.
+type ContextHandler struct{ slog.Handler }
+
+// Handle implements slog.Handler.
+func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h ContextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return ContextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h ContextHandler) WithGroup(name string) slog.Handler {
+	return ContextHandler{h.Handler.WithGroup(name)}
 }

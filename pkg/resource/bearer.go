@@ -56,7 +56,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		}
 		p, err := s.auth.principal(r.Context(), token, s.cfg.Resource)
 		if err != nil {
-			s.log.Error("token validation failed", "err", err)
+			s.log.ErrorContext(r.Context(), "token validation failed", "err", err)
 			http.Error(w, "the authorization server is unavailable; try again shortly", http.StatusServiceUnavailable)
 			return
 		}

@@ -15,7 +15,7 @@ import (
 func (s *Server) allowHosts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(s.hosts, strings.ToLower(r.Host)) {
-			s.log.Info("request for a foreign host refused", "host", r.Host)
+			s.log.InfoContext(r.Context(), "request for a foreign host refused", "host", r.Host)
 			http.Error(w, "unknown host", http.StatusMisdirectedRequest)
 			return
 		}

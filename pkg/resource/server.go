@@ -143,7 +143,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Run serves until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
-	s.log.Info("MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
+	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
 }
 

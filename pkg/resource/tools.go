@@ -160,13 +160,13 @@ func (s *Server) withTaskManager(ctx context.Context, p *Principal, call func(to
 	if err != nil {
 		var refusal *oauthRefusal
 		if errors.As(err, &refusal) && refusal.Code == "invalid_target" {
-			s.log.Error("the auth server refused the token exchange: its TaskManager URL differs from this server's", "taskmanager", s.cfg.TaskManager)
+			s.log.ErrorContext(ctx, "the auth server refused the token exchange: its TaskManager URL differs from this server's", "taskmanager", s.cfg.TaskManager)
 			return mcp.NewToolResultError("tmcp is misconfigured: the auth server and the MCP server name different TaskManager URLs"), nil
 		}
 		if errors.As(err, &refusal) {
 			return mcp.NewToolResultError("the authorization server will not hand out your TaskManager access (" + refusal.Code + "): sign in again"), nil
 		}
-		s.log.Error("token exchange failed", "err", err)
+		s.log.ErrorContext(ctx, "token exchange failed", "err", err)
 		return mcp.NewToolResultError("the authorization server is unreachable; try again shortly"), nil
 	}
 	out, err := call(token)

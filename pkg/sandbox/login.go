@@ -70,7 +70,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	u, err := s.db.userByEmail(r.Context(), email)
 	if err != nil || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		s.log.Info("sandbox login failed", "email", email)
+		s.log.InfoContext(r.Context(), "sandbox login failed", "email", email)
 		s.page(w, "login", http.StatusUnauthorized, "Sign in to TaskManager",
 			loginData{Next: next, Email: email, Error: "Wrong email or password."})
 		return

@@ -168,7 +168,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{})
-	s.log.Info("sandbox TaskManager listening", "url", s.cfg.PublicURL, "demo_user", s.cfg.DemoEmail)
+	s.log.InfoContext(ctx, "sandbox TaskManager listening", "url", s.cfg.PublicURL, "demo_user", s.cfg.DemoEmail)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
@@ -37,7 +38,7 @@ func Logger(w io.Writer) *slog.Logger {
 	if w == nil {
 		w = io.Discard
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(httpx.ContextHandler{Handler: slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})})
 }
 
 // run serves srv until the test ends and waits for it to stop.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
@@ -75,7 +76,7 @@ func (f *Factory) Logger(v *viper.Viper) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(httpx.ContextHandler{Handler: slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level})}), nil
 }
 
 // Flag registers a string flag whose help and default come from the setting.
