@@ -114,7 +114,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	browser := s.browserID(w, r)
-	if s.rememberedConsent(r, req) {
+	remembered := s.rememberedConsent(r, req)
+	s.log.DebugContext(r.Context(), "authorization request", "client_id", req.Client.ID, "redirect_uri", req.RedirectURI,
+		"scope", oauth.JoinScope(req.Scope), "resource", req.Resource, "consent_remembered", remembered)
+	if remembered {
 		s.toUpstream(w, r, req, browser)
 		return
 	}

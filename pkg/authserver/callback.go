@@ -69,6 +69,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		fail(upstreamFailure(err))
 		return
 	}
+	s.log.DebugContext(r.Context(), "TaskManager code exchanged", "client_id", p.ClientID, "upstream_scope", tok.Scope,
+		"upstream_expires", tok.Expiry, "refresh_token", tok.RefreshToken != "")
 	user, err := s.upstream.UserInfo(r.Context(), tok.AccessToken)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "TaskManager userinfo failed", "client_id", p.ClientID, "err", err)

@@ -123,6 +123,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, deny.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusSeeOther)
 		return
 	}
+	s.log.DebugContext(r.Context(), "consent approved", "client_id", req.Client.ID, "scope", oauth.JoinScope(req.Scope))
 	s.rememberConsent(w, r, req)
 	s.toUpstream(w, r, req, c.Value)
 }

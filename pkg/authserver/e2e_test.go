@@ -94,6 +94,11 @@ func TestEndToEnd_FullFlowAsAnMCPClient(t *testing.T) {
 	if !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "authorization granted") {
 		t.Fatalf("debug logs are missing the flow's steps:\n%s", out)
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `msg="authorization granted"`) && !strings.Contains(line, "request_id=") {
+			t.Errorf("a request's log line has no request id: %s", line)
+		}
+	}
 	for _, s := range secretsSeen {
 		if strings.Contains(out, s) {
 			t.Errorf("a secret (%.10s…) appears in the logs", s)

@@ -39,7 +39,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteJSON(w, r, oauth.InvalidRequest("token is missing"))
 		return
 	}
-	oauth.WriteJSONBody(w, http.StatusOK, s.inspect(r, rs, value))
+	answer := s.inspect(r, rs, value)
+	s.log.DebugContext(r.Context(), "introspection", "caller", rs.ClientID, "active", answer.Active)
+	oauth.WriteJSONBody(w, http.StatusOK, answer)
 }
 
 func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Introspection {

@@ -28,15 +28,7 @@ func (s *Server) Metadata() oauth.ServerMetadata {
 	}
 }
 
-// metadata serves the document at every discovery path. It is public and
-// the same for everyone, so any origin may read it (browser-based clients).
+// metadata serves the document at every discovery path.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "MCP-Protocol-Version, Content-Type")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
 	oauth.WriteJSONBody(w, http.StatusOK, s.Metadata())
 }

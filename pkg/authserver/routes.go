@@ -27,21 +27,21 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	p := s.prefix
 	for _, path := range oauth.MetadataPaths(s.cfg.Issuer) {
-		mux.HandleFunc("GET "+path, s.metadata)
-		mux.HandleFunc("OPTIONS "+path, s.metadata)
+		mux.HandleFunc("GET "+path, s.corsPublic(s.metadata))
+		mux.HandleFunc("OPTIONS "+path, s.corsPublic(s.metadata))
 	}
 	mux.Handle("GET "+p+"/assets/", http.StripPrefix(p, web.Assets()))
 	mux.HandleFunc("GET "+p+pathAuthorize, s.authorize)
 	mux.HandleFunc("POST "+p+pathConsent, s.consent)
 	mux.HandleFunc("GET "+p+pathCallback, s.callback)
-	mux.HandleFunc("POST "+p+pathToken, s.token)
-	mux.HandleFunc("POST "+p+pathRegister, s.register)
-	mux.HandleFunc("POST "+p+pathRevoke, s.revoke)
+	for path, h := range map[string]http.HandlerFunc{pathToken: s.token, "/token": s.token, pathRegister: s.register, pathRevoke: s.revoke} {
+		mux.HandleFunc("POST "+p+path, s.corsAPI(h))
+		mux.HandleFunc("OPTIONS "+p+path, s.corsAPI(h))
+	}
 	mux.HandleFunc("POST "+p+pathIntrospect, s.introspect)
 	// The 2025-03-26 MCP revision's default paths, for clients that skip
 	// metadata discovery.
 	mux.HandleFunc("GET "+p+"/authorize", s.authorize)
-	mux.HandleFunc("POST "+p+"/token", s.token)
 	mux.HandleFunc("GET "+p+"/healthz", s.healthz)
 	return httpx.Log(s.log, httpx.LimitBody(maxBody, mux))
 }

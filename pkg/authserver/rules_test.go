@@ -651,3 +651,66 @@ func TestFallbackPaths_2025_03_26(t *testing.T) {
 		t.Fatalf("fallback token path: %d %v", status, tok)
 	}
 }
+
+func TestCORS_OnlyOnAPIEndpoints(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(cfg *authserver.Config) {
+		cfg.CORSOrigins = []string{"https://inspector.example"}
+	}})
+	base := stack.Auth.URL()
+	preflight := func(path, origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, base+path, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, authorization")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, path := range []string{"/oauth/token", "/token", "/register", "/revoke"} {
+		resp := preflight(path, "https://inspector.example")
+		if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://inspector.example" ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+			resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("preflight %s: %d %v", path, resp.StatusCode, resp.Header)
+		}
+		if resp := preflight(path, "https://evil.example"); resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight %s from an unlisted origin: %d %v", path, resp.StatusCode, resp.Header)
+		}
+	}
+	// The metadata is open to every origin.
+	if resp := preflight("/.well-known/oauth-authorization-server", "https://anyone.example"); resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://anyone.example" {
+		t.Errorf("metadata preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	// A real cross-origin token call carries the header on its (error) answer.
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader("grant_type=password"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://inspector.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://inspector.example" {
+		t.Errorf("token answer without CORS header: %v", resp.Header)
+	}
+	// Navigations never get CORS headers.
+	for _, path := range []string{"/oauth/authorize?client_id=x", "/oauth/callback?state=x"} {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Origin", "https://inspector.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s answered with CORS headers", path)
+		}
+	}
+	if resp := preflight("/oauth/consent", "https://inspector.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("consent preflight answered with CORS headers")
+	}
+}

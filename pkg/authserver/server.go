@@ -51,6 +51,9 @@ type Config struct {
 	// signing keys are derived from it.
 	EncryptionKey []byte
 
+	// CORSOrigins may call the registration, token and revocation
+	// endpoints from a browser; "*" is any origin (never with credentials).
+	CORSOrigins     []string
 	ScopesSupported []string
 	DefaultScope    []string
 	Resources       []ResourceServer
@@ -150,6 +153,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if len(c.CORSOrigins) == 0 {
+		c.CORSOrigins = []string{"*"}
 	}
 	if len(c.ScopesSupported) == 0 {
 		c.ScopesSupported = []string{"read", "write"}

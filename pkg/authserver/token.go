@@ -228,6 +228,10 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 	} else {
 		err = s.store.SaveTokens(ctx, tokens...)
 	}
+	if err == nil {
+		s.log.DebugContext(ctx, "tokens issued", "client_id", client.ID, "sub", g.Subject, "scope", oauth.JoinScope(scope),
+			"refresh_token", resp.RefreshToken != "", "rotation", old != nil)
+	}
 	switch {
 	case errors.Is(err, store.ErrReused):
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", client.ID, "sub", g.Subject)

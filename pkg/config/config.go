@@ -55,6 +55,7 @@ const (
 	KeyAuthResource      = "auth.resource"
 	KeyAuthResClientID   = "auth.resource_client_id"
 	KeyAuthResSecret     = "auth.resource_client_secret"
+	KeyAuthCORSOrigins   = "auth.cors_origins"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -123,6 +124,7 @@ var settings = []setting{
 	{KeyAuthTLSCert, nil, "", "TLS certificate file"},
 	{KeyAuthTLSKey, nil, "", "TLS key file"},
 	{KeyAuthResource, nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
+	{KeyAuthCORSOrigins, nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials)"},
 	{KeyAuthResClientID, []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthResSecret, []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 

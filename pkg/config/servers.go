@@ -46,6 +46,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		Addr:            net.JoinHostPort(v.GetString(KeyAuthHost), strconv.Itoa(port)),
 		Issuer:          v.GetString(KeyAuthIssuer),
 		ScopesSupported: ParseScopeList(v.GetString(KeyAuthScopes)),
+		CORSOrigins:     v.GetStringSlice(KeyAuthCORSOrigins),
 		DefaultScope:    ParseScopeList(v.GetString(KeyTMScope)),
 		TLSCert:         v.GetString(KeyAuthTLSCert),
 		TLSKey:          v.GetString(KeyAuthTLSKey),

@@ -27,6 +27,7 @@ var authFlags = map[string]string{
 	"refresh-ttl":     config.KeyAuthRefreshTTL,
 	"tls-cert":        config.KeyAuthTLSCert,
 	"tls-key":         config.KeyAuthTLSKey,
+	"cors-origin":     config.KeyAuthCORSOrigins,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -69,6 +70,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.Flag(fs, "refresh-ttl", config.KeyAuthRefreshTTL)
 	cmdutil.Flag(fs, "tls-cert", config.KeyAuthTLSCert)
 	cmdutil.Flag(fs, "tls-key", config.KeyAuthTLSKey)
+	fs.StringSlice("cors-origin", []string{"*"}, config.Help(config.KeyAuthCORSOrigins))
 	return cmd
 }
 
