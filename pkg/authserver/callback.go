@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -71,9 +72,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.DebugContext(r.Context(), "TaskManager code exchanged", "client_id", p.ClientID, "upstream_scope", tok.Scope,
 		"upstream_expires", tok.Expiry, "refresh_token", tok.RefreshToken != "")
-	user, err := s.upstream.UserInfo(r.Context(), tok.AccessToken)
+	user, err := s.identify(r.Context(), tok)
 	if err != nil {
-		s.log.WarnContext(r.Context(), "TaskManager userinfo failed", "client_id", p.ClientID, "err", err)
+		s.log.WarnContext(r.Context(), "could not establish who signed in at TaskManager", "client_id", p.ClientID, "err", err)
 		fail(upstreamFailure(err))
 		return
 	}
@@ -139,8 +140,34 @@ func (s *Server) openUpstream(g *store.Grant) (*upstream.Token, error) {
 	return &tok, json.Unmarshal(raw, &tok)
 }
 
+// identify establishes who signed in: from the verified claims of a JWT
+// access token or ID token when TaskManager issues JWTs, else from its
+// userinfo endpoint. An unverifiable JWT is never trusted.
+func (s *Server) identify(ctx context.Context, tok *upstream.Token) (*upstream.User, error) {
+	raw, kind := tok.AccessToken, "access token"
+	if !upstream.LooksLikeJWT(raw) {
+		raw, kind = tok.IDToken, "ID token"
+	}
+	if raw == "" {
+		return s.upstream.UserInfo(ctx, tok.AccessToken)
+	}
+	c, err := s.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	s.log.DebugContext(ctx, "TaskManager JWT verified", "kind", kind, "sub", c.Subject)
+	name := c.PreferredUsername
+	if c.Email != "" {
+		name = c.Email
+	}
+	return &upstream.User{Subject: c.Subject, Email: name, Name: c.Name}, nil
+}
+
 // upstreamFailure is what the MCP client is told when TaskManager fails.
 func upstreamFailure(err error) *oauth.Error {
+	if errors.Is(err, upstream.ErrTokenRejected) {
+		return oauth.ServerError("TaskManager's token failed verification; check JWT_ISSUER and TaskManager's JWKS")
+	}
 	var ue *upstream.Error
 	if errors.As(err, &ue) {
 		return oauth.ServerError("TaskManager refused the code exchange (" + ue.Code + "); check tmcp's client id, secret and redirect URI at TaskManager")

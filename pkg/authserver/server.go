@@ -51,6 +51,9 @@ type Config struct {
 	// signing keys are derived from it.
 	EncryptionKey []byte
 
+	// JWTIssuer is the iss expected in TaskManager's JWTs (default its
+	// base URL).
+	JWTIssuer string
 	// CORSOrigins may call the registration, token and revocation
 	// endpoints from a browser; "*" is any origin (never with credentials).
 	CORSOrigins     []string
@@ -75,6 +78,7 @@ type Server struct {
 	cfg       Config
 	store     store.Store
 	upstream  *upstream.Client
+	verifier  *upstream.Verifier
 	sealer    *secrets.Sealer
 	cookieKey []byte
 	log       *slog.Logger
@@ -126,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 		s.ln.Close()
 		return nil, err
 	}
+	s.verifier = s.upstream.NewVerifier(cfg.JWTIssuer, cfg.Now)
 	s.handler = s.routes()
 	return s, nil
 }

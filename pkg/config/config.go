@@ -84,6 +84,7 @@ const (
 	KeySandboxRedirectURIs = "sandbox.redirect_uris"
 	KeySandboxTLSCert      = "sandbox.tls_cert"
 	KeySandboxTLSKey       = "sandbox.tls_key"
+	KeySandboxJWT          = "sandbox.jwt_access_tokens"
 )
 
 // setting is one key with its environment names and default.
@@ -110,7 +111,7 @@ var settings = []setting{
 	{KeyTMUserinfo, nil, "/api/oauth/userinfo", "TaskManager userinfo endpoint"},
 	{KeyTMJWKS, nil, "/api/oauth/jwks", "TaskManager JWKS endpoint"},
 	{KeyTMAuthMethod, nil, "client_secret_basic", "how tmcp authenticates at TaskManager's token endpoint: client_secret_basic or client_secret_post"},
-	{KeyJWTIssuer, []string{"JWT_ISSUER"}, "", "issuer expected in TaskManager's JWTs"},
+	{KeyJWTIssuer, []string{"JWT_ISSUER"}, "", "issuer expected in TaskManager's JWTs (default: the TaskManager base URL)"},
 
 	{KeyAuthHost, nil, "localhost", "address the auth server listens on"},
 	{KeyAuthPort, nil, DefaultAuthPort, "port the auth server listens on"},
@@ -155,6 +156,7 @@ var settings = []setting{
 	{KeySandboxRedirectURIs, nil, []string{}, "redirect URIs of the pre-registered client"},
 	{KeySandboxTLSCert, nil, "", "TLS certificate file"},
 	{KeySandboxTLSKey, nil, "", "TLS key file"},
+	{KeySandboxJWT, nil, false, "issue access tokens as ES256 JWTs (verified by serve auth with the JWKS) instead of opaque strings"},
 }
 
 // Help returns the one-line description of key, for flag help.

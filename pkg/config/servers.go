@@ -47,6 +47,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		Issuer:          v.GetString(KeyAuthIssuer),
 		ScopesSupported: ParseScopeList(v.GetString(KeyAuthScopes)),
 		CORSOrigins:     v.GetStringSlice(KeyAuthCORSOrigins),
+		JWTIssuer:       v.GetString(KeyJWTIssuer),
 		DefaultScope:    ParseScopeList(v.GetString(KeyTMScope)),
 		TLSCert:         v.GetString(KeyAuthTLSCert),
 		TLSKey:          v.GetString(KeyAuthTLSKey),
@@ -160,17 +161,18 @@ func LoadSandbox(v *viper.Viper) (sandbox.Config, error) {
 		return sandbox.Config{}, fmt.Errorf("--port %d is not a TCP port", port)
 	}
 	cfg := sandbox.Config{
-		Addr:         net.JoinHostPort(v.GetString(KeySandboxHost), strconv.Itoa(port)),
-		PublicURL:    v.GetString(KeySandboxPublicURL),
-		DBPath:       filepath.Join(StateDir(v), FileSandboxDB),
-		CookieName:   v.GetString(KeyTMCookie),
-		DemoEmail:    v.GetString(KeySandboxEmail),
-		DemoPassword: v.GetString(KeySandboxPassword),
-		ClientID:     v.GetString(KeySandboxClientID),
-		ClientSecret: v.GetString(KeySandboxClientSecret),
-		RedirectURIs: v.GetStringSlice(KeySandboxRedirectURIs),
-		TLSCert:      v.GetString(KeySandboxTLSCert),
-		TLSKey:       v.GetString(KeySandboxTLSKey),
+		Addr:            net.JoinHostPort(v.GetString(KeySandboxHost), strconv.Itoa(port)),
+		PublicURL:       v.GetString(KeySandboxPublicURL),
+		DBPath:          filepath.Join(StateDir(v), FileSandboxDB),
+		CookieName:      v.GetString(KeyTMCookie),
+		DemoEmail:       v.GetString(KeySandboxEmail),
+		DemoPassword:    v.GetString(KeySandboxPassword),
+		ClientID:        v.GetString(KeySandboxClientID),
+		ClientSecret:    v.GetString(KeySandboxClientSecret),
+		RedirectURIs:    v.GetStringSlice(KeySandboxRedirectURIs),
+		TLSCert:         v.GetString(KeySandboxTLSCert),
+		TLSKey:          v.GetString(KeySandboxTLSKey),
+		JWTAccessTokens: v.GetBool(KeySandboxJWT),
 	}
 	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
 		cfg.RedirectURIs = []string{fmt.Sprintf("http://localhost:%d/oauth/callback", DefaultAuthPort)}

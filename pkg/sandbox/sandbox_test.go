@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
 const redirect = "http://127.0.0.1:3999/callback"
@@ -274,5 +277,22 @@ func TestSandbox_ClientsAPIAndIntrospection(t *testing.T) {
 	}
 	if p := testkit.NewBrowser(t, "").Get(s.URL() + "/api/oauth/jwks"); p.Status != 200 || !strings.Contains(p.Body, `"kty":"EC"`) || strings.Contains(p.Body, `"d"`) {
 		t.Fatalf("jwks = %d %s", p.Status, p.Body)
+	}
+}
+
+func TestSandbox_JWTAccessTokens(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartSandbox(t, redirect, func(c *sandbox.Config) { c.JWTAccessTokens = true })
+	tok := obtain(t, s.URL(), "read")["access_token"].(string)
+	if !upstream.LooksLikeJWT(tok) || strings.HasPrefix(tok, "tm_at_") {
+		t.Fatalf("access token %q is not a JWT", tok[:12])
+	}
+	if status, _, _ := api(t, http.MethodGet, s.URL()+"/api/tasks", tok, nil); status != 200 {
+		t.Fatalf("the sandbox refused its own JWT: %d", status)
+	}
+	tm, _ := upstream.New(upstream.Config{BaseURL: s.URL(), JWKSEndpoint: "/api/oauth/jwks", ClientID: testkit.UpstreamClientID})
+	c, err := tm.NewVerifier("", nil).Verify(context.Background(), tok)
+	if err != nil || c.Email != testkit.DemoEmail || c.Scope != "read" {
+		t.Fatalf("verify the sandbox's JWT with its JWKS = %+v, %v", c, err)
 	}
 }

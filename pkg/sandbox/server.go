@@ -37,6 +37,11 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURIs []string
+	// JWTAccessTokens issues access tokens as ES256 JWTs (RFC 9068 shape,
+	// aud = the client id) instead of opaque strings; JWTIssuer is their
+	// iss (default the public URL).
+	JWTAccessTokens bool
+	JWTIssuer       string
 	// PasswordCost is the bcrypt cost of the demo password (tests lower it).
 	PasswordCost int
 	AccessTTL    time.Duration
@@ -113,6 +118,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.cfg.PublicURL = httpx.ListenerURL(ln, cfg.TLSCert != "")
 	}
 	s.cfg.PublicURL = strings.TrimSuffix(s.cfg.PublicURL, "/")
+	if s.cfg.JWTIssuer == "" {
+		s.cfg.JWTIssuer = s.cfg.PublicURL
+	}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -111,6 +111,12 @@ func (s *Server) refresh(r *http.Request, c *client) (*tokenResponse, *oauth.Err
 func (s *Server) issue(r *http.Request, clientID, userID, scope string) (*tokenResponse, *oauth.Error) {
 	now := s.now()
 	access, refresh := "tm_at_"+secrets.Random(32), "tm_rt_"+secrets.Random(32)
+	if s.cfg.JWTAccessTokens {
+		var err error
+		if access, err = s.signAccessToken(r, clientID, userID, scope, now); err != nil {
+			return nil, oauth.ServerError("could not sign the token")
+		}
+	}
 	for _, t := range []struct {
 		value, kind string
 		ttl         time.Duration

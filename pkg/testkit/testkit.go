@@ -93,6 +93,8 @@ type AuthOptions struct {
 	Now         func() time.Time
 	UpstreamURL string // default: the sandbox
 	Mutate      func(*authserver.Config)
+	// MutateSandbox adjusts the sandbox's config.
+	MutateSandbox func(*sandbox.Config)
 	// OnSandbox learns the sandbox's URL before the auth server starts.
 	OnSandbox func(url string)
 	// IssuerPath serves the auth server under a path of its origin.
@@ -147,7 +149,11 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	}
 	cfg.Listener = ln
 	cfg.Issuer = "http://" + ln.Addr().String() + opts.IssuerPath
-	sb := StartSandbox(t, cfg.Issuer+"/oauth/callback")
+	var sbMutate []func(*sandbox.Config)
+	if opts.MutateSandbox != nil {
+		sbMutate = append(sbMutate, opts.MutateSandbox)
+	}
+	sb := StartSandbox(t, cfg.Issuer+"/oauth/callback", sbMutate...)
 	if opts.OnSandbox != nil {
 		opts.OnSandbox(sb.URL())
 	}

@@ -28,6 +28,7 @@ var authFlags = map[string]string{
 	"tls-cert":        config.KeyAuthTLSCert,
 	"tls-key":         config.KeyAuthTLSKey,
 	"cors-origin":     config.KeyAuthCORSOrigins,
+	"jwt-issuer":      config.KeyJWTIssuer,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -71,6 +72,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.Flag(fs, "tls-cert", config.KeyAuthTLSCert)
 	cmdutil.Flag(fs, "tls-key", config.KeyAuthTLSKey)
 	fs.StringSlice("cors-origin", []string{"*"}, config.Help(config.KeyAuthCORSOrigins))
+	cmdutil.Flag(fs, "jwt-issuer", config.KeyJWTIssuer)
 	return cmd
 }
 

@@ -9,17 +9,18 @@ import (
 )
 
 var sandboxFlags = map[string]string{
-	"host":          config.KeySandboxHost,
-	"port":          config.KeySandboxPort,
-	"public-url":    config.KeySandboxPublicURL,
-	"cookie-name":   config.KeyTMCookie,
-	"demo-email":    config.KeySandboxEmail,
-	"demo-password": config.KeySandboxPassword,
-	"client-id":     config.KeySandboxClientID,
-	"client-secret": config.KeySandboxClientSecret,
-	"redirect-uri":  config.KeySandboxRedirectURIs,
-	"tls-cert":      config.KeySandboxTLSCert,
-	"tls-key":       config.KeySandboxTLSKey,
+	"host":              config.KeySandboxHost,
+	"port":              config.KeySandboxPort,
+	"public-url":        config.KeySandboxPublicURL,
+	"cookie-name":       config.KeyTMCookie,
+	"demo-email":        config.KeySandboxEmail,
+	"demo-password":     config.KeySandboxPassword,
+	"client-id":         config.KeySandboxClientID,
+	"client-secret":     config.KeySandboxClientSecret,
+	"redirect-uri":      config.KeySandboxRedirectURIs,
+	"tls-cert":          config.KeySandboxTLSCert,
+	"tls-key":           config.KeySandboxTLSKey,
+	"jwt-access-tokens": config.KeySandboxJWT,
 }
 
 func newSandboxCmd(f *cmdutil.Factory) *cobra.Command {
@@ -65,5 +66,6 @@ API (/api/tasks). A demo user is created at start.`,
 	fs.StringSlice("redirect-uri", nil, config.Help(config.KeySandboxRedirectURIs)+" (repeatable; default the auth server's callback)")
 	cmdutil.Flag(fs, "tls-cert", config.KeySandboxTLSCert)
 	cmdutil.Flag(fs, "tls-key", config.KeySandboxTLSKey)
+	fs.Bool("jwt-access-tokens", false, config.Help(config.KeySandboxJWT))
 	return cmd
 }

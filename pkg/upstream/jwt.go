@@ -1,0 +1,147 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Algorithms accepted in TaskManager's JWTs: asymmetric only. "none" and
+// the HMAC family are absent, so a token "signed" with the public key as an
+// HMAC secret cannot verify.
+var allowedAlgorithms = []jose.SignatureAlgorithm{
+	jose.ES256, jose.ES384, jose.ES512, jose.RS256, jose.RS384, jose.RS512,
+	jose.PS256, jose.PS384, jose.PS512, jose.EdDSA,
+}
+
+// ClockSkew is how far apart tmcp's and TaskManager's clocks may be.
+const ClockSkew = time.Minute
+
+// Claims are what tmcp reads from a verified TaskManager JWT.
+type Claims struct {
+	jwt.Claims
+	Email             string `json:"email,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Scope             string `json:"scope,omitempty"`
+}
+
+// ErrTokenRejected wraps every reason a JWT is refused.
+var ErrTokenRejected = errors.New("TaskManager's token failed verification")
+
+// Verifier checks TaskManager's JWTs against its JWKS, which it caches and
+// refetches once when a token names an unknown key.
+type Verifier struct {
+	jwksURL  string
+	issuer   string
+	audience string
+	http     *http.Client
+	now      func() time.Time
+
+	mu        sync.Mutex
+	keys      *jose.JSONWebKeySet
+	fetchedAt time.Time
+}
+
+// jwksTTL is how long a fetched key set is trusted; refetchGap limits how
+// often an unknown kid may trigger a fetch.
+const (
+	jwksTTL    = 10 * time.Minute
+	refetchGap = 10 * time.Second
+)
+
+// NewVerifier verifies tokens from issuer for audience (tmcp's client id).
+func (c *Client) NewVerifier(issuer string, now func() time.Time) *Verifier {
+	if issuer == "" {
+		issuer = strings.TrimSuffix(c.cfg.BaseURL, "/")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{jwksURL: c.Endpoint(c.cfg.JWKSEndpoint), issuer: issuer, audience: c.cfg.ClientID, http: c.http, now: now}
+}
+
+// LooksLikeJWT reports whether s has the compact JWS form (three
+// base64url parts); opaque tokens are left to userinfo.
+func LooksLikeJWT(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+		return false
+	}
+	_, err := jwt.ParseSigned(s, allowedAlgorithms)
+	return err == nil || strings.Contains(err.Error(), "unexpected signature algorithm")
+}
+
+// Verify checks signature, algorithm, issuer, audience and lifetime.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	tok, err := jwt.ParseSigned(raw, allowedAlgorithms)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTokenRejected, err)
+	}
+	if len(tok.Headers) != 1 {
+		return nil, fmt.Errorf("%w: expected one signature", ErrTokenRejected)
+	}
+	key, err := v.key(ctx, tok.Headers[0].KeyID)
+	if err != nil {
+		return nil, err
+	}
+	var c Claims
+	if err := tok.Claims(key, &c); err != nil {
+		return nil, fmt.Errorf("%w: bad signature: %v", ErrTokenRejected, err)
+	}
+	if c.Expiry == nil {
+		return nil, fmt.Errorf("%w: no exp claim", ErrTokenRejected)
+	}
+	exp := jwt.Expected{Issuer: v.issuer, AnyAudience: jwt.Audience{v.audience}, Time: v.now()}
+	if err := c.ValidateWithLeeway(exp, ClockSkew); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTokenRejected, err)
+	}
+	if c.Subject == "" {
+		return nil, fmt.Errorf("%w: no sub claim", ErrTokenRejected)
+	}
+	return &c, nil
+}
+
+// key finds the public key kid names, refetching the key set once if the
+// cache is stale or lacks it.
+func (v *Verifier) key(ctx context.Context, kid string) (any, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.now()
+	find := func() any {
+		if v.keys == nil {
+			return nil
+		}
+		for _, k := range v.keys.Keys {
+			if (kid == "" || k.KeyID == kid) && k.Valid() && k.IsPublic() {
+				return k.Key
+			}
+		}
+		return nil
+	}
+	if k := find(); k != nil && now.Sub(v.fetchedAt) < jwksTTL {
+		return k, nil
+	}
+	if v.keys == nil || now.Sub(v.fetchedAt) >= refetchGap {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.jwksURL, nil)
+		if err != nil {
+			return nil, err
+		}
+		var set jose.JSONWebKeySet
+		if err := (&Client{http: v.http}).doJSON(req, &set); err != nil {
+			return nil, fmt.Errorf("fetch TaskManager's JWKS: %w", err)
+		}
+		v.keys, v.fetchedAt = &set, now
+	}
+	if k := find(); k != nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: signed by key %q, which TaskManager's JWKS does not list", ErrTokenRejected, kid)
+}
