@@ -88,17 +88,17 @@ func TestVerifier_Rules(t *testing.T) {
 		t.Fatalf("a good token was refused: %v", err)
 	}
 	cases := map[string]string{
-		"OtherIssuer":        sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Issuer = "https://evil.example" })),
-		"OtherAudience":      sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Audience = jwt.Audience{"someone-else"} })),
-		"Expired":            sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(now.Add(-2 * time.Minute)) })),
-		"NotYetValid":        sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(5 * time.Minute)) })),
-		"NoExpiry":           sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Expiry = nil })),
-		"NoSubject":          sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Subject = "" })),
-		"UnknownKey":         sign(t, jose.ES256, stranger.key, "k9", claims(nil)),
-		"KnownKidWrongKey":   sign(t, jose.ES256, stranger.key, "k1", claims(nil)),
-		"HMACWithPublicKey":  sign(t, jose.HS256, pubJSON, "k1", claims(nil)),
-		"AlgNone":            "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ." + "eyJpc3MiOiJodHRwczovL3Rhc2tzLmV4YW1wbGUiLCJzdWIiOiJ1c2VyLTEiLCJhdWQiOiJ0bWNwIn0.",
-		"NotAJWT":            "tm_at_opaque",
+		"OtherIssuer":       sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Issuer = "https://evil.example" })),
+		"OtherAudience":     sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Audience = jwt.Audience{"someone-else"} })),
+		"Expired":           sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(now.Add(-2 * time.Minute)) })),
+		"NotYetValid":       sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(5 * time.Minute)) })),
+		"NoExpiry":          sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Expiry = nil })),
+		"NoSubject":         sign(t, jose.ES256, good.key, "k1", claims(func(c *jwt.Claims) { c.Subject = "" })),
+		"UnknownKey":        sign(t, jose.ES256, stranger.key, "k9", claims(nil)),
+		"KnownKidWrongKey":  sign(t, jose.ES256, stranger.key, "k1", claims(nil)),
+		"HMACWithPublicKey": sign(t, jose.HS256, pubJSON, "k1", claims(nil)),
+		"AlgNone":           "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ." + "eyJpc3MiOiJodHRwczovL3Rhc2tzLmV4YW1wbGUiLCJzdWIiOiJ1c2VyLTEiLCJhdWQiOiJ0bWNwIn0.",
+		"NotAJWT":           "tm_at_opaque",
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
