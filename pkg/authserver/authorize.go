@@ -37,10 +37,13 @@ func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, 
 	if clientID == "" {
 		return nil, &pageError{"The request names no client (client_id is missing).", ""}, nil
 	}
-	client, err := s.store.GetClient(r.Context(), clientID)
+	client, err := s.client(r.Context(), clientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &pageError{"Unknown client: " + clientID + " is not registered with this server.",
 			"Register the client again (its registration may have been removed)."}, nil
+	} else if errors.Is(err, errClientLookup) {
+		return nil, &pageError{"TaskManager could not be asked about this client.",
+			"Nothing was approved. Try again when TaskManager is reachable."}, nil
 	} else if err != nil {
 		s.log.ErrorContext(r.Context(), "load client", "err", err)
 		return nil, &pageError{"The server could not load the client.", ""}, nil

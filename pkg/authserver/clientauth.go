@@ -17,9 +17,11 @@ func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Erro
 	if oerr != nil {
 		return nil, oerr
 	}
-	c, err := s.store.GetClient(r.Context(), creds.ID)
+	c, err := s.client(r.Context(), creds.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.InvalidClient("unknown client")
+	} else if errors.Is(err, errClientLookup) {
+		return nil, oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager could not be asked about this client")
 	} else if err != nil {
 		s.log.ErrorContext(r.Context(), "load client", "err", err)
 		return nil, oauth.ServerError("could not load the client")

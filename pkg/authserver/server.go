@@ -54,6 +54,9 @@ type Config struct {
 	// JWTIssuer is the iss expected in TaskManager's JWTs (default its
 	// base URL).
 	JWTIssuer string
+	// ClientLookup accepts client ids registered at TaskManager
+	// (GET /api/oauth/clients/{id}) as public clients.
+	ClientLookup bool
 	// CORSOrigins may call the registration, token and revocation
 	// endpoints from a browser; "*" is any origin (never with credentials).
 	CORSOrigins     []string
@@ -79,6 +82,7 @@ type Server struct {
 	store     store.Store
 	upstream  *upstream.Client
 	verifier  *upstream.Verifier
+	lookup    clientLookup
 	sealer    *secrets.Sealer
 	cookieKey []byte
 	log       *slog.Logger
@@ -108,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, store: cfg.Store, sealer: sealer,
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
+		lookup: clientLookup{entries: map[string]lookupEntry{}},
 	}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {

@@ -56,6 +56,7 @@ const (
 	KeyAuthResClientID   = "auth.resource_client_id"
 	KeyAuthResSecret     = "auth.resource_client_secret"
 	KeyAuthCORSOrigins   = "auth.cors_origins"
+	KeyAuthClientLookup  = "auth.taskmanager_client_lookup"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -126,6 +127,7 @@ var settings = []setting{
 	{KeyAuthTLSKey, nil, "", "TLS key file"},
 	{KeyAuthResource, nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
 	{KeyAuthCORSOrigins, nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials)"},
+	{KeyAuthClientLookup, nil, false, "accept MCP client ids registered at TaskManager (looked up at /api/oauth/clients/{id}) as public clients"},
 	{KeyAuthResClientID, []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthResSecret, []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 

@@ -48,6 +48,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		ScopesSupported: ParseScopeList(v.GetString(KeyAuthScopes)),
 		CORSOrigins:     v.GetStringSlice(KeyAuthCORSOrigins),
 		JWTIssuer:       v.GetString(KeyJWTIssuer),
+		ClientLookup:    v.GetBool(KeyAuthClientLookup),
 		DefaultScope:    ParseScopeList(v.GetString(KeyTMScope)),
 		TLSCert:         v.GetString(KeyAuthTLSCert),
 		TLSKey:          v.GetString(KeyAuthTLSKey),

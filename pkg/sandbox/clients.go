@@ -110,3 +110,29 @@ func (s *Server) registerClient(w http.ResponseWriter, r *http.Request) {
 	out.ClientSecret = secret
 	oauth.WriteJSONBody(w, http.StatusCreated, out)
 }
+
+// getClient shows one client to its owner (session cookie) or to a
+// registered client authenticating with its own credentials, such as tmcp
+// looking up an MCP client's redirect URIs.
+func (s *Server) getClient(w http.ResponseWriter, r *http.Request) {
+	if s.currentUser(r) == nil {
+		if _, _, basic := r.BasicAuth(); !basic {
+			apiError(w, http.StatusUnauthorized, "unauthorized", "sign in or authenticate as a client")
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			apiError(w, http.StatusBadRequest, oauth.CodeInvalidRequest, "bad request")
+			return
+		}
+		if _, oerr := s.authenticateClient(r); oerr != nil {
+			oauth.WriteJSON(w, r, oerr)
+			return
+		}
+	}
+	c, err := s.db.clientByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		apiError(w, http.StatusNotFound, "not_found", "no such client")
+		return
+	}
+	oauth.WriteJSONBody(w, http.StatusOK, info(c))
+}

@@ -192,6 +192,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/oauth/token", s.token)
 	mux.HandleFunc("GET /api/oauth/clients", s.listClients)
 	mux.HandleFunc("POST /api/oauth/clients", s.registerClient)
+	mux.HandleFunc("GET /api/oauth/clients/{id}", s.getClient)
 	mux.HandleFunc("GET /api/oauth/jwks", s.jwks)
 	mux.HandleFunc("POST /api/oauth/introspect", s.introspect)
 	mux.HandleFunc("GET /api/oauth/userinfo", s.userinfo)

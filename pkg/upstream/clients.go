@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -120,4 +121,30 @@ func orUnknown(s string) string {
 		return "no content type"
 	}
 	return s
+}
+
+// ErrNoSuchClient means TaskManager does not know the client id.
+var ErrNoSuchClient = errors.New("TaskManager does not know this client")
+
+// LookupClient asks TaskManager about a client id, authenticated with
+// tmcp's own client credentials (HTTP Basic, RFC 6749 §2.3.1 encoding).
+func (c *Client) LookupClient(ctx context.Context, id string) (*RegisteredClient, error) {
+	u := c.Endpoint(c.cfg.ClientsEndpoint) + "/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
+	var out RegisteredClient
+	err = c.doJSON(req, &out)
+	var ue *Error
+	switch {
+	case errors.As(err, &ue) && ue.Status == http.StatusNotFound:
+		return nil, ErrNoSuchClient
+	case err != nil:
+		return nil, err
+	case out.ClientID != id:
+		return nil, fmt.Errorf("%w: asked for client %q, TaskManager answered %q", ErrUnavailable, id, out.ClientID)
+	}
+	return &out, nil
 }

@@ -13,22 +13,23 @@ import (
 )
 
 var authFlags = map[string]string{
-	"host":            config.KeyAuthHost,
-	"port":            config.KeyAuthPort,
-	"issuer":          config.KeyAuthIssuer,
-	"taskmanager-url": config.KeyTMBaseURL,
-	"client-id":       config.KeyTMClientID,
-	"client-secret":   config.KeyTMSecret,
-	"scope":           config.KeyTMScope,
-	"upstream-auth":   config.KeyTMAuthMethod,
-	"resource":        config.KeyAuthResource,
-	"store":           config.KeyAuthStore,
-	"access-ttl":      config.KeyAuthAccessTTL,
-	"refresh-ttl":     config.KeyAuthRefreshTTL,
-	"tls-cert":        config.KeyAuthTLSCert,
-	"tls-key":         config.KeyAuthTLSKey,
-	"cors-origin":     config.KeyAuthCORSOrigins,
-	"jwt-issuer":      config.KeyJWTIssuer,
+	"host":                      config.KeyAuthHost,
+	"port":                      config.KeyAuthPort,
+	"issuer":                    config.KeyAuthIssuer,
+	"taskmanager-url":           config.KeyTMBaseURL,
+	"client-id":                 config.KeyTMClientID,
+	"client-secret":             config.KeyTMSecret,
+	"scope":                     config.KeyTMScope,
+	"upstream-auth":             config.KeyTMAuthMethod,
+	"resource":                  config.KeyAuthResource,
+	"store":                     config.KeyAuthStore,
+	"access-ttl":                config.KeyAuthAccessTTL,
+	"refresh-ttl":               config.KeyAuthRefreshTTL,
+	"tls-cert":                  config.KeyAuthTLSCert,
+	"tls-key":                   config.KeyAuthTLSKey,
+	"cors-origin":               config.KeyAuthCORSOrigins,
+	"jwt-issuer":                config.KeyJWTIssuer,
+	"taskmanager-client-lookup": config.KeyAuthClientLookup,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -73,6 +74,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.Flag(fs, "tls-key", config.KeyAuthTLSKey)
 	fs.StringSlice("cors-origin", []string{"*"}, config.Help(config.KeyAuthCORSOrigins))
 	cmdutil.Flag(fs, "jwt-issuer", config.KeyJWTIssuer)
+	fs.Bool("taskmanager-client-lookup", false, config.Help(config.KeyAuthClientLookup))
 	return cmd
 }
 

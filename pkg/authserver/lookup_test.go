@@ -1,0 +1,73 @@
+package authserver_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+// registerAtSandbox registers an MCP client directly at TaskManager.
+func registerAtSandbox(t *testing.T, sandboxURL string) string {
+	t.Helper()
+	b := testkit.NewBrowser(t, "")
+	p := b.Get(sandboxURL + "/login")
+	b.Submit(p, "login", map[string]string{"email": testkit.DemoEmail, "password": testkit.DemoPassword})
+	req, _ := http.NewRequest(http.MethodPost, sandboxURL+"/api/oauth/clients",
+		strings.NewReader(`{"client_name":"IDE registered at TaskManager","redirect_uris":["`+testkit.ClientRedirect+`"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ClientID == "" {
+		t.Fatalf("register at the sandbox: %d %v", resp.StatusCode, err)
+	}
+	return out.ClientID
+}
+
+func TestClientLookup_AcceptsTaskManagerClients(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.ClientLookup = true }})
+	id := registerAtSandbox(t, stack.Sandbox.URL())
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = id // no registration at tmcp
+	authz := c.AuthorizeURL(nil)
+	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+	status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
+	if status != http.StatusOK || tok["access_token"] == nil {
+		t.Fatalf("exchange as a TaskManager-registered client: %d %v", status, tok)
+	}
+	pageError(t, c.AuthorizeURL(map[string]string{"redirect_uri": "https://other.example/cb"}).URL, "redirect URI does not match")
+	pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tm_ci_unknown"}).URL, "Unknown client")
+}
+
+func TestClientLookup_OffByDefault(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	id := registerAtSandbox(t, stack.Sandbox.URL())
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = id
+	pageError(t, c.AuthorizeURL(nil).URL, "Unknown client")
+}
+
+func TestClientLookup_TaskManagerDownRefuses(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.ClientLookup = true
+		c.Upstream.ClientsEndpoint = "http://127.0.0.1:1/api/oauth/clients"
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = "tm_ci_somebody"
+	pageError(t, c.AuthorizeURL(nil).URL, "TaskManager could not be asked")
+	status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}})
+	wantOAuthError(t, status, body, http.StatusServiceUnavailable, "temporarily_unavailable")
+}
