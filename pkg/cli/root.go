@@ -15,6 +15,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/cli/client"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/dev"
+	"github.com/tmcp-dev/tmcp/pkg/cli/doctor"
 	"github.com/tmcp-dev/tmcp/pkg/cli/flow"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/cli/version"
@@ -34,7 +35,8 @@ TaskManager identity, without changing TaskManager.
   tmcp serve auth       the OAuth 2.1 authorization server for MCP clients
   tmcp serve resource   the protected MCP server
   tmcp serve sandbox    a TaskManager-compatible provider for development
-  tmcp flow test        check the whole flow end to end`,
+  tmcp flow test        check the whole flow end to end
+  tmcp doctor           check a deployment without a browser`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       version.Version,
@@ -46,7 +48,7 @@ TaskManager identity, without changing TaskManager.
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/tmcp/config.yaml)")
 	cmdutil.Flag(pf, "log-level", config.KeyLogLevel)
 	pf.String("state-dir", "", config.Help(config.KeyStateDir))
-	root.AddCommand(serve.NewCmd(f), client.NewCmd(f), flow.NewCmd(f), dev.NewCmd(f), version.NewCmd(f))
+	root.AddCommand(serve.NewCmd(f), client.NewCmd(f), flow.NewCmd(f), dev.NewCmd(f), doctor.NewCmd(f, nil), version.NewCmd(f))
 	return root
 }
 

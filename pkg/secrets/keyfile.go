@@ -67,11 +67,12 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 }
 
 // LoadOrCreateSecret is LoadOrCreateKey for a shared secret string (such as
-// a resource server's introspection secret on a single machine).
+// a resource server's introspection secret on a single machine): the
+// secret is the file's content, so an operator can copy it from there.
 func LoadOrCreateSecret(path string) (string, error) {
 	key, err := LoadOrCreateKey(path)
 	if err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(key), nil
+	return base64.StdEncoding.EncodeToString(key), nil
 }

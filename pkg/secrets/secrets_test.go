@@ -76,3 +76,15 @@ func TestNewToken_PrefixAndEntropy(t *testing.T) {
 		t.Fatal("Hash is not a SHA-256 hex digest")
 	}
 }
+
+func TestLoadOrCreateSecret_IsTheFileContent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resource-secret")
+	s, err := LoadOrCreateSecret(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if strings.TrimSpace(string(data)) != s || len(s) < 40 {
+		t.Fatalf("secret %q is not the file's content %q", s, data)
+	}
+}

@@ -1,0 +1,444 @@
+// Package doctor is `tmcp doctor`: it checks a deployment without a browser
+// and explains each failure the way the troubleshooting guide does —
+// TaskManager's endpoints, tmcp's client credentials and redirect URI
+// there, the agreement between the auth server's metadata (RFC 8414) and
+// the MCP server's (RFC 9728), the resource server's introspection
+// credentials, clock skew, and CORS.
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+// Options name the deployment to check.
+type Options struct {
+	Upstream         upstream.Config
+	Session          upstream.Session // optional: lists TaskManager's clients
+	AuthServer       string           // the issuer
+	MCPServer        string           // the public MCP URL
+	ResourceClientID string
+	ResourceSecret   string
+	Origin           string // for the CORS preflight
+	MaxSkew          time.Duration
+	HTTP             *http.Client
+	Now              func() time.Time
+}
+
+// Check is one verdict.
+type Check struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	Saw  string `json:"saw"`
+	Fix  string `json:"fix,omitempty"`
+}
+
+// Report is every check.
+type Report struct {
+	OK     bool     `json:"ok"`
+	Checks []*Check `json:"checks"`
+}
+
+type doctor struct {
+	opts     Options
+	report   *Report
+	dates    map[string]time.Time // Date headers seen, by server
+	seenAt   map[string]time.Time // when they were seen
+	meta     *oauth.ServerMetadata
+	clientOK bool
+	up       *upstream.Client
+	tmDown   bool // TaskManager did not answer: its other checks are not run
+	authDown bool
+}
+
+// Run performs every check. Checks that depend on an unreachable server
+// still run and say so.
+func Run(ctx context.Context, opts Options) *Report {
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	// Never follow redirects: where TaskManager sends the browser is
+	// what some checks read.
+	hc := *opts.HTTP
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.HTTP = &hc
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxSkew == 0 {
+		opts.MaxSkew = 30 * time.Second
+	}
+	if opts.Origin == "" {
+		opts.Origin = "http://localhost:6274"
+	}
+	d := &doctor{opts: opts, report: &Report{}, dates: map[string]time.Time{}, seenAt: map[string]time.Time{}}
+	up, err := upstream.New(opts.Upstream)
+	if err != nil {
+		d.report.Checks = []*Check{bad("taskmanager", err.Error(), fixTaskManagerDown)}
+		return d.report
+	}
+	d.up = up
+	for _, c := range []func(context.Context) *Check{
+		d.taskManager, d.clientCredentials, d.authorizeEndpoint, d.redirectURI, d.clientsEndpoint, d.jwks,
+		d.authMetadata, d.resourceMetadata, d.introspection, d.clocks, d.cors,
+	} {
+		d.report.Checks = append(d.report.Checks, c(ctx))
+	}
+	d.report.OK = !slices.ContainsFunc(d.report.Checks, func(c *Check) bool { return !c.OK })
+	return d.report
+}
+
+func ok(name, saw string) *Check         { return &Check{Name: name, OK: true, Saw: saw} }
+func notChecked(name, why string) *Check { return &Check{Name: name, Saw: "not checked: " + why} }
+func bad(name, saw, fix string) *Check   { return &Check{Name: name, Saw: saw, Fix: fix} }
+
+// Fixes from the troubleshooting guide.
+const (
+	fixTaskManagerDown = "Start TaskManager, or point --taskmanager-url (TASKMANAGER_BASE_URL) at it."
+	fixInvalidClient   = "Invalid client: check TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET against TaskManager (tmcp client list), or register a new client with tmcp client register."
+	fixRedirect        = "Invalid redirect URI: tmcp's client at TaskManager must list %s exactly (and http://localhost:3030/callback for flow test with a pre-registered client)."
+	fixEndpointPath    = "Check the endpoint setting (taskmanager.%s) against TaskManager's routes."
+	fixMetadata        = "The MCP server's metadata must name the auth server's issuer (--auth-server on serve resource) and its own public URL as resource (--public-url)."
+	fixIntrospection   = "Token validation will fail: give serve resource the same introspection secret as serve auth (TMCP_RESOURCE_CLIENT_SECRET, or the same state dir)."
+	fixClock           = "Clocks differ: synchronize them (NTP); tokens and JWTs are checked against time."
+	fixCORS            = "CORS: browser-based MCP clients need preflights from %s answered; set --allowed-origin on serve resource and --cors-origin on serve auth."
+)
+
+func (d *doctor) do(req *http.Request, server string) (*http.Response, []byte, error) {
+	resp, err := d.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		d.dates[server], d.seenAt[server] = t, d.opts.Now()
+	}
+	return resp, body, nil
+}
+
+func (d *doctor) get(ctx context.Context, u, server string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.do(req, server)
+}
+
+func (d *doctor) tm(path string) string { return d.up.Endpoint(path) }
+
+func netErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func (d *doctor) taskManager(ctx context.Context) *Check {
+	const name = "taskmanager"
+	start := d.opts.Now()
+	resp, _, err := d.get(ctx, d.opts.Upstream.BaseURL, "taskmanager")
+	if err != nil {
+		d.tmDown = true
+		return bad(name, "cannot reach "+d.opts.Upstream.BaseURL+": "+netErr(err), fixTaskManagerDown)
+	}
+	return ok(name, fmt.Sprintf("%s answers (HTTP %d, %dms)", d.opts.Upstream.BaseURL, resp.StatusCode, time.Since(start).Milliseconds()))
+}
+
+// clientCredentials redeems a bogus code: invalid_grant proves the client
+// authenticated, invalid_client that it did not.
+func (d *doctor) clientCredentials(ctx context.Context) *Check {
+	const name = "client secret"
+	if d.tmDown {
+		return notChecked(name, "TaskManager is unreachable")
+	}
+	if d.opts.Upstream.ClientID == "" {
+		return bad(name, "no client id configured", fixInvalidClient)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"tmcp-doctor-" + secrets.Random(8)},
+		"redirect_uri": {d.callback()}, "code_verifier": {secrets.Random(32)}}
+	if d.opts.Upstream.AuthMethod == oauth.AuthMethodPost {
+		form.Set("client_id", d.opts.Upstream.ClientID)
+		form.Set("client_secret", d.opts.Upstream.ClientSecret)
+	}
+	endpoint := d.tm(d.opts.Upstream.TokenEndpoint)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if d.opts.Upstream.AuthMethod != oauth.AuthMethodPost {
+		req.SetBasicAuth(url.QueryEscape(d.opts.Upstream.ClientID), url.QueryEscape(d.opts.Upstream.ClientSecret))
+	}
+	resp, body, err := d.do(req, "taskmanager")
+	if err != nil {
+		return bad(name, "token endpoint unreachable: "+netErr(err), fixTaskManagerDown)
+	}
+	var oe oauth.Error
+	_ = json.Unmarshal(body, &oe)
+	switch {
+	case oe.Code == oauth.CodeInvalidGrant:
+		d.clientOK = true
+		return ok(name, fmt.Sprintf("client %s authenticates (a bogus code got invalid_grant)", d.opts.Upstream.ClientID))
+	case oe.Code == oauth.CodeInvalidClient || resp.StatusCode == http.StatusUnauthorized:
+		return bad(name, fmt.Sprintf("TaskManager answered %d invalid_client for client %s", resp.StatusCode, d.opts.Upstream.ClientID), fixInvalidClient)
+	case resp.StatusCode == http.StatusNotFound:
+		return bad(name, endpoint+" answered 404", fmt.Sprintf(fixEndpointPath, "token_endpoint"))
+	default:
+		return bad(name, fmt.Sprintf("the token endpoint answered %d %q to a bogus code", resp.StatusCode, oe.Code), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
+	}
+}
+
+func (d *doctor) callback() string {
+	return strings.TrimSuffix(d.opts.AuthServer, "/") + "/oauth/callback"
+}
+
+// authorizeRequest asks TaskManager to start a sign-in for tmcp's client
+// and callback, without following the answer.
+func (d *doctor) authorizeRequest(ctx context.Context) (*http.Response, error) {
+	q := url.Values{"response_type": {"code"}, "client_id": {d.opts.Upstream.ClientID}, "redirect_uri": {d.callback()},
+		"state": {"tmcp-doctor"}, "scope": {"read"}, "code_challenge": {oauth.S256Challenge(secrets.Random(32))},
+		"code_challenge_method": {oauth.MethodS256}}
+	resp, _, err := d.get(ctx, d.tm(d.opts.Upstream.AuthorizeEndpoint)+"?"+q.Encode(), "taskmanager")
+	return resp, err
+}
+
+func (d *doctor) authorizeEndpoint(ctx context.Context) *Check {
+	const name = "authorize"
+	if d.tmDown {
+		return notChecked(name, "TaskManager is unreachable")
+	}
+	resp, err := d.authorizeRequest(ctx)
+	switch {
+	case err != nil:
+		return bad(name, "authorize endpoint unreachable: "+netErr(err), fixTaskManagerDown)
+	case resp.StatusCode == http.StatusNotFound:
+		return bad(name, "the authorize endpoint answered 404", fmt.Sprintf(fixEndpointPath, "authorize_endpoint"))
+	case resp.StatusCode >= 500:
+		return bad(name, fmt.Sprintf("the authorize endpoint answered %d", resp.StatusCode), fixTaskManagerDown)
+	}
+	return ok(name, fmt.Sprintf("answers (HTTP %d)", resp.StatusCode))
+}
+
+// redirectURI reads whether TaskManager accepts the auth server's callback
+// for tmcp's client: from the client list when a session cookie is given,
+// else from how TaskManager answers an authorize request.
+func (d *doctor) redirectURI(ctx context.Context) *Check {
+	const name = "redirect uri"
+	if d.tmDown {
+		return notChecked(name, "TaskManager is unreachable")
+	}
+	want := d.callback()
+	fix := fmt.Sprintf(fixRedirect, want)
+	if d.opts.Session.Value != "" {
+		list, err := d.up.ListClients(ctx, d.opts.Session)
+		if err != nil {
+			return bad(name, err.Error(), "")
+		}
+		for _, cl := range list {
+			if cl.ClientID == d.opts.Upstream.ClientID {
+				if slices.Contains(cl.RedirectURIs, want) {
+					return ok(name, "TaskManager lists "+want+" for "+cl.ClientID)
+				}
+				return bad(name, fmt.Sprintf("TaskManager lists %s for %s, not %s", strings.Join(cl.RedirectURIs, ", "), cl.ClientID, want), fix)
+			}
+		}
+		return bad(name, "your TaskManager account has no client "+d.opts.Upstream.ClientID, fixInvalidClient)
+	}
+	resp, err := d.authorizeRequest(ctx)
+	if err != nil {
+		return bad(name, "authorize endpoint unreachable: "+netErr(err), fixTaskManagerDown)
+	}
+	loc, _ := resp.Location()
+	switch {
+	case resp.StatusCode/100 == 3 && loc != nil && strings.HasPrefix(loc.String(), want):
+		if loc.Query().Get("error") != "" && loc.Query().Get("error") != oauth.CodeAccessDenied {
+			return ok(name, "TaskManager sends errors to "+want+", so it accepts it ("+loc.Query().Get("error")+")")
+		}
+		return ok(name, "TaskManager redirects to "+want)
+	case resp.StatusCode/100 == 3 || resp.StatusCode == http.StatusOK:
+		return ok(name, fmt.Sprintf("TaskManager accepted %s (HTTP %d, to its login)", want, resp.StatusCode))
+	case resp.StatusCode == http.StatusBadRequest && d.clientOK:
+		return bad(name, fmt.Sprintf("TaskManager refused an authorize request for %s (HTTP 400) although the client authenticates", want), fix)
+	default:
+		return bad(name, fmt.Sprintf("TaskManager refused an authorize request for %s (HTTP %d)", want, resp.StatusCode), fix)
+	}
+}
+
+func (d *doctor) clientsEndpoint(ctx context.Context) *Check {
+	const name = "clients api"
+	if d.tmDown {
+		return notChecked(name, "TaskManager is unreachable")
+	}
+	u := d.tm(d.opts.Upstream.ClientsEndpoint)
+	resp, _, err := d.get(ctx, u, "taskmanager")
+	switch {
+	case err != nil:
+		return bad(name, "unreachable: "+netErr(err), fixTaskManagerDown)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusOK:
+		return ok(name, fmt.Sprintf("answers (HTTP %d without a session)", resp.StatusCode))
+	}
+	return bad(name, fmt.Sprintf("%s answered %d", u, resp.StatusCode), fmt.Sprintf(fixEndpointPath, "clients_endpoint"))
+}
+
+func (d *doctor) jwks(ctx context.Context) *Check {
+	const name = "jwks"
+	if d.tmDown {
+		return notChecked(name, "TaskManager is unreachable")
+	}
+	u := d.tm(d.opts.Upstream.JWKSEndpoint)
+	resp, body, err := d.get(ctx, u, "taskmanager")
+	if err != nil {
+		return bad(name, "unreachable: "+netErr(err), fixTaskManagerDown)
+	}
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+			Alg string `json:"alg"`
+		} `json:"keys"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &set) != nil || set.Keys == nil {
+		return bad(name, fmt.Sprintf("%s answered %d without a JSON key set", u, resp.StatusCode), fmt.Sprintf(fixEndpointPath, "jwks_endpoint"))
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid+" "+k.Alg)
+	}
+	return ok(name, fmt.Sprintf("%d keys (%s)", len(set.Keys), strings.Join(kids, ", ")))
+}
+
+func (d *doctor) authMetadata(ctx context.Context) *Check {
+	const name = "auth metadata"
+	u, err := url.Parse(d.opts.AuthServer)
+	if err != nil {
+		return bad(name, "the auth server URL is not a URL", "")
+	}
+	u.Path = oauth.MetadataPaths(d.opts.AuthServer)[0]
+	resp, body, err := d.get(ctx, u.String(), "auth")
+	if err != nil {
+		d.authDown = true
+		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth), or check its URL.")
+	}
+	var m oauth.ServerMetadata
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &m) != nil {
+		return bad(name, fmt.Sprintf("%s answered %d", u, resp.StatusCode), "The auth server must publish RFC 8414 metadata.")
+	}
+	if m.Issuer != strings.TrimSuffix(d.opts.AuthServer, "/") {
+		return bad(name, fmt.Sprintf("the metadata names issuer %s, not %s", m.Issuer, d.opts.AuthServer), "Set --issuer on serve auth to the URL clients use.")
+	}
+	d.meta = &m
+	return ok(name, "issuer "+m.Issuer+", S256, iss parameter")
+}
+
+func (d *doctor) resourceMetadata(ctx context.Context) *Check {
+	const name = "resource meta"
+	u, err := url.Parse(d.opts.MCPServer)
+	if err != nil || !u.IsAbs() {
+		return bad(name, "the MCP server URL is not a URL", "")
+	}
+	prm := *u
+	prm.Path = strings.TrimSuffix(oauth.WellKnownProtectedResource+u.Path, "/")
+	resp, body, err := d.get(ctx, prm.String(), "resource")
+	if err != nil {
+		return bad(name, "cannot reach the MCP server: "+netErr(err), "Start the MCP server (tmcp serve resource), or check its URL.")
+	}
+	var m oauth.ProtectedResourceMetadata
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &m) != nil {
+		return bad(name, fmt.Sprintf("%s answered %d", prm.String(), resp.StatusCode), fixMetadata)
+	}
+	var problems []string
+	if !oauth.SameResource(m.Resource, d.opts.MCPServer) {
+		problems = append(problems, fmt.Sprintf("resource is %s, not %s", m.Resource, d.opts.MCPServer))
+	}
+	if !slices.Contains(m.AuthorizationServers, strings.TrimSuffix(d.opts.AuthServer, "/")) {
+		problems = append(problems, fmt.Sprintf("authorization_servers %v does not name %s", m.AuthorizationServers, d.opts.AuthServer))
+	}
+	if len(problems) > 0 {
+		return bad(name, strings.Join(problems, "; "), fixMetadata)
+	}
+	return ok(name, "resource "+m.Resource+" → "+strings.Join(m.AuthorizationServers, ", "))
+}
+
+func (d *doctor) introspection(ctx context.Context) *Check {
+	const name = "introspection"
+	if d.authDown {
+		return notChecked(name, "the auth server is unreachable")
+	}
+	endpoint := strings.TrimSuffix(d.opts.AuthServer, "/") + "/introspect"
+	if d.meta != nil && d.meta.IntrospectionEndpoint != "" {
+		endpoint = d.meta.IntrospectionEndpoint
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader("token=tmcp-doctor-probe"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(d.opts.ResourceClientID), url.QueryEscape(d.opts.ResourceSecret))
+	resp, body, err := d.do(req, "auth")
+	if err != nil {
+		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth).")
+	}
+	var in struct {
+		Active *bool `json:"active"`
+	}
+	if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &in) == nil && in.Active != nil && !*in.Active {
+		return ok(name, "resource server "+d.opts.ResourceClientID+" authenticates")
+	}
+	return bad(name, fmt.Sprintf("introspection as %s answered %d", d.opts.ResourceClientID, resp.StatusCode), fixIntrospection)
+}
+
+// clocks compares each server's Date header with this machine's clock.
+func (d *doctor) clocks(context.Context) *Check {
+	const name = "clock skew"
+	if len(d.dates) == 0 {
+		return notChecked(name, "no server answered with a Date header")
+	}
+	var parts []string
+	worst := time.Duration(0)
+	for _, server := range []string{"taskmanager", "auth", "resource"} {
+		t, okd := d.dates[server]
+		if !okd {
+			continue
+		}
+		skew := t.Sub(d.seenAt[server].Truncate(time.Second))
+		if skew < 0 {
+			skew = -skew
+		}
+		worst = max(worst, skew)
+		parts = append(parts, fmt.Sprintf("%s %s", server, skew))
+	}
+	saw := strings.Join(parts, ", ")
+	if worst > d.opts.MaxSkew {
+		return bad(name, saw+" (more than "+d.opts.MaxSkew.String()+")", fixClock)
+	}
+	return ok(name, saw)
+}
+
+func (d *doctor) cors(ctx context.Context) *Check {
+	const name = "cors"
+	targets := []string{d.opts.MCPServer}
+	if d.meta != nil {
+		targets = append(targets, d.meta.TokenEndpoint)
+	}
+	for _, u := range targets {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, u, nil)
+		req.Header.Set("Origin", d.opts.Origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		resp, _, err := d.do(req, "")
+		if err != nil {
+			return bad(name, "preflight to "+u+" failed: "+netErr(err), fmt.Sprintf(fixCORS, d.opts.Origin))
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != d.opts.Origin && got != "*" {
+			return bad(name, fmt.Sprintf("a preflight from %s to %s got HTTP %d without Access-Control-Allow-Origin", d.opts.Origin, u, resp.StatusCode), fmt.Sprintf(fixCORS, d.opts.Origin))
+		}
+	}
+	return ok(name, "preflights from "+d.opts.Origin+" allowed by the MCP server and the token endpoint")
+}
