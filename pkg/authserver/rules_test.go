@@ -619,6 +619,14 @@ func TestMetadata_DiscoveryPaths(t *testing.T) {
 			t.Fatalf("%s: %d %s", p, status, body)
 		}
 	}
+	resp, err := http.Get(stack.Auth.URL() + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if id := resp.Header.Get("X-Request-Id"); len(id) != 16 {
+		t.Fatalf("X-Request-Id = %q, want a 16-hex-digit id", id)
+	}
 	pathStack := testkit.StartStack(t, testkit.AuthOptions{IssuerPath: "/tenant1"})
 	base := strings.TrimSuffix(pathStack.Auth.URL(), "/tenant1")
 	for _, p := range []string{"/.well-known/oauth-authorization-server/tenant1", "/.well-known/openid-configuration/tenant1", "/tenant1/.well-known/openid-configuration"} {
