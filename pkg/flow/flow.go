@@ -37,6 +37,9 @@ type Options struct {
 	Scope        string // default: what the server's 401 asks for
 	NoBrowser    bool
 	Timeout      time.Duration // for the browser step
+	// SkipProbes stops after the tool calls: no refresh, step-up,
+	// revocation or CORS probes (for servers that are not tmcp's).
+	SkipProbes bool
 	// Open opens the authorization URL; default OpenBrowser.
 	Open func(url string) error
 	// Prompt receives instructions for the person at the terminal.
@@ -84,6 +87,9 @@ type runner struct {
 	refresh2    string
 	mcp         *client.Client
 	callback    *callbackServer
+	tools       []string
+	legacy      bool   // a 2025-03-26 server without resource metadata
+	authMethod  string // how this client authenticates at the token endpoint
 }
 
 // Run runs the whole flow and returns its report; Report.OK tells success.
@@ -120,6 +126,9 @@ func Run(ctx context.Context, opts Options) *Report {
 		{stepBrowser, r.signIn}, {stepToken, r.exchange}, {stepInit, r.initialize}, {stepTools, r.listTools},
 		{stepWhoami, r.whoami}, {stepRead, r.readTool}, {stepRefresh, r.refreshProbe}, {stepStepUp, r.stepUp},
 		{stepRevoke, r.revoke}, {stepCORS, r.cors},
+	}
+	if opts.SkipProbes {
+		steps = steps[:10]
 	}
 	for _, s := range steps {
 		if !r.run(ctx, s.name, s.fn) {
@@ -179,18 +188,48 @@ func (r *runner) probe(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the 401 carries no Bearer challenge: %q", resp.Header.Get("WWW-Authenticate"))
 	}
-	if c.ResourceMetadata == "" {
-		return "", errors.New("the 401's challenge has no resource_metadata")
-	}
 	r.challenge = c
+	if c.ResourceMetadata == "" {
+		return "401 without resource_metadata: trying the well-known locations", nil
+	}
 	return "401 → resource metadata at " + c.ResourceMetadata, nil
 }
 
+// fetchPRM reads the resource metadata named by the challenge, else tries
+// the RFC 9728 §3.1 locations: path-inserted, then the origin's root. A
+// server with none is a 2025-03-26 server whose origin is its own
+// authorization server.
 func (r *runner) fetchPRM(ctx context.Context) (string, error) {
-	if err := r.getJSON(ctx, r.challenge.ResourceMetadata, &r.prm); err != nil {
+	candidates := []string{r.challenge.ResourceMetadata}
+	if r.challenge.ResourceMetadata == "" {
+		u, err := url.Parse(r.opts.Server)
+		if err != nil {
+			return "", err
+		}
+		path := strings.TrimSuffix(u.Path, "/")
+		u.RawQuery, u.Path = "", oauth.WellKnownProtectedResource+path
+		candidates = []string{u.String()}
+		if path != "" {
+			u.Path = oauth.WellKnownProtectedResource
+			candidates = append(candidates, u.String())
+		}
+	}
+	var err error
+	for _, c := range candidates {
+		if err = r.getJSON(ctx, c, &r.prm); err == nil {
+			break
+		}
+	}
+	if err != nil && r.challenge.ResourceMetadata == "" {
+		u, _ := url.Parse(r.opts.Server)
+		r.prm = oauth.ProtectedResourceMetadata{Resource: r.opts.Server, AuthorizationServers: []string{u.Scheme + "://" + u.Host}}
+		r.legacy = true
+		return "no resource metadata: the 2025-03-26 fallback, its origin is the authorization server", nil
+	}
+	if err != nil {
 		return "", err
 	}
-	if !oauth.SameResource(r.prm.Resource, r.opts.Server) {
+	if !coversURL(r.prm.Resource, r.opts.Server) {
 		return "", fmt.Errorf("the metadata's resource %q is not the MCP URL %q", r.prm.Resource, r.opts.Server)
 	}
 	if len(r.prm.AuthorizationServers) == 0 {
@@ -214,11 +253,18 @@ func (r *runner) fetchASMeta(ctx context.Context) (string, error) {
 			break
 		}
 	}
+	if lastErr != nil && r.legacy {
+		// 2025-03-26: without metadata, the default endpoints at the origin.
+		r.meta = oauth.ServerMetadata{Issuer: issuer, AuthorizationEndpoint: issuer + "/authorize",
+			TokenEndpoint: issuer + "/token", RegistrationEndpoint: issuer + "/register",
+			CodeChallengeMethodsSupported: []string{oauth.MethodS256}}
+		return "no metadata: the 2025-03-26 default endpoints /authorize, /token, /register", nil
+	}
 	if lastErr != nil {
 		return "", lastErr
 	}
 	switch {
-	case r.meta.Issuer != issuer:
+	case r.meta.Issuer != issuer && !r.legacy: // 2025-03-26 servers predate the issuer check
 		return "", fmt.Errorf("the metadata's issuer %q differs from %q (RFC 8414 §3.3)", r.meta.Issuer, issuer)
 	case !slices.Contains(r.meta.CodeChallengeMethodsSupported, oauth.MethodS256):
 		return "", errors.New("the authorization server does not advertise PKCE S256, which MCP requires")
@@ -248,21 +294,30 @@ func (r *runner) register(ctx context.Context) (string, error) {
 	var out struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
+		AuthMethod   string `json:"token_endpoint_auth_method"`
 	}
 	if err := r.doJSON(req, http.StatusCreated, &out); err != nil {
 		return "", err
 	}
-	r.clientID, r.secret = out.ClientID, out.ClientSecret
-	return "public client " + out.ClientID, nil
+	r.clientID, r.secret, r.authMethod = out.ClientID, out.ClientSecret, out.AuthMethod
+	if r.secret == "" {
+		return "public client " + out.ClientID, nil
+	}
+	return "client " + out.ClientID + " (" + r.tokenAuthMethod() + ")", nil
 }
 
 func (r *runner) signIn(ctx context.Context) (string, error) {
 	cb := r.callback
 	defer cb.close() // the listener is not needed past this step
 	r.verifier, r.state = secrets.Random(48), secrets.Random(24)
+	// The MCP scope selection strategy: what the 401 asks for, else all
+	// of scopes_supported, else no scope at all.
 	r.scope = oauth.ParseScope(r.opts.Scope)
 	if len(r.scope) == 0 {
 		r.scope = oauth.ParseScope(r.challenge.Scope)
+	}
+	if len(r.scope) == 0 {
+		r.scope = r.prm.ScopesSupported
 	}
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {r.clientID}, "redirect_uri": {r.redirectURI},
@@ -361,6 +416,7 @@ func (r *runner) listTools(ctx context.Context) (string, error) {
 	for _, t := range res.Tools {
 		names = append(names, t.Name)
 	}
+	r.tools = names
 	return fmt.Sprintf("%d tools: %s", len(names), strings.Join(names, ", ")), nil
 }
 
@@ -384,6 +440,9 @@ func (r *runner) callTool(ctx context.Context, name string, args map[string]any)
 }
 
 func (r *runner) whoami(ctx context.Context) (string, error) {
+	if !slices.Contains(r.tools, "whoami") {
+		return "", errSkip{"the server has no whoami tool"}
+	}
 	text, err := r.callTool(ctx, "whoami", nil)
 	if err != nil {
 		return "", err
@@ -404,6 +463,9 @@ func (r *runner) whoami(ctx context.Context) (string, error) {
 }
 
 func (r *runner) readTool(ctx context.Context) (string, error) {
+	if !slices.Contains(r.tools, "list_tasks") {
+		return "", errSkip{"the server has no list_tasks tool"}
+	}
 	if !slices.Contains(r.scope, "read") {
 		return "", errSkip{"the token has no read scope"}
 	}
@@ -443,6 +505,9 @@ func (r *runner) refreshProbe(ctx context.Context) (string, error) {
 // stepUp calls a write tool with a token that lacks write: the server must
 // answer 403 insufficient_scope naming the scopes to ask for.
 func (r *runner) stepUp(ctx context.Context) (string, error) {
+	if !slices.Contains(r.tools, "create_task") {
+		return "", errSkip{"the server has no write tool to probe with"}
+	}
 	if slices.Contains(r.scope, "write") {
 		return "", errSkip{"the token already has write"}
 	}
@@ -521,17 +586,34 @@ func (r *runner) mcpPost(ctx context.Context, token, body string) (*http.Respons
 	return resp, nil
 }
 
-// authenticate adds client authentication: HTTP Basic for a confidential
-// client, client_id in the body for a public one.
+// tokenAuthMethod is how a confidential client authenticates: as its
+// registration says, else HTTP Basic unless the server supports only post.
+func (r *runner) tokenAuthMethod() string {
+	switch {
+	case r.authMethod == oauth.AuthMethodPost || r.authMethod == oauth.AuthMethodBasic:
+		return r.authMethod
+	case len(r.meta.TokenEndpointAuthMethodsSupported) > 0 &&
+		!slices.Contains(r.meta.TokenEndpointAuthMethodsSupported, oauth.AuthMethodBasic) &&
+		slices.Contains(r.meta.TokenEndpointAuthMethodsSupported, oauth.AuthMethodPost):
+		return oauth.AuthMethodPost
+	}
+	return oauth.AuthMethodBasic
+}
+
+// authenticate adds client authentication: HTTP Basic or the body for a
+// confidential client, client_id in the body for a public one.
 func (r *runner) authenticate(req *http.Request) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if r.secret != "" {
+	if r.secret != "" && r.tokenAuthMethod() == oauth.AuthMethodBasic {
 		req.SetBasicAuth(url.QueryEscape(r.clientID), url.QueryEscape(r.secret))
 		return
 	}
 	body, _ := io.ReadAll(req.Body)
 	form, _ := url.ParseQuery(string(body))
 	form.Set("client_id", r.clientID)
+	if r.secret != "" {
+		form.Set("client_secret", r.secret)
+	}
 	enc := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(enc))
 	req.ContentLength = int64(len(enc))
@@ -572,4 +654,20 @@ func (r *runner) doJSON(req *http.Request, want int, out any) error {
 		return fmt.Errorf("%s answered something other than JSON", req.URL.String())
 	}
 	return nil
+}
+
+// coversURL reports whether resource identifies the MCP server at mcpURL:
+// the same URL, or (as MCP clients accept) a URL on the same origin whose
+// path is a prefix of the MCP URL's.
+func coversURL(resource, mcpURL string) bool {
+	if oauth.SameResource(resource, mcpURL) {
+		return true
+	}
+	r, err1 := url.Parse(resource)
+	m, err2 := url.Parse(mcpURL)
+	if err1 != nil || err2 != nil || r.Scheme != m.Scheme || r.Host != m.Host || r.RawQuery != "" {
+		return false
+	}
+	prefix := strings.TrimSuffix(r.Path, "/") + "/"
+	return prefix == "/" || strings.HasPrefix(m.Path+"/", prefix)
 }

@@ -92,6 +92,7 @@ and its fix. The browser is opened with $BROWSER when set.`,
 	fs.StringVar(&opts.Flow.ClientSecret, "client-secret", "", "the client's secret, if it is confidential")
 	fs.StringVar(&opts.Flow.Scope, "scope", "", "scopes to ask for (default: what the server's 401 names)")
 	fs.BoolVar(&opts.Flow.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	fs.BoolVar(&opts.Flow.SkipProbes, "skip-probes", false, "stop after the tool calls (no refresh, step-up, revocation or CORS probes)")
 	fs.DurationVar(&opts.Flow.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	return cmd
