@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store"
@@ -13,6 +14,22 @@ import (
 // revocation endpoints. Confidential clients must present their secret
 // (basic or post); public clients present only their id and rely on PKCE.
 func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Error) {
+	if oerr := s.refuseAfterFailures(r); oerr != nil {
+		return nil, oerr
+	}
+	c, oerr := s.checkClientCredentials(r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if ok, wait := s.limits.perClient.Allow(c.ID); !ok {
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many requests for this client; retry after "+httpx.RetryAfter(wait)+" s")
+		e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
+		return nil, e
+	}
+	return c, nil
+}
+
+func (s *Server) checkClientCredentials(r *http.Request) (*store.Client, *oauth.Error) {
 	creds, oerr := oauth.ReadClientCredentials(r)
 	if oerr != nil {
 		return nil, oerr
@@ -37,9 +54,22 @@ func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Erro
 	}
 	if !secrets.Equal(c.SecretHash, secrets.Hash(creds.Secret)) {
 		s.log.InfoContext(r.Context(), "client authentication failed", "client_id", c.ID)
+		s.limits.failedAuth.Allow(httpx.ClientIP(r))
 		return nil, oauth.InvalidClient("client authentication failed")
 	}
 	return c, nil
+}
+
+// refuseAfterFailures slows down secret guessing: an address whose recent
+// client authentications failed too often is refused until its budget
+// refills.
+func (s *Server) refuseAfterFailures(r *http.Request) *oauth.Error {
+	if blocked, wait := s.limits.failedAuth.Blocked(httpx.ClientIP(r)); blocked {
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many failed client authentications from this address; retry after "+httpx.RetryAfter(wait)+" s")
+		e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
+		return e
+	}
+	return nil
 }
 
 // parseForm reads an x-www-form-urlencoded body and refuses repeated

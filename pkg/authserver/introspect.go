@@ -3,6 +3,7 @@ package authserver
 import (
 	"net/http"
 
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
@@ -63,6 +64,9 @@ func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Intr
 // authenticateResourceServer checks the caller's introspection credentials
 // against the configured resource servers, in constant time.
 func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *oauth.Error) {
+	if oerr := s.refuseAfterFailures(r); oerr != nil {
+		return nil, oerr
+	}
 	creds, oerr := oauth.ReadClientCredentials(r)
 	if oerr != nil {
 		return nil, oauth.InvalidClient("introspection requires the resource server's credentials")
@@ -76,5 +80,6 @@ func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *
 		}
 	}
 	s.log.InfoContext(r.Context(), "introspection with bad credentials", "client_id", creds.ID)
+	s.limits.failedAuth.Allow(httpx.ClientIP(r))
 	return nil, oauth.InvalidClient("unknown resource server or wrong secret")
 }

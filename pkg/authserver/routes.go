@@ -31,17 +31,20 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("OPTIONS "+path, s.corsPublic(s.metadata))
 	}
 	mux.Handle("GET "+p+"/assets/", http.StripPrefix(p, web.Assets()))
-	mux.HandleFunc("GET "+p+pathAuthorize, s.authorize)
-	mux.HandleFunc("POST "+p+pathConsent, s.consent)
+	mux.HandleFunc("GET "+p+pathAuthorize, s.limited(s.limits.authorize, s.authorize))
+	mux.HandleFunc("POST "+p+pathConsent, s.limited(s.limits.authorize, s.consent))
 	mux.HandleFunc("GET "+p+pathCallback, s.callback)
-	for path, h := range map[string]http.HandlerFunc{pathToken: s.token, "/token": s.token, pathRegister: s.register, pathRevoke: s.revoke} {
+	for path, h := range map[string]http.HandlerFunc{
+		pathToken: s.limited(s.limits.token, s.token), "/token": s.limited(s.limits.token, s.token),
+		pathRegister: s.limited(s.limits.register, s.register), pathRevoke: s.limited(s.limits.revoke, s.revoke),
+	} {
 		mux.HandleFunc("POST "+p+path, s.corsAPI(h))
 		mux.HandleFunc("OPTIONS "+p+path, s.corsAPI(h))
 	}
-	mux.HandleFunc("POST "+p+pathIntrospect, s.introspect)
+	mux.HandleFunc("POST "+p+pathIntrospect, s.limited(s.limits.introspect, s.introspect))
 	// The 2025-03-26 MCP revision's default paths, for clients that skip
 	// metadata discovery.
-	mux.HandleFunc("GET "+p+"/authorize", s.authorize)
+	mux.HandleFunc("GET "+p+"/authorize", s.limited(s.limits.authorize, s.authorize))
 	mux.HandleFunc("GET "+p+"/healthz", s.healthz)
 	return httpx.Log(s.log, httpx.LimitBody(maxBody, mux))
 }

@@ -57,6 +57,8 @@ type Config struct {
 	// ClientLookup accepts client ids registered at TaskManager
 	// (GET /api/oauth/clients/{id}) as public clients.
 	ClientLookup bool
+	// Limits are the rate limits; zero is unlimited.
+	Limits Limits
 	// CORSOrigins may call the registration, token and revocation
 	// endpoints from a browser; "*" is any origin (never with credentials).
 	CORSOrigins     []string
@@ -83,6 +85,7 @@ type Server struct {
 	upstream  *upstream.Client
 	verifier  *upstream.Verifier
 	lookup    clientLookup
+	limits    limiters
 	sealer    *secrets.Sealer
 	cookieKey []byte
 	log       *slog.Logger
@@ -113,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
 		lookup: clientLookup{entries: map[string]lookupEntry{}},
+		limits: newLimiters(cfg.Limits),
 	}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {

@@ -57,6 +57,10 @@ const (
 	KeyAuthResSecret     = "auth.resource_client_secret"
 	KeyAuthCORSOrigins   = "auth.cors_origins"
 	KeyAuthClientLookup  = "auth.taskmanager_client_lookup"
+	KeyAuthRateLimit     = "auth.rate_limit"
+	KeyAuthRegLimit      = "auth.registration_limit"
+	KeyAuthClientLimit   = "auth.client_rate_limit"
+	KeyAuthFailedLimit   = "auth.failed_auth_limit"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -86,6 +90,7 @@ const (
 	KeySandboxTLSCert      = "sandbox.tls_cert"
 	KeySandboxTLSKey       = "sandbox.tls_key"
 	KeySandboxJWT          = "sandbox.jwt_access_tokens"
+	KeySandboxLoginLimit   = "sandbox.failed_login_limit"
 )
 
 // setting is one key with its environment names and default.
@@ -128,6 +133,10 @@ var settings = []setting{
 	{KeyAuthResource, nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
 	{KeyAuthCORSOrigins, nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials)"},
 	{KeyAuthClientLookup, nil, false, "accept MCP client ids registered at TaskManager (looked up at /api/oauth/clients/{id}) as public clients"},
+	{KeyAuthRateLimit, nil, 600, "requests a minute per client address on each endpoint (0: no limit)"},
+	{KeyAuthRegLimit, nil, 60, "client registrations an hour per client address (0: no limit)"},
+	{KeyAuthClientLimit, nil, 300, "token, revocation requests a minute per client (0: no limit)"},
+	{KeyAuthFailedLimit, nil, 10, "failed client authentications a minute per address before it is refused (0: no limit)"},
 	{KeyAuthResClientID, []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthResSecret, []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 
@@ -158,6 +167,7 @@ var settings = []setting{
 	{KeySandboxRedirectURIs, nil, []string{}, "redirect URIs of the pre-registered client"},
 	{KeySandboxTLSCert, nil, "", "TLS certificate file"},
 	{KeySandboxTLSKey, nil, "", "TLS key file"},
+	{KeySandboxLoginLimit, nil, 10, "failed logins a minute per address before logins from it are refused (0: no limit)"},
 	{KeySandboxJWT, nil, false, "issue access tokens as ES256 JWTs (verified by serve auth with the JWKS) instead of opaque strings"},
 }
 

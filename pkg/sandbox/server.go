@@ -42,6 +42,9 @@ type Config struct {
 	// iss (default the public URL).
 	JWTAccessTokens bool
 	JWTIssuer       string
+	// FailedLogins a minute per address before logins from it are
+	// refused (0: no limit).
+	FailedLogins int
 	// PasswordCost is the bcrypt cost of the demo password (tests lower it).
 	PasswordCost int
 	AccessTTL    time.Duration
@@ -62,6 +65,7 @@ type Server struct {
 	kid     string
 	key     *ecdsa.PrivateKey
 	demo    *user
+	logins  *httpx.Limiter
 	ln      net.Listener
 	handler http.Handler
 }
@@ -101,7 +105,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: d, log: cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html")}
+	s := &Server{cfg: cfg, db: d, log: cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
+		logins: httpx.NewLimiter(cfg.FailedLogins, time.Minute, cfg.FailedLogins)}
 	if err := s.setup(ctx); err != nil {
 		d.sql.Close()
 		return nil, err

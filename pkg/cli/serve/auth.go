@@ -30,6 +30,10 @@ var authFlags = map[string]string{
 	"cors-origin":               config.KeyAuthCORSOrigins,
 	"jwt-issuer":                config.KeyJWTIssuer,
 	"taskmanager-client-lookup": config.KeyAuthClientLookup,
+	"rate-limit":                config.KeyAuthRateLimit,
+	"registration-limit":        config.KeyAuthRegLimit,
+	"client-rate-limit":         config.KeyAuthClientLimit,
+	"failed-auth-limit":         config.KeyAuthFailedLimit,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -75,6 +79,10 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	fs.StringSlice("cors-origin", []string{"*"}, config.Help(config.KeyAuthCORSOrigins))
 	cmdutil.Flag(fs, "jwt-issuer", config.KeyJWTIssuer)
 	fs.Bool("taskmanager-client-lookup", false, config.Help(config.KeyAuthClientLookup))
+	cmdutil.IntFlag(fs, "rate-limit", config.KeyAuthRateLimit)
+	cmdutil.IntFlag(fs, "registration-limit", config.KeyAuthRegLimit)
+	cmdutil.IntFlag(fs, "client-rate-limit", config.KeyAuthClientLimit)
+	cmdutil.IntFlag(fs, "failed-auth-limit", config.KeyAuthFailedLimit)
 	return cmd
 }
 

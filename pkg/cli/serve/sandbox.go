@@ -9,18 +9,19 @@ import (
 )
 
 var sandboxFlags = map[string]string{
-	"host":              config.KeySandboxHost,
-	"port":              config.KeySandboxPort,
-	"public-url":        config.KeySandboxPublicURL,
-	"cookie-name":       config.KeyTMCookie,
-	"demo-email":        config.KeySandboxEmail,
-	"demo-password":     config.KeySandboxPassword,
-	"client-id":         config.KeySandboxClientID,
-	"client-secret":     config.KeySandboxClientSecret,
-	"redirect-uri":      config.KeySandboxRedirectURIs,
-	"tls-cert":          config.KeySandboxTLSCert,
-	"tls-key":           config.KeySandboxTLSKey,
-	"jwt-access-tokens": config.KeySandboxJWT,
+	"host":               config.KeySandboxHost,
+	"port":               config.KeySandboxPort,
+	"public-url":         config.KeySandboxPublicURL,
+	"cookie-name":        config.KeyTMCookie,
+	"demo-email":         config.KeySandboxEmail,
+	"demo-password":      config.KeySandboxPassword,
+	"client-id":          config.KeySandboxClientID,
+	"client-secret":      config.KeySandboxClientSecret,
+	"redirect-uri":       config.KeySandboxRedirectURIs,
+	"tls-cert":           config.KeySandboxTLSCert,
+	"tls-key":            config.KeySandboxTLSKey,
+	"jwt-access-tokens":  config.KeySandboxJWT,
+	"failed-login-limit": config.KeySandboxLoginLimit,
 }
 
 func newSandboxCmd(f *cmdutil.Factory) *cobra.Command {
@@ -67,5 +68,6 @@ API (/api/tasks). A demo user is created at start.`,
 	cmdutil.Flag(fs, "tls-cert", config.KeySandboxTLSCert)
 	cmdutil.Flag(fs, "tls-key", config.KeySandboxTLSKey)
 	fs.Bool("jwt-access-tokens", false, config.Help(config.KeySandboxJWT))
+	cmdutil.IntFlag(fs, "failed-login-limit", config.KeySandboxLoginLimit)
 	return cmd
 }

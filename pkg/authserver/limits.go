@@ -1,0 +1,54 @@
+package authserver
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+)
+
+// Limits bound how fast one address or one client may call the server.
+// Zero values turn a limit off.
+type Limits struct {
+	PerIP         int // requests a minute per client address, on each endpoint
+	Registrations int // client registrations an hour per address
+	PerClient     int // token requests a minute per client
+	FailedAuth    int // failed client authentications a minute per address before it is refused
+}
+
+type limiters struct {
+	authorize, token, register, introspect, revoke *httpx.Limiter
+	perClient, failedAuth                          *httpx.Limiter
+}
+
+func newLimiters(l Limits) limiters {
+	perIP := func() *httpx.Limiter { return httpx.NewLimiter(l.PerIP, time.Minute, l.PerIP/4) }
+	return limiters{
+		authorize: perIP(), token: perIP(), introspect: perIP(), revoke: perIP(),
+		register:   httpx.NewLimiter(l.Registrations, time.Hour, max(1, l.Registrations/6)),
+		perClient:  httpx.NewLimiter(l.PerClient, time.Minute, l.PerClient/4),
+		failedAuth: httpx.NewLimiter(l.FailedAuth, time.Minute, l.FailedAuth),
+	}
+}
+
+// limited answers 429 with Retry-After once the address has used its share.
+func (s *Server) limited(l *httpx.Limiter, next http.HandlerFunc) http.HandlerFunc {
+	if l == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := l.Allow(httpx.ClientIP(r)); !ok {
+			s.tooMany(w, r, wait, "too many requests from this address")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, why string) {
+	s.log.InfoContext(r.Context(), "rate limited", "path", r.URL.Path, "reason", why)
+	e := oauth.NewError(oauth.CodeTemporarilyUnavailable, why+"; retry after "+httpx.RetryAfter(wait)+" s")
+	e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
+	oauth.WriteJSON(w, r, e)
+}

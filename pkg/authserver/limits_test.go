@@ -1,0 +1,128 @@
+package authserver_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+func limitedStack(t *testing.T, l authserver.Limits) *testkit.OAuthClient {
+	t.Helper()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = l }})
+	return testkit.Discover(t, stack.Auth.URL())
+}
+
+func want429(t *testing.T, status int, body map[string]any, retryAfter string) {
+	t.Helper()
+	if status != http.StatusTooManyRequests || body["error"] != "temporarily_unavailable" || retryAfter == "" {
+		t.Fatalf("got %d %v (Retry-After %q), want 429 temporarily_unavailable with Retry-After", status, body, retryAfter)
+	}
+}
+
+func TestRateLimit_PerAddressOnEachEndpoint(t *testing.T) {
+	t.Parallel()
+	c := limitedStack(t, authserver.Limits{PerIP: 8}) // bursts of 2
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {"nobody"}}
+	var last int
+	var body map[string]any
+	var retry string
+	for i := 0; i < 3; i++ {
+		req, _ := http.NewRequest(http.MethodPost, c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry = resp.Header.Get("Retry-After")
+		resp.Body.Close()
+		last = resp.StatusCode
+		if i < 2 && last == http.StatusTooManyRequests {
+			t.Fatalf("request %d limited within the burst", i+1)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	last, body = testkit.Do(t, req)
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("4th request = %d", last)
+	}
+	want429(t, last, body, retry)
+	// Another endpoint has its own budget.
+	if status, _ := c.Introspect("x", "nobody", "x"); status == http.StatusTooManyRequests {
+		t.Fatal("the token endpoint's limit spilled onto introspection")
+	}
+}
+
+func TestRateLimit_ThousandsOfRegistrationsRefused(t *testing.T) {
+	t.Parallel()
+	c := limitedStack(t, authserver.Limits{Registrations: 60}) // bursts of 10
+	md := map[string]any{"redirect_uris": []string{testkit.ClientRedirect}, "token_endpoint_auth_method": "none"}
+	created, limited := 0, 0
+	for i := 0; i < 1000 && limited == 0; i++ {
+		status, _ := c.JSON(http.MethodPost, c.Meta.RegistrationEndpoint, md)
+		switch status {
+		case http.StatusCreated:
+			created++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("registration %d: %d", i, status)
+		}
+	}
+	if created != 10 || limited != 1 {
+		t.Fatalf("%d registrations before the limit, want 10", created)
+	}
+}
+
+func TestRateLimit_FailedClientAuthenticationsLockOut(t *testing.T) {
+	t.Parallel()
+	c := limitedStack(t, authserver.Limits{FailedAuth: 3})
+	c.Register(map[string]any{"redirect_uris": []string{testkit.ClientRedirect}})
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}}
+	for i := 0; i < 3; i++ {
+		req, _ := http.NewRequest(http.MethodPost, c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(c.ClientID, "guess")
+		if status, body := testkit.Do(t, req); status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d %v", i+1, status, body)
+		}
+	}
+	// Even the right secret is refused until the budget refills.
+	req, _ := http.NewRequest(http.MethodPost, c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(c.ClientID, c.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 3 failures: %d", resp.StatusCode)
+	}
+	if status, _ := c.Introspect("x", testkit.ResourceClientID, testkit.ResourceSecret); status != http.StatusTooManyRequests {
+		t.Fatalf("introspection from a locked-out address: %d", status)
+	}
+}
+
+func TestRateLimit_PerClient(t *testing.T) {
+	t.Parallel()
+	c := limitedStack(t, authserver.Limits{PerClient: 4}) // bursts of 1
+	c.RegisterPublic()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}}
+	if status, body := c.Form(c.Meta.TokenEndpoint, form); status != http.StatusBadRequest {
+		t.Fatalf("first: %d %v", status, body)
+	}
+	status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}})
+	if status != http.StatusTooManyRequests || body["error"] != "temporarily_unavailable" {
+		t.Fatalf("second for the same client: %d %v", status, body)
+	}
+	other := testkit.Discover(t, strings.TrimSuffix(c.Meta.Issuer, "/"))
+	other.RegisterPublic()
+	if status, _ := other.Form(other.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}}); status != http.StatusBadRequest {
+		t.Fatalf("another client was limited too: %d", status)
+	}
+}

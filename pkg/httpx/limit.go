@@ -1,0 +1,117 @@
+package httpx
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter hands out a token bucket per key (a client IP or a client id).
+// A nil *Limiter allows everything.
+type Limiter struct {
+	mu      sync.Mutex
+	rate    rate.Limit
+	burst   int
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// maxKeys bounds the memory a flood of distinct keys can take.
+const maxKeys = 50000
+
+// NewLimiter allows events per period for each key, in bursts of up to
+// burst (default a sixth of events). events <= 0 means no limit (nil).
+func NewLimiter(events int, per time.Duration, burst int) *Limiter {
+	if events <= 0 || per <= 0 {
+		return nil
+	}
+	if burst <= 0 {
+		burst = max(1, events/6)
+	}
+	return &Limiter{rate: rate.Limit(float64(events) / per.Seconds()), burst: burst, buckets: map[string]*bucket{}}
+}
+
+// Blocked reports, without taking a token, whether key has none left.
+func (l *Limiter) Blocked(key string) (bool, time.Duration) {
+	if l == nil {
+		return false, 0
+	}
+	l.mu.Lock()
+	b, ok := l.buckets[key]
+	l.mu.Unlock()
+	if !ok {
+		return false, 0
+	}
+	now := time.Now()
+	if b.lim.TokensAt(now) >= 1 {
+		return false, 0
+	}
+	r := b.lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return true, d
+}
+
+// Allow takes one token for key; when none is left it reports how long
+// until one is.
+func (l *Limiter) Allow(key string) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	now := time.Now()
+	l.mu.Lock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxKeys {
+			l.evict(now)
+		}
+		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	l.mu.Unlock()
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// evict drops buckets idle long enough to be full again.
+func (l *Limiter) evict(now time.Time) {
+	idle := time.Duration(float64(l.burst)/float64(l.rate)*float64(time.Second)) + time.Minute
+	for k, b := range l.buckets {
+		if now.Sub(b.seen) > idle {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= maxKeys { // all busy: start over rather than grow
+		l.buckets = map[string]*bucket{}
+	}
+}
+
+// RetryAfter formats a delay for the Retry-After header (whole seconds,
+// at least 1).
+func RetryAfter(d time.Duration) string {
+	return strconv.Itoa(int(math.Max(1, math.Ceil(d.Seconds()))))
+}
+
+// ClientIP is the address the request came from. Forwarded headers are
+// not trusted: behind a proxy, every request shares the proxy's address.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
