@@ -40,7 +40,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Login CSRF: the response must come back to the browser that began it.
-	c, err := r.Cookie(cookieBrowser)
+	c, err := r.Cookie(s.cookieName(cookieBrowser))
 	if err != nil || !secrets.Equal(secrets.Hash(c.Value), p.BrowserHash) {
 		s.log.WarnContext(r.Context(), "callback from a browser that did not start the sign-in", "client_id", p.ClientID)
 		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "This sign-in was started in another browser.",

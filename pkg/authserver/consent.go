@@ -35,6 +35,16 @@ type approval struct {
 
 func (s *Server) secureCookies() bool { return strings.HasPrefix(s.cfg.Issuer, "https://") }
 
+// cookieName gives tmcp's cookies the __Host- prefix where the browser
+// allows it (Secure, Path=/, no Domain): such a cookie cannot be planted by
+// a sibling subdomain or over plain HTTP.
+func (s *Server) cookieName(base string) string {
+	if s.secureCookies() && s.cookiePath() == "/" {
+		return "__Host-" + base
+	}
+	return base
+}
+
 func (s *Server) cookiePath() string {
 	if s.prefix == "" {
 		return "/"
@@ -45,14 +55,14 @@ func (s *Server) cookiePath() string {
 // browserID returns the id of this browser, setting the cookie on first
 // sight. Pending logins and consent forms are bound to it.
 func (s *Server) browserID(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(cookieBrowser); err == nil && len(c.Value) >= 43 {
+	if c, err := r.Cookie(s.cookieName(cookieBrowser)); err == nil && len(c.Value) >= 43 {
 		return c.Value
 	}
 	id := secrets.Random(browserIDBytes)
-	http.SetCookie(w, &http.Cookie{Name: cookieBrowser, Value: id, Path: s.cookiePath(), HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(cookieBrowser), Value: id, Path: s.cookiePath(), HttpOnly: true,
 		Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: int((24 * time.Hour).Seconds())})
 	// Make it visible to the rest of this request too.
-	r.AddCookie(&http.Cookie{Name: cookieBrowser, Value: id})
+	r.AddCookie(&http.Cookie{Name: s.cookieName(cookieBrowser), Value: id})
 	return id
 }
 
@@ -109,7 +119,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	if s.authFailed(w, r, req, perr, oerr) {
 		return
 	}
-	c, err := r.Cookie(cookieBrowser)
+	c, err := r.Cookie(s.cookieName(cookieBrowser))
 	if err != nil || !secrets.Equal(s.csrfToken(c.Value, req), r.PostForm.Get("csrf_token")) {
 		s.log.WarnContext(r.Context(), "consent form refused: not from this browser's consent page", "client_id", req.Client.ID)
 		s.errorPage(w, http.StatusForbidden, "Consent refused",
@@ -129,7 +139,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readApprovals(r *http.Request) []approval {
-	c, err := r.Cookie(cookieConsent)
+	c, err := r.Cookie(s.cookieName(cookieConsent))
 	if err != nil {
 		return nil
 	}
@@ -178,7 +188,7 @@ func (s *Server) rememberConsent(w http.ResponseWriter, r *http.Request, req *au
 	}
 	raw, _ := json.Marshal(list)
 	payload := base64.RawURLEncoding.EncodeToString(raw)
-	http.SetCookie(w, &http.Cookie{Name: cookieConsent, Value: payload + "." + secrets.MAC(s.cookieKey, "approvals", payload),
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(cookieConsent), Value: payload + "." + secrets.MAC(s.cookieKey, "approvals", payload),
 		Path: s.cookiePath(), HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
 		MaxAge: int(consentTTL.Seconds())})
 }

@@ -2,6 +2,15 @@ package cli_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,6 +57,7 @@ func TestScripts(t *testing.T) {
 			"waitfor":      waitFor,
 			"httpget":      httpGet,
 			"sandboxlogin": sandboxLogin,
+			"gencert":      genCert,
 		},
 	})
 }
@@ -59,7 +69,7 @@ func waitFor(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(args[0])
+		resp, err := scriptClient(ts).Get(args[0])
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -81,7 +91,7 @@ func httpGet(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: httpget URL")
 	}
-	resp, err := http.Get(args[0])
+	resp, err := scriptClient(ts).Get(args[0])
 	if err != nil {
 		if neg {
 			return
@@ -148,4 +158,40 @@ func sandboxLogin(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("login set no session cookie (status %d)", resp.StatusCode)
+}
+
+// scriptClient trusts the certificate gencert made, if any.
+func scriptClient(ts *testscript.TestScript) *http.Client {
+	pemData, err := os.ReadFile(filepath.Join(ts.Getenv("WORK"), "tls", "cert.pem"))
+	if err != nil {
+		return http.DefaultClient
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemData)
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// gencert DIR: write a self-signed certificate for localhost and
+// 127.0.0.1 as DIR/cert.pem and DIR/key.pem.
+func genCert(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: gencert DIR")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ts.Check(err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ts.Check(err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	ts.Check(err)
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	ts.Check(os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	ts.Check(os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
 }

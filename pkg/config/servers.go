@@ -139,7 +139,11 @@ func DefaultResource(v *viper.Viper) string {
 	if u := v.GetString(KeyResourcePublicURL); u != "" {
 		return u
 	}
-	return fmt.Sprintf("http://%s/mcp", net.JoinHostPort(v.GetString(KeyResourceHost), strconv.Itoa(v.GetInt(KeyResourcePort))))
+	scheme := "http"
+	if v.GetString(KeyResourceTLSCert) != "" {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s/mcp", scheme, net.JoinHostPort(v.GetString(KeyResourceHost), strconv.Itoa(v.GetInt(KeyResourcePort))))
 }
 
 // LoadUpstream reads TaskManager's endpoints and tmcp's client there.
