@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,36 @@ func TestRun_FailuresNameTheStepAndTheFix(t *testing.T) {
 				t.Fatalf("failed step = %+v, want %s with a hint containing %q\n%s", failed, tc.step, tc.hint, names(r))
 			}
 		})
+	}
+}
+
+// RFC 9700 §4.4 / RFC 9207: flow test refuses an authorization response
+// whose iss is not the issuer it asked (a mix-up attack).
+func TestSecurity_MixUp_FlowRefusesForeignIss(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+	report := flow.Run(context.Background(), flow.Options{
+		Server: stack.Resource.URL(), Timeout: 20 * time.Second,
+		Open: func(u string) error {
+			go func() {
+				// Sign in, but deliver the response as if another
+				// authorization server had sent it.
+				au, _ := url.Parse(u)
+				b := testkit.NewBrowser(t, au.Query().Get("redirect_uri"))
+				back := testkit.SignIn(t, b, u)
+				q := back.Query()
+				q.Set("iss", "https://attacker.example")
+				back.RawQuery = q.Encode()
+				resp, err := http.Get(back.String())
+				if err == nil {
+					resp.Body.Close()
+				}
+			}()
+			return nil
+		},
+	})
+	failed := report.Failed()
+	if report.OK || failed == nil || failed.Name != "sign in" || !strings.Contains(failed.Error, "mix-up") {
+		t.Fatalf("flow accepted a foreign iss: %s %+v", names(report), failed)
 	}
 }
