@@ -108,6 +108,19 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Upstream.Issuer != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		m, err := upstream.Discover(ctx, cfg.Upstream.Issuer, nil)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		upstream.ApplyMetadata(&cfg.Upstream, m)
+		if cfg.JWTIssuer == "" {
+			cfg.JWTIssuer = m.Issuer
+		}
+		cfg.Logger.Info("upstream endpoints discovered", "issuer", m.Issuer, "authorize", m.AuthorizationEndpoint, "token", m.TokenEndpoint)
+	}
 	if _, err := upstream.New(cfg.Upstream); err != nil { // fail before binding the port
 		return nil, err
 	}

@@ -39,6 +39,7 @@ const (
 	KeyTMJWKS       = "taskmanager.jwks_endpoint"
 	KeyTMAuthMethod = "taskmanager.auth_method"
 	KeyJWTIssuer    = "taskmanager.jwt_issuer"
+	KeyTMIssuer     = "taskmanager.issuer"
 
 	KeyAuthHost          = "auth.host"
 	KeyAuthPort          = "auth.port"
@@ -91,6 +92,7 @@ const (
 	KeySandboxTLSKey       = "sandbox.tls_key"
 	KeySandboxJWT          = "sandbox.jwt_access_tokens"
 	KeySandboxLoginLimit   = "sandbox.failed_login_limit"
+	KeySandboxDiscovery    = "sandbox.discovery"
 )
 
 // setting is one key with its environment names and default.
@@ -111,6 +113,7 @@ var settings = []setting{
 	{KeyTMClientID, []string{"TASKMANAGER_CLIENT_ID"}, "", "tmcp's OAuth client id at TaskManager"},
 	{KeyTMSecret, []string{"TASKMANAGER_CLIENT_SECRET"}, "", "tmcp's OAuth client secret at TaskManager"},
 	{KeyTMScope, []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none"},
+	{KeyTMIssuer, nil, "", "an OpenID Connect / RFC 8414 provider to discover the upstream endpoints from, instead of the TaskManager paths"},
 	{KeyTMAuthorize, nil, "/api/oauth/authorize", "TaskManager authorize endpoint"},
 	{KeyTMToken, nil, "/api/oauth/token", "TaskManager token endpoint"},
 	{KeyTMClients, nil, "/api/oauth/clients", "TaskManager clients endpoint"},
@@ -168,6 +171,7 @@ var settings = []setting{
 	{KeySandboxTLSCert, nil, "", "TLS certificate file"},
 	{KeySandboxTLSKey, nil, "", "TLS key file"},
 	{KeySandboxLoginLimit, nil, 10, "failed logins a minute per address before logins from it are refused (0: no limit)"},
+	{KeySandboxDiscovery, nil, false, "publish OpenID Connect discovery metadata with endpoints under /oidc/, like a generic provider"},
 	{KeySandboxJWT, nil, false, "issue access tokens as ES256 JWTs (verified by serve auth with the JWKS) instead of opaque strings"},
 }
 

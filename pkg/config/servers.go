@@ -149,6 +149,7 @@ func DefaultResource(v *viper.Viper) string {
 // LoadUpstream reads TaskManager's endpoints and tmcp's client there.
 func LoadUpstream(v *viper.Viper) upstream.Config {
 	return upstream.Config{
+		Issuer:            v.GetString(KeyTMIssuer),
 		BaseURL:           strings.TrimSuffix(v.GetString(KeyTMBaseURL), "/"),
 		AuthorizeEndpoint: v.GetString(KeyTMAuthorize),
 		TokenEndpoint:     v.GetString(KeyTMToken),
@@ -181,6 +182,7 @@ func LoadSandbox(v *viper.Viper) (sandbox.Config, error) {
 		TLSKey:          v.GetString(KeySandboxTLSKey),
 		JWTAccessTokens: v.GetBool(KeySandboxJWT),
 		FailedLogins:    v.GetInt(KeySandboxLoginLimit),
+		Discovery:       v.GetBool(KeySandboxDiscovery),
 	}
 	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
 		cfg.RedirectURIs = []string{fmt.Sprintf("http://localhost:%d/oauth/callback", DefaultAuthPort)}

@@ -107,3 +107,18 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, scope string) (*
 	}
 	return t, u
 }
+
+// discovery is the provider metadata a generic OpenID provider publishes
+// (OpenID Connect Discovery 1.0, RFC 8414).
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	u := s.cfg.PublicURL
+	oauth.WriteJSONBody(w, http.StatusOK, oauth.ServerMetadata{
+		Issuer: u, AuthorizationEndpoint: u + "/oidc/authorize", TokenEndpoint: u + "/oidc/token",
+		UserinfoEndpoint: u + "/oidc/userinfo", JWKSURI: u + "/oidc/jwks", IntrospectionEndpoint: u + "/api/oauth/introspect",
+		ScopesSupported: knownScopes, ResponseTypesSupported: []string{"code"},
+		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
+		TokenEndpointAuthMethodsSupported: []string{oauth.AuthMethodBasic, oauth.AuthMethodPost},
+		CodeChallengeMethodsSupported:     []string{oauth.MethodS256},
+		SubjectTypesSupported:             []string{"public"}, IDTokenSigningAlgValuesSupported: []string{"ES256"},
+	})
+}

@@ -42,6 +42,9 @@ type Config struct {
 	// iss (default the public URL).
 	JWTAccessTokens bool
 	JWTIssuer       string
+	// Discovery publishes OpenID Connect / RFC 8414 metadata whose
+	// endpoints live under /oidc/, as a generic provider's would.
+	Discovery bool
 	// FailedLogins a minute per address before logins from it are
 	// refused (0: no limit).
 	FailedLogins int
@@ -207,6 +210,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PATCH /api/tasks/{id}", s.requireScope("write", s.updateTask))
 	mux.HandleFunc("PUT /api/tasks/{id}", s.requireScope("write", s.updateTask))
 	mux.HandleFunc("DELETE /api/tasks/{id}", s.requireScope("write", s.deleteTask))
+	if s.cfg.Discovery {
+		for _, p := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+			mux.HandleFunc("GET "+p, s.discovery)
+		}
+		mux.HandleFunc("GET /oidc/authorize", s.authorize)
+		mux.HandleFunc("POST /oidc/token", s.token)
+		mux.HandleFunc("GET /oidc/userinfo", s.userinfo)
+		mux.HandleFunc("GET /oidc/jwks", s.jwks)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return httpx.Log(s.log, httpx.LimitBody(64<<10, mux))
 }

@@ -97,6 +97,9 @@ type AuthOptions struct {
 	MutateSandbox func(*sandbox.Config)
 	// OnSandbox learns the sandbox's URL before the auth server starts.
 	OnSandbox func(url string)
+	// DiscoverUpstream makes the auth server discover the sandbox's
+	// endpoints from its issuer (the sandbox needs Discovery on).
+	DiscoverUpstream bool
 	// IssuerPath serves the auth server under a path of its origin.
 	IssuerPath string
 	// Resource starts a resource server too, as the auth server's first
@@ -158,6 +161,9 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 		opts.OnSandbox(sb.URL())
 	}
 	cfg.Upstream.BaseURL = sb.URL()
+	if opts.DiscoverUpstream {
+		cfg.Upstream.Issuer = sb.URL()
+	}
 	if opts.UpstreamURL != "" {
 		cfg.Upstream.BaseURL = opts.UpstreamURL
 	}

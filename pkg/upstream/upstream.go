@@ -23,6 +23,9 @@ import (
 // Config names TaskManager's endpoints and tmcp's client there. Endpoint
 // paths are relative to BaseURL unless absolute.
 type Config struct {
+	// Issuer, when set, is an OpenID Connect / RFC 8414 provider whose
+	// metadata names the endpoints (see Discover).
+	Issuer            string
 	BaseURL           string
 	AuthorizeEndpoint string
 	TokenEndpoint     string

@@ -34,6 +34,7 @@ var authFlags = map[string]string{
 	"registration-limit":        config.KeyAuthRegLimit,
 	"client-rate-limit":         config.KeyAuthClientLimit,
 	"failed-auth-limit":         config.KeyAuthFailedLimit,
+	"upstream-issuer":           config.KeyTMIssuer,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -83,6 +84,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.IntFlag(fs, "registration-limit", config.KeyAuthRegLimit)
 	cmdutil.IntFlag(fs, "client-rate-limit", config.KeyAuthClientLimit)
 	cmdutil.IntFlag(fs, "failed-auth-limit", config.KeyAuthFailedLimit)
+	cmdutil.Flag(fs, "upstream-issuer", config.KeyTMIssuer)
 	return cmd
 }
 

@@ -22,6 +22,7 @@ var sandboxFlags = map[string]string{
 	"tls-key":            config.KeySandboxTLSKey,
 	"jwt-access-tokens":  config.KeySandboxJWT,
 	"failed-login-limit": config.KeySandboxLoginLimit,
+	"discovery":          config.KeySandboxDiscovery,
 }
 
 func newSandboxCmd(f *cmdutil.Factory) *cobra.Command {
@@ -69,5 +70,6 @@ API (/api/tasks). A demo user is created at start.`,
 	cmdutil.Flag(fs, "tls-key", config.KeySandboxTLSKey)
 	fs.Bool("jwt-access-tokens", false, config.Help(config.KeySandboxJWT))
 	cmdutil.IntFlag(fs, "failed-login-limit", config.KeySandboxLoginLimit)
+	fs.Bool("discovery", false, config.Help(config.KeySandboxDiscovery))
 	return cmd
 }
