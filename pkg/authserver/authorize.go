@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store"
@@ -41,6 +42,8 @@ func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, 
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &pageError{"Unknown client: " + clientID + " is not registered with this server.",
 			"Register the client again (its registration may have been removed)."}, nil
+	} else if errors.Is(err, cimd.ErrInvalid) {
+		return nil, &pageError{"The client's metadata document was refused.", err.Error()}, nil
 	} else if errors.Is(err, errClientLookup) {
 		return nil, &pageError{"TaskManager could not be asked about this client.",
 			"Nothing was approved. Try again when TaskManager is reachable."}, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
@@ -37,6 +38,8 @@ func (s *Server) checkClientCredentials(r *http.Request) (*store.Client, *oauth.
 	c, err := s.client(r.Context(), creds.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.InvalidClient("unknown client")
+	} else if errors.Is(err, cimd.ErrInvalid) {
+		return nil, oauth.InvalidClient("the client's metadata document was refused")
 	} else if errors.Is(err, errClientLookup) {
 		return nil, oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager could not be asked about this client")
 	} else if err != nil {

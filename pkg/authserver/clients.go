@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
@@ -38,6 +39,9 @@ type clientLookup struct {
 // a client id tmcp does not know is looked up at TaskManager and accepted
 // as a public client (PKCE) with the redirect URIs TaskManager lists.
 func (s *Server) client(ctx context.Context, id string) (*store.Client, error) {
+	if cimd.IsURL(id) {
+		return s.documentClient(ctx, id)
+	}
 	c, err := s.store.GetClient(ctx, id)
 	if !errors.Is(err, store.ErrNotFound) || !s.cfg.ClientLookup {
 		return c, err
@@ -76,4 +80,16 @@ func (s *Server) remember(id string, c *store.Client, until time.Time) {
 		s.lookup.entries = map[string]lookupEntry{}
 	}
 	s.lookup.entries[id] = lookupEntry{client: c, expires: until}
+}
+
+// documentClient is a client whose client_id is the URL of its metadata
+// document (CIMD): a public client with the redirect URIs it lists.
+func (s *Server) documentClient(ctx context.Context, id string) (*store.Client, error) {
+	d, err := s.cimd.Resolve(ctx, id)
+	if err != nil {
+		s.log.InfoContext(ctx, "client metadata document refused", "client_id", id, "err", err)
+		return nil, err
+	}
+	return &store.Client{ID: d.ClientID, Name: d.ClientName, RedirectURIs: d.RedirectURIs, GrantTypes: d.GrantTypes,
+		ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: oauth.AuthMethodNone, Scope: d.Scope}, nil
 }

@@ -25,6 +25,7 @@ func (s *Server) Metadata() oauth.ServerMetadata {
 		IntrospectionEndpointAuthMethodsSupported:  []string{oauth.AuthMethodBasic, oauth.AuthMethodPost},
 		CodeChallengeMethodsSupported:              []string{oauth.MethodS256},
 		AuthorizationResponseIssParameterSupported: true,
+		ClientIDMetadataDocumentSupported:          true,
 	}
 }
 

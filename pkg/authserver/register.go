@@ -5,6 +5,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -41,6 +42,25 @@ type RegistrationResponse struct {
 	ClientMetadata
 }
 
+// RegistrationPolicy restricts dynamic registration (RFC 7591).
+type RegistrationPolicy struct {
+	// RedirectSchemes lists the redirect URI schemes clients may register
+	// ("https", "http" for loopback, or a private-use scheme); "*" or an
+	// empty list allows every scheme the OAuth 2.1 rules allow.
+	RedirectSchemes []string
+	// InitialAccessToken, when set, must be presented as a bearer token
+	// to register (RFC 7591 §3).
+	InitialAccessToken string
+}
+
+func (p RegistrationPolicy) schemeAllowed(raw string) bool {
+	if len(p.RedirectSchemes) == 0 || slices.Contains(p.RedirectSchemes, "*") {
+		return true
+	}
+	u, err := url.Parse(raw)
+	return err == nil && slices.Contains(p.RedirectSchemes, strings.ToLower(u.Scheme))
+}
+
 // Limits on registration metadata, so one request cannot store much.
 const (
 	maxRedirectURIs = 10
@@ -48,6 +68,14 @@ const (
 )
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	if want := s.cfg.Registration.InitialAccessToken; want != "" {
+		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !secrets.Equal(got, want) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="registration needs the initial access token"`)
+			oauth.WriteJSON(w, r, oauth.NewError(oauth.CodeInvalidToken, "registration needs the initial access token"))
+			return
+		}
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		oauth.WriteJSON(w, r, oauth.InvalidRequest("send the client metadata as application/json (RFC 7591 §3.1)"))
 		return
@@ -107,6 +135,9 @@ func (s *Server) validateMetadata(md *ClientMetadata) *oauth.Error {
 		}
 		if err := oauth.ValidateRedirectURI(u); err != nil {
 			return oauth.NewError(oauth.CodeInvalidRedirectURI, "redirect URI "+u+" "+err.Error())
+		}
+		if !s.cfg.Registration.schemeAllowed(u) {
+			return oauth.NewError(oauth.CodeInvalidRedirectURI, "redirect URI "+u+" uses a scheme this server does not register: "+strings.Join(s.cfg.Registration.RedirectSchemes, ", "))
 		}
 	}
 	switch md.TokenEndpointAuthMethod {

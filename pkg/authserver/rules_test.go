@@ -2,6 +2,7 @@ package authserver_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -720,5 +721,40 @@ func TestCORS_OnlyOnAPIEndpoints(t *testing.T) {
 	}
 	if resp := preflight("/oauth/consent", "https://inspector.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("consent preflight answered with CORS headers")
+	}
+}
+
+func TestRegistration_Policy(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Registration = authserver.RegistrationPolicy{RedirectSchemes: []string{"https", "http"}, InitialAccessToken: "iat-secret"}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	register := func(token string, redirect string) (int, map[string]any, string) {
+		req, _ := http.NewRequest(http.MethodPost, c.Meta.RegistrationEndpoint, strings.NewReader(`{"redirect_uris":["`+redirect+`"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body, resp.Header.Get("WWW-Authenticate")
+	}
+	if status, body, www := register("", "https://a.example/cb"); status != 401 || body["error"] != "invalid_token" || !strings.HasPrefix(www, "Bearer") {
+		t.Fatalf("without the initial access token: %d %v %q", status, body, www)
+	}
+	if status, body, _ := register("wrong", "https://a.example/cb"); status != 401 {
+		t.Fatalf("with a wrong initial access token: %d %v", status, body)
+	}
+	if status, body, _ := register("iat-secret", "https://a.example/cb"); status != 201 {
+		t.Fatalf("with the token: %d %v", status, body)
+	}
+	if status, body, _ := register("iat-secret", "cursor://app/cb"); status != 400 || body["error"] != "invalid_redirect_uri" {
+		t.Fatalf("a private-use scheme outside the policy: %d %v", status, body)
 	}
 }

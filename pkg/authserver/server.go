@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
@@ -57,6 +58,10 @@ type Config struct {
 	// ClientLookup accepts client ids registered at TaskManager
 	// (GET /api/oauth/clients/{id}) as public clients.
 	ClientLookup bool
+	// Registration is the dynamic client registration policy.
+	Registration RegistrationPolicy
+	// CIMD tunes the fetching of Client ID Metadata Documents.
+	CIMD cimd.Options
 	// Limits are the rate limits; zero is unlimited.
 	Limits Limits
 	// CORSOrigins may call the registration, token and revocation
@@ -86,6 +91,7 @@ type Server struct {
 	verifier  *upstream.Verifier
 	lookup    clientLookup
 	limits    limiters
+	cimd      *cimd.Resolver
 	sealer    *secrets.Sealer
 	cookieKey []byte
 	log       *slog.Logger
@@ -130,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
 		lookup: clientLookup{entries: map[string]lookupEntry{}},
 		limits: newLimiters(cfg.Limits),
+		cimd:   cimd.New(cfg.CIMD),
 	}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {

@@ -59,6 +59,9 @@ const (
 	KeyAuthCORSOrigins   = "auth.cors_origins"
 	KeyAuthClientLookup  = "auth.taskmanager_client_lookup"
 	KeyAuthRateLimit     = "auth.rate_limit"
+	KeyAuthDev           = "auth.dev"
+	KeyAuthRegSchemes    = "auth.registration_redirect_schemes"
+	KeyAuthRegToken      = "auth.registration_access_token"
 	KeyAuthRegLimit      = "auth.registration_limit"
 	KeyAuthClientLimit   = "auth.client_rate_limit"
 	KeyAuthFailedLimit   = "auth.failed_auth_limit"
@@ -136,6 +139,9 @@ var settings = []setting{
 	{KeyAuthResource, nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
 	{KeyAuthCORSOrigins, nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials)"},
 	{KeyAuthClientLookup, nil, false, "accept MCP client ids registered at TaskManager (looked up at /api/oauth/clients/{id}) as public clients"},
+	{KeyAuthDev, nil, false, "development mode: client metadata documents may live on loopback and private addresses"},
+	{KeyAuthRegSchemes, nil, []string{"*"}, "redirect URI schemes clients may register (https, http for loopback, private-use schemes; * for all)"},
+	{KeyAuthRegToken, []string{"TMCP_REGISTRATION_TOKEN"}, "", "initial access token required to register clients (RFC 7591 §3); empty allows open registration"},
 	{KeyAuthRateLimit, nil, 600, "requests a minute per client address on each endpoint (0: no limit)"},
 	{KeyAuthRegLimit, nil, 60, "client registrations an hour per client address (0: no limit)"},
 	{KeyAuthClientLimit, nil, 300, "token, revocation requests a minute per client (0: no limit)"},

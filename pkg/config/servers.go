@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
@@ -49,6 +50,9 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		CORSOrigins:     v.GetStringSlice(KeyAuthCORSOrigins),
 		JWTIssuer:       v.GetString(KeyJWTIssuer),
 		ClientLookup:    v.GetBool(KeyAuthClientLookup),
+		CIMD:            cimd.Options{AllowPrivate: v.GetBool(KeyAuthDev)},
+		Registration: authserver.RegistrationPolicy{RedirectSchemes: v.GetStringSlice(KeyAuthRegSchemes),
+			InitialAccessToken: v.GetString(KeyAuthRegToken)},
 		Limits: authserver.Limits{PerIP: v.GetInt(KeyAuthRateLimit), Registrations: v.GetInt(KeyAuthRegLimit),
 			PerClient: v.GetInt(KeyAuthClientLimit), FailedAuth: v.GetInt(KeyAuthFailedLimit)},
 		DefaultScope: ParseScopeList(v.GetString(KeyTMScope)),

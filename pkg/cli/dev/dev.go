@@ -81,6 +81,7 @@ func run(ctx context.Context, f *cmdutil.Factory, v *viper.Viper, log *slog.Logg
 	v.Set(config.KeySandboxClientID, devClientID)
 	v.Set(config.KeySandboxClientSecret, secret)
 	v.Set(config.KeySandboxRedirectURIs, []string{authURL + "/oauth/callback"})
+	v.Set(config.KeyAuthDev, true)
 
 	sbCfg, err := config.LoadSandbox(v)
 	if err != nil {

@@ -35,6 +35,8 @@ var authFlags = map[string]string{
 	"client-rate-limit":         config.KeyAuthClientLimit,
 	"failed-auth-limit":         config.KeyAuthFailedLimit,
 	"upstream-issuer":           config.KeyTMIssuer,
+	"dev":                       config.KeyAuthDev,
+	"registration-scheme":       config.KeyAuthRegSchemes,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -85,6 +87,8 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.IntFlag(fs, "client-rate-limit", config.KeyAuthClientLimit)
 	cmdutil.IntFlag(fs, "failed-auth-limit", config.KeyAuthFailedLimit)
 	cmdutil.Flag(fs, "upstream-issuer", config.KeyTMIssuer)
+	fs.Bool("dev", false, config.Help(config.KeyAuthDev))
+	fs.StringSlice("registration-scheme", []string{"*"}, config.Help(config.KeyAuthRegSchemes))
 	return cmd
 }
 
