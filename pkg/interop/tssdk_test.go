@@ -1,9 +1,14 @@
 package interop_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +29,16 @@ func TestMain(m *testing.M) {
 }
 
 // TestTypeScriptSDKClient runs the official TypeScript SDK's OAuth client
-// (OAuthClientProvider + StreamableHTTPClientTransport) against tmcp.
+// (OAuthClientProvider + StreamableHTTPClientTransport) against a real
+// `tmcp dev`.
 func TestTypeScriptSDKClient(t *testing.T) {
 	dir := interopDir(t)
-	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+	mcpURL, authURL := startDev(t, buildTmcp(t))
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := run(t, time.Minute, []string{"TMCP_BROWSER=" + self}, node(dir), filepath.Join(dir, "ts-client.mjs"), stack.Resource.URL())
+	out, err := run(t, time.Minute, []string{"TMCP_BROWSER=" + self}, node(dir), filepath.Join(dir, "ts-client.mjs"), mcpURL)
 	if err != nil {
 		t.Fatalf("TypeScript client: %v\n%s", err, out)
 	}
@@ -47,8 +53,53 @@ func TestTypeScriptSDKClient(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
 		t.Fatalf("TypeScript client output: %v\n%s", err, out)
 	}
-	if got.Resource != stack.Resource.URL() || got.CodeChallengeMethod != "S256" || got.Iss != stack.Auth.URL() ||
+	if got.Resource != mcpURL || got.CodeChallengeMethod != "S256" || got.Iss != authURL ||
 		got.Whoami["username"] != testkit.DemoEmail || got.Scope != "read" {
 		t.Fatalf("TypeScript client saw %+v", got)
 	}
+}
+
+// startDev runs `tmcp dev` on free ports with its own state directory and
+// stops it (SIGINT) when the test ends.
+func startDev(t *testing.T, bin string) (mcpURL, authURL string) {
+	t.Helper()
+	ports := make([]string, 3)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		ln.Close()
+	}
+	cmd := exec.Command(bin, "dev", "--sandbox-port", ports[0], "--auth-port", ports[1], "--resource-port", ports[2])
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "NO_COLOR=1")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("tmcp dev output:\n%s", logs.String())
+		}
+	})
+	authURL, mcpURL = "http://localhost:"+ports[1], "http://localhost:"+ports[2]+"/mcp"
+	deadline := time.Now().Add(15 * time.Second)
+	for _, u := range []string{"http://localhost:" + ports[0] + "/healthz", authURL + "/healthz", "http://localhost:" + ports[2] + "/healthz"} {
+		for {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("tmcp dev did not come up: %v\n%s", err, logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return mcpURL, authURL
 }

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,6 +117,29 @@ func FuzzReadClientCredentials(f *testing.F) {
 		}
 		if c.ID == "" || (c.Method == AuthMethodNone) != (c.Secret == "") {
 			t.Fatalf("credentials %+v from %q", c, body)
+		}
+	})
+}
+
+func FuzzMetadataJSON(f *testing.F) {
+	f.Add(`{"issuer":"https://as.example/tenant","authorization_endpoint":"https://as.example/a","token_endpoint":"https://as.example/t","response_types_supported":["code"]}`)
+	f.Add(`{"resource":"https://mcp.example/mcp","authorization_servers":["https://as.example"]}`)
+	f.Add(`{"issuer":"%zz"}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		var m ServerMetadata
+		if json.Unmarshal([]byte(doc), &m) == nil {
+			for _, p := range MetadataPaths(m.Issuer) {
+				if !strings.HasPrefix(p, "/") {
+					t.Fatalf("metadata path %q for issuer %q", p, m.Issuer)
+				}
+			}
+		}
+		var prm ProtectedResourceMetadata
+		if json.Unmarshal([]byte(doc), &prm) == nil && prm.Resource != "" {
+			if !SameResource(prm.Resource, prm.Resource+"/") && !strings.HasSuffix(prm.Resource, "/") {
+				t.Fatalf("SameResource is not tolerant of one trailing slash: %q", prm.Resource)
+			}
+			_ = ValidResourceIndicator(prm.Resource)
 		}
 	})
 }
