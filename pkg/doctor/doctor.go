@@ -319,12 +319,12 @@ func (d *doctor) jwks(ctx context.Context) *Check {
 
 func (d *doctor) authMetadata(ctx context.Context) *Check {
 	const name = "auth metadata"
-	u, err := url.Parse(d.opts.AuthServer)
+	urls, err := oauth.MetadataURLs(d.opts.AuthServer)
 	if err != nil {
-		return bad(name, "the auth server URL is not a URL", "")
+		return bad(name, err.Error(), "Set --auth-server to the auth server's public URL.")
 	}
-	u.Path = oauth.MetadataPaths(d.opts.AuthServer)[0]
-	resp, body, err := d.get(ctx, u.String(), "auth")
+	u := urls[0]
+	resp, body, err := d.get(ctx, u, "auth")
 	if err != nil {
 		d.authDown = true
 		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth), or check its URL.")

@@ -242,14 +242,13 @@ func (r *runner) fetchPRM(ctx context.Context) (string, error) {
 // order: RFC 8414 (path inserted), then OpenID Connect Discovery.
 func (r *runner) fetchASMeta(ctx context.Context) (string, error) {
 	issuer := r.prm.AuthorizationServers[0]
-	u, err := url.Parse(issuer)
+	urls, err := oauth.MetadataURLs(issuer)
 	if err != nil {
 		return "", err
 	}
 	var lastErr error
-	for _, p := range oauth.MetadataPaths(issuer) {
-		u.Path = p
-		if lastErr = r.getJSON(ctx, u.String(), &r.meta); lastErr == nil {
+	for _, u := range urls {
+		if lastErr = r.getJSON(ctx, u, &r.meta); lastErr == nil {
 			break
 		}
 	}

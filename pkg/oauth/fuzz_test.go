@@ -133,6 +133,13 @@ func FuzzMetadataJSON(f *testing.F) {
 					t.Fatalf("metadata path %q for issuer %q", p, m.Issuer)
 				}
 			}
+			if urls, err := MetadataURLs(m.Issuer); err == nil {
+				for _, u := range urls {
+					if !strings.Contains(u, WellKnownAuthorizationServer) && !strings.Contains(u, WellKnownOpenIDConfiguration) {
+						t.Fatalf("metadata URL %q for issuer %q", u, m.Issuer)
+					}
+				}
+			}
 		}
 		var prm ProtectedResourceMetadata
 		if json.Unmarshal([]byte(doc), &prm) == nil && prm.Resource != "" {

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -53,7 +54,7 @@ const (
 // a path has only the two plain forms.
 func MetadataPaths(issuer string) []string {
 	u, err := url.Parse(issuer)
-	if err != nil {
+	if err != nil || !u.IsAbs() || u.Host == "" {
 		return nil
 	}
 	p := strings.TrimSuffix(u.EscapedPath(), "/")
@@ -65,6 +66,23 @@ func MetadataPaths(issuer string) []string {
 		WellKnownOpenIDConfiguration + p,
 		p + WellKnownOpenIDConfiguration,
 	}
+}
+
+// MetadataURLs are the absolute URLs of MetadataPaths, in the order MCP
+// clients try them; an issuer that is not an absolute URL has none.
+func MetadataURLs(issuer string) ([]string, error) {
+	paths := MetadataPaths(issuer)
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("issuer %q is not an absolute URL", issuer)
+	}
+	u, _ := url.Parse(issuer)
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		v := *u
+		v.Path, v.RawPath, v.RawQuery, v.Fragment = p, "", "", ""
+		out[i] = v.String()
+	}
+	return out, nil
 }
 
 // ValidResourceIndicator applies RFC 8707 §2: an absolute URI without a

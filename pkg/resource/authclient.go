@@ -46,12 +46,11 @@ func (a *authClient) metadata(ctx context.Context) (*oauth.ServerMetadata, error
 	if a.meta != nil {
 		return a.meta, nil
 	}
-	u, err := url.Parse(a.issuer)
+	urls, err := oauth.MetadataURLs(a.issuer)
 	if err != nil {
 		return nil, err
 	}
-	u.Path = oauth.MetadataPaths(a.issuer)[0]
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[0], nil)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthServerURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("the resource server needs the auth server's URL and its introspection credentials")
 	}
+	if _, err := oauth.MetadataURLs(cfg.AuthServerURL); err != nil {
+		return nil, fmt.Errorf("--auth-server: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -33,12 +33,11 @@ type OAuthClient struct {
 func Discover(t testing.TB, issuer string) *OAuthClient {
 	t.Helper()
 	c := &OAuthClient{t: t, HTTP: &http.Client{}, RedirectURI: ClientRedirect, Resource: ResourceURL}
-	u, err := url.Parse(issuer)
+	urls, err := oauth.MetadataURLs(issuer) // RFC 8414 §3.1: inserted before the issuer's path
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = oauth.MetadataPaths(issuer)[0] // RFC 8414 §3.1: inserted before the issuer's path
-	status, body := c.JSON(http.MethodGet, u.String(), nil)
+	status, body := c.JSON(http.MethodGet, urls[0], nil)
 	if status != http.StatusOK {
 		t.Fatalf("metadata: %d %s", status, body)
 	}

@@ -27,10 +27,11 @@ func Discover(ctx context.Context, issuer string, hc *http.Client) (*oauth.Serve
 	if err != nil || !u.IsAbs() {
 		return nil, fmt.Errorf("upstream issuer %q is not an absolute URL", issuer)
 	}
-	candidates := []string{issuer + oauth.WellKnownOpenIDConfiguration}
-	ins := *u
-	ins.Path = oauth.MetadataPaths(issuer)[0]
-	candidates = append(candidates, ins.String())
+	urls, err := oauth.MetadataURLs(issuer)
+	if err != nil {
+		return nil, err
+	}
+	candidates := []string{issuer + oauth.WellKnownOpenIDConfiguration, urls[0]}
 	var errs []error
 	c := &Client{http: hc}
 	for _, cand := range candidates {
