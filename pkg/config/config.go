@@ -128,7 +128,7 @@ var settings = []setting{
 	{KeyAuthHost, nil, "localhost", "address the auth server listens on"},
 	{KeyAuthPort, nil, DefaultAuthPort, "port the auth server listens on"},
 	{KeyAuthIssuer, nil, "", "public URL (issuer) of the auth server (default http://localhost:<port>)"},
-	{KeyAuthStore, []string{"TMCP_STORE"}, "", "storage: a SQLite file path (default <state dir>/tmcp.db)"},
+	{KeyAuthStore, []string{"TMCP_STORE"}, "", "storage: a SQLite file path (default <state dir>/tmcp.db) or a postgres:// URL"},
 	{KeyAuthEncryptionKey, []string{"TMCP_ENCRYPTION_KEY"}, "", "32-byte key (base64 or hex) that encrypts TaskManager tokens at rest (default: generated in the state dir)"},
 	{KeyAuthScopes, nil, "read write", "scopes MCP clients may request"},
 	{KeyAuthAccessTTL, nil, "1h", "lifetime of MCP access tokens"},

@@ -88,10 +88,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 	if cfg.Resources, err = resourceServers(v, a.StateDir); err != nil {
 		return nil, err
 	}
-	a.StorePath = v.GetString(KeyAuthStore)
-	if a.StorePath == "" {
-		a.StorePath = filepath.Join(a.StateDir, FileDatabase)
-	}
+	a.StorePath = StorePath(v)
 	a.Server = cfg
 	return a, nil
 }
@@ -264,4 +261,13 @@ func AuthIssuer(v *viper.Viper) string {
 		scheme = "https"
 	}
 	return fmt.Sprintf("%s://localhost:%d", scheme, v.GetInt(KeyAuthPort))
+}
+
+// StorePath is the configured store location, or the SQLite file in the
+// state directory.
+func StorePath(v *viper.Viper) string {
+	if s := v.GetString(KeyAuthStore); s != "" {
+		return s
+	}
+	return filepath.Join(StateDir(v), FileDatabase)
 }

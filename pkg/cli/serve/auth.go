@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -9,7 +10,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/config"
-	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
+	"github.com/tmcp-dev/tmcp/pkg/store/backend"
 )
 
 var authFlags = map[string]string{
@@ -105,9 +106,9 @@ func RunAuth(ctx context.Context, settings *config.Auth, log *slog.Logger) error
 // NewAuth opens the store and builds the auth server; the caller runs it
 // and then closes the store.
 func NewAuth(ctx context.Context, settings *config.Auth, log *slog.Logger) (*authserver.Server, func(), error) {
-	st, err := sqlite.Open(ctx, settings.StorePath)
+	st, err := backend.Open(ctx, settings.StorePath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("open the store (%s): %w", backend.Describe(settings.StorePath), err)
 	}
 	cfg := settings.Server
 	cfg.Store, cfg.Logger = st, log

@@ -1,0 +1,37 @@
+// Package backend opens the store a location names: a postgres:// URL
+// for PostgreSQL, anything else a SQLite file path.
+package backend
+
+import (
+	"context"
+	"strings"
+
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/postgres"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
+)
+
+// IsPostgres reports whether location names a PostgreSQL database.
+func IsPostgres(location string) bool {
+	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
+}
+
+// Open opens (and migrates) the store at location.
+func Open(ctx context.Context, location string) (store.Store, error) {
+	if IsPostgres(location) {
+		return postgres.Open(ctx, location)
+	}
+	return sqlite.Open(ctx, location)
+}
+
+// Describe names a location for logs and messages without its password.
+func Describe(location string) string {
+	if !IsPostgres(location) {
+		return "sqlite " + location
+	}
+	if at := strings.LastIndex(location, "@"); at > 0 {
+		scheme := location[:strings.Index(location, "://")+3]
+		return "postgres " + scheme + "…@" + location[at+1:]
+	}
+	return "postgres " + location
+}

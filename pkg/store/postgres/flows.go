@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO pendings (state_hash, browser_hash, client_id, redirect_uri, scope,
+		resource, code_challenge, client_state, upstream_verifier, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.StateHash, p.BrowserHash, p.ClientID, p.RedirectURI, p.Scope, p.Resource, p.CodeChallenge, p.ClientState,
+		p.UpstreamVerifier, ts(p.ExpiresAt))
+	if uniqueViolation(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+func (s *Store) TakePending(ctx context.Context, stateHash string) (*store.Pending, error) {
+	var p store.Pending
+	var exp int64
+	err := s.pool.QueryRow(ctx, `DELETE FROM pendings WHERE state_hash = $1 RETURNING state_hash, browser_hash,
+		client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at`, stateHash).
+		Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource, &p.CodeChallenge,
+			&p.ClientState, &p.UpstreamVerifier, &exp)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	p.ExpiresAt = fromTS(exp)
+	return &p, nil
+}
+
+func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO grants (id, client_id, subject, username, scope, resource, redirect_uri,
+		upstream, upstream_expires_at, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		g.ID, g.ClientID, g.Subject, g.Username, g.Scope, g.Resource, g.RedirectURI, g.Upstream,
+		ts(g.UpstreamExpiresAt), ts(g.CreatedAt), ts(g.RevokedAt))
+	return err
+}
+
+func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
+	var g store.Grant
+	var upExp, created, revoked int64
+	err := s.pool.QueryRow(ctx, `SELECT id, client_id, subject, username, scope, resource, redirect_uri, upstream,
+		upstream_expires_at, created_at, revoked_at FROM grants WHERE id = $1`, id).
+		Scan(&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI, &g.Upstream,
+			&upExp, &created, &revoked)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(revoked)
+	return &g, nil
+}
+
+func (s *Store) UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE grants SET upstream = $1, upstream_expires_at = $2 WHERE id = $3`,
+		sealed, ts(expiresAt), grantID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) RevokeGrant(ctx context.Context, grantID string, at time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return revokeGrantTx(ctx, tx, grantID, at) })
+}
+
+func revokeGrantTx(ctx context.Context, tx pgx.Tx, grantID string, at time.Time) error {
+	var one int
+	if err := tx.QueryRow(ctx, `SELECT 1 FROM grants WHERE id = $1 FOR UPDATE`, grantID).Scan(&one); err != nil {
+		return notFound(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, ts(at), grantID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at = 0`, ts(at), grantID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE codes SET used_at = $1 WHERE grant_id = $2 AND used_at = 0`, ts(at), grantID)
+	return err
+}
+
+func (s *Store) SaveCode(ctx context.Context, c *store.Code) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO codes (hash, grant_id, client_id, redirect_uri, code_challenge, expires_at,
+		used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.Hash, c.GrantID, c.ClientID, c.RedirectURI, c.CodeChallenge, ts(c.ExpiresAt), ts(c.UsedAt))
+	return err
+}
+
+const codeColumns = `hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`
+
+func scanCode(row pgx.Row) (*store.Code, error) {
+	var c store.Code
+	var exp, used int64
+	if err := row.Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &exp, &used); err != nil {
+		return nil, err
+	}
+	c.ExpiresAt, c.UsedAt = fromTS(exp), fromTS(used)
+	return &c, nil
+}
+
+func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*store.Code, error) {
+	c, err := scanCode(s.pool.QueryRow(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0
+		RETURNING `+codeColumns, ts(at), hash))
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	c, err = scanCode(s.pool.QueryRow(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = $1`, hash))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, store.ErrAlreadyUsed
+}
+
+func (s *Store) SaveConsent(ctx context.Context, c *store.Consent) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO consents (subject, client_id, redirect_uri, scope, granted_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, client_id, redirect_uri)
+		DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at`,
+		c.Subject, c.ClientID, c.RedirectURI, c.Scope, ts(c.GrantedAt))
+	return err
+}
+
+func (s *Store) GetConsent(ctx context.Context, subject, clientID, redirectURI string) (*store.Consent, error) {
+	var c store.Consent
+	var at int64
+	err := s.pool.QueryRow(ctx, `SELECT subject, client_id, redirect_uri, scope, granted_at FROM consents
+		WHERE subject = $1 AND client_id = $2 AND redirect_uri = $3`, subject, clientID, redirectURI).
+		Scan(&c.Subject, &c.ClientID, &c.RedirectURI, &c.Scope, &at)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	c.GrantedAt = fromTS(at)
+	return &c, nil
+}
