@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store"
@@ -145,7 +146,7 @@ func (s *Server) openUpstream(g *store.Grant) (*upstream.Token, error) {
 // userinfo endpoint. An unverifiable JWT is never trusted.
 func (s *Server) identify(ctx context.Context, tok *upstream.Token) (*upstream.User, error) {
 	raw, kind := tok.AccessToken, "access token"
-	if !upstream.LooksLikeJWT(raw) {
+	if !jwks.LooksLikeJWT(raw) {
 		raw, kind = tok.IDToken, "ID token"
 	}
 	if raw == "" {
@@ -165,7 +166,7 @@ func (s *Server) identify(ctx context.Context, tok *upstream.Token) (*upstream.U
 
 // upstreamFailure is what the MCP client is told when TaskManager fails.
 func upstreamFailure(err error) *oauth.Error {
-	if errors.Is(err, upstream.ErrTokenRejected) {
+	if errors.Is(err, jwks.ErrTokenRejected) {
 		return oauth.ServerError("TaskManager's token failed verification; check JWT_ISSUER and TaskManager's JWKS")
 	}
 	var ue *upstream.Error

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store"
@@ -88,7 +89,7 @@ type Server struct {
 	cfg       Config
 	store     store.Store
 	upstream  *upstream.Client
-	verifier  *upstream.Verifier
+	verifier  *jwks.Verifier
 	lookup    clientLookup
 	limits    limiters
 	cimd      *cimd.Resolver

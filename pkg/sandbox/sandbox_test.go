@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
@@ -284,7 +285,7 @@ func TestSandbox_JWTAccessTokens(t *testing.T) {
 	t.Parallel()
 	s := testkit.StartSandbox(t, redirect, func(c *sandbox.Config) { c.JWTAccessTokens = true })
 	tok := obtain(t, s.URL(), "read")["access_token"].(string)
-	if !upstream.LooksLikeJWT(tok) || strings.HasPrefix(tok, "tm_at_") {
+	if !jwks.LooksLikeJWT(tok) || strings.HasPrefix(tok, "tm_at_") {
 		t.Fatalf("access token %q is not a JWT", tok[:12])
 	}
 	if status, _, _ := api(t, http.MethodGet, s.URL()+"/api/tasks", tok, nil); status != 200 {

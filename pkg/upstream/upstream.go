@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
+
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
@@ -267,4 +269,13 @@ func redactURL(raw string) string {
 	}
 	u.RawQuery, u.User, u.Fragment = "", nil, ""
 	return u.String()
+}
+
+// NewVerifier checks TaskManager's JWTs: its JWKS, issuer (default its
+// base URL) and tmcp's client id as audience.
+func (c *Client) NewVerifier(issuer string, now func() time.Time) *jwks.Verifier {
+	if issuer == "" {
+		issuer = strings.TrimSuffix(c.cfg.BaseURL, "/")
+	}
+	return jwks.NewVerifier(c.Endpoint(c.cfg.JWKSEndpoint), issuer, c.cfg.ClientID, c.http, now)
 }

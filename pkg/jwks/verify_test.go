@@ -1,4 +1,4 @@
-package upstream_test
+package jwks_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/tmcp-dev/tmcp/pkg/upstream"
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
 )
 
 const (
@@ -57,7 +57,7 @@ func TestVerifier_Rules(t *testing.T) {
 	var published atomic.Value
 	published.Store([]keyPair{good})
 	var fetches atomic.Int32
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	keySet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
 		var set jose.JSONWebKeySet
 		for _, k := range published.Load().([]keyPair) {
@@ -66,14 +66,10 @@ func TestVerifier_Rules(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(set)
 	}))
-	defer jwks.Close()
-	c, err := upstream.New(upstream.Config{BaseURL: jwks.URL, JWKSEndpoint: "/jwks", ClientID: clientID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer keySet.Close()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	v := c.NewVerifier(issuer, clock)
+	v := jwks.NewVerifier(keySet.URL+"/jwks", issuer, clientID, nil, clock)
 	claims := func(mut func(*jwt.Claims)) jwt.Claims {
 		cl := jwt.Claims{Issuer: issuer, Subject: "user-1", Audience: jwt.Audience{clientID},
 			Expiry: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now)}
@@ -102,7 +98,7 @@ func TestVerifier_Rules(t *testing.T) {
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := v.Verify(context.Background(), tok); !errors.Is(err, upstream.ErrTokenRejected) {
+			if _, err := v.Verify(context.Background(), tok); !errors.Is(err, jwks.ErrTokenRejected) {
 				t.Fatalf("Verify = %v, want ErrTokenRejected", err)
 			}
 		})
@@ -130,7 +126,7 @@ func TestVerifier_Rules(t *testing.T) {
 			t.Fatalf("unknown kids refetched the JWKS %d times within the refetch gap", got-1)
 		}
 	})
-	if !upstream.LooksLikeJWT(cases["HMACWithPublicKey"]) || upstream.LooksLikeJWT("tm_at_opaque") {
+	if !jwks.LooksLikeJWT(cases["HMACWithPublicKey"]) || jwks.LooksLikeJWT("tm_at_opaque") {
 		t.Fatal("LooksLikeJWT misjudges tokens")
 	}
 }

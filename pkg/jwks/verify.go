@@ -1,9 +1,15 @@
-package upstream
+// Package jwks verifies JWTs against a JSON Web Key Set fetched from a
+// URL: cached, refetched once when a token names an unknown key, with an
+// allow-list of asymmetric algorithms. tmcp uses it for TaskManager's
+// tokens and for its own JWT access tokens at the resource server.
+package jwks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -31,10 +37,12 @@ type Claims struct {
 	PreferredUsername string `json:"preferred_username,omitempty"`
 	Name              string `json:"name,omitempty"`
 	Scope             string `json:"scope,omitempty"`
+	ClientID          string `json:"client_id,omitempty"`
+	Username          string `json:"username,omitempty"`
 }
 
 // ErrTokenRejected wraps every reason a JWT is refused.
-var ErrTokenRejected = errors.New("TaskManager's token failed verification")
+var ErrTokenRejected = errors.New("the token failed verification")
 
 // Verifier checks TaskManager's JWTs against its JWKS, which it caches and
 // refetches once when a token names an unknown key.
@@ -57,15 +65,16 @@ const (
 	refetchGap = 10 * time.Second
 )
 
-// NewVerifier verifies tokens from issuer for audience (tmcp's client id).
-func (c *Client) NewVerifier(issuer string, now func() time.Time) *Verifier {
-	if issuer == "" {
-		issuer = strings.TrimSuffix(c.cfg.BaseURL, "/")
-	}
+// NewVerifier verifies tokens from issuer for audience, with the keys at
+// jwksURL.
+func NewVerifier(jwksURL, issuer, audience string, hc *http.Client, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{jwksURL: c.Endpoint(c.cfg.JWKSEndpoint), issuer: issuer, audience: c.cfg.ClientID, http: c.http, now: now}
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Verifier{jwksURL: jwksURL, issuer: issuer, audience: audience, http: hc, now: now}
 }
 
 // LooksLikeJWT reports whether s has the compact JWS form (three
@@ -134,14 +143,31 @@ func (v *Verifier) key(ctx context.Context, kid string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		var set jose.JSONWebKeySet
-		if err := (&Client{http: v.http}).doJSON(req, &set); err != nil {
-			return nil, fmt.Errorf("fetch TaskManager's JWKS: %w", err)
+		set, err := fetchSet(v.http, req)
+		if err != nil {
+			return nil, fmt.Errorf("fetch the JWKS at %s: %w", v.jwksURL, err)
 		}
-		v.keys, v.fetchedAt = &set, now
+		v.keys, v.fetchedAt = set, now
 	}
 	if k := find(); k != nil {
 		return k, nil
 	}
-	return nil, fmt.Errorf("%w: signed by key %q, which TaskManager's JWKS does not list", ErrTokenRejected, kid)
+	return nil, fmt.Errorf("%w: signed by key %q, which the JWKS does not list", ErrTokenRejected, kid)
+}
+
+func fetchSet(hc *http.Client, req *http.Request) (*jose.JSONWebKeySet, error) {
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return nil, errors.New("the answer is not a JSON Web Key Set")
+	}
+	return &set, nil
 }
