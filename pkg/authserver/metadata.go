@@ -9,7 +9,12 @@ import (
 // Metadata is the RFC 8414 document this server publishes.
 func (s *Server) Metadata() oauth.ServerMetadata {
 	authMethods := []string{oauth.AuthMethodBasic, oauth.AuthMethodPost, oauth.AuthMethodNone}
+	jwksURI := ""
+	if s.cfg.TokenFormat == FormatJWT {
+		jwksURI = s.endpoint(pathJWKS)
+	}
 	return oauth.ServerMetadata{
+		JWKSURI:                                    jwksURI,
 		Issuer:                                     s.cfg.Issuer,
 		AuthorizationEndpoint:                      s.endpoint(pathAuthorize),
 		TokenEndpoint:                              s.endpoint(pathToken),

@@ -20,6 +20,7 @@ const (
 	pathRegister   = "/register"
 	pathRevoke     = "/revoke"
 	pathIntrospect = "/introspect"
+	pathJWKS       = "/.well-known/jwks.json"
 )
 
 // routes is the one routing table.
@@ -46,6 +47,9 @@ func (s *Server) routes() http.Handler {
 	// metadata discovery.
 	mux.HandleFunc("GET "+p+"/authorize", s.limited(s.limits.authorize, s.authorize))
 	mux.HandleFunc("GET "+p+"/healthz", s.healthz)
+	if s.cfg.TokenFormat == FormatJWT {
+		mux.HandleFunc("GET "+p+pathJWKS, s.jwks)
+	}
 	return httpx.Log(s.log, httpx.LimitBody(maxBody, mux))
 }
 

@@ -53,6 +53,10 @@ type Config struct {
 	// signing keys are derived from it.
 	EncryptionKey []byte
 
+	// TokenFormat is "opaque" (default) or "jwt" (RFC 9068 access tokens,
+	// verifiable by resource servers without asking tmcp; a revoked JWT
+	// stays valid at such servers until it expires).
+	TokenFormat string
 	// JWTIssuer is the iss expected in TaskManager's JWTs (default its
 	// base URL).
 	JWTIssuer string
@@ -93,6 +97,7 @@ type Server struct {
 	lookup    clientLookup
 	limits    limiters
 	cimd      *cimd.Resolver
+	keys      keyring
 	sealer    *secrets.Sealer
 	cookieKey []byte
 	log       *slog.Logger
@@ -188,6 +193,13 @@ func (c *Config) defaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	switch c.TokenFormat {
+	case "":
+		c.TokenFormat = FormatOpaque
+	case FormatOpaque, FormatJWT:
+	default:
+		return fmt.Errorf("unknown token format %q: use opaque or jwt", c.TokenFormat)
 	}
 	if len(c.CORSOrigins) == 0 {
 		c.CORSOrigins = []string{"*"}

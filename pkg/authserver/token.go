@@ -212,6 +212,13 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 	now := s.now()
 	issuance := secrets.Random(12)
 	access := secrets.NewToken(secrets.PrefixAccessToken)
+	if s.cfg.TokenFormat == FormatJWT {
+		var err error
+		if access, err = s.mintJWT(ctx, g, oauth.JoinScope(scope), now, now.Add(s.cfg.AccessTTL)); err != nil {
+			s.log.ErrorContext(ctx, "sign access token", "err", err)
+			return nil, oauth.ServerError("could not sign the access token")
+		}
+	}
 	tokens := []*store.Token{{Hash: secrets.Hash(access), Kind: store.KindAccess, GrantID: g.ID, Issuance: issuance,
 		Scope: oauth.JoinScope(scope), IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}}
 	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTTL / time.Second), Scope: oauth.JoinScope(scope)}

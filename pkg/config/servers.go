@@ -50,6 +50,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		CORSOrigins:     v.GetStringSlice(KeyAuthCORSOrigins),
 		JWTIssuer:       v.GetString(KeyJWTIssuer),
 		ClientLookup:    v.GetBool(KeyAuthClientLookup),
+		TokenFormat:     v.GetString(KeyAuthTokenFormat),
 		CIMD:            cimd.Options{AllowPrivate: v.GetBool(KeyAuthDev)},
 		Registration: authserver.RegistrationPolicy{RedirectSchemes: v.GetStringSlice(KeyAuthRegSchemes),
 			InitialAccessToken: v.GetString(KeyAuthRegToken)},
@@ -78,12 +79,8 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 			return nil, err
 		}
 	}
-	if key := v.GetString(KeyAuthEncryptionKey); key != "" {
-		if cfg.EncryptionKey, err = secrets.DecodeKey(key); err != nil {
-			return nil, fmt.Errorf("encryption key: %w", err)
-		}
-	} else if cfg.EncryptionKey, err = secrets.LoadOrCreateKey(filepath.Join(a.StateDir, FileEncryptionKey)); err != nil {
-		return nil, fmt.Errorf("encryption key: %w", err)
+	if cfg.EncryptionKey, err = EncryptionKey(v); err != nil {
+		return nil, err
 	}
 	if cfg.Resources, err = resourceServers(v, a.StateDir); err != nil {
 		return nil, err
@@ -270,4 +267,21 @@ func StorePath(v *viper.Viper) string {
 		return s
 	}
 	return filepath.Join(StateDir(v), FileDatabase)
+}
+
+// EncryptionKey is the configured key, or the one kept in the state
+// directory (made on first use).
+func EncryptionKey(v *viper.Viper) ([]byte, error) {
+	if key := v.GetString(KeyAuthEncryptionKey); key != "" {
+		k, err := secrets.DecodeKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("encryption key: %w", err)
+		}
+		return k, nil
+	}
+	k, err := secrets.LoadOrCreateKey(filepath.Join(StateDir(v), FileEncryptionKey))
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	return k, nil
 }

@@ -53,9 +53,18 @@ type Verifier struct {
 	http     *http.Client
 	now      func() time.Time
 
+	typ string
+
 	mu        sync.Mutex
 	keys      *jose.JSONWebKeySet
 	fetchedAt time.Time
+}
+
+// RequireType makes Verify accept only tokens whose typ header is typ
+// (RFC 9068 §4: "at+jwt" for access tokens).
+func (v *Verifier) RequireType(typ string) *Verifier {
+	v.typ = typ
+	return v
 }
 
 // jwksTTL is how long a fetched key set is trusted; refetchGap limits how
@@ -96,6 +105,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	if len(tok.Headers) != 1 {
 		return nil, fmt.Errorf("%w: expected one signature", ErrTokenRejected)
+	}
+	if typ, _ := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); v.typ != "" && !strings.EqualFold(typ, v.typ) {
+		return nil, fmt.Errorf("%w: typ %q, want %q", ErrTokenRejected, typ, v.typ)
 	}
 	key, err := v.key(ctx, tok.Headers[0].KeyID)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
@@ -32,6 +33,9 @@ type authClient struct {
 	principals *ttlCache[*Principal]
 	cacheTTL   time.Duration
 	upstream   *ttlCache[string]
+
+	verifierOnce sync.Once
+	verifier     *jwks.Verifier
 }
 
 // errAuthServer means the auth server could not be asked; the request is
@@ -87,6 +91,9 @@ func (a *authClient) principal(ctx context.Context, token, resource string) (*Pr
 	m, err := a.metadata(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if m.JWKSURI != "" && jwks.LooksLikeJWT(token) {
+		return a.verifyJWT(ctx, m, token, resource)
 	}
 	var in introspection
 	if err := a.postForm(ctx, m.IntrospectionEndpoint, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, &in); err != nil {
@@ -219,4 +226,22 @@ func redact(err error) error {
 		}
 	}
 	return err
+}
+
+// verifyJWT checks a JWT access token (RFC 9068) locally against the
+// auth server's JWKS: no round trip, and no revocation either, until the
+// token expires.
+func (a *authClient) verifyJWT(ctx context.Context, m *oauth.ServerMetadata, token, resource string) (*Principal, error) {
+	a.verifierOnce.Do(func() {
+		a.verifier = jwks.NewVerifier(m.JWKSURI, m.Issuer, resource, a.http, a.now).RequireType("at+jwt")
+	})
+	c, err := a.verifier.Verify(ctx, token)
+	if errors.Is(err, jwks.ErrTokenRejected) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errAuthServer, err)
+	}
+	return &Principal{Subject: c.Subject, Username: c.Username, ClientID: c.ClientID, Scopes: oauth.ParseScope(c.Scope),
+		Expiry: c.Expiry.Time(), token: token}, nil
 }

@@ -123,6 +123,27 @@ type Consent struct {
 	GrantedAt   time.Time
 }
 
+// SigningKey is a key tmcp signs JWT access tokens with. The private key
+// is sealed; the public JWK is published until every token signed with
+// it has expired.
+type SigningKey struct {
+	KID       string
+	Alg       string
+	Private   []byte // sealed PKCS #8
+	Public    []byte // JWK JSON
+	CreatedAt time.Time
+	RetiredAt time.Time // zero while it signs
+}
+
+// Keys keeps signing keys.
+type Keys interface {
+	SaveKey(ctx context.Context, k *SigningKey) error
+	// ListKeys returns every key, newest first.
+	ListKeys(ctx context.Context) ([]*SigningKey, error)
+	// RetireKeys marks every active key retired at at.
+	RetireKeys(ctx context.Context, at time.Time) error
+}
+
 // Clients keeps registered MCP clients.
 type Clients interface {
 	CreateClient(ctx context.Context, c *Client) error
@@ -181,6 +202,7 @@ type Store interface {
 	Codes
 	Tokens
 	Consents
+	Keys
 	// Sweep deletes what expired before now and can no longer matter.
 	Sweep(ctx context.Context, now time.Time) (int64, error)
 	Ping(ctx context.Context) error

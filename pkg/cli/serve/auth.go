@@ -38,6 +38,7 @@ var authFlags = map[string]string{
 	"upstream-issuer":           config.KeyTMIssuer,
 	"dev":                       config.KeyAuthDev,
 	"registration-scheme":       config.KeyAuthRegSchemes,
+	"token-format":              config.KeyAuthTokenFormat,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -89,6 +90,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.IntFlag(fs, "failed-auth-limit", config.KeyAuthFailedLimit)
 	cmdutil.Flag(fs, "upstream-issuer", config.KeyTMIssuer)
 	fs.Bool("dev", false, config.Help(config.KeyAuthDev))
+	cmdutil.Flag(fs, "token-format", config.KeyAuthTokenFormat)
 	fs.StringSlice("registration-scheme", []string{"*"}, config.Help(config.KeyAuthRegSchemes))
 	return cmd
 }

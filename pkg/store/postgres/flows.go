@@ -143,3 +143,36 @@ func (s *Store) GetConsent(ctx context.Context, subject, clientID, redirectURI s
 	c.GrantedAt = fromTS(at)
 	return &c, nil
 }
+
+func (s *Store) SaveKey(ctx context.Context, k *store.SigningKey) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (kid, alg, private, public, created_at, retired_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, k.KID, k.Alg, k.Private, k.Public, ts(k.CreatedAt), ts(k.RetiredAt))
+	if uniqueViolation(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+func (s *Store) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kid, alg, private, public, created_at, retired_at FROM signing_keys ORDER BY created_at DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.SigningKey
+	for rows.Next() {
+		var k store.SigningKey
+		var created, retired int64
+		if err := rows.Scan(&k.KID, &k.Alg, &k.Private, &k.Public, &created, &retired); err != nil {
+			return nil, err
+		}
+		k.CreatedAt, k.RetiredAt = fromTS(created), fromTS(retired)
+		out = append(out, &k)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at = 0`, ts(at))
+	return err
+}

@@ -115,6 +115,14 @@ var migrations = []string{
 		granted_at BIGINT NOT NULL,
 		PRIMARY KEY (subject, client_id, redirect_uri)
 	);`,
+	`CREATE TABLE signing_keys (
+		kid TEXT PRIMARY KEY,
+		alg TEXT NOT NULL,
+		private BYTEA NOT NULL,
+		public BYTEA NOT NULL,
+		created_at BIGINT NOT NULL,
+		retired_at BIGINT NOT NULL DEFAULT 0
+	);`,
 }
 
 // Migrate brings the schema to the newest version. An advisory lock lets

@@ -165,3 +165,36 @@ func mustAffect(res sql.Result) error {
 	}
 	return nil
 }
+
+func (s *Store) SaveKey(ctx context.Context, k *store.SigningKey) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (kid, alg, private, public, created_at, retired_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, k.KID, k.Alg, k.Private, k.Public, ts(k.CreatedAt), ts(k.RetiredAt))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return store.ErrConflict
+	}
+	return err
+}
+
+func (s *Store) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kid, alg, private, public, created_at, retired_at FROM signing_keys ORDER BY created_at DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.SigningKey
+	for rows.Next() {
+		var k store.SigningKey
+		var created, retired int64
+		if err := rows.Scan(&k.KID, &k.Alg, &k.Private, &k.Public, &created, &retired); err != nil {
+			return nil, err
+		}
+		k.CreatedAt, k.RetiredAt = fromTS(created), fromTS(retired)
+		out = append(out, &k)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0`, ts(at))
+	return err
+}

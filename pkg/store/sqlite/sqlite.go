@@ -121,6 +121,14 @@ var migrations = []string{
 		granted_at INTEGER NOT NULL,
 		PRIMARY KEY (subject, client_id, redirect_uri)
 	);`,
+	`CREATE TABLE signing_keys (
+		kid TEXT PRIMARY KEY,
+		alg TEXT NOT NULL,
+		private BLOB NOT NULL,
+		public BLOB NOT NULL,
+		created_at INTEGER NOT NULL,
+		retired_at INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConsentUpsert", testConsent},
 		{"SweepDeletesExpired", testSweep},
 		{"UpstreamUpdate", testUpstreamUpdate},
+		{"SigningKeys", testSigningKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,5 +346,32 @@ func testUpstreamUpdate(t *testing.T, s store.Store) {
 	}
 	if err := s.UpdateUpstream(ctx, "missing", nil, exp); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateUpstream(unknown) = %v", err)
+	}
+}
+
+func testSigningKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if keys, err := s.ListKeys(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("ListKeys(empty) = %v, %v", keys, err)
+	}
+	for i, kid := range []string{"k1", "k2"} {
+		k := &store.SigningKey{KID: kid, Alg: "ES256", Private: []byte("sealed"), Public: []byte(`{"kid":"` + kid + `"}`),
+			CreatedAt: t0.Add(time.Duration(i) * time.Hour)}
+		if err := s.SaveKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := s.RetireKeys(ctx, t0.Add(30*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.SaveKey(ctx, &store.SigningKey{KID: "k1", Alg: "ES256", Private: []byte("x"), Public: []byte("x"), CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate kid = %v", err)
+	}
+	keys, err := s.ListKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[0].KID != "k2" || !keys[0].RetiredAt.IsZero() ||
+		keys[1].KID != "k1" || !keys[1].RetiredAt.Equal(t0.Add(30*time.Minute)) || string(keys[1].Private) != "sealed" {
+		t.Fatalf("ListKeys = %+v, %v", keys, err)
 	}
 }

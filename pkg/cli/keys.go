@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store/backend"
+)
+
+// newKeysCmd is `tmcp keys`: the signing keys of JWT access tokens.
+func newKeysCmd(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys JWT access tokens are signed with"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Sign new JWT access tokens with a new key",
+		Long: `Retire the current signing key and make a new one. Running auth servers pick
+it up within 30 seconds; the retired public key stays in the JWKS until every
+token it signed has expired.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := cmdutil.Settings(cmd, map[string]string{"store": config.KeyAuthStore})
+			if err != nil {
+				return err
+			}
+			key, err := config.EncryptionKey(v)
+			if err != nil {
+				return err
+			}
+			loc := config.StorePath(v)
+			st, err := backend.Open(cmd.Context(), loc)
+			if err != nil {
+				return fmt.Errorf("open %s: %w", backend.Describe(loc), err)
+			}
+			defer st.Close()
+			k, err := authserver.RotateKeys(cmd.Context(), st, key, time.Now())
+			if err != nil {
+				return fmt.Errorf("rotate keys: %w", err)
+			}
+			_, err = fmt.Fprintf(f.IO.Out, "✓ new signing key %s (%s); older keys are retired\n", k.KID, k.Alg)
+			return err
+		},
+	}
+	cmdutil.Flag(rotate.Flags(), "store", config.KeyAuthStore)
+	cmd.AddCommand(rotate)
+	return cmd
+}
