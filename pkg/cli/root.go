@@ -48,7 +48,7 @@ TaskManager identity, without changing TaskManager.
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/tmcp/config.yaml)")
 	cmdutil.Flag(pf, "log-level", config.KeyLogLevel)
 	pf.String("state-dir", "", config.Help(config.KeyStateDir))
-	root.AddCommand(serve.NewCmd(f), client.NewCmd(f), flow.NewCmd(f), dev.NewCmd(f), doctor.NewCmd(f, nil), newMigrateCmd(f), newKeysCmd(f), version.NewCmd(f))
+	root.AddCommand(serve.NewCmd(f), client.NewCmd(f), flow.NewCmd(f), dev.NewCmd(f), doctor.NewCmd(f, nil), newMigrateCmd(f), newKeysCmd(f), newTokensCmd(f), newClientsCmd(f), version.NewCmd(f))
 	return root
 }
 

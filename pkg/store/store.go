@@ -148,6 +148,10 @@ type Keys interface {
 type Clients interface {
 	CreateClient(ctx context.Context, c *Client) error
 	GetClient(ctx context.Context, id string) (*Client, error)
+	// ListClients returns every registered client, oldest first.
+	ListClients(ctx context.Context) ([]*Client, error)
+	// DeleteClient removes a client and revokes every grant it holds.
+	DeleteClient(ctx context.Context, id string, at time.Time) error
 }
 
 // Pendings keeps authorization requests in flight to TaskManager.
@@ -165,6 +169,9 @@ type Grants interface {
 	UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error
 	// RevokeGrant revokes the grant and every code and token in it.
 	RevokeGrant(ctx context.Context, grantID string, at time.Time) error
+	// RevokeGrantsOf revokes every active grant of a user (subject) or of
+	// a client, whichever is non-empty, and returns how many.
+	RevokeGrantsOf(ctx context.Context, subject, clientID string, at time.Time) (int, error)
 }
 
 // Codes keeps authorization codes.

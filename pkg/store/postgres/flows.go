@@ -176,3 +176,35 @@ func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {
 	_, err := s.pool.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at = 0`, ts(at))
 	return err
 }
+
+func (s *Store) RevokeGrantsOf(ctx context.Context, subject, clientID string, at time.Time) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if subject != "" {
+			n, err = revokeGrantsWhere(ctx, tx, `subject = $1`, subject, at)
+		} else {
+			n, err = revokeGrantsWhere(ctx, tx, `client_id = $1`, clientID, at)
+		}
+		return err
+	})
+	return n, err
+}
+
+// revokeGrantsWhere revokes every active grant matching cond (one $1).
+func revokeGrantsWhere(ctx context.Context, tx pgx.Tx, cond string, arg any, at time.Time) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM grants WHERE revoked_at = 0 AND `+cond, arg)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := revokeGrantTx(ctx, tx, id, at); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

@@ -198,3 +198,45 @@ func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0`, ts(at))
 	return err
 }
+
+func (s *Store) RevokeGrantsOf(ctx context.Context, subject, clientID string, at time.Time) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var n int
+	if subject != "" {
+		n, err = revokeGrantsWhere(ctx, tx, `subject = ?`, subject, at)
+	} else {
+		n, err = revokeGrantsWhere(ctx, tx, `client_id = ?`, clientID, at)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// revokeGrantsWhere revokes every active grant matching cond (one ?).
+func revokeGrantsWhere(ctx context.Context, tx *sql.Tx, cond string, arg any, at time.Time) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM grants WHERE revoked_at = 0 AND `+cond, arg)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := revokeGrantTx(ctx, tx, id, at); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

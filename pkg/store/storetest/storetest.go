@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SweepDeletesExpired", testSweep},
 		{"UpstreamUpdate", testUpstreamUpdate},
 		{"SigningKeys", testSigningKeys},
+		{"OperatorRevocation", testOperatorRevocation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -374,4 +375,51 @@ func testSigningKeys(t *testing.T, s store.Store) {
 		keys[1].KID != "k1" || !keys[1].RetiredAt.Equal(t0.Add(30*time.Minute)) || string(keys[1].Private) != "sealed" {
 		t.Fatalf("ListKeys = %+v, %v", keys, err)
 	}
+}
+
+func testOperatorRevocation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, id := range []string{"client-1", "client-2"} {
+		if err := s.CreateClient(ctx, &store.Client{ID: id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs, err := s.ListClients(ctx); err != nil || len(cs) != 2 || cs[0].ID != "client-1" {
+		t.Fatalf("ListClients = %v, %v", cs, err)
+	}
+	g1, g2 := newGrant(t, s), newGrant(t, s) // user-1 via client-1
+	other := &store.Grant{ID: "g-other", ClientID: "client-2", Subject: "user-2", CreatedAt: t0}
+	if err := s.CreateGrant(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := pair(g1.ID, t0.Add(time.Hour))
+	oa, _ := pair(other.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a, oa); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RevokeGrantsOf(ctx, "user-1", "", t0); err != nil || n != 2 {
+		t.Fatalf("RevokeGrantsOf(user-1) = %d, %v", n, err)
+	}
+	if tok := mustToken(t, s, a.Hash); tok.RevokedAt.IsZero() {
+		t.Fatal("user-1's token survived")
+	}
+	if tok := mustToken(t, s, oa.Hash); !tok.RevokedAt.IsZero() {
+		t.Fatal("user-2's token was revoked")
+	}
+	if n, _ := s.RevokeGrantsOf(ctx, "user-1", "", t0); n != 0 {
+		t.Fatalf("revoking again counted %d grants", n)
+	}
+	if err := s.DeleteClient(ctx, "client-2", t0); err != nil {
+		t.Fatal(err)
+	}
+	if tok := mustToken(t, s, oa.Hash); tok.RevokedAt.IsZero() {
+		t.Fatal("a deleted client's token survived")
+	}
+	if _, err := s.GetClient(ctx, "client-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("deleted client still found")
+	}
+	if err := s.DeleteClient(ctx, "client-2", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice = %v", err)
+	}
+	_ = g2
 }
