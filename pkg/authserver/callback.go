@@ -65,7 +65,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		fail(oauth.ServerError("TaskManager's answer carries no code"))
 		return
 	}
+	start := time.Now()
 	tok, err := s.upstream.Exchange(r.Context(), code, p.UpstreamVerifier)
+	s.timeUpstream("exchange", start)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "TaskManager code exchange failed", "client_id", p.ClientID, "err", err)
 		fail(upstreamFailure(err))
@@ -93,6 +95,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		fail(oauth.ServerError("could not save the grant"))
 		return
 	}
+	s.audit(r.Context(), "consent granted", "client_id", p.ClientID, "sub", user.Subject, "scope", oauth.JoinScope(scope), "resource", p.Resource)
 	s.log.InfoContext(r.Context(), "authorization granted", "client_id", p.ClientID, "sub", user.Subject, "scope", oauth.JoinScope(scope))
 	http.Redirect(w, r, oauth.AppendQuery(p.RedirectURI, url.Values{"code": {codeValue}}, p.ClientState, s.cfg.Issuer), http.StatusFound)
 }

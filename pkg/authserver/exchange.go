@@ -33,7 +33,7 @@ type ExchangeResponse struct {
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	rs, oerr := s.authenticateResourceServer(r)
 	if oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	f := r.PostForm
@@ -48,22 +48,22 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		oerr = oauth.NewError(oauth.CodeInvalidTarget, "tokens can only be exchanged for TaskManager")
 	}
 	if oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	t, g, ok := s.liveAccessToken(r, f.Get("subject_token"))
 	if !ok || !oauth.SameResource(g.Resource, rs.Resource) {
-		oauth.WriteJSON(w, r, oauth.InvalidGrant("the subject token is not an active token for this resource"))
+		s.writeError(w, r, oauth.InvalidGrant("the subject token is not an active token for this resource"))
 		return
 	}
 	if oerr := s.freshUpstream(r.Context(), g); oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	up, err := s.openUpstream(g)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "open upstream token", "err", err)
-		oauth.WriteJSON(w, r, oauth.ServerError("could not read TaskManager's token"))
+		s.writeError(w, r, oauth.ServerError("could not read TaskManager's token"))
 		return
 	}
 	// The answer never outlives the MCP token it was exchanged for.

@@ -27,17 +27,17 @@ type Introspection struct {
 // own resource: a token for another audience is inactive to it (§4).
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	if oerr := parseForm(r); oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	rs, oerr := s.authenticateResourceServer(r)
 	if oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	value := r.PostForm.Get("token")
 	if value == "" {
-		oauth.WriteJSON(w, r, oauth.InvalidRequest("token is missing"))
+		s.writeError(w, r, oauth.InvalidRequest("token is missing"))
 		return
 	}
 	answer := s.inspect(r, rs, value)

@@ -155,7 +155,7 @@ func (s *Server) mintJWT(ctx context.Context, g *store.Grant, scope string, now,
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	if _, _, err := s.signer(r.Context()); err != nil {
 		s.log.ErrorContext(r.Context(), "load signing keys", "err", err)
-		oauth.WriteJSON(w, r, oauth.ServerError("could not load the signing keys"))
+		s.writeError(w, r, oauth.ServerError("could not load the signing keys"))
 		return
 	}
 	s.keys.mu.Lock()

@@ -50,5 +50,5 @@ func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 	s.log.InfoContext(r.Context(), "rate limited", "path", r.URL.Path, "reason", why)
 	e := oauth.NewError(oauth.CodeTemporarilyUnavailable, why+"; retry after "+httpx.RetryAfter(wait)+" s")
 	e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
-	oauth.WriteJSON(w, r, e)
+	s.writeError(w, r, e)
 }

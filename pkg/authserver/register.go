@@ -72,12 +72,12 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !secrets.Equal(got, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="registration needs the initial access token"`)
-			oauth.WriteJSON(w, r, oauth.NewError(oauth.CodeInvalidToken, "registration needs the initial access token"))
+			s.writeError(w, r, oauth.NewError(oauth.CodeInvalidToken, "registration needs the initial access token"))
 			return
 		}
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		oauth.WriteJSON(w, r, oauth.InvalidRequest("send the client metadata as application/json (RFC 7591 §3.1)"))
+		s.writeError(w, r, oauth.InvalidRequest("send the client metadata as application/json (RFC 7591 §3.1)"))
 		return
 	}
 	var md ClientMetadata
@@ -87,15 +87,15 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooBig) {
 			e := oauth.NewError(oauth.CodeInvalidClientMetadata, "the metadata is too large")
 			e.Status = http.StatusRequestEntityTooLarge
-			oauth.WriteJSON(w, r, e)
+			s.writeError(w, r, e)
 			return
 		}
-		oauth.WriteJSON(w, r, oauth.NewError(oauth.CodeInvalidClientMetadata, "the body is not a JSON object of client metadata"))
+		s.writeError(w, r, oauth.NewError(oauth.CodeInvalidClientMetadata, "the body is not a JSON object of client metadata"))
 		return
 	}
 	if oerr := s.validateMetadata(&md); oerr != nil {
 		s.log.InfoContext(r.Context(), "client registration refused", "error", oerr.Code, "reason", oerr.Description)
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	now := s.now()
@@ -113,10 +113,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	client.Metadata, _ = json.Marshal(md)
 	if err := s.store.CreateClient(r.Context(), client); err != nil {
 		s.log.ErrorContext(r.Context(), "save client", "err", err)
-		oauth.WriteJSON(w, r, oauth.ServerError("could not save the client"))
+		s.writeError(w, r, oauth.ServerError("could not save the client"))
 		return
 	}
-	s.log.InfoContext(r.Context(), "client registered", "client_id", client.ID, "client_name", client.Name, "auth_method", client.TokenEndpointAuthMethod)
+	s.audit(r.Context(), "client registered", "client_id", client.ID, "client_name", client.Name, "auth_method", client.TokenEndpointAuthMethod)
 	oauth.WriteJSONBody(w, http.StatusCreated, resp)
 }
 

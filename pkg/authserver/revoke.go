@@ -13,17 +13,17 @@ import (
 // access token revokes that token. Unknown tokens get 200 (§2.2).
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	if oerr := parseForm(r); oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	client, oerr := s.authenticateClient(r)
 	if oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	value := r.PostForm.Get("token")
 	if value == "" {
-		oauth.WriteJSON(w, r, oauth.InvalidRequest("token is missing"))
+		s.writeError(w, r, oauth.InvalidRequest("token is missing"))
 		return
 	}
 	hash := secrets.Hash(value)
@@ -39,7 +39,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if g.ClientID != client.ID {
 		// §2.1: a token of another client is refused, not revoked.
-		oauth.WriteJSON(w, r, oauth.NewError(oauth.CodeUnauthorizedClient, "the token was not issued to this client"))
+		s.writeError(w, r, oauth.NewError(oauth.CodeUnauthorizedClient, "the token was not issued to this client"))
 		return
 	}
 	now := s.now()
@@ -50,10 +50,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "revoke", "err", err)
-		oauth.WriteJSON(w, r, oauth.ServerError("could not revoke the token"))
+		s.writeError(w, r, oauth.ServerError("could not revoke the token"))
 		return
 	}
-	s.log.InfoContext(r.Context(), "token revoked", "client_id", client.ID, "kind", string(t.Kind))
+	s.metrics.revocations.WithLabelValues("client_" + string(t.Kind)).Inc()
+	s.audit(r.Context(), "token revoked", "client_id", client.ID, "kind", string(t.Kind))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }

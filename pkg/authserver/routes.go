@@ -50,7 +50,9 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.TokenFormat == FormatJWT {
 		mux.HandleFunc("GET "+p+pathJWKS, s.jwks)
 	}
-	return httpx.Log(s.log, httpx.LimitBody(maxBody, mux))
+	mux.HandleFunc("GET "+p+"/readyz", s.readyz)
+	mux.Handle("GET "+p+"/metrics", s.metrics.Handler())
+	return httpx.Log(s.log, s.metrics.Metrics, httpx.LimitBody(maxBody, mux))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

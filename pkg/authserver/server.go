@@ -85,7 +85,10 @@ type Config struct {
 
 	TLSCert, TLSKey string
 	Logger          *slog.Logger
-	Now             func() time.Time
+	// Audit receives security events (consent granted, token family
+	// revoked, client registered); default Logger.
+	Audit *slog.Logger
+	Now   func() time.Time
 }
 
 // Server is the auth server.
@@ -98,6 +101,7 @@ type Server struct {
 	limits    limiters
 	cimd      *cimd.Resolver
 	keys      keyring
+	metrics   *metrics
 	sealer    *secrets.Sealer
 	cookieKey []byte
 	log       *slog.Logger
@@ -140,9 +144,10 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, store: cfg.Store, sealer: sealer,
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
-		lookup: clientLookup{entries: map[string]lookupEntry{}},
-		limits: newLimiters(cfg.Limits),
-		cimd:   cimd.New(cfg.CIMD),
+		lookup:  clientLookup{entries: map[string]lookupEntry{}},
+		limits:  newLimiters(cfg.Limits),
+		metrics: newMetrics(),
+		cimd:    cimd.New(cfg.CIMD),
 	}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
@@ -193,6 +198,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Audit == nil {
+		c.Audit = c.Logger
 	}
 	switch c.TokenFormat {
 	case "":

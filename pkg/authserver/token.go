@@ -24,7 +24,7 @@ type TokenResponse struct {
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if oerr := parseForm(r); oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	if r.PostForm.Get("grant_type") == GrantTypeTokenExchange {
@@ -33,7 +33,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	client, oerr := s.authenticateClient(r)
 	if oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	var resp *TokenResponse
@@ -48,7 +48,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oerr = oauth.NewError(oauth.CodeUnsupportedGrantType, "supported grant types: authorization_code, refresh_token")
 	}
 	if oerr != nil {
-		oauth.WriteJSON(w, r, oerr)
+		s.writeError(w, r, oerr)
 		return
 	}
 	oauth.WriteJSONBody(w, http.StatusOK, resp)
@@ -72,7 +72,8 @@ func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenRespon
 		if rerr := s.store.RevokeGrant(r.Context(), code.GrantID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
 			s.log.ErrorContext(r.Context(), "revoke grant after code replay", "err", rerr)
 		}
-		s.log.WarnContext(r.Context(), "authorization code replayed; its tokens are revoked", "client_id", client.ID)
+		s.metrics.revocations.WithLabelValues("code_replay").Inc()
+		s.audit(r.Context(), "token family revoked", "reason", "authorization code replayed", "client_id", client.ID)
 		return nil, oauth.InvalidGrant("the code was already used; tokens issued from it are revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the code is unknown or expired")
@@ -174,7 +175,8 @@ func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error
 		if rerr := s.store.RevokeGrant(ctx, g.ID, s.now()); rerr != nil {
 			s.log.ErrorContext(ctx, "revoke grant", "err", rerr)
 		}
-		s.log.InfoContext(ctx, "TaskManager refused to refresh; grant revoked", "client_id", g.ClientID, "sub", g.Subject, "error", ue.Code)
+		s.metrics.revocations.WithLabelValues("upstream_refused").Inc()
+		s.audit(ctx, "token family revoked", "reason", "TaskManager refused to refresh", "client_id", g.ClientID, "sub", g.Subject, "error", ue.Code)
 		return oauth.InvalidGrant("TaskManager no longer authorizes this grant; sign in again")
 	default:
 		s.log.WarnContext(ctx, "TaskManager refresh failed", "err", err)
@@ -191,7 +193,9 @@ func (s *Server) refreshUpstream(ctx context.Context, g *store.Grant) (*upstream
 	if cur.RefreshToken == "" {
 		return nil, &upstream.Error{Code: oauth.CodeInvalidGrant, Description: "TaskManager issued no refresh token"}
 	}
+	start := time.Now()
 	next, err := s.upstream.Refresh(ctx, cur.RefreshToken)
+	s.timeUpstream("refresh", start)
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +240,18 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 		err = s.store.SaveTokens(ctx, tokens...)
 	}
 	if err == nil {
+		grant := "authorization_code"
+		if old != nil {
+			grant = "refresh_token"
+		}
+		s.metrics.issued.WithLabelValues(grant).Inc()
 		s.log.DebugContext(ctx, "tokens issued", "client_id", client.ID, "sub", g.Subject, "scope", oauth.JoinScope(scope),
 			"refresh_token", resp.RefreshToken != "", "rotation", old != nil)
 	}
 	switch {
 	case errors.Is(err, store.ErrReused):
+		s.metrics.revocations.WithLabelValues("refresh_reuse").Inc()
+		s.audit(ctx, "token family revoked", "reason", "refresh token reused", "client_id", client.ID, "sub", g.Subject)
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", client.ID, "sub", g.Subject)
 		return nil, oauth.InvalidGrant("the refresh token was already used; every token of this grant is revoked")
 	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):

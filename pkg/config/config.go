@@ -61,6 +61,7 @@ const (
 	KeyAuthRateLimit     = "auth.rate_limit"
 	KeyAuthDev           = "auth.dev"
 	KeyAuthTokenFormat   = "auth.token_format"
+	KeyAuthAuditLog      = "auth.audit_log"
 	KeyAuthRegSchemes    = "auth.registration_redirect_schemes"
 	KeyAuthRegToken      = "auth.registration_access_token"
 	KeyAuthRegLimit      = "auth.registration_limit"
@@ -141,6 +142,7 @@ var settings = []setting{
 	{KeyAuthCORSOrigins, nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials)"},
 	{KeyAuthClientLookup, nil, false, "accept MCP client ids registered at TaskManager (looked up at /api/oauth/clients/{id}) as public clients"},
 	{KeyAuthTokenFormat, []string{"TMCP_TOKEN_FORMAT"}, "opaque", "access token format: opaque (checked by introspection) or jwt (RFC 9068, checked locally; a revoked JWT stays valid until it expires)"},
+	{KeyAuthAuditLog, []string{"TMCP_AUDIT_LOG"}, "", "file to append security events to as JSON lines (default: the log)"},
 	{KeyAuthDev, nil, false, "development mode: client metadata documents may live on loopback and private addresses"},
 	{KeyAuthRegSchemes, nil, []string{"*"}, "redirect URI schemes clients may register (https, http for loopback, private-use schemes; * for all)"},
 	{KeyAuthRegToken, []string{"TMCP_REGISTRATION_TOKEN"}, "", "initial access token required to register clients (RFC 7591 §3); empty allows open registration"},

@@ -33,6 +33,7 @@ type Auth struct {
 	Server    authserver.Config
 	StorePath string
 	StateDir  string
+	AuditLog  string
 }
 
 // LoadAuth reads and validates the auth server's settings. Keys that are
@@ -86,6 +87,7 @@ func LoadAuth(v *viper.Viper) (*Auth, error) {
 		return nil, err
 	}
 	a.StorePath = StorePath(v)
+	a.AuditLog = v.GetString(KeyAuthAuditLog)
 	a.Server = cfg
 	return a, nil
 }

@@ -57,7 +57,7 @@ func (w *statusWriter) Flush() {
 // Log gives each request an id (echoed in X-Request-Id), recovers panics
 // as 500s, and logs one line per request. It logs the path only: query
 // strings carry codes and states, which never go into logs.
-func Log(log *slog.Logger, next http.Handler) http.Handler {
+func Log(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
@@ -78,6 +78,7 @@ func Log(log *slog.Logger, next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			m.observe(r, status, time.Since(start))
 			log.LogAttrs(r.Context(), levelFor(status), "request", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Int("status", status),
 				slog.Int("bytes", sw.bytes), slog.Duration("duration", time.Since(start)))

@@ -55,6 +55,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			return
 		}
 		p, err := s.auth.principal(r.Context(), token, s.cfg.Resource)
+		s.metrics.count(p, err)
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "token validation failed", "err", err)
 			http.Error(w, "the authorization server is unavailable; try again shortly", http.StatusServiceUnavailable)

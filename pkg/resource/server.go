@@ -70,6 +70,7 @@ type Server struct {
 	publicURL *url.URL
 	hosts     []string
 	handler   http.Handler
+	metrics   *resourceMetrics
 }
 
 // New validates cfg and binds the listener.
@@ -133,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = newTTLCache[*Principal](0)
 	}
 	s.hosts = s.allowedHosts()
+	s.metrics = newResourceMetrics()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -201,7 +203,15 @@ func (s *Server) routes() http.Handler {
 			server.WithStreamableHTTPLogger(s.log))
 		mux.Handle(path, s.requireToken(h))
 	}
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.auth.metadata(r.Context()); err != nil {
+			http.Error(w, "the authorization server is unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
 	// Host checks come first, then CORS (so preflights and 401s carry
 	// CORS headers), then logging around everything.
-	return httpx.Log(s.log, s.allowHosts(s.cors(mux)))
+	return httpx.Log(s.log, s.metrics.Metrics, s.allowHosts(s.cors(mux)))
 }

@@ -220,7 +220,16 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /oidc/jwks", s.jwks)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	return httpx.Log(s.log, httpx.LimitBody(64<<10, mux))
+	metrics := httpx.NewMetrics("sandbox")
+	mux.Handle("GET /metrics", metrics.Handler())
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.db.sql.PingContext(r.Context()); err != nil {
+			http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return httpx.Log(s.log, metrics, httpx.LimitBody(64<<10, mux))
 }
 
 func (s *Server) page(w http.ResponseWriter, name string, status int, title string, data any) {

@@ -279,3 +279,19 @@ func (c *Client) NewVerifier(issuer string, now func() time.Time) *jwks.Verifier
 	}
 	return jwks.NewVerifier(c.Endpoint(c.cfg.JWKSEndpoint), issuer, c.cfg.ClientID, c.http, now)
 }
+
+// Reachable reports whether TaskManager answers at all (any HTTP status).
+func (c *Client) Reachable(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(c.cfg.TokenEndpoint), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrUnavailable, describeNetError(err))
+	}
+	resp.Body.Close()
+	return nil
+}

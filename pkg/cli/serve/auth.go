@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/store/backend"
 )
 
@@ -39,6 +41,7 @@ var authFlags = map[string]string{
 	"dev":                       config.KeyAuthDev,
 	"registration-scheme":       config.KeyAuthRegSchemes,
 	"token-format":              config.KeyAuthTokenFormat,
+	"audit-log":                 config.KeyAuthAuditLog,
 }
 
 func newAuthCmd(f *cmdutil.Factory) *cobra.Command {
@@ -91,6 +94,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	cmdutil.Flag(fs, "upstream-issuer", config.KeyTMIssuer)
 	fs.Bool("dev", false, config.Help(config.KeyAuthDev))
 	cmdutil.Flag(fs, "token-format", config.KeyAuthTokenFormat)
+	cmdutil.Flag(fs, "audit-log", config.KeyAuthAuditLog)
 	fs.StringSlice("registration-scheme", []string{"*"}, config.Help(config.KeyAuthRegSchemes))
 	return cmd
 }
@@ -114,10 +118,20 @@ func NewAuth(ctx context.Context, settings *config.Auth, log *slog.Logger) (*aut
 	}
 	cfg := settings.Server
 	cfg.Store, cfg.Logger = st, log
+	closeAll := func() { st.Close() }
+	if settings.AuditLog != "" {
+		f, err := os.OpenFile(settings.AuditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("audit log: %w", err)
+		}
+		cfg.Audit = slog.New(httpx.ContextHandler{Handler: slog.NewJSONHandler(f, nil)})
+		closeAll = func() { st.Close(); f.Close() }
+	}
 	srv, err := authserver.New(cfg)
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, nil, err
 	}
-	return srv, func() { st.Close() }, nil
+	return srv, closeAll, nil
 }

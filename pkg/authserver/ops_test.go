@@ -1,0 +1,72 @@
+package authserver_test
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestOperations_MetricsReadinessAudit(t *testing.T) {
+	t.Parallel()
+	logs := &testkit.LogBuffer{}
+	s := signIn(t, testkit.AuthOptions{Log: logs})
+	_, refresh := s.tokens(t)
+	s.c.Form(s.c.Meta.RevocationEndpoint, map[string][]string{"token": {refresh}})
+	s.c.Exchange(s.code, s.authz.Verifier) // a replay
+
+	status, body := get(t, s.stack.Auth.URL()+"/metrics")
+	if status != 200 {
+		t.Fatalf("/metrics: %d", status)
+	}
+	for _, want := range []string{
+		`tmcp_tokens_issued_total{grant="authorization_code"} 1`,
+		`tmcp_revocations_total{cause="client_refresh"} 1`,
+		`tmcp_revocations_total{cause="code_replay"} 1`,
+		`tmcp_oauth_errors_total{error="invalid_grant"} 1`,
+		`tmcp_http_requests_total{route="POST /oauth/token",server="auth",status="200"} 1`,
+		`tmcp_upstream_request_duration_seconds_count{op="exchange"} 1`,
+		`tmcp_http_request_duration_seconds_bucket{route="GET /oauth/callback",server="auth"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if regexp.MustCompile(`route="[^"]*tmcp_`).MatchString(body) {
+		t.Error("a token reached a metric label")
+	}
+	if status, _ := get(t, s.stack.Auth.URL()+"/readyz"); status != 200 {
+		t.Fatalf("/readyz: %d", status)
+	}
+	for _, event := range []string{`msg="client registered" audit=true`, `msg="consent granted" audit=true`,
+		`msg="token revoked" audit=true`, `msg="token family revoked" audit=true reason="authorization code replayed"`} {
+		if !strings.Contains(logs.String(), event) {
+			t.Errorf("audit log lacks %s", event)
+		}
+	}
+}
+
+func TestOperations_NotReadyWhenTaskManagerIsDown(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{UpstreamURL: "http://127.0.0.1:1"})
+	if status, _ := get(t, stack.Auth.URL()+"/readyz"); status != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with TaskManager down: %d", status)
+	}
+	if status, _ := get(t, stack.Auth.URL()+"/healthz"); status != 200 {
+		t.Fatalf("/healthz (the process) with TaskManager down: %d", status)
+	}
+}
