@@ -1,0 +1,117 @@
+package scale_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testkit.StopPostgres()
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// tmcpBinary builds the real binary once for the package's tests.
+func tmcpBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tmcp-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tmcp")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tmcp").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a running tmcp process.
+type proc struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// start runs tmcp with args and env, waits for healthURL, and stops the
+// process (SIGINT) when the test ends.
+func start(t *testing.T, env []string, healthURL string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(tmcpBinary(t), args...), logs: &syncBuffer{}}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGINT)
+		_ = p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("tmcp %v:\n%s", args, p.logs.String())
+		}
+	})
+	waitHealthy(t, healthURL, p)
+	return p
+}
+
+func waitHealthy(t *testing.T, u string, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	t.Fatalf("%s never became healthy:\n%s", u, p.logs.String())
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
