@@ -31,6 +31,7 @@ type authClient struct {
 	meta *oauth.ServerMetadata
 
 	principals *ttlCache[*Principal]
+	verified   *ttlCache[*Principal] // verified JWTs, until they expire
 	cacheTTL   time.Duration
 	upstream   *ttlCache[string]
 
@@ -88,12 +89,22 @@ func (a *authClient) principal(ctx context.Context, token, resource string) (*Pr
 	if p, ok := a.principals.get(key, now); ok {
 		return p, nil
 	}
+	if p, ok := a.verified.get(key, now); ok {
+		return p, nil
+	}
 	m, err := a.metadata(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if m.JWKSURI != "" && jwks.LooksLikeJWT(token) {
-		return a.verifyJWT(ctx, m, token, resource)
+		p, err := a.verifyJWT(ctx, m, token, resource)
+		if p != nil {
+			// A verified JWT is cached until it expires: it cannot be
+			// revoked here anyway, and verifying a signature costs more
+			// than a map lookup.
+			a.verified.put(key, p, p.Expiry, now)
+		}
+		return p, err
 	}
 	var in introspection
 	if err := a.postForm(ctx, m.IntrospectionEndpoint, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, &in); err != nil {

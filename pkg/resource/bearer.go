@@ -123,6 +123,9 @@ func (s *Server) scopeNeeded(r *http.Request) (string, error) {
 		return "", errors.New("too large")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !bytes.Contains(body, []byte("tools/call")) {
+		return "", nil // only tool calls need a scope beyond a valid token
+	}
 	var calls []rpcCall
 	trimmed := bytes.TrimSpace(body)
 	if bytes.HasPrefix(trimmed, []byte("[")) {

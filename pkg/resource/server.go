@@ -129,7 +129,8 @@ func New(cfg Config) (*Server, error) {
 	s.cfg.AuthServerURL = strings.TrimSuffix(cfg.AuthServerURL, "/")
 	s.auth = &authClient{issuer: s.cfg.AuthServerURL, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		http: cfg.HTTPClient, now: cfg.Now, cacheTTL: cfg.CacheTTL,
-		principals: newTTLCache[*Principal](cfg.CacheSize), upstream: newTTLCache[string](cfg.CacheSize)}
+		principals: newTTLCache[*Principal](cfg.CacheSize), upstream: newTTLCache[string](cfg.CacheSize),
+		verified: newTTLCache[*Principal](cfg.CacheSize)}
 	if cfg.CacheTTL <= 0 {
 		s.auth.principals = newTTLCache[*Principal](0)
 	}

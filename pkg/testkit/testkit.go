@@ -33,10 +33,11 @@ const (
 	ResourceSecret   = "resource-test-secret"
 )
 
-// Logger returns a logger that writes into w (io.Discard when nil).
+// Logger returns a debug logger that writes into w, or one that logs
+// nothing (and formats nothing) when w is nil.
 func Logger(w io.Writer) *slog.Logger {
 	if w == nil {
-		w = io.Discard
+		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(httpx.ContextHandler{Handler: slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})})
 }

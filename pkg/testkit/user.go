@@ -65,3 +65,41 @@ func fetch(c *http.Client, method, u string, form url.Values) (*Page, error) {
 	b, _ := io.ReadAll(resp.Body)
 	return &Page{URL: resp.Request.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(b)}, nil
 }
+
+// SignInURL is SignInAs for a flow whose client listens nowhere: it stops
+// at the redirect to redirectURI and returns it.
+func SignInURL(authURL, redirectURI string) (*url.URL, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), redirectURI) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	p, err := fetch(c, http.MethodGet, authURL, nil)
+	for step := 0; err == nil && step < 6 && p.Status == http.StatusOK; step++ {
+		id, fields := "approve", map[string]string(nil)
+		if strings.HasSuffix(p.URL.Path, "/login") {
+			id, fields = "login", map[string]string{"email": DemoEmail, "password": DemoPassword}
+		}
+		f, ferr := p.FindForm(id)
+		if ferr != nil {
+			return nil, ferr
+		}
+		for k, v := range fields {
+			f.Values.Set(k, v)
+		}
+		target, perr := p.URL.Parse(f.Action)
+		if perr != nil {
+			return nil, perr
+		}
+		p, err = fetch(c, http.MethodPost, target.String(), f.Values)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if loc := p.Location(); loc != nil && strings.HasPrefix(loc.String(), redirectURI) {
+		return loc, nil
+	}
+	return nil, fmt.Errorf("sign-in ended at %s with HTTP %d", p.URL, p.Status)
+}
