@@ -80,12 +80,8 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 
 // liveAccessToken finds an unexpired, unrevoked access token and its grant.
 func (s *Server) liveAccessToken(r *http.Request, value string) (*store.Token, *store.Grant, bool) {
-	t, err := s.store.GetToken(r.Context(), secrets.Hash(value))
-	if err != nil || t.Kind != store.KindAccess || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) {
-		return nil, nil, false
-	}
-	g, err := s.store.GetGrant(r.Context(), t.GrantID)
-	if err != nil || !g.RevokedAt.IsZero() {
+	t, g, err := s.store.GetTokenGrant(r.Context(), secrets.Hash(value))
+	if err != nil || t.Kind != store.KindAccess || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) || !g.RevokedAt.IsZero() {
 		return nil, nil, false
 	}
 	return t, g, true

@@ -186,6 +186,9 @@ type Codes interface {
 type Tokens interface {
 	SaveTokens(ctx context.Context, tokens ...*Token) error
 	GetToken(ctx context.Context, hash string) (*Token, error)
+	// GetTokenGrant returns a token and its grant in one read (the hot
+	// path of introspection).
+	GetTokenGrant(ctx context.Context, hash string) (*Token, *Grant, error)
 	RevokeToken(ctx context.Context, hash string, at time.Time) error
 	// RotateRefresh consumes the refresh token oldHash and saves issue in
 	// one transaction. A token already rotated less than grace ago, whose

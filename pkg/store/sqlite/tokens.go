@@ -147,3 +147,25 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 	}
 	return total, nil
 }
+
+const tokenGrantQuery = `SELECT t.hash, t.kind, t.grant_id, t.issuance, t.scope, t.issued_at, t.expires_at,
+	t.revoked_at, t.used_at, t.successor, t.grace_used, g.id, g.client_id, g.subject, g.username, g.scope, g.resource,
+	g.redirect_uri, g.upstream, g.upstream_expires_at, g.created_at, g.revoked_at
+	FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
+
+func (s *Store) GetTokenGrant(ctx context.Context, hash string) (*store.Token, *store.Grant, error) {
+	var t store.Token
+	var g store.Grant
+	var kind string
+	var issued, exp, revoked, used, upExp, created, grantRevoked int64
+	err := s.tokenGrant.QueryRowContext(ctx, hash).
+		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor, &t.GraceUsed,
+			&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI, &g.Upstream, &upExp, &created, &grantRevoked)
+	if err != nil {
+		return nil, nil, notFound(err)
+	}
+	t.Kind = store.TokenKind(kind)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(issued), fromTS(exp), fromTS(revoked), fromTS(used)
+	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(grantRevoked)
+	return &t, &g, nil
+}

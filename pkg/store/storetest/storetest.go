@@ -185,6 +185,12 @@ func testRevokeGrant(t *testing.T, s store.Store) {
 	if tok := mustToken(t, s, oa.Hash); !tok.RevokedAt.IsZero() {
 		t.Errorf("token of another grant was revoked")
 	}
+	if tok, gr, err := s.GetTokenGrant(ctx, a.Hash); err != nil || tok.Hash != a.Hash || gr.ID != g.ID || !gr.RevokedAt.Equal(t0) || !tok.RevokedAt.Equal(t0) {
+		t.Errorf("GetTokenGrant = %+v %+v %v", tok, gr, err)
+	}
+	if _, _, err := s.GetTokenGrant(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetTokenGrant(unknown) = %v", err)
+	}
 	if gg, _ := s.GetGrant(ctx, g.ID); !gg.RevokedAt.Equal(t0) {
 		t.Errorf("grant not marked revoked: %+v", gg)
 	}
