@@ -246,6 +246,7 @@ func BenchmarkConcurrentFlows(b *testing.B) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		errs := 0
+		kinds := map[string]int{}
 		start := time.Now()
 		for j := 0; j < 1000; j++ {
 			wg.Add(1)
@@ -254,6 +255,7 @@ func BenchmarkConcurrentFlows(b *testing.B) {
 				if err := oneFlow(c); err != nil {
 					mu.Lock()
 					errs++
+					kinds[err.Error()]++
 					mu.Unlock()
 				}
 			}()
@@ -265,6 +267,9 @@ func BenchmarkConcurrentFlows(b *testing.B) {
 		b.ReportMetric(wall.Seconds(), "wall_s")
 		b.ReportMetric(float64(peak)/1024, "peak_rss_MiB")
 		fmt.Printf("1000 concurrent    errors %d  wall %v  peak RSS %.1f MiB (serve auth)\n", errs, wall.Round(time.Millisecond), float64(peak)/1024)
+		for k, n := range kinds {
+			fmt.Printf("  %d× %.200s\n", n, k)
+		}
 	}
 }
 

@@ -53,6 +53,9 @@ func openDB(ctx context.Context, path string) (*db, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One connection: under a burst of logins SQLite's busy handler is not
+	// fair, and a writer could wait past its timeout; the pool's queue is.
+	conn.SetMaxOpenConns(1)
 	if _, err := conn.ExecContext(ctx, schema); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sandbox database %s: %w", path, err)
