@@ -1,15 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/config"
-	"github.com/tmcp-dev/tmcp/pkg/store/backend"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 )
 
 // newKeysCmd is `tmcp keys`: the signing keys of JWT access tokens.
@@ -23,26 +25,18 @@ it up within 30 seconds; the retired public key stays in the JWKS until every
 token it signed has expired.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd, map[string]string{"store": config.KeyAuthStore})
-			if err != nil {
+			return withStore(cmd, func(ctx context.Context, st store.Store, v *viper.Viper, _ string) error {
+				key, err := config.EncryptionKey(v)
+				if err != nil {
+					return err
+				}
+				k, err := authserver.RotateKeys(ctx, st, key, time.Now())
+				if err != nil {
+					return fmt.Errorf("rotate keys: %w", err)
+				}
+				_, err = fmt.Fprintf(f.IO.Out, "✓ new signing key %s (%s); older keys are retired\n", k.KID, k.Alg)
 				return err
-			}
-			key, err := config.EncryptionKey(v)
-			if err != nil {
-				return err
-			}
-			loc := config.StorePath(v)
-			st, err := backend.Open(cmd.Context(), loc)
-			if err != nil {
-				return fmt.Errorf("open %s: %w", backend.Describe(loc), err)
-			}
-			defer st.Close()
-			k, err := authserver.RotateKeys(cmd.Context(), st, key, time.Now())
-			if err != nil {
-				return fmt.Errorf("rotate keys: %w", err)
-			}
-			_, err = fmt.Fprintf(f.IO.Out, "✓ new signing key %s (%s); older keys are retired\n", k.KID, k.Alg)
-			return err
+			})
 		},
 	}
 	cmdutil.Flag(rotate.Flags(), "store", config.KeyAuthStore)

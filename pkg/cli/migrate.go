@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/config"
-	"github.com/tmcp-dev/tmcp/pkg/store/backend"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 )
 
 // newMigrateCmd is `tmcp migrate`: apply the schema migrations without
@@ -19,18 +21,11 @@ func newMigrateCmd(f *cmdutil.Factory) *cobra.Command {
 		Example: `  tmcp migrate --store postgres://tmcp@db.internal/tmcp`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd, map[string]string{"store": config.KeyAuthStore})
-			if err != nil {
+			// Opening the store migrates it.
+			return withStore(cmd, func(_ context.Context, _ store.Store, _ *viper.Viper, where string) error {
+				_, err := fmt.Fprintf(f.IO.Out, "✓ %s is at the current schema\n", where)
 				return err
-			}
-			loc := config.StorePath(v)
-			st, err := backend.Open(cmd.Context(), loc)
-			if err != nil {
-				return fmt.Errorf("migrate %s: %w", backend.Describe(loc), err)
-			}
-			defer st.Close()
-			_, err = fmt.Fprintf(f.IO.Out, "✓ %s is at the current schema\n", backend.Describe(loc))
-			return err
+			})
 		},
 	}
 	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/config"
@@ -16,8 +17,9 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
-// withStore opens the auth server's store for an operator command.
-func withStore(cmd *cobra.Command, fn func(ctx context.Context, st store.Store) error) error {
+// withStore opens (and migrates) the auth server's store for an operator
+// command; fn also gets the settings and the store's description.
+func withStore(cmd *cobra.Command, fn func(ctx context.Context, st store.Store, v *viper.Viper, where string) error) error {
 	v, err := cmdutil.Settings(cmd, map[string]string{"store": config.KeyAuthStore})
 	if err != nil {
 		return err
@@ -28,7 +30,7 @@ func withStore(cmd *cobra.Command, fn func(ctx context.Context, st store.Store) 
 		return fmt.Errorf("open %s: %w", backend.Describe(loc), err)
 	}
 	defer st.Close()
-	return fn(cmd.Context(), st)
+	return fn(cmd.Context(), st, v, backend.Describe(loc))
 }
 
 // newTokensCmd is `tmcp tokens revoke --user|--client`.
@@ -49,7 +51,7 @@ cache); JWT access tokens stay valid until they expire.`,
 			if (user == "") == (client == "") {
 				return &cmdutil.ExitError{Code: 2, Err: errors.New("give exactly one of --user or --client")}
 			}
-			return withStore(cmd, func(ctx context.Context, st store.Store) error {
+			return withStore(cmd, func(ctx context.Context, st store.Store, _ *viper.Viper, _ string) error {
 				n, err := st.RevokeGrantsOf(ctx, user, client, time.Now())
 				if err != nil {
 					return err
@@ -83,7 +85,7 @@ func newClientsCmd(f *cmdutil.Factory) *cobra.Command {
 			if err := ui.CheckFormat(output); err != nil {
 				return err
 			}
-			return withStore(cmd, func(ctx context.Context, st store.Store) error {
+			return withStore(cmd, func(ctx context.Context, st store.Store, _ *viper.Viper, _ string) error {
 				cs, err := st.ListClients(ctx)
 				if err != nil {
 					return err
@@ -123,7 +125,7 @@ func newClientsCmd(f *cmdutil.Factory) *cobra.Command {
 		Short: "Delete a client and revoke everything it holds",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, func(ctx context.Context, st store.Store) error {
+			return withStore(cmd, func(ctx context.Context, st store.Store, _ *viper.Viper, _ string) error {
 				err := st.DeleteClient(ctx, args[0], time.Now())
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("no client %s is registered", args[0])
