@@ -34,11 +34,16 @@ func ReadClientCredentials(r *http.Request) (ClientCredentials, *Error) {
 		// §2.3.1: the id and secret are form-urlencoded before Basic encoding.
 		id, err1 := url.QueryUnescape(user)
 		secret, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil || id == "" || secret == "" {
-			return ClientCredentials{}, InvalidClient("malformed HTTP Basic credentials: an id and a secret are needed")
+		if err1 != nil || err2 != nil || id == "" {
+			return ClientCredentials{}, InvalidClient("malformed HTTP Basic credentials")
 		}
 		if formID != "" && formID != id {
 			return ClientCredentials{}, InvalidRequest("client_id in the body differs from the authenticated client")
+		}
+		if secret == "" {
+			// Some libraries send a public client's id as Basic with an
+			// empty password: that is no authentication at all.
+			return ClientCredentials{ID: id, Method: AuthMethodNone}, nil
 		}
 		return ClientCredentials{ID: id, Secret: secret, Method: AuthMethodBasic}, nil
 	}

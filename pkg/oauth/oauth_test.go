@@ -154,3 +154,14 @@ func TestScope_ParseAndSubset(t *testing.T) {
 		t.Fatal("ValidScopeToken wrong")
 	}
 }
+
+func TestReadClientCredentials_BasicWithoutSecretIsPublic(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader("grant_type=x"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("public-client", "")
+	_ = r.ParseForm()
+	c, err := ReadClientCredentials(r)
+	if err != nil || c.ID != "public-client" || c.Method != AuthMethodNone || c.Secret != "" {
+		t.Fatalf("Basic with an empty password = %+v, %v; want a public client", c, err)
+	}
+}
