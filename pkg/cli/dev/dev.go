@@ -82,6 +82,8 @@ func run(ctx context.Context, f *cmdutil.Factory, v *viper.Viper, log *slog.Logg
 	v.Set(config.KeySandboxClientSecret, secret)
 	v.Set(config.KeySandboxRedirectURIs, []string{authURL + "/oauth/callback"})
 	v.Set(config.KeyAuthDev, true)
+	// A developer re-running flow test registers a client each time.
+	v.Set(config.KeyAuthRegLimit, 0)
 
 	sbCfg, err := config.LoadSandbox(v)
 	if err != nil {
