@@ -202,34 +202,26 @@ func (c *Config) defaults() error {
 	if c.Audit == nil {
 		c.Audit = c.Logger
 	}
-	switch c.TokenFormat {
-	case "":
-		c.TokenFormat = FormatOpaque
-	case FormatOpaque, FormatJWT:
-	default:
+	// The settings' defaults live in pkg/config; here a missing one is a
+	// mistake of the caller.
+	if c.TokenFormat != FormatOpaque && c.TokenFormat != FormatJWT {
 		return fmt.Errorf("unknown token format %q: use opaque or jwt", c.TokenFormat)
 	}
-	if len(c.CORSOrigins) == 0 {
-		c.CORSOrigins = []string{"*"}
-	}
-	if len(c.ScopesSupported) == 0 {
-		c.ScopesSupported = []string{"read", "write"}
-	}
-	if len(c.DefaultScope) == 0 {
-		c.DefaultScope = []string{"read"}
+	if len(c.ScopesSupported) == 0 || len(c.DefaultScope) == 0 {
+		return errors.New("authserver: the supported scopes and the default scope are required")
 	}
 	if !oauth.ScopeSubset(c.DefaultScope, c.ScopesSupported) {
 		return fmt.Errorf("the default scope %q is not among the supported scopes %q",
 			oauth.JoinScope(c.DefaultScope), oauth.JoinScope(c.ScopesSupported))
+	}
+	if c.AccessTTL <= 0 || c.RefreshTTL <= 0 || c.RefreshGrace < 0 {
+		return errors.New("authserver: access and refresh token lifetimes must be positive")
 	}
 	setDur := func(d *time.Duration, def time.Duration) {
 		if *d == 0 {
 			*d = def
 		}
 	}
-	setDur(&c.AccessTTL, time.Hour)
-	setDur(&c.RefreshTTL, 30*24*time.Hour)
-	setDur(&c.RefreshGrace, 10*time.Second)
 	setDur(&c.CodeTTL, time.Minute)
 	setDur(&c.StateTTL, 10*time.Minute)
 	return nil

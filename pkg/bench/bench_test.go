@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -223,21 +222,12 @@ func waitUp(b *testing.B, u string) {
 	b.Fatalf("%s never came up", u)
 }
 
-func freePort(b *testing.B) int {
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // BenchmarkConcurrentFlows: 1,000 full sign-ins at once against one auth
 // server process: errors (target zero), wall time and the process's peak
 // RSS.
 func BenchmarkConcurrentFlows(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		port := freePort(b)
+		port := testkit.FreePort(b)
 		base := fmt.Sprintf("http://localhost:%d", port)
 		sb := testkit.StartSandbox(b, base+"/oauth/callback")
 		proc := startAuthProcess(b, port, sb.URL())
@@ -298,7 +288,7 @@ func oneFlow(c *testkit.OAuthClient) error {
 func BenchmarkIdleAndStart(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		sb := testkit.StartSandbox(b, "http://localhost:1/oauth/callback")
-		authPort, resPort := freePort(b), freePort(b)
+		authPort, resPort := testkit.FreePort(b), testkit.FreePort(b)
 		auth := startAuthProcess(b, authPort, sb.URL())
 		res := exec.Command(tmcpBinary(b), "serve", "resource", "--port", strconv.Itoa(resPort), "--log-level", "warn",
 			"--auth-server", fmt.Sprintf("http://localhost:%d", authPort))

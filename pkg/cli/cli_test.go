@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,9 +52,18 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "state"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
 			env.Setenv("NO_COLOR", "1")
+			// $P1…$P6: ports free when the script starts.
+			ports, err := testkit.FreePorts(6)
+			if err != nil {
+				return err
+			}
+			for i, p := range ports {
+				env.Setenv(fmt.Sprintf("P%d", i+1), strconv.Itoa(p))
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"expand":       expand,
 			"waitfor":      waitFor,
 			"httpget":      httpGet,
 			"sandboxlogin": sandboxLogin,
@@ -84,6 +94,15 @@ func waitFor(ts *testscript.TestScript, neg bool, args []string) {
 	if !neg {
 		ts.Fatalf("%s did not answer within 15s", args[0])
 	}
+}
+
+// expand FILE: replace $VAR and ${VAR} in FILE with the script's
+// environment (for ports in config files).
+func expand(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: expand FILE")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o600))
 }
 
 // httpget URL: print the body to stdout; fail unless 200.
@@ -117,7 +136,13 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"serve", "auth", "--nosuch"}, 2, "unknown flag: --nosuch"},
 		{[]string{"dev", "--auth-port", "0"}, 1, "auth.port must be a port between 1 and 65535, not 0"},
 		{[]string{"serve", "resource", "--transport", "carrier-pigeon", "--state-dir", t.TempDir()}, 1, `unknown transport "carrier-pigeon"`},
-		{[]string{"flow", "test", "--output", "xml"}, 1, `--output must be text or json, not "xml"`},
+		{[]string{"flow", "test", "--output", "xml"}, 2, `invalid argument "xml" for "-o, --output" flag: must be text or json`},
+		{[]string{"serve", "auth", "extra"}, 2, `unexpected argument "extra" for "tmcp serve auth"`},
+		{[]string{"serve", "nosuch"}, 2, `unknown command "nosuch" for "tmcp serve"`},
+		{[]string{"serv"}, 2, `unknown command "serv" for "tmcp" (did you mean "serve"?)`},
+		{[]string{"mcp-clients", "delete"}, 2, `"tmcp mcp-clients delete" takes 1 argument(s), got 0`},
+		{[]string{"tokens", "revoke"}, 2, "give exactly one of --user or --client"},
+		{[]string{"client", "list"}, 2, "--session-cookie is required"},
 		{[]string{"serve", "auth", "--state-dir", t.TempDir()}, 1, "--client-id and --client-secret"},
 		{[]string{"serve", "auth", "--log-level", "loud"}, 1, `log level "loud"`},
 	}

@@ -1,4 +1,6 @@
-// Package cli is tmcp's command tree.
+// Package cli is tmcp's command tree. Every command lives in
+// pkg/cli/<noun>/<verb> (Options, NewCmd(f, runF), run); this file joins
+// them and maps errors to exit codes.
 package cli
 
 import (
@@ -7,17 +9,24 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tmcp-dev/tmcp/pkg/cli/client"
+	"github.com/tmcp-dev/tmcp/pkg/cli/client/list"
+	"github.com/tmcp-dev/tmcp/pkg/cli/client/register"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/dev"
 	"github.com/tmcp-dev/tmcp/pkg/cli/doctor"
-	"github.com/tmcp-dev/tmcp/pkg/cli/flow"
-	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
+	flowtest "github.com/tmcp-dev/tmcp/pkg/cli/flow/test"
+	"github.com/tmcp-dev/tmcp/pkg/cli/keys/rotate"
+	mcpdelete "github.com/tmcp-dev/tmcp/pkg/cli/mcpclients/delete"
+	mcplist "github.com/tmcp-dev/tmcp/pkg/cli/mcpclients/list"
+	"github.com/tmcp-dev/tmcp/pkg/cli/migrate"
+	"github.com/tmcp-dev/tmcp/pkg/cli/serve/auth"
+	"github.com/tmcp-dev/tmcp/pkg/cli/serve/resource"
+	"github.com/tmcp-dev/tmcp/pkg/cli/serve/sandbox"
+	"github.com/tmcp-dev/tmcp/pkg/cli/tokens/revoke"
 	"github.com/tmcp-dev/tmcp/pkg/cli/version"
 	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
@@ -44,11 +53,33 @@ TaskManager identity, without changing TaskManager.
 	root.SetVersionTemplate(version.String() + "\n")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/tmcp/config.yaml)")
 	cmdutil.Flag(pf, "log-level", config.KeyLogLevel)
-	pf.String("state-dir", "", config.Help(config.KeyStateDir))
-	root.AddCommand(serve.NewCmd(f), client.NewCmd(f), flow.NewCmd(f), dev.NewCmd(f), doctor.NewCmd(f, nil), newMigrateCmd(f), newKeysCmd(f), newTokensCmd(f), newClientsCmd(f), version.NewCmd(f))
+	cmdutil.Flag(pf, "state-dir", config.KeyStateDir)
+
+	mcpClients := func() []*cobra.Command {
+		return []*cobra.Command{mcplist.NewCmd(f, nil), mcpdelete.NewCmd(f, nil)}
+	}
+	// `clients` was the old name of `mcp-clients`; it goes in the next release.
+	oldClients := cmdutil.Group("clients", "List and delete MCP clients registered with the auth server", mcpClients()...)
+	oldClients.Hidden = true
+	oldClients.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		fmt.Fprintln(cmd.ErrOrStderr(), `tmcp: "tmcp clients" is now "tmcp mcp-clients" (the MCP clients registered with tmcp; "tmcp client" is tmcp's own client at TaskManager); the old name goes in the next release`)
+	}
+	cmdutil.GroupOf(root,
+		cmdutil.Group("serve", "Run one of tmcp's servers",
+			auth.NewCmd(f, nil), resource.NewCmd(f, nil), sandbox.NewCmd(f, nil)),
+		cmdutil.Group("client", "Register and list tmcp's own OAuth client at TaskManager",
+			register.NewCmd(f, nil), list.NewCmd(f, nil)),
+		cmdutil.Group("mcp-clients", "List and delete MCP clients registered with the auth server", mcpClients()...),
+		oldClients,
+		cmdutil.Group("flow", "Check the whole OAuth + MCP flow end to end", flowtest.NewCmd(f, nil)),
+		cmdutil.Group("tokens", "Revoke MCP tokens the auth server issued", revoke.NewCmd(f, nil)),
+		cmdutil.Group("keys", "Manage the keys JWT access tokens are signed with", rotate.NewCmd(f, nil)),
+		dev.NewCmd(f, nil), doctor.NewCmd(f, nil), migrate.NewCmd(f, nil), version.NewCmd(f),
+	)
 	return root
 }
 
@@ -61,7 +92,7 @@ func Execute() int {
 }
 
 // Run executes args and maps the outcome to an exit code: 0 on success, 2
-// for usage errors and commands still to come, 1 for everything else.
+// for usage errors, 1 for everything else.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -70,6 +101,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return 0
 	}
 	var exit *cmdutil.ExitError
+	var usage *cmdutil.FlagError
 	switch {
 	case errors.As(err, &exit):
 		if exit.Err != nil && !errors.Is(exit.Err, cmdutil.ErrSilent) {
@@ -78,22 +110,10 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return exit.Code
 	case errors.Is(err, cmdutil.ErrSilent):
 		return 1
-	case isUsageError(err):
+	case errors.As(err, &usage):
 		fmt.Fprintln(f.IO.ErrOut, "tmcp: "+err.Error()+" (see tmcp --help)")
 		return 2
 	}
 	fmt.Fprintln(f.IO.ErrOut, "tmcp: "+err.Error())
 	return 1
-}
-
-// isUsageError recognises cobra's and pflag's argument errors.
-func isUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "invalid argument",
-		"flag needs an argument", "accepts ", "requires at least", "bad flag syntax", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,17 +101,23 @@ const (
 	KeySandboxDiscovery    = "sandbox.discovery"
 )
 
-// setting is one key with its environment names and default.
-type setting struct {
-	key  string
-	env  []string
-	def  any
-	help string
+// Setting is one key with its environment names, default and help.
+type Setting struct {
+	Key     string
+	env     []string
+	Default any // string, int, bool or []string: the type of the setting
+	Help    string
+}
+
+// Env is every environment name of the setting: the seed's names first,
+// then TMCP_<KEY> with dots as underscores.
+func (s Setting) Env() []string {
+	return append(append([]string{}, s.env...), "TMCP_"+strings.ToUpper(strings.ReplaceAll(s.Key, ".", "_")))
 }
 
 // settings lists every key. The seed's environment names come first; each
 // key also answers to TMCP_<KEY> with dots as underscores.
-var settings = []setting{
+var settings = []Setting{
 	{KeyLogLevel, []string{"TMCP_LOG_LEVEL"}, "info", "log level: debug, info, warn, error"},
 	{KeyStateDir, []string{"TMCP_STATE_DIR"}, "", "where tmcp keeps its database and keys (default $XDG_STATE_HOME/tmcp)"},
 
@@ -177,7 +184,7 @@ var settings = []setting{
 	{KeySandboxPassword, []string{"TMCP_SANDBOX_DEMO_PASSWORD"}, "demo-password", "demo user's password"},
 	{KeySandboxClientID, nil, "", "client id to pre-register at start"},
 	{KeySandboxClientSecret, nil, "", "client secret to pre-register at start"},
-	{KeySandboxRedirectURIs, nil, []string{}, "redirect URIs of the pre-registered client"},
+	{KeySandboxRedirectURIs, nil, []string{}, "redirect URIs of the pre-registered client (repeatable; default the auth server's callback)"},
 	{KeySandboxTLSCert, nil, "", "TLS certificate file"},
 	{KeySandboxTLSKey, nil, "", "TLS key file"},
 	{KeySandboxLoginLimit, nil, 10, "failed logins a minute per address before logins from it are refused (0: no limit)"},
@@ -185,24 +192,15 @@ var settings = []setting{
 	{KeySandboxJWT, nil, false, "issue access tokens as ES256 JWTs (verified by serve auth with the JWKS) instead of opaque strings"},
 }
 
-// Help returns the one-line description of key, for flag help.
-func Help(key string) string {
+// Lookup returns the setting of key; an unknown key is a programming
+// error.
+func Lookup(key string) Setting {
 	for _, s := range settings {
-		if s.key == key {
-			return s.help
+		if s.Key == key {
+			return s
 		}
 	}
-	return ""
-}
-
-// Default returns the default of key.
-func Default(key string) any {
-	for _, s := range settings {
-		if s.key == key {
-			return s.def
-		}
-	}
-	return nil
+	panic("config: unknown setting " + key)
 }
 
 // New returns a viper instance with every default and environment name
@@ -211,9 +209,8 @@ func Default(key string) any {
 func New(configFile string) (*viper.Viper, error) {
 	v := viper.New()
 	for _, s := range settings {
-		v.SetDefault(s.key, s.def)
-		envs := append(append([]string{}, s.env...), "TMCP_"+strings.ToUpper(strings.ReplaceAll(s.key, ".", "_")))
-		if err := v.BindEnv(append([]string{s.key}, envs...)...); err != nil {
+		v.SetDefault(s.Key, s.Default)
+		if err := v.BindEnv(append([]string{s.Key}, s.Env()...)...); err != nil {
 			return nil, err
 		}
 	}
@@ -276,4 +273,22 @@ func StateDir(v *viper.Viper) string {
 // seed's TASKMANAGER_MCP_SCOPE=read,write does.
 func ParseScopeList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// Files tmcp keeps in its state directory.
+const (
+	FileDatabase       = "tmcp.db"
+	FileSandboxDB      = "sandbox.db"
+	FileEncryptionKey  = "encryption.key"
+	FileResourceSecret = "resource-secret"
+	FileDevSecret      = "dev-client-secret"
+)
+
+// LogLevel parses the log level setting.
+func LogLevel(v *viper.Viper) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v.GetString(KeyLogLevel))); err != nil {
+		return l, fmt.Errorf("log level %q: use debug, info, warn or error", v.GetString(KeyLogLevel))
+	}
+	return l, nil
 }

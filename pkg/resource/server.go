@@ -90,22 +90,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	if len(cfg.ScopesSupported) == 0 {
-		cfg.ScopesSupported = []string{scopeRead, scopeWrite}
-	}
 	if len(cfg.DefaultScope) == 0 {
-		cfg.DefaultScope = []string{scopeRead}
+		return nil, errors.New("the resource server needs the default scope it names in its challenges")
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10000
 	}
-	if len(cfg.AllowedOrigins) == 0 {
-		cfg.AllowedOrigins = []string{"*"}
-	}
 	switch cfg.Transport {
-	case "", TransportStreamable:
-		cfg.Transport = TransportStreamable
-	case TransportSSE:
+	case TransportStreamable, TransportSSE:
 	default:
 		return nil, fmt.Errorf("unknown transport %q: use streamable_http or sse", cfg.Transport)
 	}

@@ -28,7 +28,7 @@ func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	dsn := testkit.StartPostgres(t)
 	c := &cluster{}
-	pa, pb, pr := freePort(t), freePort(t), freePort(t)
+	pa, pb, pr := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
 	c.authA, c.authB = "http://127.0.0.1:"+itoa(pa), "http://127.0.0.1:"+itoa(pb)
 	var next atomic.Int32
 	targets := []*url.URL{mustParse(c.authA), mustParse(c.authB)}

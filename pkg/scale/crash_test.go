@@ -38,7 +38,7 @@ func TestCrash_SIGKILLMidFlowsLosesNothingIssued(t *testing.T) {
 }
 
 func crashTest(t *testing.T, store string) {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	base := "http://localhost:" + itoa(port)
 	sb := testkit.StartSandbox(t, base+"/oauth/callback")
 	env := []string{"TMCP_STORE=" + store, "TMCP_ENCRYPTION_KEY=" + strings.Repeat("cd", 32),

@@ -128,7 +128,8 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 			UserinfoEndpoint: "/api/oauth/userinfo", ClientsEndpoint: "/api/oauth/clients", JWKSEndpoint: "/api/oauth/jwks",
 			ClientID: UpstreamClientID, ClientSecret: UpstreamSecret, Timeout: 5 * time.Second,
 		},
-		ScopesSupported: []string{"read", "write"}, DefaultScope: []string{"read"},
+		ScopesSupported: []string{"read", "write"}, DefaultScope: []string{"read"}, CORSOrigins: []string{"*"},
+		TokenFormat: authserver.FormatOpaque, AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour, RefreshGrace: 10 * time.Second,
 		Resources: []authserver.ResourceServer{
 			{Resource: ResourceURL, ClientID: ResourceClientID, ClientSecret: ResourceSecret},
 			{Resource: "http://localhost:8002/mcp", ClientID: "other-resource", ClientSecret: "other-secret"},
@@ -177,7 +178,8 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	if opts.Resource {
 		rcfg := resource.Config{Listener: resLn, Resource: cfg.Resources[0].Resource, AuthServerURL: auth.URL(),
 			ClientID: ResourceClientID, ClientSecret: ResourceSecret, TaskManager: sb.URL(),
-			CacheTTL: 30 * time.Second, Logger: Logger(opts.Log), Now: opts.Now}
+			ScopesSupported: cfg.ScopesSupported, DefaultScope: cfg.DefaultScope, AllowedOrigins: []string{"*"},
+			Transport: resource.TransportStreamable, CacheTTL: 30 * time.Second, Logger: Logger(opts.Log), Now: opts.Now}
 		if opts.MutateResource != nil {
 			opts.MutateResource(&rcfg)
 		}
@@ -209,4 +211,30 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.buf)
+}
+
+// FreePorts returns n distinct loopback ports that were free a moment ago:
+// for processes that take a port number rather than a listener. They are
+// held together while chosen, so they differ.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// FreePort is one free loopback port for a test.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ports, err := FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports[0]
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
+	"github.com/spf13/pflag"
 )
 
 // Output formats commands may print in.
@@ -14,12 +15,24 @@ const (
 	FormatJSON = "json"
 )
 
-// CheckFormat validates an --output value.
-func CheckFormat(f string) error {
-	if f != FormatText && f != FormatJSON {
-		return fmt.Errorf("--output must be text or json, not %q", f)
+// format is the value of --output: only text or json parse.
+type format struct{ dst *string }
+
+func (f format) String() string { return *f.dst }
+func (f format) Type() string   { return "format" }
+func (f format) Set(v string) error {
+	if v != FormatText && v != FormatJSON {
+		return fmt.Errorf("must be text or json")
 	}
+	*f.dst = v
 	return nil
+}
+
+// OutputFlag declares -o/--output (text or json, completed in shells) and
+// stores its value in dst.
+func OutputFlag(fs *pflag.FlagSet, dst *string) {
+	*dst = FormatText
+	fs.VarP(format{dst}, "output", "o", "output format: text or json")
 }
 
 // PrintJSON writes v as indented JSON to stdout.

@@ -1,6 +1,6 @@
 // Package cmdutil holds what every tmcp command shares: the Factory (IO
-// and settings), flag-to-setting binding, logging, and the errors that
-// decide the exit code.
+// and settings), flags declared once with their setting, logging, and the
+// errors that decide the exit code.
 package cmdutil
 
 import (
@@ -37,37 +37,60 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// FlagError is a usage error: a wrong flag, argument or command. It ends
+// the process with status 2.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// UsageErrorf makes a FlagError.
+func UsageErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
 // ErrSilent ends the process with status 1 without printing more: the
 // command already explained the failure.
 var ErrSilent = errors.New("silent failure")
 
-// NotYet is the error of a command whose implementation is still to come.
-func NotYet(what string) error {
-	return &ExitError{Code: 2, Err: fmt.Errorf("%s is not available in this version of tmcp yet", what)}
+// settingAnnotation ties a flag to the setting key it sets.
+const settingAnnotation = "tmcp_setting"
+
+// Flag declares the flag name for the setting key: its type, default and
+// help come from the setting, the help names its environment variable,
+// and Settings binds it. This is the only place a setting's flag is made.
+func Flag(fs *pflag.FlagSet, name, key string) {
+	s := config.Lookup(key)
+	help := fmt.Sprintf("%s [env: %s]", s.Help, s.Env()[0])
+	switch def := s.Default.(type) {
+	case int:
+		fs.Int(name, def, help)
+	case bool:
+		fs.Bool(name, def, help)
+	case []string:
+		fs.StringSlice(name, def, help)
+	default:
+		fs.String(name, fmt.Sprint(def), help)
+	}
+	if err := fs.SetAnnotation(name, settingAnnotation, []string{key}); err != nil {
+		panic(err)
+	}
 }
 
 // Settings builds this run's viper: defaults, environment, the config file
-// (--config) and the command's flags, bound by name to setting keys.
-func Settings(cmd *cobra.Command, flags map[string]string) (*viper.Viper, error) {
+// (--config) and every flag of cmd declared with Flag.
+func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 	configFile, _ := cmd.Flags().GetString("config")
 	v, err := config.New(configFile)
 	if err != nil {
 		return nil, err
 	}
-	bind := map[string]string{"log-level": config.KeyLogLevel, "state-dir": config.KeyStateDir}
-	for name, key := range flags {
-		bind[name] = key
-	}
-	for name, key := range bind {
-		fl := cmd.Flags().Lookup(name)
-		if fl == nil {
-			return nil, fmt.Errorf("internal: no flag --%s", name)
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if keys := fl.Annotations[settingAnnotation]; len(keys) == 1 && err == nil {
+			err = v.BindPFlag(keys[0], fl)
 		}
-		if err := v.BindPFlag(key, fl); err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
+	})
+	return v, err
 }
 
 // Logger returns a text logger on stderr at the configured level.
@@ -79,13 +102,56 @@ func (f *Factory) Logger(v *viper.Viper) (*slog.Logger, error) {
 	return slog.New(httpx.ContextHandler{Handler: slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level})}), nil
 }
 
-// Flag registers a string flag whose help and default come from the setting.
-func Flag(fs *pflag.FlagSet, name, key string) {
-	fs.String(name, fmt.Sprint(config.Default(key)), config.Help(key))
+// NoArgs refuses positional arguments as a usage error.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return UsageErrorf("unexpected argument %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
 }
 
-// IntFlag registers an int flag whose help and default come from the setting.
-func IntFlag(fs *pflag.FlagSet, name, key string) {
-	def, _ := config.Default(key).(int)
-	fs.Int(name, def, config.Help(key))
+// ExactArgs wants exactly n positional arguments, named by the command's
+// Use line.
+func ExactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return UsageErrorf("%q takes %d argument(s), got %d (usage: %s)", cmd.CommandPath(), n, len(args), cmd.UseLine())
+		}
+		return nil
+	}
+}
+
+// Group makes a command that only holds sub-commands: alone it prints its
+// help; with an unknown sub-command it is a usage error.
+func Group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	GroupOf(cmd, subs...)
+	return cmd
+}
+
+// GroupOf gives cmd the behaviour of Group.
+func GroupOf(cmd *cobra.Command, subs ...*cobra.Command) {
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		}
+		return &FlagError{Err: errors.New(msg)}
+	}
+	cmd.AddCommand(subs...)
+}
+
+// Setup reads a command's settings and makes its logger: the first step of
+// every command that runs a server.
+func (f *Factory) Setup(cmd *cobra.Command) (*viper.Viper, *slog.Logger, error) {
+	v, err := Settings(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := f.Logger(v)
+	return v, log, err
 }

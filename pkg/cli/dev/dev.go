@@ -20,19 +20,26 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // devClientID is the auth server's client at the sandbox in dev mode.
 const devClientID = "tmcp-dev"
 
-var devFlags = map[string]string{
-	"sandbox-port":  config.KeySandboxPort,
-	"auth-port":     config.KeyAuthPort,
-	"resource-port": config.KeyResourcePort,
+// Options are `tmcp dev`'s inputs: the three servers' configs, wired to
+// each other.
+type Options struct {
+	IO       *ui.IO
+	Logger   *slog.Logger
+	Sandbox  sandbox.Config
+	Auth     *serve.Auth
+	Resource resource.Config
 }
 
-// NewCmd is `tmcp dev`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmd is `tmcp dev`; runF replaces the run function in tests of flag
+// parsing.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the sandbox, auth and resource servers together on embedded defaults",
@@ -40,41 +47,45 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 server (:9000) and the protected MCP server (:8001), with SQLite in the state
 directory and the auth server's client registered at the sandbox. Ctrl-C
 stops all three. Then run: tmcp flow test`,
-		Args: cobra.NoArgs,
+		Example: `  tmcp dev
+  tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421`,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd, devFlags)
+			v, log, err := f.Setup(cmd)
 			if err != nil {
 				return err
 			}
-			log, err := f.Logger(v)
-			if err != nil {
+			opts.Logger = log
+			if err := opts.fill(v); err != nil {
 				return err
 			}
-			return run(cmd.Context(), f, v, log)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()
-	cmdutil.IntFlag(fs, "sandbox-port", config.KeySandboxPort)
-	cmdutil.IntFlag(fs, "auth-port", config.KeyAuthPort)
-	cmdutil.IntFlag(fs, "resource-port", config.KeyResourcePort)
+	cmdutil.Flag(fs, "sandbox-port", config.KeySandboxPort)
+	cmdutil.Flag(fs, "auth-port", config.KeyAuthPort)
+	cmdutil.Flag(fs, "resource-port", config.KeyResourcePort)
 	return cmd
 }
 
-func run(ctx context.Context, f *cmdutil.Factory, v *viper.Viper, log *slog.Logger) error {
+// fill points every server at the others on loopback and builds their
+// configs from the same settings `serve` reads.
+func (o *Options) fill(v *viper.Viper) error {
 	for _, k := range []string{config.KeySandboxPort, config.KeyAuthPort, config.KeyResourcePort} {
 		if p := v.GetInt(k); p <= 0 || p > 65535 {
 			return fmt.Errorf("%s must be a port between 1 and 65535, not %d", k, p)
 		}
 	}
-	stateDir := config.StateDir(v)
-	secret, err := secrets.LoadOrCreateSecret(filepath.Join(stateDir, "dev-client-secret"))
+	secret, err := secrets.LoadOrCreateSecret(filepath.Join(config.StateDir(v), config.FileDevSecret))
 	if err != nil {
 		return err
 	}
-	sandboxURL := fmt.Sprintf("http://localhost:%d", v.GetInt(config.KeySandboxPort))
-	authURL := config.AuthIssuer(v)
-	// Everything points at everything else on loopback.
-	v.Set(config.KeyTMBaseURL, sandboxURL)
+	authURL := serve.AuthIssuer(v)
+	v.Set(config.KeyTMBaseURL, fmt.Sprintf("http://localhost:%d", v.GetInt(config.KeySandboxPort)))
 	v.Set(config.KeyTMClientID, devClientID)
 	v.Set(config.KeyTMSecret, secret)
 	v.Set(config.KeyResourceAuthURL, authURL)
@@ -85,35 +96,35 @@ func run(ctx context.Context, f *cmdutil.Factory, v *viper.Viper, log *slog.Logg
 	// A developer re-running flow test registers a client each time.
 	v.Set(config.KeyAuthRegLimit, 0)
 
-	sbCfg, err := config.LoadSandbox(v)
+	if o.Sandbox, err = serve.SandboxConfig(v); err != nil {
+		return err
+	}
+	if o.Auth, err = serve.AuthConfig(v); err != nil {
+		return err
+	}
+	if o.Resource, err = serve.ResourceConfig(v); err != nil {
+		return err
+	}
+	o.Sandbox.Logger = o.Logger.With("server", "sandbox")
+	o.Resource.Logger, o.Resource.Version = o.Logger.With("server", "resource"), version.Version
+	return nil
+}
+
+func run(ctx context.Context, o *Options) error {
+	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
 		return err
 	}
-	authSettings, err := config.LoadAuth(v)
-	if err != nil {
-		return err
-	}
-	resCfg, err := config.LoadResource(v)
-	if err != nil {
-		return err
-	}
-	sbCfg.Logger = log.With("server", "sandbox")
-	sb, err := sandbox.New(ctx, sbCfg)
-	if err != nil {
-		return err
-	}
-	auth, closeStore, err := serve.NewAuth(ctx, authSettings, log.With("server", "auth"))
+	auth, closeStore, err := serve.StartAuth(ctx, o.Auth, o.Logger.With("server", "auth"))
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	resCfg.Logger, resCfg.Version = log.With("server", "resource"), version.Version
-	res, err := resource.New(resCfg)
+	res, err := resource.New(o.Resource)
 	if err != nil {
 		return err
 	}
-
-	printPanel(f, sb.URL(), auth.URL(), res.URL(), sbCfg.DemoEmail, sbCfg.DemoPassword)
+	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sb.Run(ctx) })
 	g.Go(func() error { return auth.Run(ctx) })
@@ -121,8 +132,8 @@ func run(ctx context.Context, f *cmdutil.Factory, v *viper.Viper, log *slog.Logg
 	return g.Wait()
 }
 
-func printPanel(f *cmdutil.Factory, sandboxURL, authURL, mcpURL, email, password string) {
-	st := f.IO.Styles()
+func printPanel(io *ui.IO, sandboxURL, authURL, mcpURL, email, password string) {
+	st := io.Styles()
 	row := func(k, v string) string { return st.Key.Render(fmt.Sprintf("%-18s", k)) + v }
 	lines := []string{
 		st.Title.Render("tmcp dev") + st.Muted.Render("  — everything on localhost, Ctrl-C stops it"),
@@ -135,5 +146,5 @@ func printPanel(f *cmdutil.Factory, sandboxURL, authURL, mcpURL, email, password
 		row("Next", "tmcp flow test"),
 		row("Or connect", "any MCP client to "+mcpURL),
 	}
-	fmt.Fprintln(f.IO.Out, st.Box.Render(strings.Join(lines, "\n")))
+	fmt.Fprintln(io.Out, st.Box.Render(strings.Join(lines, "\n")))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/doctor"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
@@ -19,15 +20,6 @@ type Options struct {
 	IO     *ui.IO
 	Doctor doctor.Options
 	Output string
-}
-
-var flags = map[string]string{
-	"taskmanager-url": config.KeyTMBaseURL,
-	"client-id":       config.KeyTMClientID,
-	"client-secret":   config.KeyTMSecret,
-	"auth-server":     config.KeyAuthIssuer,
-	"mcp-server":      config.KeyResourcePublicURL,
-	"cookie-name":     config.KeyTMCookie,
 }
 
 // NewCmd is `tmcp doctor`.
@@ -44,21 +36,18 @@ passes. Settings come from the same flags, environment and config file as
 the servers.`,
 		Example: `  tmcp doctor
   tmcp doctor --session-cookie "$COOKIE" --output json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd, flags)
+			v, err := cmdutil.Settings(cmd)
 			if err != nil {
 				return err
 			}
-			if err := ui.CheckFormat(opts.Output); err != nil {
-				return err
-			}
 			d := &opts.Doctor
-			d.Upstream = config.LoadUpstream(v)
-			d.AuthServer = config.AuthIssuer(v)
-			d.MCPServer = config.DefaultResource(v)
+			d.Upstream = serve.Upstream(v)
+			d.AuthServer = serve.AuthIssuer(v)
+			d.MCPServer = serve.DefaultResource(v)
 			d.ResourceClientID = v.GetString(config.KeyAuthResClientID)
-			if d.ResourceSecret, err = config.ResourceSecret(v, config.StateDir(v)); err != nil {
+			if d.ResourceSecret, err = serve.ResourceSecret(v); err != nil {
 				return err
 			}
 			if cookie, _ := cmd.Flags().GetString("session-cookie"); cookie != "" {
@@ -74,12 +63,12 @@ the servers.`,
 	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
 	cmdutil.Flag(fs, "client-id", config.KeyTMClientID)
 	cmdutil.Flag(fs, "client-secret", config.KeyTMSecret)
-	fs.String("auth-server", "", "the auth server's public URL (default http://localhost:9000)")
-	fs.String("mcp-server", "", "the MCP server's public URL (default http://localhost:8001/mcp)")
+	cmdutil.Flag(fs, "auth-server", config.KeyAuthIssuer)
+	cmdutil.Flag(fs, "mcp-server", config.KeyResourcePublicURL)
 	fs.String("session-cookie", "", "your TaskManager session cookie, to read tmcp's client registration exactly")
 	cmdutil.Flag(fs, "cookie-name", config.KeyTMCookie)
 	fs.StringVar(&opts.Doctor.Origin, "origin", "http://localhost:6274", "origin the CORS preflight comes from (MCP Inspector's by default)")
-	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	ui.OutputFlag(fs, &opts.Output)
 	return cmd
 }
 

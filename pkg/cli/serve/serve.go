@@ -1,19 +1,341 @@
-// Package serve holds the `tmcp serve` commands: auth, resource, sandbox.
+// Package serve is the one place where settings become servers: it builds
+// each server's typed Config (authserver, resource, sandbox, upstream)
+// from a command's settings, and opens the store that the auth server and
+// the operator commands share. The `tmcp serve …` commands live in its
+// sub-packages.
 package serve
 
 import (
-	"github.com/spf13/cobra"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
-	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/spf13/viper"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
+	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/resource"
+	"github.com/tmcp-dev/tmcp/pkg/sandbox"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/backend"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
-// NewCmd is `tmcp serve`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run one of tmcp's servers",
-		Long:  "Run the MCP authorization server (auth), the protected MCP server (resource), or the TaskManager sandbox (sandbox).",
+// Auth is `serve auth`'s settings: the server config without the opened
+// store, and where that store lives.
+type Auth struct {
+	Server    authserver.Config
+	StorePath string
+	AuditLog  string
+}
+
+// AuthConfig reads and validates the auth server's settings. Secrets that
+// are not configured are generated once in the state directory.
+func AuthConfig(v *viper.Viper) (*Auth, error) {
+	addr, port, err := listenAddr(v, config.KeyAuthHost, config.KeyAuthPort)
+	if err != nil {
+		return nil, err
 	}
-	cmd.AddCommand(newAuthCmd(f), newResourceCmd(f), newSandboxCmd(f))
-	return cmd
+	cfg := authserver.Config{
+		Addr:            addr,
+		Issuer:          v.GetString(config.KeyAuthIssuer),
+		ScopesSupported: config.ParseScopeList(v.GetString(config.KeyAuthScopes)),
+		DefaultScope:    config.ParseScopeList(v.GetString(config.KeyTMScope)),
+		CORSOrigins:     v.GetStringSlice(config.KeyAuthCORSOrigins),
+		JWTIssuer:       v.GetString(config.KeyJWTIssuer),
+		ClientLookup:    v.GetBool(config.KeyAuthClientLookup),
+		TokenFormat:     v.GetString(config.KeyAuthTokenFormat),
+		CIMD:            cimd.Options{AllowPrivate: v.GetBool(config.KeyAuthDev)},
+		Registration: authserver.RegistrationPolicy{
+			RedirectSchemes:    v.GetStringSlice(config.KeyAuthRegSchemes),
+			InitialAccessToken: v.GetString(config.KeyAuthRegToken),
+		},
+		Limits: authserver.Limits{
+			PerIP: v.GetInt(config.KeyAuthRateLimit), Registrations: v.GetInt(config.KeyAuthRegLimit),
+			PerClient: v.GetInt(config.KeyAuthClientLimit), FailedAuth: v.GetInt(config.KeyAuthFailedLimit),
+		},
+		TLSCert:  v.GetString(config.KeyAuthTLSCert),
+		TLSKey:   v.GetString(config.KeyAuthTLSKey),
+		Upstream: Upstream(v),
+	}
+	if cfg.Issuer == "" && port != 0 {
+		cfg.Issuer = AuthIssuer(v)
+	}
+	if err := tlsPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+		return nil, err
+	}
+	if cfg.Upstream.ClientID == "" || cfg.Upstream.ClientSecret == "" {
+		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-id and --client-secret (or TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET); `tmcp client register` creates them")
+	}
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{config.KeyAuthAccessTTL, &cfg.AccessTTL}, {config.KeyAuthRefreshTTL, &cfg.RefreshTTL}, {config.KeyAuthRefreshGrace, &cfg.RefreshGrace}} {
+		if *d.dst, err = positiveDuration(v, d.key); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.EncryptionKey, err = EncryptionKey(v); err != nil {
+		return nil, err
+	}
+	if cfg.Resources, err = resourceServers(v); err != nil {
+		return nil, err
+	}
+	return &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog)}, nil
+}
+
+// StartAuth opens the store and builds the auth server; the caller runs
+// it and then calls the returned close function.
+func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Server, func(), error) {
+	st, err := backend.Open(ctx, a.StorePath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the store (%s): %w", backend.Describe(a.StorePath), err)
+	}
+	cfg := a.Server
+	cfg.Store, cfg.Logger = st, log
+	closeAll := func() { st.Close() }
+	if a.AuditLog != "" {
+		f, err := os.OpenFile(a.AuditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("audit log: %w", err)
+		}
+		cfg.Audit = slog.New(httpx.ContextHandler{Handler: slog.NewJSONHandler(f, nil)})
+		closeAll = func() { st.Close(); f.Close() }
+	}
+	srv, err := authserver.New(cfg)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return srv, closeAll, nil
+}
+
+// resourceServers reads auth.resource_servers from the config file, or
+// builds the single default one from the resource server's host and port.
+func resourceServers(v *viper.Viper) ([]authserver.ResourceServer, error) {
+	var list []struct {
+		Resource     string `mapstructure:"resource"`
+		ClientID     string `mapstructure:"client_id"`
+		ClientSecret string `mapstructure:"client_secret"`
+	}
+	if err := v.UnmarshalKey(config.KeyAuthResources, &list); err != nil {
+		return nil, fmt.Errorf("%s: %w", config.KeyAuthResources, err)
+	}
+	var out []authserver.ResourceServer
+	for _, r := range list {
+		out = append(out, authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret})
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	secret, err := ResourceSecret(v)
+	if err != nil {
+		return nil, err
+	}
+	return []authserver.ResourceServer{{Resource: DefaultResource(v), ClientID: v.GetString(config.KeyAuthResClientID), ClientSecret: secret}}, nil
+}
+
+// ResourceConfig reads `serve resource`'s settings.
+func ResourceConfig(v *viper.Viper) (resource.Config, error) {
+	addr, port, err := listenAddr(v, config.KeyResourceHost, config.KeyResourcePort)
+	if err != nil {
+		return resource.Config{}, err
+	}
+	cfg := resource.Config{
+		Addr:            addr,
+		Resource:        DefaultResource(v),
+		AuthServerURL:   v.GetString(config.KeyResourceAuthURL),
+		ClientID:        v.GetString(config.KeyAuthResClientID),
+		TaskManager:     strings.TrimSuffix(v.GetString(config.KeyTMBaseURL), "/"),
+		ScopesSupported: config.ParseScopeList(v.GetString(config.KeyAuthScopes)),
+		DefaultScope:    config.ParseScopeList(v.GetString(config.KeyTMScope)),
+		Transport:       v.GetString(config.KeyResourceTransport),
+		AllowedOrigins:  v.GetStringSlice(config.KeyResourceOrigins),
+		AllowedHosts:    v.GetStringSlice(config.KeyResourceHosts),
+		TLSCert:         v.GetString(config.KeyResourceTLSCert),
+		TLSKey:          v.GetString(config.KeyResourceTLSKey),
+	}
+	if port == 0 && v.GetString(config.KeyResourcePublicURL) == "" && v.GetString(config.KeyAuthResource) == "" {
+		cfg.Resource = "" // derived from the listener
+	}
+	if cfg.Transport == "streamable-http" || cfg.Transport == "http" {
+		cfg.Transport = resource.TransportStreamable
+	}
+	if err := tlsPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+		return cfg, err
+	}
+	ttl, err := time.ParseDuration(v.GetString(config.KeyResourceCacheTTL))
+	if err != nil || ttl < 0 {
+		return cfg, fmt.Errorf("%s: %q is not a duration (like 30s; 0 turns the cache off)", config.KeyResourceCacheTTL, v.GetString(config.KeyResourceCacheTTL))
+	}
+	cfg.CacheTTL = ttl
+	if cfg.ClientSecret, err = ResourceSecret(v); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// SandboxConfig reads `serve sandbox`'s settings.
+func SandboxConfig(v *viper.Viper) (sandbox.Config, error) {
+	addr, _, err := listenAddr(v, config.KeySandboxHost, config.KeySandboxPort)
+	if err != nil {
+		return sandbox.Config{}, err
+	}
+	cfg := sandbox.Config{
+		Addr:            addr,
+		PublicURL:       v.GetString(config.KeySandboxPublicURL),
+		DBPath:          filepath.Join(config.StateDir(v), config.FileSandboxDB),
+		CookieName:      v.GetString(config.KeyTMCookie),
+		DemoEmail:       v.GetString(config.KeySandboxEmail),
+		DemoPassword:    v.GetString(config.KeySandboxPassword),
+		ClientID:        v.GetString(config.KeySandboxClientID),
+		ClientSecret:    v.GetString(config.KeySandboxClientSecret),
+		RedirectURIs:    v.GetStringSlice(config.KeySandboxRedirectURIs),
+		TLSCert:         v.GetString(config.KeySandboxTLSCert),
+		TLSKey:          v.GetString(config.KeySandboxTLSKey),
+		JWTAccessTokens: v.GetBool(config.KeySandboxJWT),
+		FailedLogins:    v.GetInt(config.KeySandboxLoginLimit),
+		Discovery:       v.GetBool(config.KeySandboxDiscovery),
+	}
+	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
+		cfg.RedirectURIs = []string{AuthIssuer(v) + "/oauth/callback"}
+	}
+	return cfg, tlsPair(cfg.TLSCert, cfg.TLSKey)
+}
+
+// Upstream reads TaskManager's endpoints and tmcp's client there.
+func Upstream(v *viper.Viper) upstream.Config {
+	return upstream.Config{
+		Issuer:            v.GetString(config.KeyTMIssuer),
+		BaseURL:           strings.TrimSuffix(v.GetString(config.KeyTMBaseURL), "/"),
+		AuthorizeEndpoint: v.GetString(config.KeyTMAuthorize),
+		TokenEndpoint:     v.GetString(config.KeyTMToken),
+		ClientsEndpoint:   v.GetString(config.KeyTMClients),
+		UserinfoEndpoint:  v.GetString(config.KeyTMUserinfo),
+		JWKSEndpoint:      v.GetString(config.KeyTMJWKS),
+		ClientID:          v.GetString(config.KeyTMClientID),
+		ClientSecret:      v.GetString(config.KeyTMSecret),
+		AuthMethod:        v.GetString(config.KeyTMAuthMethod),
+	}
+}
+
+// AuthIssuer is the auth server's public URL as configured, for commands
+// that need it without running the server.
+func AuthIssuer(v *viper.Viper) string {
+	if iss := v.GetString(config.KeyAuthIssuer); iss != "" {
+		return strings.TrimSuffix(iss, "/")
+	}
+	return fmt.Sprintf("%s://localhost:%d", scheme(v, config.KeyAuthTLSCert), v.GetInt(config.KeyAuthPort))
+}
+
+// DefaultResource is the MCP URL tokens are bound to by default.
+func DefaultResource(v *viper.Viper) string {
+	if r := v.GetString(config.KeyAuthResource); r != "" {
+		return r
+	}
+	if u := v.GetString(config.KeyResourcePublicURL); u != "" {
+		return u
+	}
+	return fmt.Sprintf("%s://%s/mcp", scheme(v, config.KeyResourceTLSCert),
+		net.JoinHostPort(v.GetString(config.KeyResourceHost), strconv.Itoa(v.GetInt(config.KeyResourcePort))))
+}
+
+// ResourceSecret is the resource server's introspection secret: the
+// configured one, else one generated once in the state directory, which a
+// resource server on the same machine reads too.
+func ResourceSecret(v *viper.Viper) (string, error) {
+	if s := v.GetString(config.KeyAuthResSecret); s != "" {
+		return s, nil
+	}
+	s, err := secrets.LoadOrCreateSecret(filepath.Join(config.StateDir(v), config.FileResourceSecret))
+	if err != nil {
+		return "", fmt.Errorf("resource server secret: %w", err)
+	}
+	return s, nil
+}
+
+// StorePath is the configured store location, or the SQLite file in the
+// state directory.
+func StorePath(v *viper.Viper) string {
+	if s := v.GetString(config.KeyAuthStore); s != "" {
+		return s
+	}
+	return filepath.Join(config.StateDir(v), config.FileDatabase)
+}
+
+// OpenStore opens (and migrates) the auth server's store for an operator
+// command, and says where it is without any password.
+func OpenStore(ctx context.Context, v *viper.Viper) (store.Store, string, error) {
+	loc := StorePath(v)
+	st, err := backend.Open(ctx, loc)
+	if err != nil {
+		return nil, "", fmt.Errorf("open %s: %w", backend.Describe(loc), err)
+	}
+	return st, backend.Describe(loc), nil
+}
+
+// EncryptionKey is the configured key, or the one kept in the state
+// directory (made on first use).
+func EncryptionKey(v *viper.Viper) ([]byte, error) {
+	if key := v.GetString(config.KeyAuthEncryptionKey); key != "" {
+		k, err := secrets.DecodeKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("encryption key: %w", err)
+		}
+		return k, nil
+	}
+	k, err := secrets.LoadOrCreateKey(filepath.Join(config.StateDir(v), config.FileEncryptionKey))
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	return k, nil
+}
+
+func listenAddr(v *viper.Viper, hostKey, portKey string) (string, int, error) {
+	port := v.GetInt(portKey)
+	if port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%s: %d is not a TCP port", portKey, port)
+	}
+	return net.JoinHostPort(v.GetString(hostKey), strconv.Itoa(port)), port, nil
+}
+
+func scheme(v *viper.Viper, certKey string) string {
+	if v.GetString(certKey) != "" {
+		return "https"
+	}
+	return "http"
+}
+
+func tlsPair(cert, key string) error {
+	if (cert == "") != (key == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	return nil
+}
+
+func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
+	d, err := time.ParseDuration(v.GetString(key))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", key, v.GetString(key))
+	}
+	return d, nil
+}
+
+// StoreOpener opens the auth server's store on demand, so that tests of
+// an operator command's flags open nothing.
+type StoreOpener func(ctx context.Context) (st store.Store, where string, err error)
+
+// Opener returns the StoreOpener for v's settings.
+func Opener(v *viper.Viper) StoreOpener {
+	return func(ctx context.Context) (store.Store, string, error) { return OpenStore(ctx, v) }
 }

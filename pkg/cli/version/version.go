@@ -25,9 +25,10 @@ func String() string {
 // NewCmd is `tmcp version`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of tmcp",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version of tmcp",
+		Example: `  tmcp version`,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintln(f.IO.Out, String())
 			return err

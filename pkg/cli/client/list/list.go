@@ -1,4 +1,5 @@
-package client
+// Package list is `tmcp client list`.
+package list
 
 import (
 	"context"
@@ -7,55 +8,49 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tmcp-dev/tmcp/pkg/cli/client"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
-	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
-// ListOptions are `client list`'s inputs.
-type ListOptions struct {
+// Options are `client list`'s inputs.
+type Options struct {
 	IO       *ui.IO
 	Upstream upstream.Config
 	Session  upstream.Session
 	Output   string
 }
 
-// NewCmdList is `tmcp client list`.
-func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IO}
+// NewCmd is `tmcp client list`; runF replaces the run function in tests
+// of flag parsing.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List the OAuth clients registered at TaskManager",
 		Example: `  tmcp client list --session-cookie "$COOKIE" --output json`,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd, sessionFlags)
+			v, err := cmdutil.Settings(cmd)
 			if err != nil {
 				return err
 			}
-			if err := ui.CheckFormat(opts.Output); err != nil {
+			if opts.Upstream, opts.Session, err = client.Session(cmd, v); err != nil {
 				return err
 			}
-			opts.Upstream = config.LoadUpstream(v)
-			cookie, _ := cmd.Flags().GetString("session-cookie")
-			opts.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return runList(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
-	fs := cmd.Flags()
-	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
-	fs.String("session-cookie", "", "your TaskManager session cookie (value, or name=value)")
-	cmdutil.Flag(fs, "cookie-name", config.KeyTMCookie)
-	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
-	_ = cmd.MarkFlagRequired("session-cookie")
+	client.SessionFlags(cmd.Flags())
+	ui.OutputFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
 
-func runList(ctx context.Context, o *ListOptions) error {
+func run(ctx context.Context, o *Options) error {
 	tm, err := upstream.New(o.Upstream)
 	if err != nil {
 		return err

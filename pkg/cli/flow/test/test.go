@@ -1,5 +1,5 @@
-// Package flow holds `tmcp flow test`.
-package flow
+// Package test is `tmcp flow test`.
+package test
 
 import (
 	"context"
@@ -14,32 +14,17 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
-// NewCmd is `tmcp flow`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "flow",
-		Short: "Check the whole OAuth + MCP flow end to end",
-	}
-	cmd.AddCommand(NewCmdTest(f, nil))
-	return cmd
-}
-
-// TestOptions are `flow test`'s inputs.
-type TestOptions struct {
+// Options are `flow test`'s inputs.
+type Options struct {
 	IO     *ui.IO
 	Flow   flow.Options
 	Output string
 }
 
-var testFlags = map[string]string{
-	"transport":     config.KeyFlowTransport,
-	"server":        config.KeyFlowServer,
-	"callback-port": config.KeyFlowCallbackPort,
-}
-
-// NewCmdTest is `tmcp flow test`.
-func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
-	opts := &TestOptions{IO: f.IO}
+// NewCmd is `tmcp flow test`; runF replaces the run function in tests of
+// flag parsing.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run the complete OAuth flow in a browser and call the MCP server",
@@ -53,18 +38,14 @@ and its fix. The browser is opened with $BROWSER when set.`,
 		Example: `  tmcp flow test
   tmcp flow test --server https://mcp.example.com/mcp --no-browser
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd, testFlags)
+			v, err := cmdutil.Settings(cmd)
 			if err != nil {
 				return err
 			}
-			if err := ui.CheckFormat(opts.Output); err != nil {
-				return err
-			}
 			o := &opts.Flow
-			o.Server = v.GetString(config.KeyFlowServer)
-			if o.Server == "" {
+			if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
 				o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
 			}
 			switch t := v.GetString(config.KeyFlowTransport); t {
@@ -72,33 +53,34 @@ and its fix. The browser is opened with $BROWSER when set.`,
 				o.SSE = true
 			case "streamable_http", "streamable-http", "http":
 			default:
-				return fmt.Errorf("unknown transport %q: use streamable_http or sse", t)
+				return cmdutil.UsageErrorf("unknown transport %q: use streamable_http or sse", t)
 			}
 			o.CallbackPort = v.GetInt(config.KeyFlowCallbackPort)
 			if o.Timeout <= 0 {
-				return fmt.Errorf("--timeout must be positive")
+				return cmdutil.UsageErrorf("--timeout must be positive")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return runTest(cmd.Context(), opts)
+			return run(cmd.Context(), opts)
 		},
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "server", config.KeyFlowServer)
+	cmdutil.Flag(fs, "server-port", config.KeyFlowServerPort)
 	cmdutil.Flag(fs, "transport", config.KeyFlowTransport)
-	cmdutil.IntFlag(fs, "callback-port", config.KeyFlowCallbackPort)
+	cmdutil.Flag(fs, "callback-port", config.KeyFlowCallbackPort)
 	fs.StringVar(&opts.Flow.ClientID, "client-id", "", "use this registered client instead of registering one")
 	fs.StringVar(&opts.Flow.ClientSecret, "client-secret", "", "the client's secret, if it is confidential")
 	fs.StringVar(&opts.Flow.Scope, "scope", "", "scopes to ask for (default: what the server's 401 names)")
 	fs.BoolVar(&opts.Flow.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	fs.BoolVar(&opts.Flow.SkipProbes, "skip-probes", false, "stop after the tool calls (no refresh, step-up, revocation or CORS probes)")
 	fs.DurationVar(&opts.Flow.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
-	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	ui.OutputFlag(fs, &opts.Output)
 	return cmd
 }
 
-func runTest(ctx context.Context, o *TestOptions) error {
+func run(ctx context.Context, o *Options) error {
 	st := o.IO.Styles()
 	o.Flow.Prompt = o.IO.ErrOut
 	if o.Output == ui.FormatText {

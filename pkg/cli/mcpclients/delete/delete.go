@@ -1,0 +1,66 @@
+// Package delete is `tmcp mcp-clients delete`.
+package delete
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
+	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
+)
+
+// Options are `mcp-clients delete`'s inputs.
+type Options struct {
+	IO       *ui.IO
+	Store    serve.StoreOpener
+	ClientID string
+}
+
+// NewCmd is `tmcp mcp-clients delete`; runF replaces the run function in
+// tests of flag parsing.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:     "delete CLIENT_ID",
+		Short:   "Delete an MCP client and revoke everything it holds",
+		Example: `  tmcp mcp-clients delete tmcp_ci_k7mLkFNXl_LnbI2LGj_XpA`,
+		Args:    cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := cmdutil.Settings(cmd)
+			if err != nil {
+				return err
+			}
+			opts.Store, opts.ClientID = serve.Opener(v), args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
+	return cmd
+}
+
+func run(ctx context.Context, o *Options) error {
+	st, _, err := o.Store(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = st.DeleteClient(ctx, o.ClientID, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no MCP client %s is registered", o.ClientID)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.IO.Out, "✓ deleted client %s and revoked its tokens\n", o.ClientID)
+	return err
+}

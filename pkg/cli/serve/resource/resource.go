@@ -1,0 +1,72 @@
+// Package resource is `tmcp serve resource`.
+package resource
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
+	"github.com/tmcp-dev/tmcp/pkg/cli/version"
+	"github.com/tmcp-dev/tmcp/pkg/config"
+	mcpserver "github.com/tmcp-dev/tmcp/pkg/resource"
+)
+
+// Options are `serve resource`'s inputs.
+type Options struct {
+	Config mcpserver.Config
+}
+
+// NewCmd is `tmcp serve resource`; runF replaces the run function in tests
+// of flag parsing.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{}
+	cmd := &cobra.Command{
+		Use:   "resource",
+		Short: "Run the protected MCP server",
+		Long: `Run an MCP server (Streamable HTTP at /mcp, or SSE with --transport sse) whose
+tools need an MCP access token from tmcp's auth server. It publishes RFC 9728
+metadata, answers 401/403 with the challenges MCP clients step up from, and
+acts on TaskManager's tasks as the signed-in user.`,
+		Example: `  tmcp serve resource --auth-server http://localhost:9000`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, log, err := f.Setup(cmd)
+			if err != nil {
+				return err
+			}
+			if opts.Config, err = serve.ResourceConfig(v); err != nil {
+				return err
+			}
+			opts.Config.Logger, opts.Config.Version = log, version.Version
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	cmdutil.Flag(fs, "host", config.KeyResourceHost)
+	cmdutil.Flag(fs, "port", config.KeyResourcePort)
+	cmdutil.Flag(fs, "public-url", config.KeyResourcePublicURL)
+	cmdutil.Flag(fs, "auth-server", config.KeyResourceAuthURL)
+	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
+	cmdutil.Flag(fs, "transport", config.KeyResourceTransport)
+	cmdutil.Flag(fs, "introspection-client-id", config.KeyAuthResClientID)
+	cmdutil.Flag(fs, "introspection-client-secret", config.KeyAuthResSecret)
+	cmdutil.Flag(fs, "cache-ttl", config.KeyResourceCacheTTL)
+	cmdutil.Flag(fs, "allowed-origin", config.KeyResourceOrigins)
+	cmdutil.Flag(fs, "allowed-host", config.KeyResourceHosts)
+	cmdutil.Flag(fs, "tls-cert", config.KeyResourceTLSCert)
+	cmdutil.Flag(fs, "tls-key", config.KeyResourceTLSKey)
+	return cmd
+}
+
+func run(ctx context.Context, o *Options) error {
+	srv, err := mcpserver.New(o.Config)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
