@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -116,25 +115,20 @@ const (
 	fixCORS            = "CORS: browser-based MCP clients need preflights from %s answered; set --allowed-origin on serve resource and --cors-origin on serve auth."
 )
 
-func (d *doctor) do(req *http.Request, server string) (*http.Response, []byte, error) {
-	resp, err := d.opts.HTTP.Do(req)
+// send makes one request of a check and notes the server's clock.
+func (d *doctor) send(ctx context.Context, c oauth.Call, server string) (*oauth.Answer, error) {
+	a, err := oauth.Do(ctx, d.opts.HTTP, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+	if t, err := http.ParseTime(a.Header.Get("Date")); err == nil && server != "" {
 		d.dates[server], d.seenAt[server] = t, d.opts.Now()
 	}
-	return resp, body, nil
+	return a, nil
 }
 
-func (d *doctor) get(ctx context.Context, u, server string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return d.do(req, server)
+func (d *doctor) get(ctx context.Context, u, server string) (*oauth.Answer, error) {
+	return d.send(ctx, oauth.Call{URL: u, Header: http.Header{"Accept": {"*/*"}}}, server)
 }
 
 func (d *doctor) tm(path string) string { return d.up.Endpoint(path) }
@@ -150,12 +144,12 @@ func netErr(err error) string {
 func (d *doctor) taskManager(ctx context.Context) *Check {
 	const name = "taskmanager"
 	start := d.opts.Now()
-	resp, _, err := d.get(ctx, d.opts.Upstream.BaseURL, "taskmanager")
+	resp, err := d.get(ctx, d.opts.Upstream.BaseURL, "taskmanager")
 	if err != nil {
 		d.tmDown = true
 		return bad(name, "cannot reach "+d.opts.Upstream.BaseURL+": "+netErr(err), fixTaskManagerDown)
 	}
-	return ok(name, fmt.Sprintf("%s answers (HTTP %d, %dms)", d.opts.Upstream.BaseURL, resp.StatusCode, time.Since(start).Milliseconds()))
+	return ok(name, fmt.Sprintf("%s answers (HTTP %d, %dms)", d.opts.Upstream.BaseURL, resp.Status, time.Since(start).Milliseconds()))
 }
 
 // clientCredentials redeems a bogus code: invalid_grant proves the client
@@ -168,34 +162,30 @@ func (d *doctor) clientCredentials(ctx context.Context) *Check {
 	if d.opts.Upstream.ClientID == "" {
 		return bad(name, "no client id configured", fixInvalidClient)
 	}
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {"tmcp-doctor-" + secrets.Random(8)},
+	form := url.Values{"grant_type": {oauth.GrantAuthorizationCode}, "code": {"tmcp-doctor-" + secrets.Random(8)},
 		"redirect_uri": {d.callback()}, "code_verifier": {secrets.Random(32)}}
-	if d.opts.Upstream.AuthMethod == oauth.AuthMethodPost {
-		form.Set("client_id", d.opts.Upstream.ClientID)
-		form.Set("client_secret", d.opts.Upstream.ClientSecret)
-	}
 	endpoint := d.tm(d.opts.Upstream.TokenEndpoint)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if d.opts.Upstream.AuthMethod != oauth.AuthMethodPost {
-		req.SetBasicAuth(url.QueryEscape(d.opts.Upstream.ClientID), url.QueryEscape(d.opts.Upstream.ClientSecret))
+	method := d.opts.Upstream.AuthMethod
+	if method != oauth.AuthMethodPost {
+		method = oauth.AuthMethodBasic
 	}
-	resp, body, err := d.do(req, "taskmanager")
+	resp, err := d.send(ctx, oauth.Call{URL: endpoint, Form: form, Client: oauth.ClientCredentials{
+		ID: d.opts.Upstream.ClientID, Secret: d.opts.Upstream.ClientSecret, Method: method}}, "taskmanager")
 	if err != nil {
 		return bad(name, "token endpoint unreachable: "+netErr(err), fixTaskManagerDown)
 	}
 	var oe oauth.Error
-	_ = json.Unmarshal(body, &oe)
+	_ = json.Unmarshal(resp.Body, &oe)
 	switch {
 	case oe.Code == oauth.CodeInvalidGrant:
 		d.clientOK = true
 		return ok(name, fmt.Sprintf("client %s authenticates (a bogus code got invalid_grant)", d.opts.Upstream.ClientID))
-	case oe.Code == oauth.CodeInvalidClient || resp.StatusCode == http.StatusUnauthorized:
-		return bad(name, fmt.Sprintf("TaskManager answered %d invalid_client for client %s", resp.StatusCode, d.opts.Upstream.ClientID), fixInvalidClient)
-	case resp.StatusCode == http.StatusNotFound:
+	case oe.Code == oauth.CodeInvalidClient || resp.Status == http.StatusUnauthorized:
+		return bad(name, fmt.Sprintf("TaskManager answered %d invalid_client for client %s", resp.Status, d.opts.Upstream.ClientID), fixInvalidClient)
+	case resp.Status == http.StatusNotFound:
 		return bad(name, endpoint+" answered 404", fmt.Sprintf(fixEndpointPath, "token_endpoint"))
 	default:
-		return bad(name, fmt.Sprintf("the token endpoint answered %d %q to a bogus code", resp.StatusCode, oe.Code), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
+		return bad(name, fmt.Sprintf("the token endpoint answered %d %q to a bogus code", resp.Status, oe.Code), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
 	}
 }
 
@@ -205,12 +195,11 @@ func (d *doctor) callback() string {
 
 // authorizeRequest asks TaskManager to start a sign-in for tmcp's client
 // and callback, without following the answer.
-func (d *doctor) authorizeRequest(ctx context.Context) (*http.Response, error) {
+func (d *doctor) authorizeRequest(ctx context.Context) (*oauth.Answer, error) {
 	q := url.Values{"response_type": {"code"}, "client_id": {d.opts.Upstream.ClientID}, "redirect_uri": {d.callback()},
 		"state": {"tmcp-doctor"}, "scope": {"read"}, "code_challenge": {oauth.S256Challenge(secrets.Random(32))},
 		"code_challenge_method": {oauth.MethodS256}}
-	resp, _, err := d.get(ctx, d.tm(d.opts.Upstream.AuthorizeEndpoint)+"?"+q.Encode(), "taskmanager")
-	return resp, err
+	return d.get(ctx, d.tm(d.opts.Upstream.AuthorizeEndpoint)+"?"+q.Encode(), "taskmanager")
 }
 
 func (d *doctor) authorizeEndpoint(ctx context.Context) *Check {
@@ -222,12 +211,12 @@ func (d *doctor) authorizeEndpoint(ctx context.Context) *Check {
 	switch {
 	case err != nil:
 		return bad(name, "authorize endpoint unreachable: "+netErr(err), fixTaskManagerDown)
-	case resp.StatusCode == http.StatusNotFound:
+	case resp.Status == http.StatusNotFound:
 		return bad(name, "the authorize endpoint answered 404", fmt.Sprintf(fixEndpointPath, "authorize_endpoint"))
-	case resp.StatusCode >= 500:
-		return bad(name, fmt.Sprintf("the authorize endpoint answered %d", resp.StatusCode), fixTaskManagerDown)
+	case resp.Status >= 500:
+		return bad(name, fmt.Sprintf("the authorize endpoint answered %d", resp.Status), fixTaskManagerDown)
 	}
-	return ok(name, fmt.Sprintf("answers (HTTP %d)", resp.StatusCode))
+	return ok(name, fmt.Sprintf("answers (HTTP %d)", resp.Status))
 }
 
 // redirectURI reads whether TaskManager accepts the auth server's callback
@@ -259,19 +248,19 @@ func (d *doctor) redirectURI(ctx context.Context) *Check {
 	if err != nil {
 		return bad(name, "authorize endpoint unreachable: "+netErr(err), fixTaskManagerDown)
 	}
-	loc, _ := resp.Location()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
 	switch {
-	case resp.StatusCode/100 == 3 && loc != nil && strings.HasPrefix(loc.String(), want):
+	case resp.Status/100 == 3 && loc != nil && strings.HasPrefix(loc.String(), want):
 		if loc.Query().Get("error") != "" && loc.Query().Get("error") != oauth.CodeAccessDenied {
 			return ok(name, "TaskManager sends errors to "+want+", so it accepts it ("+loc.Query().Get("error")+")")
 		}
 		return ok(name, "TaskManager redirects to "+want)
-	case resp.StatusCode/100 == 3 || resp.StatusCode == http.StatusOK:
-		return ok(name, fmt.Sprintf("TaskManager accepted %s (HTTP %d, to its login)", want, resp.StatusCode))
-	case resp.StatusCode == http.StatusBadRequest && d.clientOK:
+	case resp.Status/100 == 3 || resp.Status == http.StatusOK:
+		return ok(name, fmt.Sprintf("TaskManager accepted %s (HTTP %d, to its login)", want, resp.Status))
+	case resp.Status == http.StatusBadRequest && d.clientOK:
 		return bad(name, fmt.Sprintf("TaskManager refused an authorize request for %s (HTTP 400) although the client authenticates", want), fix)
 	default:
-		return bad(name, fmt.Sprintf("TaskManager refused an authorize request for %s (HTTP %d)", want, resp.StatusCode), fix)
+		return bad(name, fmt.Sprintf("TaskManager refused an authorize request for %s (HTTP %d)", want, resp.Status), fix)
 	}
 }
 
@@ -281,14 +270,14 @@ func (d *doctor) clientsEndpoint(ctx context.Context) *Check {
 		return notChecked(name, "TaskManager is unreachable")
 	}
 	u := d.tm(d.opts.Upstream.ClientsEndpoint)
-	resp, _, err := d.get(ctx, u, "taskmanager")
+	resp, err := d.get(ctx, u, "taskmanager")
 	switch {
 	case err != nil:
 		return bad(name, "unreachable: "+netErr(err), fixTaskManagerDown)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusOK:
-		return ok(name, fmt.Sprintf("answers (HTTP %d without a session)", resp.StatusCode))
+	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden || resp.Status == http.StatusOK:
+		return ok(name, fmt.Sprintf("answers (HTTP %d without a session)", resp.Status))
 	}
-	return bad(name, fmt.Sprintf("%s answered %d", u, resp.StatusCode), fmt.Sprintf(fixEndpointPath, "clients_endpoint"))
+	return bad(name, fmt.Sprintf("%s answered %d", u, resp.Status), fmt.Sprintf(fixEndpointPath, "clients_endpoint"))
 }
 
 func (d *doctor) jwks(ctx context.Context) *Check {
@@ -297,7 +286,7 @@ func (d *doctor) jwks(ctx context.Context) *Check {
 		return notChecked(name, "TaskManager is unreachable")
 	}
 	u := d.tm(d.opts.Upstream.JWKSEndpoint)
-	resp, body, err := d.get(ctx, u, "taskmanager")
+	resp, err := d.get(ctx, u, "taskmanager")
 	if err != nil {
 		return bad(name, "unreachable: "+netErr(err), fixTaskManagerDown)
 	}
@@ -307,8 +296,8 @@ func (d *doctor) jwks(ctx context.Context) *Check {
 			Alg string `json:"alg"`
 		} `json:"keys"`
 	}
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &set) != nil || set.Keys == nil {
-		return bad(name, fmt.Sprintf("%s answered %d without a JSON key set", u, resp.StatusCode), fmt.Sprintf(fixEndpointPath, "jwks_endpoint"))
+	if resp.Status != http.StatusOK || json.Unmarshal(resp.Body, &set) != nil || set.Keys == nil {
+		return bad(name, fmt.Sprintf("%s answered %d without a JSON key set", u, resp.Status), fmt.Sprintf(fixEndpointPath, "jwks_endpoint"))
 	}
 	var kids []string
 	for _, k := range set.Keys {
@@ -324,14 +313,14 @@ func (d *doctor) authMetadata(ctx context.Context) *Check {
 		return bad(name, err.Error(), "Set --auth-server to the auth server's public URL.")
 	}
 	u := urls[0]
-	resp, body, err := d.get(ctx, u, "auth")
+	resp, err := d.get(ctx, u, "auth")
 	if err != nil {
 		d.authDown = true
 		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth), or check its URL.")
 	}
 	var m oauth.ServerMetadata
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &m) != nil {
-		return bad(name, fmt.Sprintf("%s answered %d", u, resp.StatusCode), "The auth server must publish RFC 8414 metadata.")
+	if resp.Status != http.StatusOK || json.Unmarshal(resp.Body, &m) != nil {
+		return bad(name, fmt.Sprintf("%s answered %d", u, resp.Status), "The auth server must publish RFC 8414 metadata.")
 	}
 	if m.Issuer != strings.TrimSuffix(d.opts.AuthServer, "/") {
 		return bad(name, fmt.Sprintf("the metadata names issuer %s, not %s", m.Issuer, d.opts.AuthServer), "Set --issuer on serve auth to the URL clients use.")
@@ -348,13 +337,13 @@ func (d *doctor) resourceMetadata(ctx context.Context) *Check {
 	}
 	prm := *u
 	prm.Path = strings.TrimSuffix(oauth.WellKnownProtectedResource+u.Path, "/")
-	resp, body, err := d.get(ctx, prm.String(), "resource")
+	resp, err := d.get(ctx, prm.String(), "resource")
 	if err != nil {
 		return bad(name, "cannot reach the MCP server: "+netErr(err), "Start the MCP server (tmcp serve resource), or check its URL.")
 	}
 	var m oauth.ProtectedResourceMetadata
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &m) != nil {
-		return bad(name, fmt.Sprintf("%s answered %d", prm.String(), resp.StatusCode), fixMetadata)
+	if resp.Status != http.StatusOK || json.Unmarshal(resp.Body, &m) != nil {
+		return bad(name, fmt.Sprintf("%s answered %d", prm.String(), resp.Status), fixMetadata)
 	}
 	var problems []string
 	if !oauth.SameResource(m.Resource, d.opts.MCPServer) {
@@ -378,20 +367,18 @@ func (d *doctor) introspection(ctx context.Context) *Check {
 	if d.meta != nil && d.meta.IntrospectionEndpoint != "" {
 		endpoint = d.meta.IntrospectionEndpoint
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader("token=tmcp-doctor-probe"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(d.opts.ResourceClientID), url.QueryEscape(d.opts.ResourceSecret))
-	resp, body, err := d.do(req, "auth")
+	resp, err := d.send(ctx, oauth.Call{URL: endpoint, Form: url.Values{"token": {"tmcp-doctor-probe"}},
+		Client: oauth.ClientCredentials{ID: d.opts.ResourceClientID, Secret: d.opts.ResourceSecret, Method: oauth.AuthMethodBasic}}, "auth")
 	if err != nil {
 		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth).")
 	}
 	var in struct {
 		Active *bool `json:"active"`
 	}
-	if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &in) == nil && in.Active != nil && !*in.Active {
+	if resp.Status == http.StatusOK && json.Unmarshal(resp.Body, &in) == nil && in.Active != nil && !*in.Active {
 		return ok(name, "resource server "+d.opts.ResourceClientID+" authenticates")
 	}
-	return bad(name, fmt.Sprintf("introspection as %s answered %d", d.opts.ResourceClientID, resp.StatusCode), fixIntrospection)
+	return bad(name, fmt.Sprintf("introspection as %s answered %d", d.opts.ResourceClientID, resp.Status), fixIntrospection)
 }
 
 // clocks compares each server's Date header with this machine's clock.
@@ -428,16 +415,13 @@ func (d *doctor) cors(ctx context.Context) *Check {
 		targets = append(targets, d.meta.TokenEndpoint)
 	}
 	for _, u := range targets {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, u, nil)
-		req.Header.Set("Origin", d.opts.Origin)
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
-		resp, _, err := d.do(req, "")
+		resp, err := d.send(ctx, oauth.Call{Method: http.MethodOptions, URL: u, Header: http.Header{"Origin": {d.opts.Origin},
+			"Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization, content-type"}}}, "")
 		if err != nil {
 			return bad(name, "preflight to "+u+" failed: "+netErr(err), fmt.Sprintf(fixCORS, d.opts.Origin))
 		}
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != d.opts.Origin && got != "*" {
-			return bad(name, fmt.Sprintf("a preflight from %s to %s got HTTP %d without Access-Control-Allow-Origin", d.opts.Origin, u, resp.StatusCode), fmt.Sprintf(fixCORS, d.opts.Origin))
+			return bad(name, fmt.Sprintf("a preflight from %s to %s got HTTP %d without Access-Control-Allow-Origin", d.opts.Origin, u, resp.Status), fmt.Sprintf(fixCORS, d.opts.Origin))
 		}
 	}
 	return ok(name, "preflights from "+d.opts.Origin+" allowed by the MCP server and the token endpoint")

@@ -2,12 +2,16 @@ package doctor_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/tmcp-dev/tmcp/pkg/doctor"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
 func options(stack *testkit.Stack) doctor.Options {
@@ -30,7 +34,14 @@ func TestDoctor_HealthyDeploymentPasses(t *testing.T) {
 	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
 	opts := options(stack)
 	r := doctor.Run(context.Background(), opts)
-	if !r.OK || len(r.Checks) != 11 {
+	checks := verdicts(r)
+	for _, name := range []string{"taskmanager", "client secret", "authorize", "redirect uri", "clients api", "jwks",
+		"auth metadata", "resource meta", "introspection", "clock skew", "cors"} {
+		if c := checks[name]; c == nil || !c.OK {
+			t.Errorf("check %q: %+v", name, c)
+		}
+	}
+	if !r.OK {
 		for _, c := range r.Checks {
 			t.Logf("%v %s: %s (%s)", c.OK, c.Name, c.Saw, c.Fix)
 		}
@@ -93,6 +104,32 @@ func TestDoctor_CORSRefused(t *testing.T) {
 	for _, c := range r.Checks {
 		if c.Name != "cors" && !c.OK {
 			t.Errorf("%s failed too: %s", c.Name, c.Saw)
+		}
+	}
+}
+
+// Endpoint URLs in an auth server's metadata come from outside: a
+// malformed one fails its check with a message, never a panic.
+func TestDoctor_MalformedMetadataURLs(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"http://a b/token", "http://[::1/token", "://no-scheme", "http://%zz/x"} {
+		srv := httptest.NewServer(nil)
+		srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q,"introspection_endpoint":%q,"authorization_endpoint":%q}`,
+				srv.URL, bad, bad, bad)
+		})
+		r := doctor.Run(context.Background(), doctor.Options{
+			Upstream: upstream.Config{BaseURL: "http://127.0.0.1:1"}, AuthServer: srv.URL, MCPServer: srv.URL + "/mcp",
+			ResourceClientID: "r", ResourceSecret: "s",
+		})
+		srv.Close()
+		checks := verdicts(r)
+		for _, name := range []string{"introspection", "cors"} {
+			if c := checks[name]; c == nil || c.OK || !strings.Contains(c.Saw, "not a usable URL") {
+				t.Errorf("%s: check %q = %+v, want a failure naming the malformed URL", bad, name, c)
+			}
 		}
 	}
 }

@@ -7,7 +7,6 @@
 package flow
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,17 +117,15 @@ func Run(ctx context.Context, opts Options) *Report {
 			r.callback.close()
 		}
 	}()
-	steps := []struct {
-		name string
-		fn   func(context.Context) (string, error)
-	}{
+	steps := []step{
 		{stepProbe, r.probe}, {stepPRM, r.fetchPRM}, {stepASMeta, r.fetchASMeta}, {stepRegister, r.register},
 		{stepBrowser, r.signIn}, {stepToken, r.exchange}, {stepInit, r.initialize}, {stepTools, r.listTools},
 		{stepWhoami, r.whoami}, {stepRead, r.readTool}, {stepRefresh, r.refreshProbe}, {stepStepUp, r.stepUp},
 		{stepRevoke, r.revoke}, {stepCORS, r.cors},
 	}
 	if opts.SkipProbes {
-		steps = steps[:10]
+		probes := []string{stepRefresh, stepStepUp, stepRevoke, stepCORS}
+		steps = slices.DeleteFunc(steps, func(s step) bool { return slices.Contains(probes, s.name) })
 	}
 	for _, s := range steps {
 		if !r.run(ctx, s.name, s.fn) {
@@ -136,6 +133,11 @@ func Run(ctx context.Context, opts Options) *Report {
 		}
 	}
 	return r.report
+}
+
+type step struct {
+	name string
+	fn   func(context.Context) (string, error)
 }
 
 // errSkip marks a step that does not apply; its message is the reason.
@@ -166,23 +168,17 @@ func (r *runner) run(ctx context.Context, name string, fn func(context.Context) 
 // probe calls the MCP server without a token: it must answer 401 with a
 // challenge naming its resource metadata (MCP authorization, RFC 9728 §5.1).
 func (r *runner) probe(ctx context.Context) (string, error) {
-	var req *http.Request
-	if r.opts.SSE {
-		req, _ = http.NewRequestWithContext(ctx, http.MethodGet, r.opts.Server, nil)
-		req.Header.Set("Accept", "text/event-stream")
-	} else {
-		body := `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"tmcp-flow-test","version":"1"}}}`
-		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, r.opts.Server, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
+	call := oauth.Call{URL: r.opts.Server, Header: http.Header{"Accept": {"text/event-stream"}}}
+	if !r.opts.SSE {
+		call.JSON = json.RawMessage(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"tmcp-flow-test","version":"1"}}}`)
+		call.Header.Set("Accept", "application/json, text/event-stream")
 	}
-	resp, err := r.opts.HTTP.Do(req)
+	resp, err := r.send(ctx, call)
 	if err != nil {
 		return "", fmt.Errorf("cannot reach the MCP server: %w", err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		return "", fmt.Errorf("the MCP server answered %d without a token; a protected server answers 401", resp.StatusCode)
+	if resp.Status != http.StatusUnauthorized {
+		return "", fmt.Errorf("the MCP server answered %d without a token; a protected server answers 401", resp.Status)
 	}
 	c, err := oauth.ParseBearerChallenge(resp.Header.Get("WWW-Authenticate"))
 	if err != nil {
@@ -283,19 +279,17 @@ func (r *runner) register(ctx context.Context) (string, error) {
 	if r.meta.RegistrationEndpoint == "" {
 		return "", errors.New("the authorization server offers no dynamic registration; pass --client-id")
 	}
-	body, _ := json.Marshal(map[string]any{
+	registration := map[string]any{
 		"client_name": "tmcp flow test", "redirect_uris": []string{r.redirectURI},
-		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
-		"token_endpoint_auth_method": "none", "application_type": "native",
-	})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.meta.RegistrationEndpoint, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+		"grant_types": []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken}, "response_types": []string{"code"},
+		"token_endpoint_auth_method": oauth.AuthMethodNone, "application_type": "native",
+	}
 	var out struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 		AuthMethod   string `json:"token_endpoint_auth_method"`
 	}
-	if err := r.doJSON(req, http.StatusCreated, &out); err != nil {
+	if err := r.fetch(ctx, oauth.Call{URL: r.meta.RegistrationEndpoint, JSON: registration}, &out); err != nil {
 		return "", err
 	}
 	r.clientID, r.secret, r.authMethod = out.ClientID, out.ClientSecret, out.AuthMethod
@@ -365,7 +359,7 @@ type tokenResponse struct {
 
 func (r *runner) exchange(ctx context.Context) (string, error) {
 	var t tokenResponse
-	err := r.tokenCall(ctx, url.Values{"grant_type": {"authorization_code"}, "code": {r.code},
+	err := r.tokenCall(ctx, url.Values{"grant_type": {oauth.GrantAuthorizationCode}, "code": {r.code},
 		"code_verifier": {r.verifier}, "redirect_uri": {r.redirectURI}, "resource": {r.prm.Resource}}, &t)
 	if err != nil {
 		return "", err
@@ -486,7 +480,7 @@ func (r *runner) refreshProbe(ctx context.Context) (string, error) {
 		return "", errSkip{"no refresh token was issued"}
 	}
 	var t tokenResponse
-	if err := r.tokenCall(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.refresh}, "resource": {r.prm.Resource}}, &t); err != nil {
+	if err := r.tokenCall(ctx, url.Values{"grant_type": {oauth.GrantRefreshToken}, "refresh_token": {r.refresh}, "resource": {r.prm.Resource}}, &t); err != nil {
 		return "", err
 	}
 	if t.AccessToken == "" || t.AccessToken == r.access {
@@ -516,8 +510,8 @@ func (r *runner) stepUp(ctx context.Context) (string, error) {
 		return "", err
 	}
 	c, _ := oauth.ParseBearerChallenge(resp.Header.Get("WWW-Authenticate"))
-	if resp.StatusCode != http.StatusForbidden || c.Error != oauth.CodeInsufficientScope {
-		return "", fmt.Errorf("a write tool with a read-only token got %d %q, want 403 insufficient_scope", resp.StatusCode, c.Error)
+	if resp.Status != http.StatusForbidden || c.Error != oauth.CodeInsufficientScope {
+		return "", fmt.Errorf("a write tool with a read-only token got %d %q, want 403 insufficient_scope", resp.Status, c.Error)
 	}
 	return fmt.Sprintf("403 insufficient_scope → ask for %q", c.Scope), nil
 }
@@ -532,23 +526,16 @@ func (r *runner) revoke(ctx context.Context) (string, error) {
 	if token == "" {
 		token, probe = r.access, r.access
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.meta.RevocationEndpoint, strings.NewReader(url.Values{"token": {token}}.Encode()))
-	r.authenticate(req)
-	resp, err := r.opts.HTTP.Do(req)
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("revocation answered %d", resp.StatusCode)
+	if err := r.fetch(ctx, oauth.Call{URL: r.meta.RevocationEndpoint, Form: url.Values{"token": {token}}, Client: r.credentials()}, nil); err != nil {
+		return "", fmt.Errorf("revocation: %w", err)
 	}
 	body := `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
-	resp, err = r.mcpPost(ctx, probe, body)
+	resp, err := r.mcpPost(ctx, probe, body)
 	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode != http.StatusUnauthorized {
-		return "", fmt.Errorf("the MCP server answered %d to a revoked token, want 401", resp.StatusCode)
+	if resp.Status != http.StatusUnauthorized {
+		return "", fmt.Errorf("the MCP server answered %d to a revoked token, want 401", resp.Status)
 	}
 	return "revoked; the MCP server answers 401", nil
 }
@@ -556,33 +543,20 @@ func (r *runner) revoke(ctx context.Context) (string, error) {
 // cors sends the preflight a browser-based MCP client would.
 func (r *runner) cors(ctx context.Context) (string, error) {
 	const origin = "http://localhost:6274"
-	req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, r.opts.Server, nil)
-	req.Header.Set("Origin", origin)
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
-	resp, err := r.opts.HTTP.Do(req)
+	resp, err := r.send(ctx, oauth.Call{Method: http.MethodOptions, URL: r.opts.Server, Header: http.Header{
+		"Origin": {origin}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization, content-type"}}})
 	if err != nil {
 		return "", err
 	}
-	resp.Body.Close()
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != origin && got != "*" {
-		return "", fmt.Errorf("a preflight from %s got %d without Access-Control-Allow-Origin", origin, resp.StatusCode)
+		return "", fmt.Errorf("a preflight from %s got %d without Access-Control-Allow-Origin", origin, resp.Status)
 	}
 	return "preflight from " + origin + " allowed", nil
 }
 
-func (r *runner) mcpPost(ctx context.Context, token, body string) (*http.Response, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.opts.Server, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := r.opts.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body.Close()
-	return resp, nil
+func (r *runner) mcpPost(ctx context.Context, token, body string) (*oauth.Answer, error) {
+	return r.send(ctx, oauth.Call{URL: r.opts.Server, JSON: json.RawMessage(body), Bearer: token, Header: http.Header{
+		"Accept": {"application/json, text/event-stream"}, "Mcp-Protocol-Version": {"2025-11-25"}}})
 }
 
 // tokenAuthMethod is how a confidential client authenticates: as its
@@ -599,60 +573,31 @@ func (r *runner) tokenAuthMethod() string {
 	return oauth.AuthMethodBasic
 }
 
-// authenticate adds client authentication: HTTP Basic or the body for a
+// credentials authenticate this client: HTTP Basic or the body for a
 // confidential client, client_id in the body for a public one.
-func (r *runner) authenticate(req *http.Request) {
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if r.secret != "" && r.tokenAuthMethod() == oauth.AuthMethodBasic {
-		req.SetBasicAuth(url.QueryEscape(r.clientID), url.QueryEscape(r.secret))
-		return
+func (r *runner) credentials() oauth.ClientCredentials {
+	if r.secret == "" {
+		return oauth.ClientCredentials{ID: r.clientID, Method: oauth.AuthMethodNone}
 	}
-	body, _ := io.ReadAll(req.Body)
-	form, _ := url.ParseQuery(string(body))
-	form.Set("client_id", r.clientID)
-	if r.secret != "" {
-		form.Set("client_secret", r.secret)
-	}
-	enc := form.Encode()
-	req.Body = io.NopCloser(strings.NewReader(enc))
-	req.ContentLength = int64(len(enc))
+	return oauth.ClientCredentials{ID: r.clientID, Secret: r.secret, Method: r.tokenAuthMethod()}
 }
 
 func (r *runner) tokenCall(ctx context.Context, form url.Values, out any) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.meta.TokenEndpoint, strings.NewReader(form.Encode()))
-	r.authenticate(req)
-	return r.doJSON(req, http.StatusOK, out)
+	return r.fetch(ctx, oauth.Call{URL: r.meta.TokenEndpoint, Form: form, Client: r.credentials()}, out)
 }
 
 func (r *runner) getJSON(ctx context.Context, u string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	return r.doJSON(req, http.StatusOK, out)
+	return r.fetch(ctx, oauth.Call{URL: u}, out)
 }
 
-// doJSON sends req and decodes the answer; an OAuth error body becomes
+func (r *runner) send(ctx context.Context, c oauth.Call) (*oauth.Answer, error) {
+	return oauth.Do(ctx, r.opts.HTTP, c)
+}
+
+// fetch decodes a 2xx JSON answer; an OAuth error body reads
 // "code: description".
-func (r *runner) doJSON(req *http.Request, want int, out any) error {
-	req.Header.Set("Accept", "application/json")
-	resp, err := r.opts.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != want {
-		var oe oauth.Error
-		if json.Unmarshal(body, &oe) == nil && oe.Code != "" {
-			return fmt.Errorf("%s answered %d %s: %s", req.URL.Path, resp.StatusCode, oe.Code, oe.Description)
-		}
-		return fmt.Errorf("%s answered %d", req.URL.String(), resp.StatusCode)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%s answered something other than JSON", req.URL.String())
-	}
-	return nil
+func (r *runner) fetch(ctx context.Context, c oauth.Call, out any) error {
+	return oauth.Fetch(ctx, r.opts.HTTP, c, out)
 }
 
 // coversURL reports whether resource identifies the MCP server at mcpURL:

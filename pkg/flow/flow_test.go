@@ -2,7 +2,10 @@ package flow_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -56,8 +59,8 @@ func TestRun_WholeFlowPasses(t *testing.T) {
 		if got := names(report); got != want || !report.OK {
 			t.Fatalf("sse=%v steps:\n%s\nwant\n%s\nfailed: %+v", sse, got, want, report.Failed())
 		}
-		if !strings.Contains(report.Steps[11].Detail, `ask for "read write"`) {
-			t.Fatalf("step-up detail = %q", report.Steps[11].Detail)
+		if s := report.Step("step-up"); s == nil || !strings.Contains(s.Detail, `ask for "read write"`) {
+			t.Fatalf("step-up step = %+v", s)
 		}
 	}
 }
@@ -125,5 +128,46 @@ func TestSecurity_MixUp_FlowRefusesForeignIss(t *testing.T) {
 	failed := report.Failed()
 	if report.OK || failed == nil || failed.Name != "sign in" || !strings.Contains(failed.Error, "mix-up") {
 		t.Fatalf("flow accepted a foreign iss: %s %+v", names(report), failed)
+	}
+}
+
+// A server that is not tmcp may name malformed endpoint URLs in its
+// metadata: the step that uses one fails and says so, never a panic.
+func TestRun_MalformedMetadataURLs(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"http://a b/token", "http://[::1/token", "http://%zz/x"} {
+		for _, field := range []string{"registration_endpoint", "token_endpoint"} {
+			srv := httptest.NewServer(nil)
+			srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				meta := map[string]any{"issuer": srv.URL, "authorization_endpoint": srv.URL + "/authorize",
+					"token_endpoint": srv.URL + "/token", "registration_endpoint": srv.URL + "/register",
+					"code_challenge_methods_supported": []string{"S256"}}
+				meta[field] = bad
+				switch r.URL.Path {
+				case "/mcp":
+					w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/mcp"`)
+					w.WriteHeader(http.StatusUnauthorized)
+				case "/.well-known/oauth-protected-resource/mcp":
+					json.NewEncoder(w).Encode(map[string]any{"resource": srv.URL + "/mcp", "authorization_servers": []string{srv.URL}})
+				case "/.well-known/oauth-authorization-server":
+					json.NewEncoder(w).Encode(meta)
+				case "/register":
+					w.WriteHeader(http.StatusCreated)
+					fmt.Fprint(w, `{"client_id":"c1"}`)
+				case "/authorize":
+					q := r.URL.Query()
+					http.Redirect(w, r, q.Get("redirect_uri")+"?code=abc&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+				}
+			})
+			r := flow.Run(context.Background(), flow.Options{Server: srv.URL + "/mcp", CallbackPort: 0, Timeout: 5 * time.Second,
+				Open: func(u string) error { go http.Get(u); return nil }}) //nolint:errcheck // the callback is what counts
+			srv.Close()
+			want := map[string]string{"registration_endpoint": "register", "token_endpoint": "token"}[field]
+			failed := r.Failed()
+			if failed == nil || failed.Name != want || !strings.Contains(failed.Error, "not a usable URL") {
+				t.Errorf("%s = %s: failed step %+v, want %s naming the malformed URL\n%s", field, bad, failed, want, names(r))
+			}
+		}
 	}
 }

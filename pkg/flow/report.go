@@ -39,6 +39,16 @@ func (r *Report) Failed() *Step {
 	return nil
 }
 
+// Step returns the step called name, or nil if it did not run.
+func (r *Report) Step(name string) *Step {
+	for _, s := range r.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // PrintStep writes one step as a line: mark, name, duration, fact.
 func PrintStep(w io.Writer, st ui.Styles, s *Step) {
 	mark := st.OK.Render("✓")

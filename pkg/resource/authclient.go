@@ -2,13 +2,10 @@ package resource
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,12 +52,8 @@ func (a *authClient) metadata(ctx context.Context) (*oauth.ServerMetadata, error
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[0], nil)
-	if err != nil {
-		return nil, err
-	}
 	var m oauth.ServerMetadata
-	if err := a.doJSON(req, &m); err != nil {
+	if err := a.call(ctx, oauth.Call{URL: urls[0]}, &m); err != nil {
 		return nil, err
 	}
 	if m.Issuer != a.issuer || m.IntrospectionEndpoint == "" || m.TokenEndpoint == "" {
@@ -158,10 +151,10 @@ func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManage
 		ExpiresIn   int64  `json:"expires_in"`
 	}
 	err = a.postForm(ctx, m.TokenEndpoint, url.Values{
-		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"grant_type":           {oauth.GrantTokenExchange},
 		"subject_token":        {p.token},
-		"subject_token_type":   {"urn:ietf:params:oauth:token-type:access_token"},
-		"requested_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
+		"subject_token_type":   {oauth.TokenTypeAccessToken},
+		"requested_token_type": {oauth.TokenTypeAccessToken},
 		"audience":             {taskManager},
 	}, &out)
 	if err != nil {
@@ -190,53 +183,26 @@ type oauthRefusal struct{ Code, Description string }
 func (e *oauthRefusal) Error() string { return "the authorization server refused: " + e.Code }
 
 func (a *authClient) postForm(ctx context.Context, endpoint string, form url.Values, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(a.clientID), url.QueryEscape(a.clientSecret))
-	return a.doJSON(req, out)
+	return a.call(ctx, oauth.Call{URL: endpoint, Form: form,
+		Client: oauth.ClientCredentials{ID: a.clientID, Secret: a.clientSecret, Method: oauth.AuthMethodBasic}}, out)
 }
 
-func (a *authClient) doJSON(req *http.Request, out any) error {
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errAuthServer, redact(err))
+// call asks the auth server. Only an OAuth refusal of the request itself
+// is returned as such; everything else, a refusal of this resource
+// server's own credentials included, means the auth server cannot be
+// asked now.
+func (a *authClient) call(ctx context.Context, c oauth.Call, out any) error {
+	err := oauth.Fetch(ctx, a.http, c, out)
+	var ae *oauth.AnswerError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae) && ae.Code != "" && ae.Status == http.StatusUnauthorized:
+		return fmt.Errorf("%w: it refused this resource server's credentials (%s)", errAuthServer, ae.Code)
+	case errors.As(err, &ae) && ae.Code != "":
+		return &oauthRefusal{Code: ae.Code, Description: ae.Description}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%w: %v", errAuthServer, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var oe oauth.Error
-		if json.Unmarshal(body, &oe) == nil && oe.Code != "" {
-			if resp.StatusCode == http.StatusUnauthorized {
-				return fmt.Errorf("%w: it refused this resource server's credentials (%s)", errAuthServer, oe.Code)
-			}
-			return &oauthRefusal{Code: oe.Code, Description: oe.Description}
-		}
-		return fmt.Errorf("%w: %s answered %d", errAuthServer, req.URL.Path, resp.StatusCode)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%w: %s answered something other than JSON", errAuthServer, req.URL.Path)
-	}
-	return nil
-}
-
-// redact keeps a transport error's kind without the URL's query.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		u, perr := url.Parse(ue.URL)
-		if perr == nil {
-			u.RawQuery = ""
-			return fmt.Errorf("%s %s: %v", ue.Op, u, ue.Err)
-		}
-	}
-	return err
+	return fmt.Errorf("%w: %v", errAuthServer, err)
 }
 
 // verifyJWT checks a JWT access token (RFC 9068) locally against the

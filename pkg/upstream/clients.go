@@ -1,9 +1,7 @@
 package upstream
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -11,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
 // RegisteredClient is an OAuth client as TaskManager's /api/oauth/clients
@@ -72,46 +72,28 @@ func (c *Client) clientsCall(ctx context.Context, s Session, method string, in, 
 	if s.Value == "" {
 		return errors.New("no session cookie given")
 	}
-	var body *bytes.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	} else {
-		body = bytes.NewReader(nil)
-	}
 	endpoint := c.Endpoint(c.cfg.ClientsEndpoint)
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, body)
-	if err != nil {
-		return err
-	}
+	call := oauth.Call{Method: method, URL: endpoint, Header: http.Header{"Cookie": {(&http.Cookie{Name: s.CookieName, Value: s.Value}).String()}}}
 	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+		call.JSON = in
 	}
-	req.AddCookie(&http.Cookie{Name: s.CookieName, Value: s.Value})
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	a, err := oauth.Do(ctx, c.http, call)
 	if err != nil {
-		return fmt.Errorf("cannot reach TaskManager at %s: %s", redactURL(endpoint), describeNetError(err))
+		return fmt.Errorf("cannot reach TaskManager: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("%w (HTTP %d)", ErrSessionRefused, resp.StatusCode)
+	if a.Status == http.StatusUnauthorized || a.Status == http.StatusForbidden {
+		return fmt.Errorf("%w (HTTP %d)", ErrSessionRefused, a.Status)
 	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		return fmt.Errorf("TaskManager at %s answered %s (HTTP %d) instead of JSON: is --taskmanager-url its base URL?", redactURL(endpoint), orUnknown(mt), resp.StatusCode)
+	if mt, _, _ := mime.ParseMediaType(a.Header.Get("Content-Type")); mt != "application/json" {
+		return fmt.Errorf("TaskManager at %s answered %s (HTTP %d) instead of JSON: is --taskmanager-url its base URL?", oauth.Redact(endpoint), orUnknown(mt), a.Status)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Code        string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = dec.Decode(&e)
-		return &Error{Status: resp.StatusCode, Code: e.Code, Description: e.Description}
-	}
-	if err := dec.Decode(out); err != nil {
-		return fmt.Errorf("TaskManager's answer from %s is not the JSON expected: %v", redactURL(endpoint), err)
+	err = a.Decode(out)
+	var ae *oauth.AnswerError
+	switch {
+	case errors.As(err, &ae):
+		return &Error{Status: ae.Status, Code: ae.Code, Description: ae.Description}
+	case err != nil:
+		return fmt.Errorf("TaskManager's answer from %s is not the JSON expected", oauth.Redact(endpoint))
 	}
 	return nil
 }
@@ -130,13 +112,8 @@ var ErrNoSuchClient = errors.New("TaskManager does not know this client")
 // tmcp's own client credentials (HTTP Basic, RFC 6749 §2.3.1 encoding).
 func (c *Client) LookupClient(ctx context.Context, id string) (*RegisteredClient, error) {
 	u := c.Endpoint(c.cfg.ClientsEndpoint) + "/" + url.PathEscape(id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
 	var out RegisteredClient
-	err = c.doJSON(req, &out)
+	err := c.call(ctx, oauth.Call{URL: u, Client: oauth.ClientCredentials{ID: c.cfg.ClientID, Secret: c.cfg.ClientSecret}}, &out)
 	var ue *Error
 	switch {
 	case errors.As(err, &ue) && ue.Status == http.StatusNotFound:

@@ -35,12 +35,8 @@ func Discover(ctx context.Context, issuer string, hc *http.Client) (*oauth.Serve
 	var errs []error
 	c := &Client{http: hc}
 	for _, cand := range candidates {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cand, nil)
-		if err != nil {
-			return nil, err
-		}
 		var m oauth.ServerMetadata
-		if err := c.doJSON(req, &m); err != nil {
+		if err := c.call(ctx, oauth.Call{URL: cand}, &m); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", cand, err))
 			continue
 		}

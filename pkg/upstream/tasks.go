@@ -1,12 +1,12 @@
 package upstream
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
 // Task is a TaskManager task as /api/tasks returns it.
@@ -63,23 +63,9 @@ func (c *Client) tasksCall(ctx context.Context, token, method, id string, in, ou
 	if id != "" {
 		u += "/" + url.PathEscape(id)
 	}
-	var body *bytes.Reader
+	call := oauth.Call{Method: method, URL: u, Bearer: token}
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	} else {
-		body = bytes.NewReader(nil)
+		call.JSON = in
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return c.doJSON(req, out)
+	return c.call(ctx, call, out)
 }

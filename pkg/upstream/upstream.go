@@ -6,10 +6,8 @@ package upstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -169,13 +167,8 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, erro
 
 // UserInfo asks TaskManager who owns accessToken.
 func (c *Client) UserInfo(ctx context.Context, accessToken string) (*User, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(c.cfg.UserinfoEndpoint), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
 	var u User
-	if err := c.doJSON(req, &u); err != nil {
+	if err := c.call(ctx, oauth.Call{URL: c.Endpoint(c.cfg.UserinfoEndpoint), Bearer: accessToken}, &u); err != nil {
 		return nil, err
 	}
 	if u.Subject == "" {
@@ -184,33 +177,19 @@ func (c *Client) UserInfo(ctx context.Context, accessToken string) (*User, error
 	return &u, nil
 }
 
-// doJSON sends req and decodes a 2xx JSON answer into out (ignored when
-// out is nil); anything else becomes an *Error or ErrUnavailable.
-func (c *Client) doJSON(req *http.Request, out any) error {
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrUnavailable, describeNetError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%w: reading the answer: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var oe oauth.Error
-		if json.Unmarshal(body, &oe) == nil && oe.Code != "" {
-			return &Error{Status: resp.StatusCode, Code: oe.Code, Description: oe.Description}
-		}
-		return &Error{Status: resp.StatusCode}
-	}
-	if out == nil {
+// call sends a request to TaskManager and decodes a 2xx JSON answer into
+// out (ignored when nil); anything else becomes an *Error or
+// ErrUnavailable.
+func (c *Client) call(ctx context.Context, req oauth.Call, out any) error {
+	err := oauth.Fetch(ctx, c.http, req, out)
+	var ae *oauth.AnswerError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &ae):
+		return &Error{Status: ae.Status, Code: ae.Code, Description: ae.Description}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%w: the answer from %s is not JSON (%s)", ErrUnavailable, req.URL.Path, resp.Header.Get("Content-Type"))
-	}
-	return nil
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
 func fromOAuth2(t *oauth2.Token) *Token {
@@ -239,36 +218,20 @@ func mapError(err error) error {
 		}
 		return fmt.Errorf("%w: the token endpoint answered %d without an OAuth error", ErrUnavailable, status)
 	}
-	return fmt.Errorf("%w: %s", ErrUnavailable, describeNetError(err))
+	return fmt.Errorf("%w: %s", ErrUnavailable, describeTokenError(err))
 }
 
-// describeNetError keeps the kind of failure and drops anything a URL or
-// body might carry.
-func describeNetError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "the request timed out"
-		}
-		return fmt.Sprintf("%s %s: %v", strings.ToUpper(ue.Op), redactURL(ue.URL), ue.Err)
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "server response missing access_token") {
+// describeTokenError names what went wrong with a token answer that
+// x/oauth2 could not use, without anything a URL might carry.
+func describeTokenError(err error) string {
+	msg := oauth.DescribeNetError(err)
+	switch {
+	case strings.Contains(msg, "server response missing access_token"):
 		return "the token answer has no access_token"
-	}
-	if strings.Contains(msg, "cannot parse json") || strings.Contains(msg, "invalid character") {
+	case strings.Contains(msg, "cannot parse json") || strings.Contains(msg, "invalid character"):
 		return "the token answer is not valid JSON"
 	}
 	return msg
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(url)"
-	}
-	u.RawQuery, u.User, u.Fragment = "", nil, ""
-	return u.String()
 }
 
 // NewVerifier checks TaskManager's JWTs: its JWKS, issuer (default its
@@ -284,14 +247,8 @@ func (c *Client) NewVerifier(issuer string, now func() time.Time) *jwks.Verifier
 func (c *Client) Reachable(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(c.cfg.TokenEndpoint), nil)
-	if err != nil {
-		return err
+	if _, err := oauth.Do(ctx, c.http, oauth.Call{URL: c.Endpoint(c.cfg.TokenEndpoint)}); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrUnavailable, describeNetError(err))
-	}
-	resp.Body.Close()
 	return nil
 }
