@@ -105,7 +105,7 @@ func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenRespon
 }
 
 // refresh is RFC 6749 §6 with rotation (OAuth 2.1 §4.3.1): every refresh
-// token is single use; see store.Tokens.RotateRefresh for the grace rule.
+// token is single use, with the one retry that rotation allows.
 func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse, *oauth.Error) {
 	if !slices.Contains(client.GrantTypes, "refresh_token") {
 		return nil, oauth.NewError(oauth.CodeUnauthorizedClient, "the client did not register the refresh_token grant")
@@ -210,6 +210,20 @@ func (s *Server) refreshUpstream(ctx context.Context, g *store.Grant) (*upstream
 	return next, nil
 }
 
+// rotation is the refresh rotation rule (OAuth 2.1 §4.3.1, RFC 9700
+// §4.14.2): a refresh token is used once. One retry within grace of that
+// use replaces the first answer, which the client most likely lost; any
+// other reuse means the token leaked, and the whole family is revoked.
+func rotation(old *store.Token, now time.Time, grace time.Duration) store.Rotation {
+	switch {
+	case old.UsedAt.IsZero():
+		return store.RotateFirst
+	case grace > 0 && !old.GraceUsed && now.Sub(old.UsedAt) <= grace:
+		return store.RotateRetry
+	}
+	return store.RevokeFamily
+}
+
 // issue mints an access token (and a refresh token when the client uses
 // the refresh grant). With old set, the refresh token old is rotated.
 func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant, scope []string, old *store.Token) (*TokenResponse, *oauth.Error) {
@@ -235,7 +249,9 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 	}
 	var err error
 	if old != nil {
-		err = s.store.RotateRefresh(ctx, old.Hash, now, s.cfg.RefreshGrace, tokens)
+		err = s.store.RotateRefresh(ctx, old.Hash, now, func(stored *store.Token) store.Rotation {
+			return rotation(stored, now, s.cfg.RefreshGrace)
+		}, tokens)
 	} else {
 		err = s.store.SaveTokens(ctx, tokens...)
 	}

@@ -114,6 +114,23 @@ type Token struct {
 	GraceUsed bool
 }
 
+// Rotation is what a refresh rotation does with the token presented. The
+// auth server's policy decides it; the store carries it out atomically.
+type Rotation int
+
+const (
+	// RotateFirst marks the token used, naming issue as its successor.
+	RotateFirst Rotation = iota + 1
+	// RotateRetry revokes what the token's earlier rotation issued, spends
+	// the token's one retry, and names issue as its successor instead.
+	RotateRetry
+	// RevokeFamily revokes the token's whole grant and saves nothing.
+	RevokeFamily
+)
+
+// RotationPolicy decides a rotation from the refresh token as stored.
+type RotationPolicy func(old *Token) Rotation
+
 // Consent records that a user approved a client for a redirect URI and scope.
 type Consent struct {
 	Subject     string
@@ -190,12 +207,12 @@ type Tokens interface {
 	// path of introspection).
 	GetTokenGrant(ctx context.Context, hash string) (*Token, *Grant, error)
 	RevokeToken(ctx context.Context, hash string, at time.Time) error
-	// RotateRefresh consumes the refresh token oldHash and saves issue in
-	// one transaction. A token already rotated less than grace ago, whose
-	// grace retry is unspent, is rotated again: the tokens of its first
-	// rotation are revoked and issue replaces them. Any other reuse revokes
-	// the family and returns ErrReused.
-	RotateRefresh(ctx context.Context, oldHash string, at time.Time, grace time.Duration, issue []*Token) error
+	// RotateRefresh reads the refresh token oldHash under a lock, asks
+	// decide what to do with it as it is stored now, and does that and
+	// saves issue in the same transaction, so that of concurrent rotations
+	// each sees the ones before. A token or grant already revoked returns
+	// ErrRevoked without asking; RevokeFamily returns ErrReused.
+	RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token) error
 }
 
 // Consents keeps the approvals users gave.

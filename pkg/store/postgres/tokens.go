@@ -58,7 +58,7 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at time.Time) erro
 // RotateRefresh locks the old token's row (FOR UPDATE), so of two
 // instances rotating the same token at once, the second waits and then
 // sees it used.
-func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, grace time.Duration, issue []*store.Token) error {
+func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide store.RotationPolicy, issue []*store.Token) error {
 	var reused bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		old, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1 FOR UPDATE`, oldHash))
@@ -79,10 +79,10 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time,
 		if len(issue) > 0 {
 			successor = issue[0].Issuance
 		}
-		switch {
-		case old.UsedAt.IsZero():
+		switch action := decide(old); action {
+		case store.RotateFirst:
 			_, err = tx.Exec(ctx, `UPDATE tokens SET used_at = $1, successor = $2 WHERE hash = $3`, ts(at), successor, oldHash)
-		case grace > 0 && !old.GraceUsed && at.Sub(old.UsedAt) <= grace:
+		case store.RotateRetry:
 			if _, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE issuance = $2 AND revoked_at = 0`, ts(at), old.Successor); err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at time.Time) erro
 	return nil
 }
 
-func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, grace time.Duration, issue []*store.Token) error {
+func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide store.RotationPolicy, issue []*store.Token) error {
 	tx, err := s.db.BeginTx(ctx, nil) // IMMEDIATE: the write lock is held from here
 	if err != nil {
 		return err
@@ -94,10 +94,10 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time,
 	if len(issue) > 0 {
 		successor = issue[0].Issuance
 	}
-	switch {
-	case old.UsedAt.IsZero():
+	switch decide(old) {
+	case store.RotateFirst:
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET used_at = ?, successor = ? WHERE hash = ?`, ts(at), successor, oldHash)
-	case grace > 0 && !old.GraceUsed && at.Sub(old.UsedAt) <= grace:
+	case store.RotateRetry:
 		// The client most likely lost the first response: undo it.
 		if _, err = tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE issuance = ? AND revoked_at = 0`, ts(at), old.Successor); err != nil {
 			return err

@@ -210,7 +210,7 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	a2, r2 := pair(g.ID, t0.Add(2*time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0, 0, []*store.Token{a2, r2}); err != nil {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, singleUse, []*store.Token{a2, r2}); err != nil {
 		t.Fatalf("first rotation: %v", err)
 	}
 	if tok := mustToken(t, s, r1.Hash); !tok.UsedAt.Equal(t0) || tok.Successor != a2.Issuance {
@@ -218,7 +218,7 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 	}
 	// Reuse with no grace: the whole family goes.
 	a3, r3 := pair(g.ID, t0.Add(3*time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(time.Second), 0, []*store.Token{a3, r3}); !errors.Is(err, store.ErrReused) {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(time.Second), singleUse, []*store.Token{a3, r3}); !errors.Is(err, store.ErrReused) {
 		t.Fatalf("reuse = %v, want ErrReused", err)
 	}
 	for _, h := range []string{a1.Hash, a2.Hash, r2.Hash} {
@@ -229,12 +229,31 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 	if _, err := s.GetToken(ctx, a3.Hash); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("tokens of a refused rotation were saved: %v", err)
 	}
-	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(2*time.Second), time.Minute, nil); !errors.Is(err, store.ErrRevoked) {
+	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(2*time.Second), oneRetry, nil); !errors.Is(err, store.ErrRevoked) {
 		t.Errorf("rotating a revoked family = %v, want ErrRevoked", err)
 	}
-	if err := s.RotateRefresh(ctx, a2.Hash, t0, 0, nil); !errors.Is(err, store.ErrNotFound) {
+	if err := s.RotateRefresh(ctx, a2.Hash, t0, singleUse, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("rotating an access token = %v, want ErrNotFound", err)
 	}
+}
+
+// The store carries out whatever the policy decides; these two policies
+// exercise each Rotation (the auth server's own rule is tested there).
+func singleUse(old *store.Token) store.Rotation {
+	if old.UsedAt.IsZero() {
+		return store.RotateFirst
+	}
+	return store.RevokeFamily
+}
+
+func oneRetry(old *store.Token) store.Rotation {
+	switch {
+	case old.UsedAt.IsZero():
+		return store.RotateFirst
+	case !old.GraceUsed:
+		return store.RotateRetry
+	}
+	return store.RevokeFamily
 }
 
 func testRefreshGrace(t *testing.T, s store.Store) {
@@ -245,11 +264,11 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	a2, r2 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0, 10*time.Second, []*store.Token{a2, r2}); err != nil {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, oneRetry, []*store.Token{a2, r2}); err != nil {
 		t.Fatal(err)
 	}
 	a3, r3 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(5*time.Second), 10*time.Second, []*store.Token{a3, r3}); err != nil {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(5*time.Second), oneRetry, []*store.Token{a3, r3}); err != nil {
 		t.Fatalf("retry within grace: %v", err)
 	}
 	if tok := mustToken(t, s, r2.Hash); tok.RevokedAt.IsZero() {
@@ -259,7 +278,7 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 		t.Errorf("the grace retry's refresh token is revoked")
 	}
 	a4, r4 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(6*time.Second), 10*time.Second, []*store.Token{a4, r4}); !errors.Is(err, store.ErrReused) {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(6*time.Second), oneRetry, []*store.Token{a4, r4}); !errors.Is(err, store.ErrReused) {
 		t.Fatalf("second retry within grace = %v, want ErrReused", err)
 	}
 	if tok := mustToken(t, s, r3.Hash); tok.RevokedAt.IsZero() {
@@ -281,7 +300,7 @@ func testRefreshConcurrent(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			a, r := pair(g.ID, t0.Add(time.Hour))
-			switch err := s.RotateRefresh(ctx, r1.Hash, t0, 0, []*store.Token{a, r}); {
+			switch err := s.RotateRefresh(ctx, r1.Hash, t0, singleUse, []*store.Token{a, r}); {
 			case err == nil:
 				ok.Add(1)
 			case errors.Is(err, store.ErrReused), errors.Is(err, store.ErrRevoked):
