@@ -117,10 +117,6 @@ func (s *Server) completeGrant(r *http.Request, p *store.Pending, tok *upstream.
 	if err := s.store.CreateGrant(r.Context(), g); err != nil {
 		return "", err
 	}
-	if err := s.store.SaveConsent(r.Context(), &store.Consent{Subject: user.Subject, ClientID: p.ClientID,
-		RedirectURI: p.RedirectURI, Scope: g.Scope, GrantedAt: now}); err != nil {
-		return "", err
-	}
 	code := secrets.NewToken(secrets.PrefixCode)
 	err = s.store.SaveCode(r.Context(), &store.Code{Hash: secrets.Hash(code), GrantID: g.ID, ClientID: p.ClientID,
 		RedirectURI: p.RedirectURI, CodeChallenge: p.CodeChallenge, ExpiresAt: now.Add(s.cfg.CodeTTL)})

@@ -25,12 +25,21 @@ const (
 	browserIDBytes = 32
 )
 
-// approval is one remembered consent in the signed consent cookie.
+// approval is one remembered consent in the signed consent cookie: for
+// one client, redirect URI and MCP server (resource), the scopes approved.
+// Remembered consent is the browser's, not the store's: tmcp's consent
+// page comes before the user signs in at TaskManager, so it cannot yet
+// know who the user is.
 type approval struct {
 	ClientID    string `json:"c"`
 	RedirectURI string `json:"r"`
+	Resource    string `json:"u"`
 	Scope       string `json:"s"`
 	Expires     int64  `json:"e"`
+}
+
+func (a approval) sameTarget(req *authRequest) bool {
+	return a.ClientID == req.Client.ID && a.RedirectURI == req.RedirectURI && a.Resource == req.Resource
 }
 
 func (s *Server) secureCookies() bool { return strings.HasPrefix(s.cfg.Issuer, "https://") }
@@ -167,8 +176,7 @@ func (s *Server) readApprovals(r *http.Request) []approval {
 
 func (s *Server) rememberedConsent(r *http.Request, req *authRequest) bool {
 	for _, a := range s.readApprovals(r) {
-		if a.ClientID == req.Client.ID && a.RedirectURI == req.RedirectURI &&
-			oauth.ScopeSubset(req.Scope, oauth.ParseScope(a.Scope)) {
+		if a.sameTarget(req) && oauth.ScopeSubset(req.Scope, oauth.ParseScope(a.Scope)) {
 			return true
 		}
 	}
@@ -176,13 +184,13 @@ func (s *Server) rememberedConsent(r *http.Request, req *authRequest) bool {
 }
 
 func (s *Server) rememberConsent(w http.ResponseWriter, r *http.Request, req *authRequest) {
-	list := []approval{{ClientID: req.Client.ID, RedirectURI: req.RedirectURI,
+	list := []approval{{ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Resource: req.Resource,
 		Scope: oauth.JoinScope(req.Scope), Expires: s.now().Add(consentTTL).Unix()}}
 	for _, a := range s.readApprovals(r) {
 		if len(list) == maxRemembered {
 			break
 		}
-		if a.ClientID != req.Client.ID || a.RedirectURI != req.RedirectURI {
+		if !a.sameTarget(req) {
 			list = append(list, a)
 		}
 	}

@@ -201,6 +201,11 @@ func TestConsent_PageIsProtected(t *testing.T) {
 		if wider.Status != http.StatusOK {
 			t.Fatalf("another redirect URI skipped consent: %d", wider.Status)
 		}
+		// Consent is remembered per MCP server too (the resource).
+		otherServer := b.Get(c.AuthorizeURL(map[string]string{"resource": "http://localhost:8002/mcp"}).URL)
+		if otherServer.Status != http.StatusOK || !strings.Contains(otherServer.Body, "localhost:8002") {
+			t.Fatalf("another MCP server skipped consent: %d", otherServer.Status)
+		}
 	})
 }
 

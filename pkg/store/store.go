@@ -131,15 +131,6 @@ const (
 // RotationPolicy decides a rotation from the refresh token as stored.
 type RotationPolicy func(old *Token) Rotation
 
-// Consent records that a user approved a client for a redirect URI and scope.
-type Consent struct {
-	Subject     string
-	ClientID    string
-	RedirectURI string
-	Scope       string
-	GrantedAt   time.Time
-}
-
 // SigningKey is a key tmcp signs JWT access tokens with. The private key
 // is sealed; the public JWK is published until every token signed with
 // it has expired.
@@ -215,12 +206,6 @@ type Tokens interface {
 	RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token) error
 }
 
-// Consents keeps the approvals users gave.
-type Consents interface {
-	SaveConsent(ctx context.Context, c *Consent) error
-	GetConsent(ctx context.Context, subject, clientID, redirectURI string) (*Consent, error)
-}
-
 // Store is everything the authorization server keeps.
 type Store interface {
 	Clients
@@ -228,7 +213,6 @@ type Store interface {
 	Grants
 	Codes
 	Tokens
-	Consents
 	Keys
 	// Sweep deletes what expired before now and can no longer matter.
 	Sweep(ctx context.Context, now time.Time) (int64, error)

@@ -123,27 +123,6 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*st
 	return c, store.ErrAlreadyUsed
 }
 
-func (s *Store) SaveConsent(ctx context.Context, c *store.Consent) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO consents (subject, client_id, redirect_uri, scope, granted_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, client_id, redirect_uri)
-		DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at`,
-		c.Subject, c.ClientID, c.RedirectURI, c.Scope, ts(c.GrantedAt))
-	return err
-}
-
-func (s *Store) GetConsent(ctx context.Context, subject, clientID, redirectURI string) (*store.Consent, error) {
-	var c store.Consent
-	var at int64
-	err := s.pool.QueryRow(ctx, `SELECT subject, client_id, redirect_uri, scope, granted_at FROM consents
-		WHERE subject = $1 AND client_id = $2 AND redirect_uri = $3`, subject, clientID, redirectURI).
-		Scan(&c.Subject, &c.ClientID, &c.RedirectURI, &c.Scope, &at)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	c.GrantedAt = fromTS(at)
-	return &c, nil
-}
-
 func (s *Store) SaveKey(ctx context.Context, k *store.SigningKey) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (kid, alg, private, public, created_at, retired_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, k.KID, k.Alg, k.Private, k.Public, ts(k.CreatedAt), ts(k.RetiredAt))

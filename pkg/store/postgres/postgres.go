@@ -123,6 +123,9 @@ var migrations = []string{
 		created_at BIGINT NOT NULL,
 		retired_at BIGINT NOT NULL DEFAULT 0
 	);`,
+	// Remembered consent lives in the browser's signed cookie (see
+	// authserver/consent.go); the table was written and never read.
+	`DROP TABLE consents;`,
 }
 
 // Migrate brings the schema to the newest version. An advisory lock lets

@@ -134,27 +134,6 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*st
 	return &c, store.ErrAlreadyUsed
 }
 
-func (s *Store) SaveConsent(ctx context.Context, c *store.Consent) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO consents (subject, client_id, redirect_uri, scope, granted_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, client_id, redirect_uri)
-		DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at`,
-		c.Subject, c.ClientID, c.RedirectURI, c.Scope, ts(c.GrantedAt))
-	return err
-}
-
-func (s *Store) GetConsent(ctx context.Context, subject, clientID, redirectURI string) (*store.Consent, error) {
-	var c store.Consent
-	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT subject, client_id, redirect_uri, scope, granted_at
-		FROM consents WHERE subject = ? AND client_id = ? AND redirect_uri = ?`, subject, clientID, redirectURI).
-		Scan(&c.Subject, &c.ClientID, &c.RedirectURI, &c.Scope, &at)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	c.GrantedAt = fromTS(at)
-	return &c, nil
-}
-
 func mustAffect(res sql.Result) error {
 	n, err := res.RowsAffected()
 	if err != nil {

@@ -138,6 +138,9 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		retired_at INTEGER NOT NULL DEFAULT 0
 	);`,
+	// Remembered consent lives in the browser's signed cookie (see
+	// authserver/consent.go); the table was written and never read.
+	`DROP TABLE consents;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -28,7 +28,6 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshGraceRetryOnce", testRefreshGrace},
 		{"RefreshRotatesOnceUnderConcurrency", testRefreshConcurrent},
-		{"ConsentUpsert", testConsent},
 		{"SweepDeletesExpired", testSweep},
 		{"UpstreamUpdate", testUpstreamUpdate},
 		{"SigningKeys", testSigningKeys},
@@ -313,22 +312,6 @@ func testRefreshConcurrent(t *testing.T, s store.Store) {
 	wg.Wait()
 	if ok.Load() != 1 || reused.Load() != 7 {
 		t.Fatalf("rotations: %d succeeded, %d refused; want 1 and 7", ok.Load(), reused.Load())
-	}
-}
-
-func testConsent(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	if _, err := s.GetConsent(ctx, "u", "c", "r"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("GetConsent(empty) = %v", err)
-	}
-	for _, scope := range []string{"read", "read write"} {
-		if err := s.SaveConsent(ctx, &store.Consent{Subject: "u", ClientID: "c", RedirectURI: "r", Scope: scope, GrantedAt: t0}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := s.GetConsent(ctx, "u", "c", "r")
-	if err != nil || c.Scope != "read write" {
-		t.Fatalf("GetConsent = %+v, %v", c, err)
 	}
 }
 
