@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/cimd"
@@ -24,16 +23,8 @@ const (
 	lookupNegativeTTL = 10 * time.Second
 )
 
-type lookupEntry struct {
-	client  *store.Client
-	expires time.Time
-}
-
-// clientLookup remembers TaskManager's recent answers.
-type clientLookup struct {
-	mu      sync.Mutex
-	entries map[string]lookupEntry
-}
+// maxLookups bounds how many of TaskManager's answers are kept.
+const maxLookups = 10000
 
 // client finds a registered MCP client; with TaskManager client lookup on,
 // a client id tmcp does not know is looked up at TaskManager and accepted
@@ -47,19 +38,16 @@ func (s *Server) client(ctx context.Context, id string) (*store.Client, error) {
 		return c, err
 	}
 	now := s.now()
-	s.lookup.mu.Lock()
-	e, ok := s.lookup.entries[id]
-	s.lookup.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		if e.client == nil {
+	if known, ok := s.lookup.Get(id, now); ok {
+		if known == nil { // TaskManager said it does not know the id
 			return nil, store.ErrNotFound
 		}
-		return e.client, nil
+		return known, nil
 	}
 	rc, err := s.upstream.LookupClient(ctx, id)
 	switch {
 	case errors.Is(err, upstream.ErrNoSuchClient):
-		s.remember(id, nil, now.Add(lookupNegativeTTL))
+		s.lookup.Put(id, nil, now.Add(lookupNegativeTTL), now)
 		return nil, store.ErrNotFound
 	case err != nil:
 		s.log.WarnContext(ctx, "TaskManager client lookup failed", "client_id", id, "err", err)
@@ -69,17 +57,8 @@ func (s *Server) client(ctx context.Context, id string) (*store.Client, error) {
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
 		TokenEndpointAuthMethod: oauth.AuthMethodNone, CreatedAt: now}
 	s.log.DebugContext(ctx, "client found at TaskManager", "client_id", id)
-	s.remember(id, c, now.Add(lookupTTL))
+	s.lookup.Put(id, c, now.Add(lookupTTL), now)
 	return c, nil
-}
-
-func (s *Server) remember(id string, c *store.Client, until time.Time) {
-	s.lookup.mu.Lock()
-	defer s.lookup.mu.Unlock()
-	if len(s.lookup.entries) > 10000 {
-		s.lookup.entries = map[string]lookupEntry{}
-	}
-	s.lookup.entries[id] = lookupEntry{client: c, expires: until}
 }
 
 // documentClient is a client whose client_id is the URL of its metadata

@@ -26,6 +26,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/ttlcache"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 	"github.com/tmcp-dev/tmcp/pkg/web"
 )
@@ -97,7 +98,7 @@ type Server struct {
 	store     store.Store
 	upstream  *upstream.Client
 	verifier  *jwks.Verifier
-	lookup    clientLookup
+	lookup    *ttlcache.Cache[*store.Client] // TaskManager's answers about client ids
 	limits    limiters
 	cimd      *cimd.Resolver
 	keys      keyring
@@ -144,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, store: cfg.Store, sealer: sealer,
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
-		lookup:  clientLookup{entries: map[string]lookupEntry{}},
+		lookup:  ttlcache.New[*store.Client](maxLookups),
 		limits:  newLimiters(cfg.Limits),
 		metrics: newMetrics(),
 		cimd:    cimd.New(cfg.CIMD),

@@ -22,11 +22,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/ttlcache"
 )
 
 // Document is the client metadata tmcp reads (RFC 7591 names).
@@ -67,14 +67,11 @@ type Options struct {
 type Resolver struct {
 	opts  Options
 	http  *http.Client
-	mu    sync.Mutex
-	cache map[string]entry
+	cache *ttlcache.Cache[*Document]
 }
 
-type entry struct {
-	doc     *Document
-	expires time.Time
-}
+// maxCached bounds how many documents are kept.
+const maxCached = 10000
 
 // IsURL reports whether a client_id is meant as a metadata document URL.
 func IsURL(clientID string) bool { return strings.HasPrefix(clientID, "https://") }
@@ -96,7 +93,7 @@ func New(opts Options) *Resolver {
 	}}
 	tr := &http.Transport{DialContext: dialer.DialContext, TLSClientConfig: &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: fetchTimeout, ResponseHeaderTimeout: fetchTimeout, MaxIdleConns: 10, Proxy: nil}
-	r := &Resolver{opts: opts, cache: map[string]entry{}}
+	r := &Resolver{opts: opts, cache: ttlcache.New[*Document](maxCached)}
 	r.http = &http.Client{Transport: tr, Timeout: fetchTimeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 3 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != "https" {
 			return fmt.Errorf("%w: redirected to %s", ErrInvalid, req.URL.Host)
@@ -142,24 +139,14 @@ func (r *Resolver) Resolve(ctx context.Context, clientID string) (*Document, err
 		return nil, err
 	}
 	now := r.opts.Now()
-	r.mu.Lock()
-	e, ok := r.cache[clientID]
-	r.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.doc, nil
+	if doc, ok := r.cache.Get(clientID, now); ok {
+		return doc, nil
 	}
 	doc, ttl, err := r.fetch(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
-	if ttl > 0 {
-		r.mu.Lock()
-		if len(r.cache) > 10000 {
-			r.cache = map[string]entry{}
-		}
-		r.cache[clientID] = entry{doc: doc, expires: now.Add(ttl)}
-		r.mu.Unlock()
-	}
+	r.cache.Put(clientID, doc, now.Add(ttl), now)
 	return doc, nil
 }
 

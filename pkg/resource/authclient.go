@@ -12,6 +12,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/ttlcache"
 )
 
 // authClient is the resource server's back channel to the auth server:
@@ -27,10 +28,10 @@ type authClient struct {
 	mu   sync.Mutex
 	meta *oauth.ServerMetadata
 
-	principals *ttlCache[*Principal]
-	verified   *ttlCache[*Principal] // verified JWTs, until they expire
+	principals *ttlcache.Cache[*Principal]
+	verified   *ttlcache.Cache[*Principal] // verified JWTs, until they expire
 	cacheTTL   time.Duration
-	upstream   *ttlCache[string]
+	upstream   *ttlcache.Cache[string]
 
 	verifierOnce sync.Once
 	verifier     *jwks.Verifier
@@ -79,10 +80,10 @@ type introspection struct {
 func (a *authClient) principal(ctx context.Context, token, resource string) (*Principal, error) {
 	key := secrets.Hash(token)
 	now := a.now()
-	if p, ok := a.principals.get(key, now); ok {
+	if p, ok := a.principals.Get(key, now); ok {
 		return p, nil
 	}
-	if p, ok := a.verified.get(key, now); ok {
+	if p, ok := a.verified.Get(key, now); ok {
 		return p, nil
 	}
 	m, err := a.metadata(ctx)
@@ -95,7 +96,7 @@ func (a *authClient) principal(ctx context.Context, token, resource string) (*Pr
 			// A verified JWT is cached until it expires: it cannot be
 			// revoked here anyway, and verifying a signature costs more
 			// than a map lookup.
-			a.verified.put(key, p, p.Expiry, now)
+			a.verified.Put(key, p, p.Expiry, now)
 		}
 		return p, err
 	}
@@ -115,7 +116,7 @@ func (a *authClient) principal(ctx context.Context, token, resource string) (*Pr
 	if exp.Before(until) {
 		until = exp
 	}
-	a.principals.put(key, p, until, now)
+	a.principals.Put(key, p, until, now)
 	return p, nil
 }
 
@@ -139,7 +140,7 @@ func audienceIs(aud any, resource string) bool {
 func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManager string) (string, error) {
 	key := secrets.Hash(p.token)
 	now := a.now()
-	if t, ok := a.upstream.get(key, now); ok {
+	if t, ok := a.upstream.Get(key, now); ok {
 		return t, nil
 	}
 	m, err := a.metadata(ctx)
@@ -167,14 +168,14 @@ func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManage
 	if p.Expiry.Before(until) {
 		until = p.Expiry
 	}
-	a.upstream.put(key, out.AccessToken, until, now)
+	a.upstream.Put(key, out.AccessToken, until, now)
 	return out.AccessToken, nil
 }
 
 // forget drops what is cached for token (after TaskManager refused it).
 func (a *authClient) forget(token string) {
 	key := secrets.Hash(token)
-	a.upstream.delete(key)
+	a.upstream.Delete(key)
 }
 
 // oauthRefusal is an OAuth error the auth server answered with.

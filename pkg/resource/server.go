@@ -21,6 +21,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/ttlcache"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
@@ -121,10 +122,10 @@ func New(cfg Config) (*Server, error) {
 	s.cfg.AuthServerURL = strings.TrimSuffix(cfg.AuthServerURL, "/")
 	s.auth = &authClient{issuer: s.cfg.AuthServerURL, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		http: cfg.HTTPClient, now: cfg.Now, cacheTTL: cfg.CacheTTL,
-		principals: newTTLCache[*Principal](cfg.CacheSize), upstream: newTTLCache[string](cfg.CacheSize),
-		verified: newTTLCache[*Principal](cfg.CacheSize)}
+		principals: ttlcache.New[*Principal](cfg.CacheSize), upstream: ttlcache.New[string](cfg.CacheSize),
+		verified: ttlcache.New[*Principal](cfg.CacheSize)}
 	if cfg.CacheTTL <= 0 {
-		s.auth.principals = newTTLCache[*Principal](0)
+		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.hosts = s.allowedHosts()
 	s.metrics = newResourceMetrics()
