@@ -4,6 +4,7 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,13 +146,24 @@ func GroupOf(cmd *cobra.Command, subs ...*cobra.Command) {
 	cmd.AddCommand(subs...)
 }
 
-// Setup reads a command's settings and makes its logger: the first step of
-// every command that runs a server.
-func (f *Factory) Setup(cmd *cobra.Command) (*viper.Viper, *slog.Logger, error) {
-	v, err := Settings(cmd)
-	if err != nil {
-		return nil, nil, err
+// RunE is every command's RunE: it reads the settings, lets fill turn them
+// (and the arguments) into opts, then runs runF when a test gave one, else
+// run. Tests of flag parsing pass a runF that records opts.
+func RunE[O any](opts *O, fill func(cmd *cobra.Command, v *viper.Viper, args []string) error,
+	runF, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		v, err := Settings(cmd)
+		if err != nil {
+			return err
+		}
+		if fill != nil {
+			if err := fill(cmd, v, args); err != nil {
+				return err
+			}
+		}
+		if runF != nil {
+			return runF(cmd.Context(), opts)
+		}
+		return run(cmd.Context(), opts)
 	}
-	log, err := f.Logger(v)
-	return v, log, err
 }

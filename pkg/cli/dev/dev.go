@@ -50,20 +50,12 @@ stops all three. Then run: tmcp flow test`,
 		Example: `  tmcp dev
   tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, log, err := f.Setup(cmd)
-			if err != nil {
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+			if opts.Logger, err = f.Logger(v); err != nil {
 				return err
 			}
-			opts.Logger = log
-			if err := opts.fill(v); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return opts.fill(v)
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "sandbox-port", config.KeySandboxPort)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
@@ -37,11 +38,7 @@ the servers.`,
 		Example: `  tmcp doctor
   tmcp doctor --session-cookie "$COOKIE" --output json`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
 			d := &opts.Doctor
 			d.Upstream = serve.Upstream(v)
 			d.AuthServer = serve.AuthIssuer(v)
@@ -53,11 +50,8 @@ the servers.`,
 			if cookie, _ := cmd.Flags().GetString("session-cookie"); cookie != "" {
 				d.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)

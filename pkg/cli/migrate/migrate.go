@@ -7,10 +7,12 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
@@ -30,28 +32,18 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Example: `  tmcp migrate --store postgres://tmcp@db.internal/tmcp
   TMCP_STORE=/var/lib/tmcp/tmcp.db tmcp migrate`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
 			opts.Store = serve.Opener(v)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
 	return cmd
 }
 
 func run(ctx context.Context, o *Options) error {
-	st, where, err := o.Store(ctx) // opening the store migrates it
-	if err != nil {
+	return o.Store.Use(ctx, func(_ store.Store, where string) error { // opening it migrated it
+		_, err := fmt.Fprintf(o.IO.Out, "✓ %s is at the current schema\n", where)
 		return err
-	}
-	defer st.Close()
-	_, err = fmt.Fprintf(o.IO.Out, "✓ %s is at the current schema\n", where)
-	return err
+	})
 }

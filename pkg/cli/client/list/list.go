@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/client"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
@@ -31,19 +32,10 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Short:   "List the OAuth clients registered at TaskManager",
 		Example: `  tmcp client list --session-cookie "$COOKIE" --output json`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
-			if opts.Upstream, opts.Session, err = client.Session(cmd, v); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
+			opts.Upstream, opts.Session, err = client.Session(cmd, v)
+			return err
+		}, runF, run),
 	}
 	client.SessionFlags(cmd.Flags())
 	ui.OutputFlag(cmd.Flags(), &opts.Output)

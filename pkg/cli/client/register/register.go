@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/client"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
@@ -39,11 +40,7 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 are printed once; --save writes them into the config file that serve auth reads.`,
 		Example: `  tmcp client register --session-cookie "$COOKIE" --client-name "MCP Server" --save`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
 			if opts.Upstream, opts.Session, err = client.Session(cmd, v); err != nil {
 				return err
 			}
@@ -53,11 +50,8 @@ are printed once; --save writes them into the config file that serve auth reads.
 			if opts.ConfigFile, _ = cmd.Flags().GetString("config"); opts.ConfigFile == "" {
 				opts.ConfigFile = config.DefaultConfigFile()
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	client.SessionFlags(fs)

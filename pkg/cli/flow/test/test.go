@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/config"
@@ -39,11 +40,7 @@ and its fix. The browser is opened with $BROWSER when set.`,
   tmcp flow test --server https://mcp.example.com/mcp --no-browser
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
 			o := &opts.Flow
 			if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
 				o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
@@ -59,11 +56,8 @@ and its fix. The browser is opened with $BROWSER when set.`,
 			if o.Timeout <= 0 {
 				return cmdutil.UsageErrorf("--timeout must be positive")
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "server", config.KeyFlowServer)

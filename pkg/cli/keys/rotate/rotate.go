@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
@@ -35,18 +37,11 @@ it up within 30 seconds; the retired public key stays in the JWKS until every
 token it signed has expired.`,
 		Example: `  tmcp keys rotate --store postgres://tmcp@db.internal/tmcp`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
 			opts.Store = serve.Opener(v)
 			opts.EncryptionKey = func() ([]byte, error) { return serve.EncryptionKey(v) }
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
 	return cmd
@@ -57,15 +52,12 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := o.Store(ctx)
-	if err != nil {
+	return o.Store.Use(ctx, func(st store.Store, _ string) error {
+		k, err := authserver.RotateKeys(ctx, st, key, time.Now())
+		if err != nil {
+			return fmt.Errorf("rotate keys: %w", err)
+		}
+		_, err = fmt.Fprintf(o.IO.Out, "✓ new signing key %s (%s); older keys are retired\n", k.KID, k.Alg)
 		return err
-	}
-	defer st.Close()
-	k, err := authserver.RotateKeys(ctx, st, key, time.Now())
-	if err != nil {
-		return fmt.Errorf("rotate keys: %w", err)
-	}
-	_, err = fmt.Fprintf(o.IO.Out, "✓ new signing key %s (%s); older keys are retired\n", k.KID, k.Alg)
-	return err
+	})
 }

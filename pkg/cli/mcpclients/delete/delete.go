@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
@@ -32,35 +33,25 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Short:   "Delete an MCP client and revoke everything it holds",
 		Example: `  tmcp mcp-clients delete tmcp_ci_k7mLkFNXl_LnbI2LGj_XpA`,
 		Args:    cmdutil.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, args []string) error {
 			opts.Store, opts.ClientID = serve.Opener(v), args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
 	return cmd
 }
 
 func run(ctx context.Context, o *Options) error {
-	st, _, err := o.Store(ctx)
-	if err != nil {
+	return o.Store.Use(ctx, func(st store.Store, _ string) error {
+		err := st.DeleteClient(ctx, o.ClientID, time.Now())
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no MCP client %s is registered", o.ClientID)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.IO.Out, "✓ deleted client %s and revoked its tokens\n", o.ClientID)
 		return err
-	}
-	defer st.Close()
-	err = st.DeleteClient(ctx, o.ClientID, time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no MCP client %s is registered", o.ClientID)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(o.IO.Out, "✓ deleted client %s and revoked its tokens\n", o.ClientID)
-	return err
+	})
 }

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
@@ -33,17 +35,10 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Example: `  tmcp mcp-clients list
   tmcp mcp-clients list --store postgres://tmcp@db.internal/tmcp -o json`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
 			opts.Store = serve.Opener(v)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	ui.OutputFlag(cmd.Flags(), &opts.Output)
 	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
@@ -60,15 +55,16 @@ type row struct {
 }
 
 func run(ctx context.Context, o *Options) error {
-	st, _, err := o.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cs, err := st.ListClients(ctx)
-	if err != nil {
-		return err
-	}
+	return o.Store.Use(ctx, func(st store.Store, _ string) error {
+		cs, err := st.ListClients(ctx)
+		if err != nil {
+			return err
+		}
+		return show(o, cs)
+	})
+}
+
+func show(o *Options, cs []*store.Client) error {
 	if o.Output == ui.FormatJSON {
 		out := []row{}
 		for _, c := range cs {
@@ -85,6 +81,6 @@ func run(ctx context.Context, o *Options) error {
 		rows = append(rows, []string{c.ID, c.Name, strings.Join(c.RedirectURIs, " "), c.TokenEndpointAuthMethod,
 			c.CreatedAt.UTC().Format("2006-01-02 15:04")})
 	}
-	_, err = fmt.Fprintln(o.IO.Out, o.IO.Table([]string{"CLIENT ID", "NAME", "REDIRECT URIS", "AUTH", "REGISTERED"}, rows))
+	_, err := fmt.Fprintln(o.IO.Out, o.IO.Table([]string{"CLIENT ID", "NAME", "REDIRECT URIS", "AUTH", "REGISTERED"}, rows))
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
@@ -30,20 +31,13 @@ with and sign in through. Users log in at TaskManager; MCP clients receive
 tmcp's own tokens, bound to the user and to the MCP server.`,
 		Example: `  tmcp serve auth --taskmanager-url http://localhost:4321 --client-id ID --client-secret SECRET`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, log, err := f.Setup(cmd)
-			if err != nil {
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+			if opts.Logger, err = f.Logger(v); err != nil {
 				return err
 			}
-			if opts.Settings, err = serve.AuthConfig(v); err != nil {
-				return err
-			}
-			opts.Logger = log
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			opts.Settings, err = serve.AuthConfig(v)
+			return err
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "host", config.KeyAuthHost)

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
@@ -31,20 +32,14 @@ metadata, answers 401/403 with the challenges MCP clients step up from, and
 acts on TaskManager's tasks as the signed-in user.`,
 		Example: `  tmcp serve resource --auth-server http://localhost:9000`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, log, err := f.Setup(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
 			if opts.Config, err = serve.ResourceConfig(v); err != nil {
 				return err
 			}
-			opts.Config.Logger, opts.Config.Version = log, version.Version
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			opts.Config.Version = version.Version
+			opts.Config.Logger, err = f.Logger(v)
+			return err
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "host", config.KeyResourceHost)

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
@@ -30,20 +31,13 @@ API (/api/tasks). A demo user is created at start.`,
 		Example: `  tmcp serve sandbox
   tmcp serve sandbox --client-id tmcp --client-secret dev-secret --redirect-uri http://localhost:9000/oauth/callback`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, log, err := f.Setup(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
 			if opts.Config, err = serve.SandboxConfig(v); err != nil {
 				return err
 			}
-			opts.Config.Logger = log
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			opts.Config.Logger, err = f.Logger(v)
+			return err
+		}, runF, run),
 	}
 	fs := cmd.Flags()
 	cmdutil.Flag(fs, "host", config.KeySandboxHost)

@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
@@ -36,20 +38,13 @@ cache); JWT access tokens stay valid until they expire.`,
 		Example: `  tmcp tokens revoke --user user-42
   tmcp tokens revoke --client tmcp_ci_abc`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
 			if (opts.User == "") == (opts.Client == "") {
 				return cmdutil.UsageErrorf("give exactly one of --user or --client")
 			}
-			v, err := cmdutil.Settings(cmd)
-			if err != nil {
-				return err
-			}
 			opts.Store = serve.Opener(v)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}, runF, run),
 	}
 	cmd.Flags().StringVar(&opts.User, "user", "", "the user's subject (sub)")
 	cmd.Flags().StringVar(&opts.Client, "client", "", "the client id")
@@ -58,19 +53,16 @@ cache); JWT access tokens stay valid until they expire.`,
 }
 
 func run(ctx context.Context, o *Options) error {
-	st, _, err := o.Store(ctx)
-	if err != nil {
+	return o.Store.Use(ctx, func(st store.Store, _ string) error {
+		n, err := st.RevokeGrantsOf(ctx, o.User, o.Client, time.Now())
+		if err != nil {
+			return err
+		}
+		who := "user " + o.User
+		if o.Client != "" {
+			who = "client " + o.Client
+		}
+		_, err = fmt.Fprintf(o.IO.Out, "✓ revoked %d grant(s) of %s\n", n, who)
 		return err
-	}
-	defer st.Close()
-	n, err := st.RevokeGrantsOf(ctx, o.User, o.Client, time.Now())
-	if err != nil {
-		return err
-	}
-	who := "user " + o.User
-	if o.Client != "" {
-		who = "client " + o.Client
-	}
-	_, err = fmt.Fprintf(o.IO.Out, "✓ revoked %d grant(s) of %s\n", n, who)
-	return err
+	})
 }
