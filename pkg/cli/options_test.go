@@ -183,7 +183,7 @@ func TestOptions_OperatorCommands(t *testing.T) {
 	if o := parse(t, migrate.NewCmd, "--store", "postgres://nowhere.invalid/x"); o.Store == nil {
 		t.Error("migrate: no store opener")
 	}
-	if o := parse(t, rotate.NewCmd); o.Store == nil || o.EncryptionKey == nil {
+	if o := parse(t, rotate.NewCmd); o.Store == nil || o.Key == nil {
 		t.Error("keys rotate: no store opener or key")
 	}
 	o := parse(t, revoke.NewCmd, "--client", "c9")

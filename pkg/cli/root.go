@@ -56,8 +56,7 @@ TaskManager identity, without changing TaskManager.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/tmcp/config.yaml)")
-	cmdutil.Flag(pf, "log-level", config.KeyLogLevel)
-	cmdutil.Flag(pf, "state-dir", config.KeyStateDir)
+	cmdutil.Flags(pf, config.KeyLogLevel, config.KeyStateDir)
 
 	mcpClients := func() []*cobra.Command {
 		return []*cobra.Command{mcplist.NewCmd(f, nil), mcpdelete.NewCmd(f, nil)}

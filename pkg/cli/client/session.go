@@ -18,9 +18,9 @@ import (
 
 // SessionFlags declares the flags that reach TaskManager as the operator.
 func SessionFlags(fs *pflag.FlagSet) {
-	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
+	cmdutil.Flags(fs, config.KeyTMBaseURL)
 	fs.String("session-cookie", "", "your TaskManager session cookie (value, or name=value)")
-	cmdutil.Flag(fs, "cookie-name", config.KeyTMCookie)
+	cmdutil.Flags(fs, config.KeyTMCookie)
 }
 
 // Session reads TaskManager's endpoints and the operator's session from

@@ -57,10 +57,19 @@ var ErrSilent = errors.New("silent failure")
 // settingAnnotation ties a flag to the setting key it sets.
 const settingAnnotation = "tmcp_setting"
 
-// Flag declares the flag name for the setting key: its type, default and
-// help come from the setting, the help names its environment variable,
-// and Settings binds it. This is the only place a setting's flag is made.
-func Flag(fs *pflag.FlagSet, name, key string) {
+// Flags declares the flag of each setting key, under the name the
+// settings table gives it.
+func Flags(fs *pflag.FlagSet, keys ...string) {
+	for _, key := range keys {
+		FlagAs(fs, config.Lookup(key).Flag, key)
+	}
+}
+
+// FlagAs declares the flag name for the setting key: its type, default
+// and help come from the setting, the help names its environment
+// variable, and Settings binds it. This is the only place a setting's
+// flag is made.
+func FlagAs(fs *pflag.FlagSet, name, key string) {
 	s := config.Lookup(key)
 	help := fmt.Sprintf("%s [env: %s]", s.Help, s.Env()[0])
 	switch def := s.Default.(type) {
@@ -146,12 +155,18 @@ func GroupOf(cmd *cobra.Command, subs ...*cobra.Command) {
 	cmd.AddCommand(subs...)
 }
 
-// RunE is every command's RunE: it reads the settings, lets fill turn them
-// (and the arguments) into opts, then runs runF when a test gave one, else
-// run. Tests of flag parsing pass a runF that records opts.
-func RunE[O any](opts *O, fill func(cmd *cobra.Command, v *viper.Viper, args []string) error,
-	runF, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
+// Fill turns a command's settings and arguments into its Options.
+type Fill func(cmd *cobra.Command, v *viper.Viper, args []string) error
+
+// New completes cmd as a tmcp command: positional arguments are refused
+// unless cmd.Args says otherwise, and RunE reads the settings, lets fill
+// turn them into opts, then runs runF when a test gave one (to check how
+// flags become Options), else run.
+func New[O any](cmd *cobra.Command, opts *O, fill Fill, runF, run func(context.Context, *O) error) *cobra.Command {
+	if cmd.Args == nil {
+		cmd.Args = NoArgs
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		v, err := Settings(cmd)
 		if err != nil {
 			return err
@@ -166,4 +181,5 @@ func RunE[O any](opts *O, fill func(cmd *cobra.Command, v *viper.Viper, args []s
 		}
 		return run(cmd.Context(), opts)
 	}
+	return cmd
 }

@@ -40,7 +40,7 @@ type Options struct {
 // parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:   "dev",
 		Short: "Run the sandbox, auth and resource servers together on embedded defaults",
 		Long: `Run the whole stack locally: the sandbox TaskManager (:4321), the MCP auth
@@ -49,18 +49,16 @@ directory and the auth server's client registered at the sandbox. Ctrl-C
 stops all three. Then run: tmcp flow test`,
 		Example: `  tmcp dev
   tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
-			if opts.Logger, err = f.Logger(v); err != nil {
-				return err
-			}
-			return opts.fill(v)
-		}, runF, run),
-	}
+	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+		if opts.Logger, err = f.Logger(v); err != nil {
+			return err
+		}
+		return opts.fill(v)
+	}, runF, run)
 	fs := cmd.Flags()
-	cmdutil.Flag(fs, "sandbox-port", config.KeySandboxPort)
-	cmdutil.Flag(fs, "auth-port", config.KeyAuthPort)
-	cmdutil.Flag(fs, "resource-port", config.KeyResourcePort)
+	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
+	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
+	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
 	return cmd
 }
 

@@ -26,7 +26,7 @@ type Options struct {
 // NewCmd is `tmcp doctor`.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:   "doctor",
 		Short: "Check a deployment without a browser and explain what is wrong",
 		Long: `Check TaskManager's endpoints, tmcp's client id, secret and redirect URI there,
@@ -37,30 +37,26 @@ passes. Settings come from the same flags, environment and config file as
 the servers.`,
 		Example: `  tmcp doctor
   tmcp doctor --session-cookie "$COOKIE" --output json`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
-			d := &opts.Doctor
-			d.Upstream = serve.Upstream(v)
-			d.AuthServer = serve.AuthIssuer(v)
-			d.MCPServer = serve.DefaultResource(v)
-			d.ResourceClientID = v.GetString(config.KeyAuthResClientID)
-			if d.ResourceSecret, err = serve.ResourceSecret(v); err != nil {
-				return err
-			}
-			if cookie, _ := cmd.Flags().GetString("session-cookie"); cookie != "" {
-				d.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
-			}
-			return nil
-		}, runF, run),
-	}
+	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
+		d := &opts.Doctor
+		d.Upstream = serve.Upstream(v)
+		d.AuthServer = serve.AuthIssuer(v)
+		d.MCPServer = serve.DefaultResource(v)
+		d.ResourceClientID = v.GetString(config.KeyAuthResClientID)
+		if d.ResourceSecret, err = serve.ResourceSecret(v); err != nil {
+			return err
+		}
+		if cookie, _ := cmd.Flags().GetString("session-cookie"); cookie != "" {
+			d.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
+		}
+		return nil
+	}, runF, run)
 	fs := cmd.Flags()
-	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
-	cmdutil.Flag(fs, "client-id", config.KeyTMClientID)
-	cmdutil.Flag(fs, "client-secret", config.KeyTMSecret)
-	cmdutil.Flag(fs, "auth-server", config.KeyAuthIssuer)
-	cmdutil.Flag(fs, "mcp-server", config.KeyResourcePublicURL)
+	cmdutil.Flags(fs, config.KeyTMBaseURL, config.KeyTMClientID, config.KeyTMSecret)
+	cmdutil.FlagAs(fs, "auth-server", config.KeyAuthIssuer)
+	cmdutil.FlagAs(fs, "mcp-server", config.KeyResourcePublicURL)
 	fs.String("session-cookie", "", "your TaskManager session cookie, to read tmcp's client registration exactly")
-	cmdutil.Flag(fs, "cookie-name", config.KeyTMCookie)
+	cmdutil.Flags(fs, config.KeyTMCookie)
 	fs.StringVar(&opts.Doctor.Origin, "origin", "http://localhost:6274", "origin the CORS preflight comes from (MCP Inspector's by default)")
 	ui.OutputFlag(fs, &opts.Output)
 	return cmd

@@ -7,38 +7,24 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
-	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/store"
-	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // Options are `migrate`'s inputs.
-type Options struct {
-	IO    *ui.IO
-	Store serve.StoreOpener
-}
+type Options struct{ serve.StoreOptions }
 
-// NewCmd is `tmcp migrate`; runF replaces the run function in tests of
-// flag parsing.
+// NewCmd is `tmcp migrate`; runF replaces the run function in tests.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	opts := &Options{}
+	return serve.StoreCmd(f, &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply the storage schema migrations",
 		Example: `  tmcp migrate --store postgres://tmcp@db.internal/tmcp
   TMCP_STORE=/var/lib/tmcp/tmcp.db tmcp migrate`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
-			opts.Store = serve.Opener(v)
-			return nil
-		}, runF, run),
-	}
-	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
-	return cmd
+	}, opts, &opts.StoreOptions, nil, runF, run)
 }
 
 func run(ctx context.Context, o *Options) error {

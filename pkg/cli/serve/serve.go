@@ -330,22 +330,3 @@ func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
 	}
 	return d, nil
 }
-
-// StoreOpener opens the auth server's store on demand, so that tests of
-// an operator command's flags open nothing.
-type StoreOpener func(ctx context.Context) (st store.Store, where string, err error)
-
-// Use opens the store, hands it to fn with its description, and closes it.
-func (open StoreOpener) Use(ctx context.Context, fn func(st store.Store, where string) error) error {
-	st, where, err := open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(st, where)
-}
-
-// Opener returns the StoreOpener for v's settings.
-func Opener(v *viper.Viper) StoreOpener {
-	return func(ctx context.Context) (store.Store, string, error) { return OpenStore(ctx, v) }
-}

@@ -27,16 +27,14 @@ type Options struct {
 // of flag parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:     "list",
 		Short:   "List the OAuth clients registered at TaskManager",
 		Example: `  tmcp client list --session-cookie "$COOKIE" --output json`,
-		Args:    cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
-			opts.Upstream, opts.Session, err = client.Session(cmd, v)
-			return err
-		}, runF, run),
-	}
+	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
+		opts.Upstream, opts.Session, err = client.Session(cmd, v)
+		return err
+	}, runF, run)
 	client.SessionFlags(cmd.Flags())
 	ui.OutputFlag(cmd.Flags(), &opts.Output)
 	return cmd

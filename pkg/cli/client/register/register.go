@@ -33,26 +33,24 @@ type Options struct {
 // tests of flag parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:   "register",
 		Short: "Register tmcp's OAuth client at TaskManager",
 		Long: `Register tmcp's upstream OAuth client at TaskManager. The client id and secret
 are printed once; --save writes them into the config file that serve auth reads.`,
 		Example: `  tmcp client register --session-cookie "$COOKIE" --client-name "MCP Server" --save`,
-		Args:    cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
-			if opts.Upstream, opts.Session, err = client.Session(cmd, v); err != nil {
-				return err
-			}
-			if len(opts.RedirectURIs) == 0 {
-				opts.RedirectURIs = []string{serve.AuthIssuer(v) + "/oauth/callback"}
-			}
-			if opts.ConfigFile, _ = cmd.Flags().GetString("config"); opts.ConfigFile == "" {
-				opts.ConfigFile = config.DefaultConfigFile()
-			}
-			return nil
-		}, runF, run),
-	}
+	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
+		if opts.Upstream, opts.Session, err = client.Session(cmd, v); err != nil {
+			return err
+		}
+		if len(opts.RedirectURIs) == 0 {
+			opts.RedirectURIs = []string{serve.AuthIssuer(v) + "/oauth/callback"}
+		}
+		if opts.ConfigFile, _ = cmd.Flags().GetString("config"); opts.ConfigFile == "" {
+			opts.ConfigFile = config.DefaultConfigFile()
+		}
+		return nil
+	}, runF, run)
 	fs := cmd.Flags()
 	client.SessionFlags(fs)
 	fs.StringVar(&opts.Name, "client-name", "MCP Server", "name of the client at TaskManager")

@@ -26,7 +26,7 @@ type Options struct {
 // flag parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:   "test",
 		Short: "Run the complete OAuth flow in a browser and call the MCP server",
 		Long: `Check a deployment end to end, from the MCP server's URL alone: the 401 and its
@@ -39,31 +39,26 @@ and its fix. The browser is opened with $BROWSER when set.`,
 		Example: `  tmcp flow test
   tmcp flow test --server https://mcp.example.com/mcp --no-browser
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
-			o := &opts.Flow
-			if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
-				o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
-			}
-			switch t := v.GetString(config.KeyFlowTransport); t {
-			case "sse":
-				o.SSE = true
-			case "streamable_http", "streamable-http", "http":
-			default:
-				return cmdutil.UsageErrorf("unknown transport %q: use streamable_http or sse", t)
-			}
-			o.CallbackPort = v.GetInt(config.KeyFlowCallbackPort)
-			if o.Timeout <= 0 {
-				return cmdutil.UsageErrorf("--timeout must be positive")
-			}
-			return nil
-		}, runF, run),
-	}
+	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
+		o := &opts.Flow
+		if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
+			o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
+		}
+		switch t := v.GetString(config.KeyFlowTransport); t {
+		case "sse":
+			o.SSE = true
+		case "streamable_http", "streamable-http", "http":
+		default:
+			return cmdutil.UsageErrorf("unknown transport %q: use streamable_http or sse", t)
+		}
+		o.CallbackPort = v.GetInt(config.KeyFlowCallbackPort)
+		if o.Timeout <= 0 {
+			return cmdutil.UsageErrorf("--timeout must be positive")
+		}
+		return nil
+	}, runF, run)
 	fs := cmd.Flags()
-	cmdutil.Flag(fs, "server", config.KeyFlowServer)
-	cmdutil.Flag(fs, "server-port", config.KeyFlowServerPort)
-	cmdutil.Flag(fs, "transport", config.KeyFlowTransport)
-	cmdutil.Flag(fs, "callback-port", config.KeyFlowCallbackPort)
+	cmdutil.Flags(fs, config.KeyFlowServer, config.KeyFlowServerPort, config.KeyFlowTransport, config.KeyFlowCallbackPort)
 	fs.StringVar(&opts.Flow.ClientID, "client-id", "", "use this registered client instead of registering one")
 	fs.StringVar(&opts.Flow.ClientSecret, "client-secret", "", "the client's secret, if it is confidential")
 	fs.StringVar(&opts.Flow.Scope, "scope", "", "scopes to ask for (default: what the server's 401 names)")

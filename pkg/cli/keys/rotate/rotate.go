@@ -8,47 +8,31 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
-	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/store"
-	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // Options are `keys rotate`'s inputs.
-type Options struct {
-	IO            *ui.IO
-	Store         serve.StoreOpener
-	EncryptionKey func() ([]byte, error)
-}
+type Options struct{ serve.StoreOptions }
 
-// NewCmd is `tmcp keys rotate`; runF replaces the run function in tests of
-// flag parsing.
+// NewCmd is `tmcp keys rotate`; runF replaces the run function in tests.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	opts := &Options{}
+	return serve.StoreCmd(f, &cobra.Command{
 		Use:   "rotate",
 		Short: "Sign new JWT access tokens with a new key",
 		Long: `Retire the current signing key and make a new one. Running auth servers pick
 it up within 30 seconds; the retired public key stays in the JWKS until every
 token it signed has expired.`,
 		Example: `  tmcp keys rotate --store postgres://tmcp@db.internal/tmcp`,
-		Args:    cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
-			opts.Store = serve.Opener(v)
-			opts.EncryptionKey = func() ([]byte, error) { return serve.EncryptionKey(v) }
-			return nil
-		}, runF, run),
-	}
-	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
-	return cmd
+	}, opts, &opts.StoreOptions, nil, runF, run)
 }
 
 func run(ctx context.Context, o *Options) error {
-	key, err := o.EncryptionKey()
+	key, err := o.Key()
 	if err != nil {
 		return err
 	}

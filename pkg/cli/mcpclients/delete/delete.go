@@ -12,34 +12,28 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
-	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/store"
-	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // Options are `mcp-clients delete`'s inputs.
 type Options struct {
-	IO       *ui.IO
-	Store    serve.StoreOpener
+	serve.StoreOptions
 	ClientID string
 }
 
 // NewCmd is `tmcp mcp-clients delete`; runF replaces the run function in
-// tests of flag parsing.
+// tests.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	opts := &Options{}
+	return serve.StoreCmd(f, &cobra.Command{
 		Use:     "delete CLIENT_ID",
 		Short:   "Delete an MCP client and revoke everything it holds",
 		Example: `  tmcp mcp-clients delete tmcp_ci_k7mLkFNXl_LnbI2LGj_XpA`,
 		Args:    cmdutil.ExactArgs(1),
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, args []string) error {
-			opts.Store, opts.ClientID = serve.Opener(v), args[0]
-			return nil
-		}, runF, run),
-	}
-	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
-	return cmd
+	}, opts, &opts.StoreOptions, func(_ *cobra.Command, _ *viper.Viper, args []string) error {
+		opts.ClientID = args[0]
+		return nil
+	}, runF, run)
 }
 
 func run(ctx context.Context, o *Options) error {

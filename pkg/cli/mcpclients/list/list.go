@@ -9,39 +9,30 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
-	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // Options are `mcp-clients list`'s inputs.
 type Options struct {
-	IO     *ui.IO
-	Store  serve.StoreOpener
+	serve.StoreOptions
 	Output string
 }
 
 // NewCmd is `tmcp mcp-clients list`; runF replaces the run function in
-// tests of flag parsing.
+// tests.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	opts := &Options{}
+	cmd := serve.StoreCmd(f, &cobra.Command{
 		Use:   "list",
 		Short: "List the MCP clients registered with the auth server",
 		Example: `  tmcp mcp-clients list
   tmcp mcp-clients list --store postgres://tmcp@db.internal/tmcp -o json`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
-			opts.Store = serve.Opener(v)
-			return nil
-		}, runF, run),
-	}
+	}, opts, &opts.StoreOptions, nil, runF, run)
 	ui.OutputFlag(cmd.Flags(), &opts.Output)
-	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
 	return cmd
 }
 

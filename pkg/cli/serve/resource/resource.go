@@ -23,7 +23,7 @@ type Options struct {
 // of flag parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:   "resource",
 		Short: "Run the protected MCP server",
 		Long: `Run an MCP server (Streamable HTTP at /mcp, or SSE with --transport sse) whose
@@ -31,30 +31,21 @@ tools need an MCP access token from tmcp's auth server. It publishes RFC 9728
 metadata, answers 401/403 with the challenges MCP clients step up from, and
 acts on TaskManager's tasks as the signed-in user.`,
 		Example: `  tmcp serve resource --auth-server http://localhost:9000`,
-		Args:    cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
-			if opts.Config, err = serve.ResourceConfig(v); err != nil {
-				return err
-			}
-			opts.Config.Version = version.Version
-			opts.Config.Logger, err = f.Logger(v)
+	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+		if opts.Config, err = serve.ResourceConfig(v); err != nil {
 			return err
-		}, runF, run),
-	}
+		}
+		opts.Config.Version = version.Version
+		opts.Config.Logger, err = f.Logger(v)
+		return err
+	}, runF, run)
 	fs := cmd.Flags()
-	cmdutil.Flag(fs, "host", config.KeyResourceHost)
-	cmdutil.Flag(fs, "port", config.KeyResourcePort)
-	cmdutil.Flag(fs, "public-url", config.KeyResourcePublicURL)
-	cmdutil.Flag(fs, "auth-server", config.KeyResourceAuthURL)
-	cmdutil.Flag(fs, "taskmanager-url", config.KeyTMBaseURL)
-	cmdutil.Flag(fs, "transport", config.KeyResourceTransport)
-	cmdutil.Flag(fs, "introspection-client-id", config.KeyAuthResClientID)
-	cmdutil.Flag(fs, "introspection-client-secret", config.KeyAuthResSecret)
-	cmdutil.Flag(fs, "cache-ttl", config.KeyResourceCacheTTL)
-	cmdutil.Flag(fs, "allowed-origin", config.KeyResourceOrigins)
-	cmdutil.Flag(fs, "allowed-host", config.KeyResourceHosts)
-	cmdutil.Flag(fs, "tls-cert", config.KeyResourceTLSCert)
-	cmdutil.Flag(fs, "tls-key", config.KeyResourceTLSKey)
+	cmdutil.Flags(fs,
+		config.KeyResourceHost, config.KeyResourcePort, config.KeyResourcePublicURL, config.KeyResourceAuthURL,
+		config.KeyTMBaseURL, config.KeyResourceTransport, config.KeyAuthResClientID, config.KeyAuthResSecret,
+		config.KeyResourceCacheTTL, config.KeyResourceOrigins, config.KeyResourceHosts, config.KeyResourceTLSCert,
+		config.KeyResourceTLSKey,
+	)
 	return cmd
 }
 

@@ -22,7 +22,7 @@ type Options struct {
 // of flag parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{}
-	cmd := &cobra.Command{
+	cmd := cmdutil.New(&cobra.Command{
 		Use:   "sandbox",
 		Short: "Run a TaskManager-compatible OAuth provider for development and tests",
 		Long: `Run a small but real TaskManager: session-cookie login, its OAuth endpoints
@@ -30,30 +30,20 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 API (/api/tasks). A demo user is created at start.`,
 		Example: `  tmcp serve sandbox
   tmcp serve sandbox --client-id tmcp --client-secret dev-secret --redirect-uri http://localhost:9000/oauth/callback`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
-			if opts.Config, err = serve.SandboxConfig(v); err != nil {
-				return err
-			}
-			opts.Config.Logger, err = f.Logger(v)
+	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+		if opts.Config, err = serve.SandboxConfig(v); err != nil {
 			return err
-		}, runF, run),
-	}
+		}
+		opts.Config.Logger, err = f.Logger(v)
+		return err
+	}, runF, run)
 	fs := cmd.Flags()
-	cmdutil.Flag(fs, "host", config.KeySandboxHost)
-	cmdutil.Flag(fs, "port", config.KeySandboxPort)
-	cmdutil.Flag(fs, "public-url", config.KeySandboxPublicURL)
-	cmdutil.Flag(fs, "cookie-name", config.KeyTMCookie)
-	cmdutil.Flag(fs, "demo-email", config.KeySandboxEmail)
-	cmdutil.Flag(fs, "demo-password", config.KeySandboxPassword)
-	cmdutil.Flag(fs, "client-id", config.KeySandboxClientID)
-	cmdutil.Flag(fs, "client-secret", config.KeySandboxClientSecret)
-	cmdutil.Flag(fs, "redirect-uri", config.KeySandboxRedirectURIs)
-	cmdutil.Flag(fs, "tls-cert", config.KeySandboxTLSCert)
-	cmdutil.Flag(fs, "tls-key", config.KeySandboxTLSKey)
-	cmdutil.Flag(fs, "jwt-access-tokens", config.KeySandboxJWT)
-	cmdutil.Flag(fs, "failed-login-limit", config.KeySandboxLoginLimit)
-	cmdutil.Flag(fs, "discovery", config.KeySandboxDiscovery)
+	cmdutil.Flags(fs,
+		config.KeySandboxHost, config.KeySandboxPort, config.KeySandboxPublicURL, config.KeyTMCookie,
+		config.KeySandboxEmail, config.KeySandboxPassword, config.KeySandboxClientID, config.KeySandboxClientSecret,
+		config.KeySandboxRedirectURIs, config.KeySandboxTLSCert, config.KeySandboxTLSKey, config.KeySandboxJWT,
+		config.KeySandboxLoginLimit, config.KeySandboxDiscovery,
+	)
 	return cmd
 }
 

@@ -11,24 +11,19 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
-	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/store"
-	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // Options are `tokens revoke`'s inputs: exactly one of User and Client.
 type Options struct {
-	IO     *ui.IO
-	Store  serve.StoreOpener
-	User   string
-	Client string
+	serve.StoreOptions
+	User, Client string
 }
 
-// NewCmd is `tmcp tokens revoke`; runF replaces the run function in tests
-// of flag parsing.
+// NewCmd is `tmcp tokens revoke`; runF replaces the run function in tests.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO}
-	cmd := &cobra.Command{
+	opts := &Options{}
+	cmd := serve.StoreCmd(f, &cobra.Command{
 		Use:   "revoke",
 		Short: "Revoke every token of a user or of a client",
 		Long: `Revoke every grant (its access and refresh tokens, and codes not yet redeemed)
@@ -37,18 +32,14 @@ opaque tokens resource servers see it at once (or within their introspection
 cache); JWT access tokens stay valid until they expire.`,
 		Example: `  tmcp tokens revoke --user user-42
   tmcp tokens revoke --client tmcp_ci_abc`,
-		Args: cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
-			if (opts.User == "") == (opts.Client == "") {
-				return cmdutil.UsageErrorf("give exactly one of --user or --client")
-			}
-			opts.Store = serve.Opener(v)
-			return nil
-		}, runF, run),
-	}
+	}, opts, &opts.StoreOptions, func(*cobra.Command, *viper.Viper, []string) error {
+		if (opts.User == "") == (opts.Client == "") {
+			return cmdutil.UsageErrorf("give exactly one of --user or --client")
+		}
+		return nil
+	}, runF, run)
 	cmd.Flags().StringVar(&opts.User, "user", "", "the user's subject (sub)")
 	cmd.Flags().StringVar(&opts.Client, "client", "", "the client id")
-	cmdutil.Flag(cmd.Flags(), "store", config.KeyAuthStore)
 	return cmd
 }
 
