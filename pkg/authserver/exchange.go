@@ -9,12 +9,6 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/store"
 )
 
-// RFC 8693 identifiers.
-const (
-	GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-	TokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
-)
-
 // ExchangeResponse is the RFC 8693 §2.2.1 answer.
 type ExchangeResponse struct {
 	AccessToken     string `json:"access_token"`
@@ -40,9 +34,9 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case f.Get("subject_token") == "":
 		oerr = oauth.InvalidRequest("subject_token is missing")
-	case f.Get("subject_token_type") != TokenTypeAccessToken:
-		oerr = oauth.InvalidRequest("subject_token_type must be " + TokenTypeAccessToken)
-	case f.Has("requested_token_type") && f.Get("requested_token_type") != TokenTypeAccessToken:
+	case f.Get("subject_token_type") != oauth.TokenTypeAccessToken:
+		oerr = oauth.InvalidRequest("subject_token_type must be " + oauth.TokenTypeAccessToken)
+	case f.Has("requested_token_type") && f.Get("requested_token_type") != oauth.TokenTypeAccessToken:
 		oerr = oauth.InvalidRequest("only access tokens can be requested")
 	case f.Has("audience") && f.Get("audience") != s.upstream.Endpoint("/") && f.Get("audience") != s.cfg.Upstream.BaseURL:
 		oerr = oauth.NewError(oauth.CodeInvalidTarget, "tokens can only be exchanged for TaskManager")
@@ -73,7 +67,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.DebugContext(r.Context(), "token exchanged for TaskManager", "caller", rs.ClientID, "sub", g.Subject)
 	oauth.WriteJSONBody(w, http.StatusOK, ExchangeResponse{
-		AccessToken: up.AccessToken, IssuedTokenType: TokenTypeAccessToken, TokenType: "Bearer",
+		AccessToken: up.AccessToken, IssuedTokenType: oauth.TokenTypeAccessToken, TokenType: "Bearer",
 		ExpiresIn: int64(exp.Sub(s.now()) / time.Second), Scope: t.Scope,
 	})
 }

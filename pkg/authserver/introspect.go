@@ -26,23 +26,31 @@ type Introspection struct {
 // authenticate (§2.1) and learns only about access tokens issued for its
 // own resource: a token for another audience is inactive to it (§4).
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
-	if oerr := parseForm(r); oerr != nil {
-		s.writeError(w, r, oerr)
-		return
-	}
-	rs, oerr := s.authenticateResourceServer(r)
-	if oerr != nil {
-		s.writeError(w, r, oerr)
-		return
-	}
-	value := r.PostForm.Get("token")
-	if value == "" {
-		s.writeError(w, r, oauth.InvalidRequest("token is missing"))
+	rs, value, ok := tokenRequest(s, w, r, s.authenticateResourceServer)
+	if !ok {
 		return
 	}
 	answer := s.inspect(r, rs, value)
 	s.log.DebugContext(r.Context(), "introspection", "caller", rs.ClientID, "active", answer.Active)
 	oauth.WriteJSONBody(w, http.StatusOK, answer)
+}
+
+// tokenRequest reads an introspection or revocation request: the form,
+// who is asking (authenticate), and the token it asks about. On false the
+// error answer has been written.
+func tokenRequest[C any](s *Server, w http.ResponseWriter, r *http.Request, authenticate func(*http.Request) (C, *oauth.Error)) (caller C, token string, ok bool) {
+	oerr := parseForm(r)
+	if oerr == nil {
+		caller, oerr = authenticate(r)
+	}
+	if token = r.PostForm.Get("token"); oerr == nil && token == "" {
+		oerr = oauth.InvalidRequest("token is missing")
+	}
+	if oerr != nil {
+		s.writeError(w, r, oerr)
+		return caller, "", false
+	}
+	return caller, token, true
 }
 
 func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Introspection {

@@ -12,18 +12,8 @@ import (
 // (§2.1: the access tokens of the same grant SHOULD go too); revoking an
 // access token revokes that token. Unknown tokens get 200 (§2.2).
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	if oerr := parseForm(r); oerr != nil {
-		s.writeError(w, r, oerr)
-		return
-	}
-	client, oerr := s.authenticateClient(r)
-	if oerr != nil {
-		s.writeError(w, r, oerr)
-		return
-	}
-	value := r.PostForm.Get("token")
-	if value == "" {
-		s.writeError(w, r, oauth.InvalidRequest("token is missing"))
+	client, value, ok := tokenRequest(s, w, r, s.authenticateClient)
+	if !ok {
 		return
 	}
 	hash := secrets.Hash(value)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -94,8 +95,8 @@ func TestSecurity_MCP_TokenExchangeOnlyForItsOwnResource(t *testing.T) {
 	s := signIn(t, testkit.AuthOptions{})
 	access, _ := s.tokens(t)
 	exchange := func(id, secret string) (int, map[string]any) {
-		form := url.Values{"grant_type": {authserver.GrantTypeTokenExchange}, "subject_token": {access},
-			"subject_token_type": {authserver.TokenTypeAccessToken}}
+		form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {access},
+			"subject_token_type": {oauth.TokenTypeAccessToken}}
 		req, _ := http.NewRequest(http.MethodPost, s.c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(id, secret)

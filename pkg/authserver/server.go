@@ -236,26 +236,17 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run serves until ctx ends and sweeps expired rows once a minute.
 func (s *Server) Run(ctx context.Context) error {
-	go s.sweepLoop(ctx)
+	go httpx.Every(ctx, time.Minute, s.sweep)
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{})
 	s.log.InfoContext(ctx, "auth server listening", "issuer", s.cfg.Issuer, "upstream", s.upstream.Endpoint("/"))
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
 }
 
-func (s *Server) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.store.Sweep(ctx, s.now()); err != nil {
-				s.log.WarnContext(ctx, "sweep failed", "err", err)
-			} else if n > 0 {
-				s.log.DebugContext(ctx, "swept expired rows", "rows", n)
-			}
-		}
+func (s *Server) sweep(ctx context.Context) {
+	if n, err := s.store.Sweep(ctx, s.now()); err != nil {
+		s.log.WarnContext(ctx, "sweep failed", "err", err)
+	} else if n > 0 {
+		s.log.DebugContext(ctx, "swept expired rows", "rows", n)
 	}
 }
 

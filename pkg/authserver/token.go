@@ -27,7 +27,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oerr)
 		return
 	}
-	if r.PostForm.Get("grant_type") == GrantTypeTokenExchange {
+	if r.PostForm.Get("grant_type") == oauth.GrantTokenExchange {
 		s.exchange(w, r)
 		return
 	}
@@ -38,9 +38,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp *TokenResponse
 	switch gt := r.PostForm.Get("grant_type"); gt {
-	case "authorization_code":
+	case oauth.GrantAuthorizationCode:
 		resp, oerr = s.redeemCode(r, client)
-	case "refresh_token":
+	case oauth.GrantRefreshToken:
 		resp, oerr = s.refresh(r, client)
 	case "":
 		oerr = oauth.InvalidRequest("grant_type is missing")

@@ -95,3 +95,18 @@ func ListenerURL(ln net.Listener, tls bool) string {
 	}
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(addr.Port)))
 }
+
+// Every runs fn every d until ctx ends: the servers' sweeps of expired
+// rows.
+func Every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}

@@ -16,8 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
 
 var errNotFound = errors.New("not found")

@@ -171,18 +171,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Run serves until ctx ends, sweeping expired rows once a minute.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.db.sql.Close()
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				s.db.sweep(ctx, s.now())
-			}
-		}
-	}()
+	go httpx.Every(ctx, time.Minute, func(ctx context.Context) { s.db.sweep(ctx, s.now()) })
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{})
 	s.log.InfoContext(ctx, "sandbox TaskManager listening", "url", s.cfg.PublicURL, "demo_user", s.cfg.DemoEmail)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
