@@ -40,8 +40,7 @@ func checkOAuthError(t *testing.T, rec *httptest.ResponseRecorder) {
 
 func FuzzAuthorizeQuery(f *testing.F) {
 	stack := testkit.StartStack(f, testkit.AuthOptions{})
-	c := testkit.Discover(f, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(f)
 	f.Add(strings.TrimPrefix(c.AuthorizeURL(nil).URL, c.Meta.AuthorizationEndpoint+"?"))
 	f.Add(strings.TrimPrefix(c.AuthorizeURL(map[string]string{"code_challenge_method": "plain"}).URL, c.Meta.AuthorizationEndpoint+"?"))
 	f.Add("client_id=" + c.ClientID + "&redirect_uri=javascript:alert(1)")
@@ -79,8 +78,7 @@ func FuzzAuthorizeQuery(f *testing.F) {
 
 func FuzzTokenForm(f *testing.F) {
 	stack := testkit.StartStack(f, testkit.AuthOptions{})
-	c := testkit.Discover(f, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(f)
 	for _, s := range []string{
 		"grant_type=authorization_code&code=tmcp_ac_x&code_verifier=" + strings.Repeat("a", 43) + "&client_id=" + c.ClientID,
 		"grant_type=refresh_token&refresh_token=tmcp_rt_x&client_id=" + c.ClientID,

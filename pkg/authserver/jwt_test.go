@@ -38,8 +38,7 @@ func jwtSandbox(mut func(*sandbox.Config)) testkit.AuthOptions {
 func signInResult(t *testing.T, opts testkit.AuthOptions) (*testkit.Stack, url.Values) {
 	t.Helper()
 	stack := testkit.StartStack(t, opts)
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	authz := c.AuthorizeURL(nil)
 	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
 	q := back.Query()

@@ -25,8 +25,7 @@ func TestUpstreamIssuer_DiscoversAnyOIDCProvider(t *testing.T) {
 		},
 		DiscoverUpstream: true,
 	})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	authz := c.AuthorizeURL(nil)
 	b := testkit.NewBrowser(t, c.RedirectURI)
 	back := testkit.SignIn(t, b, authz.URL)

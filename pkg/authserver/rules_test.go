@@ -27,8 +27,7 @@ type signedIn struct {
 func signIn(t *testing.T, opts testkit.AuthOptions) *signedIn {
 	t.Helper()
 	stack := testkit.StartStack(t, opts)
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	authz := c.AuthorizeURL(nil)
 	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
 	return &signedIn{stack: stack, c: c, authz: authz, code: back.Query().Get("code")}
@@ -89,34 +88,27 @@ func pageError(t *testing.T, u, wantText string) {
 func TestAuthorize_RefusesBadRequests(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	iss := stack.Auth.URL()
 
-	t.Run("PKCEMissing", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"code_challenge": "", "code_challenge_method": ""}, "invalid_request")
-	})
-	t.Run("PKCEPlain", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"code_challenge_method": "plain"}, "invalid_request")
-	})
-	t.Run("PKCEMethodOmittedMeansPlain", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"code_challenge_method": ""}, "invalid_request")
-	})
-	t.Run("PKCEMalformedChallenge", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"code_challenge": "short"}, "invalid_request")
-	})
-	t.Run("ResponseTypeToken", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"response_type": "token"}, "unsupported_response_type")
-	})
-	t.Run("UnknownScope", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"scope": "read admin"}, "invalid_scope")
-	})
-	t.Run("ResourceOfAnotherServer", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"resource": "https://evil.example/mcp"}, "invalid_target")
-	})
-	t.Run("ResourceWithFragment", func(t *testing.T) {
-		redirectError(t, c, iss, map[string]string{"resource": testkit.ResourceURL + "#x"}, "invalid_target")
-	})
+	// RFC 6749 §4.1.2.1: once client and redirect URI are known, errors
+	// go back to the client, with state and (RFC 9207) iss.
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+		code   string
+	}{
+		{"PKCEMissing", map[string]string{"code_challenge": "", "code_challenge_method": ""}, "invalid_request"},
+		{"PKCEPlain", map[string]string{"code_challenge_method": "plain"}, "invalid_request"},
+		{"PKCEMethodOmittedMeansPlain", map[string]string{"code_challenge_method": ""}, "invalid_request"},
+		{"PKCEMalformedChallenge", map[string]string{"code_challenge": "short"}, "invalid_request"},
+		{"ResponseTypeToken", map[string]string{"response_type": "token"}, "unsupported_response_type"},
+		{"UnknownScope", map[string]string{"scope": "read admin"}, "invalid_scope"},
+		{"ResourceOfAnotherServer", map[string]string{"resource": "https://evil.example/mcp"}, "invalid_target"},
+		{"ResourceWithFragment", map[string]string{"resource": testkit.ResourceURL + "#x"}, "invalid_target"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { redirectError(t, c, iss, tc.params, tc.code) })
+	}
 	t.Run("RepeatedParameter", func(t *testing.T) {
 		authz := c.AuthorizeURL(nil)
 		p := testkit.NewBrowser(t, c.RedirectURI).Get(authz.URL + "&scope=write")
@@ -144,8 +136,7 @@ func TestAuthorize_RefusesBadRequests(t *testing.T) {
 func TestConsent_PageIsProtected(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	b := testkit.NewBrowser(t, stack.Sandbox.URL())
 	p := b.Get(c.AuthorizeURL(nil).URL)
 	if p.Status != http.StatusOK {
@@ -232,8 +223,7 @@ func TestCallback_StateRules(t *testing.T) {
 	t.Parallel()
 	clock := testkit.NewClock()
 	stack := testkit.StartStack(t, testkit.AuthOptions{Now: clock.Now})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 
 	t.Run("StateIsSingleUse", func(t *testing.T) {
 		b, _, cb := toCallback(t, stack, c)
@@ -381,8 +371,7 @@ func TestToken_RefreshRules(t *testing.T) {
 	t.Run("ScopeEscalationRefused", func(t *testing.T) {
 		t.Parallel()
 		stack := testkit.StartStack(t, testkit.AuthOptions{})
-		c := testkit.Discover(t, stack.Auth.URL())
-		c.RegisterPublic()
+		c := stack.PublicClient(t)
 		authz := c.AuthorizeURL(map[string]string{"scope": "read"})
 		code := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL).Query().Get("code")
 		_, tok := c.Exchange(code, authz.Verifier)
@@ -603,8 +592,7 @@ func TestUpstream_FailuresReachTheClientCleanly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			stack := testkit.StartStack(t, upstreamVariant(t, tc.handler))
-			c := testkit.Discover(t, stack.Auth.URL())
-			c.RegisterPublic()
+			c := stack.PublicClient(t)
 			authz := c.AuthorizeURL(nil)
 			back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
 			q := back.Query()
@@ -643,8 +631,7 @@ func TestMetadata_DiscoveryPaths(t *testing.T) {
 		}
 	}
 	// The whole flow works under the issuer's path too.
-	c := testkit.Discover(t, pathStack.Auth.URL())
-	c.RegisterPublic()
+	c := pathStack.PublicClient(t)
 	authz := c.AuthorizeURL(nil)
 	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
 	if status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier); status != http.StatusOK {
@@ -655,8 +642,7 @@ func TestMetadata_DiscoveryPaths(t *testing.T) {
 func TestFallbackPaths_2025_03_26(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	c.Meta.AuthorizationEndpoint = stack.Auth.URL() + "/authorize"
 	c.Meta.TokenEndpoint = stack.Auth.URL() + "/token"
 	authz := c.AuthorizeURL(nil)

@@ -31,11 +31,9 @@ func TestSecurity_MCP_ConfusedDeputy_NewClientNeedsConsent(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
 	b := testkit.NewBrowser(t, testkit.ClientRedirect)
-	first := testkit.Discover(t, stack.Auth.URL())
-	first.RegisterPublic()
+	first := stack.PublicClient(t)
 	testkit.SignIn(t, b, first.AuthorizeURL(nil).URL) // logged in and consented at TaskManager, in this browser
-	second := testkit.Discover(t, stack.Auth.URL())
-	second.RegisterPublic()
+	second := stack.PublicClient(t)
 	p := b.Get(second.AuthorizeURL(nil).URL)
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, second.ClientID) || !strings.Contains(p.Body, `id="approve"`) {
 		t.Fatalf("a second client went through without tmcp's consent page: %d %s", p.Status, p.Header.Get("Location"))
@@ -47,8 +45,7 @@ func TestSecurity_MCP_ConfusedDeputy_NewClientNeedsConsent(t *testing.T) {
 func TestSecurity_RFC9700_4_7_ConsentBypass(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	authz := c.AuthorizeURL(nil)
 	u, _ := url.Parse(authz.URL)
 	form := u.Query()
@@ -78,8 +75,7 @@ func TestSecurity_RFC9700_4_7_ConsentBypass(t *testing.T) {
 func TestSecurity_RFC9700_4_2_NoReferrerFromPages(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	for _, u := range []string{c.AuthorizeURL(nil).URL, stack.Auth.URL() + "/oauth/callback?state=x"} {
 		p := testkit.NewBrowser(t, "").Get(u)
 		if p.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(p.Body, `<meta name="referrer" content="no-referrer">`) {
@@ -116,8 +112,7 @@ func TestSecurity_MCP_TokenExchangeOnlyForItsOwnResource(t *testing.T) {
 func TestSecurity_CookiesUnderTLS(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{})
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.RegisterPublic()
+	c := stack.PublicClient(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	cfg := stack.Config
 	cfg.Listener, cfg.Issuer = ln, "https://auth.example"

@@ -175,8 +175,7 @@ func BenchmarkIntrospect(b *testing.B) {
 func BenchmarkFullFlow(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		stack := testkit.StartStack(b, testkit.AuthOptions{})
-		c := testkit.Discover(b, stack.Auth.URL())
-		c.RegisterPublic()
+		c := stack.PublicClient(b)
 		var ds []time.Duration
 		for j := 0; j < 200; j++ {
 			start := time.Now()

@@ -193,3 +193,12 @@ func SignIn(t testing.TB, b *Browser, authorizeURL string) *url.URL {
 	}
 	return loc
 }
+
+// PublicClient discovers the stack's auth server and registers a public
+// client there: the start of most protocol tests.
+func (s *Stack) PublicClient(t testing.TB) *OAuthClient {
+	t.Helper()
+	c := Discover(t, s.Auth.URL())
+	c.RegisterPublic()
+	return c
+}

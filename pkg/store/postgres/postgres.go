@@ -128,6 +128,9 @@ var migrations = []string{
 	`DROP TABLE consents;`,
 }
 
+// SchemaVersionCurrent is the version Migrate brings a schema to.
+var SchemaVersionCurrent = len(migrations)
+
 // Migrate brings the schema to the newest version. An advisory lock lets
 // several instances start at once.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -139,31 +142,29 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342015)`); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	var version int
-	err = tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this tmcp knows (%d); upgrade tmcp", version, len(migrations))
-	}
-	for i := version; i < len(migrations); i++ {
-		if _, err := tx.Exec(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1`, len(migrations)); err != nil {
+	if err := store.ApplyMigrations(ctx, migrationTx{tx}, migrations); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
 }
+
+type migrationTx struct{ tx pgx.Tx }
+
+func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := m.tx.Exec(ctx, query, args...)
+	return err
+}
+
+func (m migrationTx) Version(ctx context.Context) (int, bool, error) {
+	var v int
+	err := m.tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return v, err == nil, err
+}
+
+func (migrationTx) SetVersion() string { return `UPDATE schema_version SET version = $1` }
 
 // SchemaVersion reports the applied migration version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
