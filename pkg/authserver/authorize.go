@@ -87,11 +87,12 @@ func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, 
 	if len(req.Scope) == 0 {
 		req.Scope = s.cfg.DefaultScope
 	}
+	// A requested scope must be one this server supports; the user decides
+	// on the consent page. The scope a client registered is what it
+	// expects to use (RFC 7591 §2), not a ceiling: MCP clients register
+	// the first challenge's scope and ask for more on a 403 (step-up).
 	if !oauth.ScopeSubset(req.Scope, s.cfg.ScopesSupported) {
 		return req, nil, oauth.InvalidScope("supported scopes: " + oauth.JoinScope(s.cfg.ScopesSupported))
-	}
-	if client.Scope != "" && !oauth.ScopeSubset(req.Scope, oauth.ParseScope(client.Scope)) {
-		return req, nil, oauth.InvalidScope("the client registered only: " + client.Scope)
 	}
 	resources := q["resource"]
 	switch {
@@ -127,7 +128,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.toUpstream(w, r, req, browser)
 		return
 	}
-	s.showConsent(w, req, browser)
+	s.showConsent(w, r, req, browser)
 }
 
 // authFailed renders perr as a page or redirects oerr to the client; it

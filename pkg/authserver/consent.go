@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,15 +89,35 @@ type consentData struct {
 	ClientURI    string
 	RedirectURI  string
 	RedirectHost string
-	Scopes       []string
+	Scopes       []consentScope
 	Resource     string
 	Params       map[string]string
-	CSRF         string
-	Action       string
-	Upstream     string
+	// StepUp is set when the client asks again, for more than was approved.
+	StepUp   bool
+	CSRF     string
+	Action   string
+	Upstream string
 }
 
-func (s *Server) showConsent(w http.ResponseWriter, req *authRequest, browser string) {
+// consentScope is one requested scope on the consent page; New marks a
+// scope this browser has not approved for the client before (step-up).
+type consentScope struct {
+	Name string
+	New  bool
+}
+
+// approvedBefore is the scope this browser approved for the same client,
+// redirect URI and MCP server, if any.
+func (s *Server) approvedBefore(r *http.Request, req *authRequest) []string {
+	for _, a := range s.readApprovals(r) {
+		if a.sameTarget(req) {
+			return oauth.ParseScope(a.Scope)
+		}
+	}
+	return nil
+}
+
+func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, req *authRequest, browser string) {
 	name := req.Client.Name
 	if name == "" {
 		name = "An unnamed application"
@@ -105,9 +126,14 @@ func (s *Server) showConsent(w http.ResponseWriter, req *authRequest, browser st
 	if i := strings.Index(host, "://"); i >= 0 {
 		host = strings.SplitN(host[i+3:], "/", 2)[0]
 	}
+	before := s.approvedBefore(r, req)
+	scopes := make([]consentScope, 0, len(req.Scope))
+	for _, sc := range req.Scope {
+		scopes = append(scopes, consentScope{Name: sc, New: before != nil && !slices.Contains(before, sc)})
+	}
 	data := consentData{
 		ClientName: name, ClientID: req.Client.ID, RedirectURI: req.RedirectURI, RedirectHost: host,
-		Scopes: req.Scope, Resource: req.Resource, CSRF: s.csrfToken(browser, req),
+		Scopes: scopes, Resource: req.Resource, StepUp: before != nil, CSRF: s.csrfToken(browser, req),
 		Action: s.prefix + pathConsent, Upstream: s.upstream.Endpoint("/"),
 		Params: map[string]string{
 			"response_type": "code", "client_id": req.Client.ID, "redirect_uri": req.RedirectURI,

@@ -749,3 +749,41 @@ func TestRegistration_Policy(t *testing.T) {
 		t.Fatalf("a private-use scheme outside the policy: %d %v", status, body)
 	}
 }
+
+// RFC 7591 §2: a client's registered scope is what it expects to use, not a
+// ceiling. MCP clients register the first challenge's scope and ask for
+// more on a 403; the consent page is where the user decides.
+func TestAuthorize_StepUpBeyondTheRegisteredScope(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.Register(map[string]any{"redirect_uris": []string{testkit.ClientRedirect}, "token_endpoint_auth_method": "none",
+		"grant_types": []string{"authorization_code", "refresh_token"}, "scope": "read"})
+	b := testkit.NewBrowser(t, stack.Sandbox.URL())
+
+	// The first sign-in asks for what the client registered.
+	first := b.Get(c.AuthorizeURL(map[string]string{"scope": "read"}).URL)
+	if first.Status != http.StatusOK || strings.Contains(first.Body, "(new)") {
+		t.Fatalf("first consent page: %d", first.Status)
+	}
+	if got := b.Submit(first, "approve", nil); got.Location() == nil || !strings.HasPrefix(got.Location().String(), stack.Sandbox.URL()) {
+		t.Fatalf("approve did not go to TaskManager: %d", got.Status)
+	}
+
+	// Step-up: more than registered, and more than approved before.
+	more := b.Get(c.AuthorizeURL(map[string]string{"scope": "read write"}).URL)
+	if more.Status != http.StatusOK {
+		t.Fatalf("step-up beyond the registered scope: %d %s", more.Status, more.Header.Get("Location"))
+	}
+	for _, want := range []string{"it now asks for more", `<span class="new">write (new)</span>`, "<span>read</span>"} {
+		if !strings.Contains(more.Body, want) {
+			t.Errorf("step-up consent page lacks %q", want)
+		}
+	}
+	// The remembered approval covers what was approved, and no more.
+	if again := b.Get(c.AuthorizeURL(map[string]string{"scope": "read"}).URL); again.Status != http.StatusFound {
+		t.Fatalf("the approved scope asked for again: %d", again.Status)
+	}
+	// Scopes the server does not support are refused, registered or not.
+	redirectError(t, c, stack.Auth.URL(), map[string]string{"scope": "read admin"}, "invalid_scope")
+}

@@ -30,6 +30,20 @@ var toolScopes = map[string]string{
 	"delete_task": scopeWrite,
 }
 
+// Tool results are objects in structuredContent, each described by the
+// tool's outputSchema, with the same JSON as text for clients that read
+// only content: the TypeScript and Python SDKs reject anything else.
+
+// TaskList is what list_tasks answers.
+type TaskList struct {
+	Tasks []upstream.Task `json:"tasks"`
+}
+
+// Deleted is what delete_task answers.
+type Deleted struct {
+	Deleted int64 `json:"deleted"`
+}
+
 // Identity is what whoami answers.
 type Identity struct {
 	Subject   string   `json:"sub"`
@@ -47,22 +61,23 @@ func (s *Server) newMCPServer() *server.MCPServer {
 	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(),
 		server.WithInstructions("Tools act on the signed-in user's TaskManager tasks. Reading needs the read scope, changing needs write."))
 	id := mcp.WithNumber("id", mcp.Required(), mcp.Description("The task's id"))
+	task := mcp.WithOutputSchema[upstream.Task]()
 	m.AddTool(mcp.NewTool("whoami", mcp.WithDescription("Who the access token speaks for: user, client, scopes and expiry"),
-		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("whoami", s.whoami))
+		mcp.WithOutputSchema[Identity](), mcp.WithReadOnlyHintAnnotation(true)), s.scoped("whoami", s.whoami))
 	m.AddTool(mcp.NewTool("list_tasks", mcp.WithDescription("List the user's TaskManager tasks (scope: read)"),
-		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("list_tasks", s.listTasks))
-	m.AddTool(mcp.NewTool("get_task", mcp.WithDescription("Get one task (scope: read)"), id,
+		mcp.WithOutputSchema[TaskList](), mcp.WithReadOnlyHintAnnotation(true)), s.scoped("list_tasks", s.listTasks))
+	m.AddTool(mcp.NewTool("get_task", mcp.WithDescription("Get one task (scope: read)"), id, task,
 		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("get_task", s.getTask))
 	m.AddTool(mcp.NewTool("create_task", mcp.WithDescription("Create a task (scope: write)"),
 		mcp.WithString("title", mcp.Required(), mcp.Description("Short title, at most 200 characters")),
-		mcp.WithString("description", mcp.Description("Longer text")),
+		mcp.WithString("description", mcp.Description("Longer text")), task,
 		mcp.WithDestructiveHintAnnotation(false)), s.scoped("create_task", s.createTask))
 	m.AddTool(mcp.NewTool("update_task", mcp.WithDescription("Change a task's title, description or done flag (scope: write)"), id,
 		mcp.WithString("title", mcp.Description("New title")), mcp.WithString("description", mcp.Description("New description")),
-		mcp.WithBoolean("done", mcp.Description("Mark the task done or not done")),
+		mcp.WithBoolean("done", mcp.Description("Mark the task done or not done")), task,
 		mcp.WithDestructiveHintAnnotation(false), mcp.WithIdempotentHintAnnotation(true)), s.scoped("update_task", s.updateTask))
 	m.AddTool(mcp.NewTool("delete_task", mcp.WithDescription("Delete a task (scope: write)"), id,
-		mcp.WithDestructiveHintAnnotation(true)), s.scoped("delete_task", s.deleteTask))
+		mcp.WithOutputSchema[Deleted](), mcp.WithDestructiveHintAnnotation(true)), s.scoped("delete_task", s.deleteTask))
 	return m
 }
 
@@ -90,7 +105,13 @@ func (s *Server) whoami(ctx context.Context, p *Principal, req mcp.CallToolReque
 }
 
 func (s *Server) listTasks(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.ListTasks(ctx, token) })
+	return s.withTaskManager(ctx, p, func(token string) (any, error) {
+		tasks, err := s.tm.ListTasks(ctx, token)
+		if tasks == nil {
+			tasks = []upstream.Task{} // [] rather than null, as the schema says
+		}
+		return TaskList{Tasks: tasks}, err
+	})
 }
 
 func (s *Server) getTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -141,7 +162,7 @@ func (s *Server) deleteTask(ctx context.Context, p *Principal, req mcp.CallToolR
 		return mcp.NewToolResultError(err.Error()), nil
 	}
 	return s.withTaskManager(ctx, p, func(token string) (any, error) {
-		return map[string]any{"deleted": id}, s.tm.DeleteTask(ctx, token, id)
+		return Deleted{Deleted: id}, s.tm.DeleteTask(ctx, token, id)
 	})
 }
 
