@@ -100,7 +100,13 @@ func (s *Server) challenge(w http.ResponseWriter, status int, c oauth.BearerChal
 		c.Scope = oauth.JoinScope(s.cfg.DefaultScope)
 	}
 	w.Header().Set("WWW-Authenticate", c.String())
-	oauth.WriteJSON(w, nil, &oauth.Error{Code: c.Error, Description: c.ErrorDescription, Status: status})
+	body := &oauth.Error{Code: c.Error, Description: c.ErrorDescription, Status: status}
+	if body.Code == "" {
+		// RFC 6750 §3.1: no error code in the challenge of a request that
+		// sent no token; the body still says what to do.
+		body.Code, body.Description = oauth.CodeInvalidToken, "authorization is required: sign in and send the access token in a Bearer header"
+	}
+	oauth.WriteJSON(w, nil, body)
 }
 
 type rpcCall struct {
