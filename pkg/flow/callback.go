@@ -7,19 +7,17 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 )
 
-// callbackServer catches the authorization response on a loopback port
-// (RFC 8252 §7.3) and shuts down once it has it.
+// callbackServer catches authorization responses on a loopback port
+// (RFC 8252 §7.3): one for each sign-in of the run, step-ups included.
 type callbackServer struct {
 	ln     net.Listener
 	srv    *http.Server
 	result chan url.Values
-	once   sync.Once
 }
 
 func listenCallback(port int) (*callbackServer, error) {
@@ -31,7 +29,10 @@ func listenCallback(port int) (*callbackServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		c.once.Do(func() { c.result <- q })
+		select {
+		case c.result <- q:
+		default: // a callback nobody waits for (a reload) is dropped
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer")
@@ -64,6 +65,17 @@ func (c *callbackServer) wait(ctx context.Context, timeout time.Duration) (url.V
 		return nil, fmt.Errorf("%w after %s", errBrowserTimeout, timeout)
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// drain drops callbacks that arrived before a sign-in began.
+func (c *callbackServer) drain() {
+	for {
+		select {
+		case <-c.result:
+		default:
+			return
+		}
 	}
 }
 

@@ -2,9 +2,10 @@ package flow_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,20 +20,19 @@ import (
 func TestRun_InARealBrowser(t *testing.T) {
 	chrome := testkit.NewChrome(t)
 	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
-	var wg sync.WaitGroup
 	var browserErr error
+	var pages []int // pages each sign-in went through
 	report := flow.Run(context.Background(), flow.Options{
 		Server: stack.Resource.URL(), Timeout: 60 * time.Second,
+		// The person signs in before Open returns; flow test then finds
+		// the callback waiting.
 		Open: func(u string) error {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				browserErr = chrome.SignIn(u)
-			}()
+			before := len(chrome.Screenshots())
+			browserErr = errors.Join(browserErr, chrome.SignIn(u))
+			pages = append(pages, len(chrome.Screenshots())-before)
 			return nil
 		},
 	})
-	wg.Wait()
 	if browserErr != nil || !report.OK {
 		keep, _ := os.MkdirTemp("", "tmcp-chrome-")
 		for _, shot := range chrome.Screenshots() {
@@ -41,8 +41,14 @@ func TestRun_InARealBrowser(t *testing.T) {
 		}
 		t.Fatalf("browser: %v\nflow: %s\nfailed step: %+v\nscreenshots of each page: %s", browserErr, names(report), report.Failed(), keep)
 	}
-	if n := len(chrome.Screenshots()); n != 4 {
-		t.Fatalf("saw %d pages, want 4 (tmcp consent, login, TaskManager consent, callback)", n)
+	// The first sign-in, then the step-up to write for create_task: tmcp's
+	// consent for the new scope, TaskManager's consent, the callback (the
+	// TaskManager session is still there).
+	if len(pages) != 2 || pages[0] != 4 || pages[1] != 3 {
+		t.Fatalf("pages of each sign-in: %v, want [4 3] (tmcp consent, login, TaskManager consent, callback; then no login)", pages)
+	}
+	if s := report.Step("create_task"); s == nil || !strings.Contains(s.Detail, "after stepping up to read write") {
+		t.Fatalf("create_task step = %+v", s)
 	}
 	for _, s := range report.Steps {
 		if s.Name == "whoami" && s.Detail == "" {

@@ -55,12 +55,15 @@ func TestRun_WholeFlowPasses(t *testing.T) {
 			Server: stack.Resource.URL(), SSE: sse, Open: signInInBackground(t), Timeout: 20 * time.Second,
 		})
 		want := "discover=ok resource meta=ok auth meta=ok register=ok sign in=ok token=ok initialize=ok tools/list=ok " +
-			"whoami=ok list_tasks=ok refresh=ok step-up=ok revoke=ok cors=ok"
+			"whoami=ok list_tasks=ok step-up=ok sign in=ok token=ok create_task=ok refresh=ok revoke=ok cors=ok"
 		if got := names(report); got != want || !report.OK {
 			t.Fatalf("sse=%v steps:\n%s\nwant\n%s\nfailed: %+v", sse, got, want, report.Failed())
 		}
-		if s := report.Step("step-up"); s == nil || !strings.Contains(s.Detail, `ask for "read write"`) {
+		if s := report.Step("step-up"); s == nil || s.Detail != `403 insufficient_scope on tools/call → ask for "read write"` {
 			t.Fatalf("step-up step = %+v", s)
+		}
+		if s := report.Step("create_task"); s == nil || !strings.Contains(s.Detail, "created and deleted, after stepping up to read write") {
+			t.Fatalf("create_task step = %+v", s)
 		}
 	}
 }
@@ -72,7 +75,7 @@ func TestRun_FailuresNameTheStepAndTheFix(t *testing.T) {
 		name, step, hint string
 		opts             flow.Options
 	}{
-		{"ServerDown", "discover", "tmcp dev", flow.Options{Server: "http://127.0.0.1:1/mcp"}},
+		{"ServerDown", "initialize", "tmcp dev", flow.Options{Server: "http://127.0.0.1:1/mcp"}},
 		{"UnknownClient", "sign in", "", flow.Options{Server: stack.Resource.URL(), ClientID: "tmcp_ci_nobody", Timeout: 2 * time.Second,
 			Open: func(u string) error {
 				go http.Get(u) //nolint:errcheck // the error page is the point

@@ -11,9 +11,12 @@ import (
 
 // Step is one checked step of the flow.
 type Step struct {
-	Name     string        `json:"name"`
-	OK       bool          `json:"ok"`
-	Skipped  bool          `json:"skipped,omitempty"`
+	Name    string `json:"name"`
+	OK      bool   `json:"ok"`
+	Skipped bool   `json:"skipped,omitempty"`
+	// Warning marks a missing optional property: OK unless the run is
+	// strict.
+	Warning  bool          `json:"warning,omitempty"`
 	Duration time.Duration `json:"-"`
 	Millis   int64         `json:"duration_ms"`
 	Detail   string        `json:"detail,omitempty"`
@@ -25,18 +28,31 @@ type Step struct {
 type Report struct {
 	Server string  `json:"server"`
 	OK     bool    `json:"ok"`
+	Strict bool    `json:"strict,omitempty"` // warnings fail
 	Steps  []*Step `json:"steps"`
 	Millis int64   `json:"duration_ms"`
 }
 
-// Failed returns the first failed step, or nil.
+// Failed returns the first failed step (or, when strict, the first
+// warning), or nil.
 func (r *Report) Failed() *Step {
 	for _, s := range r.Steps {
-		if !s.OK && !s.Skipped {
+		if !s.OK && !s.Skipped || r.Strict && s.Warning {
 			return s
 		}
 	}
 	return nil
+}
+
+// Warnings counts the steps that warned.
+func (r *Report) Warnings() int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Warning {
+			n++
+		}
+	}
+	return n
 }
 
 // Step returns the step called name, or nil if it did not run.
@@ -55,6 +71,8 @@ func PrintStep(w io.Writer, st ui.Styles, s *Step) {
 	switch {
 	case s.Skipped:
 		mark = st.Muted.Render("–")
+	case s.Warning:
+		mark = st.Warn.Render("⚠")
 	case !s.OK:
 		mark = st.Fail.Render("✗")
 	}
@@ -63,9 +81,9 @@ func PrintStep(w io.Writer, st ui.Styles, s *Step) {
 	fmt.Fprintln(w, strings.TrimRight(line, " "))
 	if !s.OK && !s.Skipped {
 		fmt.Fprintf(w, "  %s %s\n", st.Fail.Render("error:"), s.Error)
-		if s.Hint != "" {
-			fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), s.Hint)
-		}
+	}
+	if (!s.OK || s.Warning) && s.Hint != "" {
+		fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), s.Hint)
 	}
 }
 

@@ -51,13 +51,14 @@ func (i *IO) Styles() Styles {
 
 // Styles are the few looks tmcp's output uses.
 type Styles struct {
-	Title, OK, Fail, Muted, Key, Box lipgloss.Style
+	Title, OK, Warn, Fail, Muted, Key, Box lipgloss.Style
 }
 
 func newStyles(r *lipgloss.Renderer) Styles {
 	return Styles{
 		Title: r.NewStyle().Bold(true),
 		OK:    r.NewStyle().Foreground(lipgloss.Color("2")),
+		Warn:  r.NewStyle().Foreground(lipgloss.Color("3")),
 		Fail:  r.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
 		Muted: r.NewStyle().Foreground(lipgloss.Color("8")),
 		Key:   r.NewStyle().Foreground(lipgloss.Color("4")).Bold(true),

@@ -32,10 +32,15 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Long: `Check a deployment end to end, from the MCP server's URL alone: the 401 and its
 resource metadata, the authorization server's metadata, registration, the
 browser sign-in (PKCE S256, state and iss checked), the token, the MCP tools,
-then refresh, step-up (403 insufficient_scope) and revocation.
+then refresh and revocation. It is a complete MCP client: it signs in when
+the server first answers 401 (at initialize or later), and on a 403
+insufficient_scope signs in again for more scopes (step-up), at most twice
+for one request.
 
-Each step prints ✓ or ✗ with its duration; a failure names the likely cause
-and its fix. The browser is opened with $BROWSER when set.`,
+Each step prints ✓, ⚠ (an optional property the servers lack; a failure
+with --strict) or ✗ with its duration; a failure names the likely cause and
+its fix. The exit status is 0 when the flow worked. The browser is opened
+with $BROWSER when set.`,
 		Example: `  tmcp flow test
   tmcp flow test --server https://mcp.example.com/mcp --no-browser
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
@@ -61,9 +66,12 @@ and its fix. The browser is opened with $BROWSER when set.`,
 	cmdutil.Flags(fs, config.KeyFlowServer, config.KeyFlowServerPort, config.KeyFlowTransport, config.KeyFlowCallbackPort)
 	fs.StringVar(&opts.Flow.ClientID, "client-id", "", "use this registered client instead of registering one")
 	fs.StringVar(&opts.Flow.ClientSecret, "client-secret", "", "the client's secret, if it is confidential")
-	fs.StringVar(&opts.Flow.Scope, "scope", "", "scopes to ask for (default: what the server's 401 names)")
+	fs.StringVar(&opts.Flow.Scope, "scope", "", "scopes to ask for first (default: what the server's 401 names); a 403 steps up")
+	fs.StringVar(&opts.Flow.ClientIDMetadataURL, "client-id-metadata-url", "", "this client's metadata document URL, used as its client id where the server takes them (CIMD)")
+	fs.StringSliceVar(&opts.Flow.Calls, "call", nil, "a tool to call with no arguments as well (repeatable)")
+	fs.BoolVar(&opts.Flow.Strict, "strict", false, "fail on warnings too (optional things the servers lack, like CORS)")
 	fs.BoolVar(&opts.Flow.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
-	fs.BoolVar(&opts.Flow.SkipProbes, "skip-probes", false, "stop after the tool calls (no refresh, step-up, revocation or CORS probes)")
+	fs.BoolVar(&opts.Flow.SkipProbes, "skip-probes", false, "stop after the tool calls (no refresh, revocation or CORS probes)")
 	fs.DurationVar(&opts.Flow.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
 	ui.OutputFlag(fs, &opts.Output)
 	return cmd
@@ -86,6 +94,8 @@ func run(ctx context.Context, o *Options) error {
 		fmt.Fprintln(o.IO.Out)
 		if failed := report.Failed(); failed != nil {
 			fmt.Fprintf(o.IO.Out, "%s failed at %q after %s\n", st.Fail.Render("✗"), failed.Name, total)
+		} else if n := report.Warnings(); n > 0 {
+			fmt.Fprintf(o.IO.Out, "%s the whole flow works, with %d warning(s) (%s)\n", st.Warn.Render("⚠"), n, total)
 		} else {
 			fmt.Fprintf(o.IO.Out, "%s the whole flow works (%s)\n", st.OK.Render("✓"), total)
 		}
