@@ -11,6 +11,7 @@ package flow
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"io"
 	"net/http"
@@ -28,6 +29,13 @@ type Options struct {
 	SSE          bool   // use the legacy SSE transport
 	ClientID     string // skip registration and use this client
 	ClientSecret string
+	// ClientKey signs private_key_jwt client assertions (RFC 7523).
+	ClientKey crypto.Signer
+	// Grant is authorization_code (a user signs in; the default),
+	// client_credentials (the client itself, no browser) or id-jag (the
+	// user's identity provider vouches, no browser).
+	Grant string
+	IdP   IdP // for id-jag
 	// ClientIDMetadataURL is this client's metadata document (CIMD): used
 	// as the client id when the authorization server supports it.
 	ClientIDMetadataURL string

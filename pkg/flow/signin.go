@@ -56,7 +56,17 @@ func (r *runner) authorize(ctx context.Context, used string, status int, c oauth
 			return fmt.Sprintf("401 on %s with a token (%s): signing in again", method, orNone(c.Error)), nil
 		}}}
 	}
-	steps = append(steps, step{stepBrowser, r.signIn}, step{stepToken, r.exchange})
+	switch r.opts.Grant {
+	case GrantClientCredentials, GrantIDJAG:
+		steps = slices.DeleteFunc(steps, func(s step) bool { return s.name == stepRegister })
+		token := r.clientCredentialsToken
+		if r.opts.Grant == GrantIDJAG {
+			token = r.idJAGToken
+		}
+		steps = append(steps, step{stepToken, token})
+	default:
+		steps = append(steps, step{stepBrowser, r.signIn}, step{stepToken, r.exchange})
+	}
 	for _, s := range steps {
 		if !r.run(ctx, s.name, s.fn) {
 			return &authFailed{step: s.name}
@@ -166,7 +176,7 @@ func (r *runner) fetchASMeta(ctx context.Context) (string, error) {
 	switch {
 	case r.meta.Issuer != issuer && !r.legacy: // 2025-03-26 servers predate the issuer check
 		return "", fmt.Errorf("the metadata's issuer %q differs from %q (RFC 8414 §3.3)", r.meta.Issuer, issuer)
-	case !slices.Contains(r.meta.CodeChallengeMethodsSupported, oauth.MethodS256):
+	case r.opts.Grant == GrantAuthorizationCode && !slices.Contains(r.meta.CodeChallengeMethodsSupported, oauth.MethodS256):
 		return "", errors.New("the authorization server does not advertise PKCE S256, which MCP requires")
 	}
 	if len(r.asked) == 0 && r.opts.Scope == "" {
@@ -309,7 +319,17 @@ func (r *runner) credentials() oauth.ClientCredentials {
 }
 
 func (r *runner) tokenCall(ctx context.Context, form url.Values, out any) error {
-	return r.fetch(ctx, oauth.Call{URL: r.meta.TokenEndpoint, Form: form, Client: r.credentials()}, out)
+	creds := r.credentials()
+	if r.opts.ClientKey != nil {
+		assertion, err := r.clientAssertion()
+		if err != nil {
+			return fmt.Errorf("sign the client assertion: %w", err)
+		}
+		form.Set("client_assertion_type", clientAssertionType)
+		form.Set("client_assertion", assertion)
+		creds = oauth.ClientCredentials{ID: r.clientID, Method: oauth.AuthMethodNone}
+	}
+	return r.fetch(ctx, oauth.Call{URL: r.meta.TokenEndpoint, Form: form, Client: creds}, out)
 }
 
 func (r *runner) getJSON(ctx context.Context, u string, out any) error {

@@ -65,11 +65,11 @@ func run(t *testing.T, timeout time.Duration, env []string, name string, args ..
 }
 
 // TestConformance_AuthScenarios runs the official suite's authorization
-// scenarios with tmcp flow test as the client. The suite runs its own
-// authorization servers, which approve at once, so the "browser" only has
-// to follow redirects. Known failures are listed, with reasons, in
-// .ci/interop/expected-failures.yaml; a scenario that starts passing fails
-// the run until the list is updated.
+// scenarios with tmcp flow test as the client, probes and all (no
+// --skip-probes). The suite runs its own authorization servers, which
+// approve at once, so the "browser" only has to follow redirects. Every
+// scenario passes: .ci/interop/expected-failures.yaml lists none, and a
+// new failure fails the run.
 func TestConformance_AuthScenarios(t *testing.T) {
 	dir := interopDir(t)
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -83,8 +83,13 @@ func TestConformance_AuthScenarios(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Baseline check passed") {
 		t.Fatalf("auth suite: %v\n%s", err, out)
 	}
+	if !strings.Contains(out, "Total: ") || !strings.Contains(out, " 0 failed, 0 warnings") {
+		t.Fatalf("auth suite: not every check passed without warnings\n%s", summary(out))
+	}
+	// The back-compat, draft and extension scenarios, one at a time.
 	for _, scenario := range []string{"auth/2025-03-26-oauth-metadata-backcompat", "auth/2025-03-26-oauth-endpoint-fallback",
-		"auth/resource-mismatch", "auth/offline-access-scope", "auth/offline-access-not-supported"} {
+		"auth/resource-mismatch", "auth/offline-access-scope", "auth/offline-access-not-supported",
+		"auth/client-credentials-basic", "auth/client-credentials-jwt", "auth/cross-app-access-complete-flow"} {
 		out, err := run(t, time.Minute, env, node(dir), conformance(dir), "client", "--command", client, "--scenario", scenario)
 		if err != nil || !strings.Contains(out, "OVERALL: PASSED") {
 			t.Errorf("%s: %v\n%s", scenario, err, out)

@@ -17,9 +17,10 @@ import (
 
 // Options are `flow test`'s inputs.
 type Options struct {
-	IO     *ui.IO
-	Flow   flow.Options
-	Output string
+	IO        *ui.IO
+	Flow      flow.Options
+	Output    string
+	clientKey string // the --client-key file
 }
 
 // NewCmd is `tmcp flow test`; runF replaces the run function in tests of
@@ -57,6 +58,18 @@ with $BROWSER when set.`,
 			return cmdutil.UsageErrorf("unknown transport %q: use streamable_http or sse", t)
 		}
 		o.CallbackPort = v.GetInt(config.KeyFlowCallbackPort)
+		switch o.Grant {
+		case flow.GrantAuthorizationCode, flow.GrantClientCredentials, flow.GrantIDJAG:
+		default:
+			return cmdutil.UsageErrorf("--grant must be authorization_code, client_credentials or id-jag, not %q", o.Grant)
+		}
+		if opts.clientKey != "" {
+			key, err := flow.LoadClientKey(opts.clientKey)
+			if err != nil {
+				return fmt.Errorf("--client-key: %w", err)
+			}
+			o.ClientKey = key
+		}
 		if o.Timeout <= 0 {
 			return cmdutil.UsageErrorf("--timeout must be positive")
 		}
@@ -66,6 +79,11 @@ with $BROWSER when set.`,
 	cmdutil.Flags(fs, config.KeyFlowServer, config.KeyFlowServerPort, config.KeyFlowTransport, config.KeyFlowCallbackPort)
 	fs.StringVar(&opts.Flow.ClientID, "client-id", "", "use this registered client instead of registering one")
 	fs.StringVar(&opts.Flow.ClientSecret, "client-secret", "", "the client's secret, if it is confidential")
+	fs.StringVar(&opts.clientKey, "client-key", "", "PEM private key file the client authenticates with (private_key_jwt, RFC 7523)")
+	fs.StringVar(&opts.Flow.Grant, "grant", flow.GrantAuthorizationCode, "how to sign in: authorization_code (a user, in the browser), client_credentials (the client itself) or id-jag (enterprise-managed: the identity provider vouches)")
+	fs.StringVar(&opts.Flow.IdP.TokenEndpoint, "idp-token-endpoint", "", "the identity provider's token endpoint (--grant id-jag)")
+	fs.StringVar(&opts.Flow.IdP.ClientID, "idp-client-id", "", "this client's id at the identity provider (--grant id-jag)")
+	fs.StringVar(&opts.Flow.IdP.IDToken, "idp-id-token", "", "the user's ID token from the identity provider (--grant id-jag)")
 	fs.StringVar(&opts.Flow.Scope, "scope", "", "scopes to ask for first (default: what the server's 401 names); a 403 steps up")
 	fs.StringVar(&opts.Flow.ClientIDMetadataURL, "client-id-metadata-url", "", "this client's metadata document URL, used as its client id where the server takes them (CIMD)")
 	fs.StringSliceVar(&opts.Flow.Calls, "call", nil, "a tool to call with no arguments as well (repeatable)")
