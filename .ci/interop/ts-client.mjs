@@ -1,16 +1,19 @@
 // The official TypeScript SDK's OAuth client against a tmcp MCP server:
 // discovery, registration, PKCE and the browser step through its
-// OAuthClientProvider, then a whoami call. Usage: node ts-client.mjs MCP_URL
-// with TMCP_BROWSER naming a program that completes the sign-in for a URL.
+// OAuthClientProvider; then tools/list, whoami, list_tasks (the SDK checks
+// structured results against each tool's outputSchema), create_task after
+// a step-up to write, and a refresh. Usage: node ts-client.mjs MCP_URL with
+// TMCP_BROWSER naming a program that completes the sign-in for a URL.
 import http from "node:http";
 import { execFile } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.js";
 
 const serverUrl = new URL(process.argv[2]);
 let resolveCode;
-const codeArrived = new Promise((resolve) => (resolveCode = resolve));
+const nextCode = () => new Promise((resolve) => (resolveCode = resolve));
+let codeArrived = nextCode();
 const callback = http.createServer((req, res) => {
   const url = new URL(req.url, "http://127.0.0.1");
   res.end("done");
@@ -53,18 +56,67 @@ try {
   if (!(e instanceof UnauthorizedError)) throw e;
 }
 const params = await codeArrived;
-const auth = provider.authorizationUrl;
-const transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider });
+const auth1 = provider.authorizationUrl;
+let transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider });
 await transport.finishAuth(params.get("code"));
-const client = new Client(clientInfo);
+let client = new Client(clientInfo);
 await client.connect(transport);
-const result = await client.callTool({ name: "whoami", arguments: {} });
+const registeredScope = provider.info?.scope;
+const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+const whoami = await client.callTool({ name: "whoami", arguments: {} });
+const listed = await client.callTool({ name: "list_tasks", arguments: {} });
+
+// Step-up. On a 403 the SDK refreshes without the challenged scope, gets
+// the same scope back and gives up (typescript-sdk #2255); without a
+// refresh token it signs in again for the challenged scope, which is what
+// an application does after that error.
+const task = { name: "create_task", arguments: { title: "from the TypeScript SDK" } };
+let firstTry;
+try {
+  await client.callTool(task);
+  firstTry = "ok";
+} catch (e) {
+  firstTry = e.message;
+}
+const readToken = provider.savedTokens.access_token;
+provider.savedTokens = { ...provider.savedTokens, refresh_token: undefined };
+codeArrived = nextCode();
+await client.close();
+transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider });
+client = new Client(clientInfo);
+await client.connect(transport);
+await client.listTools();
+try {
+  await client.callTool(task);
+  throw new Error("create_task succeeded without write");
+} catch (e) {
+  if (!(e instanceof UnauthorizedError)) throw e;
+}
+const auth2 = provider.authorizationUrl;
+await transport.finishAuth((await codeArrived).get("code"));
+const created = await client.callTool(task);
+const writeToken = provider.savedTokens.access_token;
+
+// Refresh: with a refresh token, the SDK's auth() refreshes.
+const refreshed = await auth(provider, { serverUrl });
+const afterRefresh = await client.callTool({ name: "whoami", arguments: {} });
+
 console.log(JSON.stringify({
-  resource: auth.searchParams.get("resource"),
-  codeChallengeMethod: auth.searchParams.get("code_challenge_method"),
+  resource: auth1.searchParams.get("resource"),
+  codeChallengeMethod: auth1.searchParams.get("code_challenge_method"),
   iss: params.get("iss"),
-  scope: provider.savedTokens.scope,
-  whoami: result.structuredContent ?? result.content,
+  registeredScope,
+  scope: auth1.searchParams.get("scope"),
+  tools,
+  whoami: whoami.structuredContent,
+  tasks: listed.structuredContent,
+  firstTry,
+  stepUpScope: auth2.searchParams.get("scope"),
+  created: created.structuredContent,
+  tokensDiffer: readToken !== writeToken,
+  refreshed,
+  refreshedToken: provider.savedTokens.access_token !== writeToken,
+  afterRefresh: afterRefresh.structuredContent,
 }));
 await client.close();
 callback.close();

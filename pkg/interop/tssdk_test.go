@@ -47,15 +47,38 @@ func TestTypeScriptSDKClient(t *testing.T) {
 		Resource            string         `json:"resource"`
 		CodeChallengeMethod string         `json:"codeChallengeMethod"`
 		Iss                 string         `json:"iss"`
+		RegisteredScope     string         `json:"registeredScope"`
 		Scope               string         `json:"scope"`
+		Tools               []string       `json:"tools"`
 		Whoami              map[string]any `json:"whoami"`
+		Tasks               map[string]any `json:"tasks"`
+		FirstTry            string         `json:"firstTry"`
+		StepUpScope         string         `json:"stepUpScope"`
+		Created             map[string]any `json:"created"`
+		TokensDiffer        bool           `json:"tokensDiffer"`
+		Refreshed           string         `json:"refreshed"`
+		RefreshedToken      bool           `json:"refreshedToken"`
+		AfterRefresh        map[string]any `json:"afterRefresh"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
 		t.Fatalf("TypeScript client output: %v\n%s", err, out)
 	}
-	if got.Resource != mcpURL || got.CodeChallengeMethod != "S256" || got.Iss != authURL ||
-		got.Whoami["username"] != testkit.DemoEmail || got.Scope != "read" {
-		t.Fatalf("TypeScript client saw %+v", got)
+	t.Logf("TypeScript SDK: %+v", got)
+	switch {
+	case got.Resource != mcpURL || got.CodeChallengeMethod != "S256" || got.Iss != authURL:
+		t.Fatalf("sign-in: resource %q, PKCE %q, iss %q", got.Resource, got.CodeChallengeMethod, got.Iss)
+	case got.Scope != "read" || got.Whoami["username"] != testkit.DemoEmail || len(got.Tools) != 6:
+		t.Fatalf("first sign-in: scope %q, whoami %v, tools %v", got.Scope, got.Whoami, got.Tools)
+	case got.Tasks["tasks"] == nil:
+		t.Fatalf("list_tasks structured content = %v", got.Tasks)
+	// The SDK's own limit (typescript-sdk #2255), recorded in the README.
+	case !strings.HasSuffix(got.FirstTry, "Server returned 403 after trying upscoping"):
+		t.Fatalf("the first create_task = %q: the SDK's step-up behaviour changed; update the README's table", got.FirstTry)
+	// It registered the first challenge's scope, and steps up beyond it.
+	case got.RegisteredScope != "read" || got.StepUpScope != "read write" || got.Created["title"] != "from the TypeScript SDK" || !got.TokensDiffer:
+		t.Fatalf("step-up: asked %q, created %v", got.StepUpScope, got.Created)
+	case got.Refreshed != "AUTHORIZED" || !got.RefreshedToken || got.AfterRefresh["username"] != testkit.DemoEmail:
+		t.Fatalf("refresh: %q, new token %v, whoami %v", got.Refreshed, got.RefreshedToken, got.AfterRefresh)
 	}
 }
 
