@@ -15,12 +15,11 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
-// TestMCPGoOAuthClient has mark3labs/mcp-go's own OAuth client discover
-// tmcp, register, sign in (the browser step scripted through the real
-// pages), and call whoami.
-func TestMCPGoOAuthClient(t *testing.T) {
-	t.Parallel()
-	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+// mcpgoSignIn has mark3labs/mcp-go's own OAuth client discover tmcp,
+// register, sign in for scopes (the browser step scripted through the
+// real pages) and initialize; it returns the client and its token store.
+func mcpgoSignIn(t *testing.T, ctx context.Context, stack *testkit.Stack, scopes []string) (*client.Client, client.TokenStore) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -31,17 +30,17 @@ func TestMCPGoOAuthClient(t *testing.T) {
 		got <- map[string]string{"code": r.URL.Query().Get("code"), "state": r.URL.Query().Get("state"), "iss": r.URL.Query().Get("iss")}
 		fmt.Fprint(w, "done")
 	})}
-	go srv.Serve(ln) //nolint:errcheck // closed below
-	defer srv.Close()
+	go srv.Serve(ln) //nolint:errcheck // closed at cleanup
+	t.Cleanup(func() { srv.Close() })
 
+	store := client.NewMemoryTokenStore()
 	c, err := client.NewOAuthStreamableHttpClient(stack.Resource.URL(), client.OAuthConfig{
-		RedirectURI: redirect, Scopes: []string{"read"}, TokenStore: client.NewMemoryTokenStore(), PKCEEnabled: true,
+		RedirectURI: redirect, Scopes: scopes, TokenStore: store, PKCEEnabled: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(func() { c.Close() })
 	initialize := func() error {
 		req := mcp.InitializeRequest{}
 		req.Params.ClientInfo = mcp.Implementation{Name: "mcp-go-oauth-interop", Version: "1"}
@@ -91,14 +90,70 @@ func TestMCPGoOAuthClient(t *testing.T) {
 	if err := initialize(); err != nil {
 		t.Fatalf("initialize with the token: %v", err)
 	}
+	if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	return c, store
+}
+
+func callMCPGo(ctx context.Context, c *client.Client, name string, args map[string]any) (map[string]any, error) {
 	req := mcp.CallToolRequest{}
-	req.Params.Name = "whoami"
+	req.Params.Name, req.Params.Arguments = name, args
 	res, err := c.CallTool(ctx, req)
-	if err != nil || res.IsError {
-		t.Fatalf("whoami: %v %v", err, res)
+	if err != nil {
+		return nil, err
 	}
-	if text := res.Content[0].(mcp.TextContent).Text; !strings.Contains(text, testkit.DemoEmail) {
-		t.Fatalf("whoami = %s", text)
+	if res.IsError {
+		return nil, fmt.Errorf("%s: %v", name, res.Content)
 	}
-	c.Close()
+	sc, ok := res.StructuredContent.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: structuredContent %T is not an object", name, res.StructuredContent)
+	}
+	return sc, nil
+}
+
+// TestMCPGoOAuthClient runs mark3labs/mcp-go's OAuth client through the
+// client matrix: sign-in, tools/list, whoami, list_tasks, create_task and
+// a refresh. mcp-go ignores the scope of a 403's challenge (it does not
+// step up): the 403 reaches the application as an error, recorded in the
+// README, and a sign-in that asks for write up front creates the task.
+func TestMCPGoOAuthClient(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	c, _ := mcpgoSignIn(t, ctx, stack, []string{"read"})
+	if id, err := callMCPGo(ctx, c, "whoami", nil); err != nil || id["username"] != testkit.DemoEmail {
+		t.Fatalf("whoami: %v %v", id, err)
+	}
+	if tasks, err := callMCPGo(ctx, c, "list_tasks", nil); err != nil || tasks["tasks"] == nil {
+		t.Fatalf("list_tasks: %v %v", tasks, err)
+	}
+	if _, err := callMCPGo(ctx, c, "create_task", map[string]any{"title": "x"}); err == nil || !strings.Contains(err.Error(), "insufficient_scope") {
+		t.Fatalf("create_task with read = %v: mcp-go's 403 handling changed; update the README's table", err)
+	}
+
+	w, store := mcpgoSignIn(t, ctx, stack, []string{"read", "write"})
+	task, err := callMCPGo(ctx, w, "create_task", map[string]any{"title": "from mcp-go"})
+	if err != nil || task["title"] != "from mcp-go" {
+		t.Fatalf("create_task with write: %v %v", task, err)
+	}
+	// Refresh: an expired access token makes mcp-go refresh before the call.
+	tok, err := store.GetToken(ctx)
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("token: %v %v", tok, err)
+	}
+	old := tok.AccessToken
+	tok.ExpiresAt = time.Now().Add(-time.Minute)
+	if err := store.SaveToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := callMCPGo(ctx, w, "whoami", nil); err != nil || id["username"] != testkit.DemoEmail {
+		t.Fatalf("whoami after expiry: %v %v", id, err)
+	}
+	if tok, _ := store.GetToken(ctx); tok.AccessToken == old {
+		t.Fatal("mcp-go did not refresh the expired token")
+	}
 }
