@@ -61,11 +61,11 @@ func (s *Server) newMCPServer() *server.MCPServer {
 	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(),
 		server.WithInstructions("Tools act on the signed-in user's TaskManager tasks. Reading needs the read scope, changing needs write."))
 	id := mcp.WithNumber("id", mcp.Required(), mcp.Description("The task's id"))
-	task := mcp.WithOutputSchema[upstream.Task]()
+	task := outputSchema[upstream.Task]()
 	m.AddTool(mcp.NewTool("whoami", mcp.WithDescription("Who the access token speaks for: user, client, scopes and expiry"),
-		mcp.WithOutputSchema[Identity](), mcp.WithReadOnlyHintAnnotation(true)), s.scoped("whoami", s.whoami))
+		outputSchema[Identity](), mcp.WithReadOnlyHintAnnotation(true)), s.scoped("whoami", s.whoami))
 	m.AddTool(mcp.NewTool("list_tasks", mcp.WithDescription("List the user's TaskManager tasks (scope: read)"),
-		mcp.WithOutputSchema[TaskList](), mcp.WithReadOnlyHintAnnotation(true)), s.scoped("list_tasks", s.listTasks))
+		outputSchema[TaskList](), mcp.WithReadOnlyHintAnnotation(true)), s.scoped("list_tasks", s.listTasks))
 	m.AddTool(mcp.NewTool("get_task", mcp.WithDescription("Get one task (scope: read)"), id, task,
 		mcp.WithReadOnlyHintAnnotation(true)), s.scoped("get_task", s.getTask))
 	m.AddTool(mcp.NewTool("create_task", mcp.WithDescription("Create a task (scope: write)"),
@@ -77,8 +77,41 @@ func (s *Server) newMCPServer() *server.MCPServer {
 		mcp.WithBoolean("done", mcp.Description("Mark the task done or not done")), task,
 		mcp.WithDestructiveHintAnnotation(false), mcp.WithIdempotentHintAnnotation(true)), s.scoped("update_task", s.updateTask))
 	m.AddTool(mcp.NewTool("delete_task", mcp.WithDescription("Delete a task (scope: write)"), id,
-		mcp.WithOutputSchema[Deleted](), mcp.WithDestructiveHintAnnotation(true)), s.scoped("delete_task", s.deleteTask))
+		outputSchema[Deleted](), mcp.WithDestructiveHintAnnotation(true)), s.scoped("delete_task", s.deleteTask))
 	return m
+}
+
+// outputSchema is T's JSON schema with its lists typed plain "array": they
+// are never null, and a single type is the portable form (clients that map
+// tool schemas onto a single-type dialect refuse ["null","array"]).
+func outputSchema[T any]() mcp.ToolOption {
+	raw, err := json.Marshal(mcp.NewTool("", mcp.WithOutputSchema[T]()).OutputSchema)
+	if err != nil {
+		panic(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		panic(err)
+	}
+	singleTypes(schema)
+	raw, _ = json.Marshal(schema)
+	return mcp.WithRawOutputSchema(raw)
+}
+
+func singleTypes(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if types, ok := v["type"].([]any); ok && len(types) == 2 && types[0] == "null" {
+			v["type"] = types[1]
+		}
+		for _, x := range v {
+			singleTypes(x)
+		}
+	case []any:
+		for _, x := range v {
+			singleTypes(x)
+		}
+	}
 }
 
 type toolFunc func(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error)
@@ -100,7 +133,7 @@ func (s *Server) scoped(name string, fn toolFunc) server.ToolHandlerFunc {
 }
 
 func (s *Server) whoami(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	return jsonResult(Identity{Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, Scopes: p.Scopes,
+	return jsonResult(Identity{Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, Scopes: append([]string{}, p.Scopes...),
 		ExpiresAt: p.Expiry.UTC().Format(time.RFC3339)})
 }
 
