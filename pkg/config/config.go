@@ -79,6 +79,9 @@ const (
 	KeyResourceHosts     = "resource.allowed_hosts"
 	KeyResourceTLSCert   = "resource.tls_cert"
 	KeyResourceTLSKey    = "resource.tls_key"
+	KeyResourceIdleTTL   = "resource.session_idle_ttl"
+	KeyResourceMaxSess   = "resource.max_sessions"
+	KeyResourceMaxUser   = "resource.max_sessions_per_user"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
@@ -173,6 +176,9 @@ var settings = []Setting{
 	{KeyResourceHosts, "allowed-host", nil, []string{}, "extra Host values to accept (besides the public URL's and localhost)"},
 	{KeyResourceTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyResourceTLSKey, "tls-key", nil, "", "TLS key file"},
+	{KeyResourceIdleTTL, "session-idle-ttl", nil, "30m", "MCP sessions idle this long end; the client starts a new one (0: never)"},
+	{KeyResourceMaxSess, "max-sessions", nil, 10000, "MCP sessions open at once on this server; more get 503 with Retry-After (0: no limit)"},
+	{KeyResourceMaxUser, "max-sessions-per-user", nil, 100, "MCP sessions one user (through one client) may have open (0: no limit)"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},

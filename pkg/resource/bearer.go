@@ -66,8 +66,9 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				ErrorDescription: "the access token is invalid, expired, revoked, or for another resource"})
 			return
 		}
+		method := ""
 		if r.Method == http.MethodPost {
-			need, err := s.scopeNeeded(r)
+			need, initialize, err := s.peek(r)
 			if err != nil {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
@@ -78,6 +79,12 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 					Scope:            oauth.JoinScope(append(append([]string{}, p.Scopes...), need))})
 				return
 			}
+			if initialize {
+				method = "initialize"
+			}
+		}
+		if !s.sessions.guard(w, r, p, method) {
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
 	})
@@ -116,21 +123,23 @@ type rpcCall struct {
 	} `json:"params"`
 }
 
-// scopeNeeded peeks at a JSON-RPC body (a message or a batch) and returns
-// the scope its tool calls need, restoring the body for the MCP server.
-// A body that is not JSON-RPC needs nothing here; mcp-go answers it.
-func (s *Server) scopeNeeded(r *http.Request) (string, error) {
+// peek reads a JSON-RPC body (a message or a batch) and returns the scope
+// its tool calls need and whether it opens a session (initialize),
+// restoring the body for the MCP server. A body that is not JSON-RPC needs
+// nothing here; mcp-go answers it.
+func (s *Server) peek(r *http.Request) (need string, initialize bool, err error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
 	r.Body.Close()
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if len(body) > maxRPCBody {
-		return "", errors.New("too large")
+		return "", false, errors.New("too large")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
 	if !bytes.Contains(body, []byte("tools/call")) {
-		return "", nil // only tool calls need a scope beyond a valid token
+		return "", initialize, nil // only tool calls need a scope beyond a valid token
 	}
 	var calls []rpcCall
 	trimmed := bytes.TrimSpace(body)
@@ -142,7 +151,6 @@ func (s *Server) scopeNeeded(r *http.Request) (string, error) {
 			calls = append(calls, one)
 		}
 	}
-	need := ""
 	for _, c := range calls {
 		if c.Method != "tools/call" {
 			continue
@@ -151,5 +159,10 @@ func (s *Server) scopeNeeded(r *http.Request) (string, error) {
 			need = sc
 		}
 	}
-	return need, nil
+	return need, initialize, nil
+}
+
+func rpcMethodIs(body []byte, method string) bool {
+	var one rpcCall
+	return json.Unmarshal(bytes.TrimSpace(body), &one) == nil && one.Method == method
 }

@@ -53,7 +53,12 @@ type Config struct {
 	Transport      string
 	AllowedOrigins []string
 	AllowedHosts   []string
-	Version        string
+	// SessionIdleTTL ends MCP sessions idle this long; MaxSessions and
+	// MaxSessionsPerUser bound how many are open (zero: no bound).
+	SessionIdleTTL     time.Duration
+	MaxSessions        int
+	MaxSessionsPerUser int
+	Version            string
 
 	TLSCert, TLSKey string
 	Logger          *slog.Logger
@@ -72,6 +77,7 @@ type Server struct {
 	hosts     []string
 	handler   http.Handler
 	metrics   *resourceMetrics
+	sessions  *sessions
 }
 
 // New validates cfg and binds the listener.
@@ -127,6 +133,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CacheTTL <= 0 {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
+	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
 	s.hosts = s.allowedHosts()
 	s.metrics = newResourceMetrics()
 	s.handler = s.routes()
@@ -141,6 +148,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run serves until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
+	if s.cfg.SessionIdleTTL > 0 {
+		go httpx.Every(ctx, min(s.cfg.SessionIdleTTL, time.Minute), s.sessions.sweep)
+	}
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
@@ -194,7 +204,7 @@ func (s *Server) routes() http.Handler {
 	default:
 		h := server.NewStreamableHTTPServer(mcpServer, server.WithEndpointPath(path),
 			server.WithHTTPContextFunc(copyPrincipal), server.WithDisableLocalhostProtection(true),
-			server.WithStreamableHTTPLogger(s.log))
+			server.WithStreamableHTTPLogger(s.log), server.WithSessionIdleTTL(s.cfg.SessionIdleTTL))
 		mux.Handle(path, s.requireToken(h))
 	}
 	mux.Handle("GET /metrics", s.metrics.Handler())

@@ -58,7 +58,7 @@ func (s *Server) newMCPServer() *server.MCPServer {
 	if version == "" {
 		version = "dev"
 	}
-	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(),
+	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(), server.WithHooks(s.sessions.hooks()),
 		server.WithInstructions("Tools act on the signed-in user's TaskManager tasks. Reading needs the read scope, changing needs write."))
 	id := mcp.WithNumber("id", mcp.Required(), mcp.Description("The task's id"))
 	task := outputSchema[upstream.Task]()

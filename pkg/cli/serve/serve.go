@@ -179,6 +179,10 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 		return cfg, fmt.Errorf("%s: %q is not a duration (like 30s; 0 turns the cache off)", config.KeyResourceCacheTTL, v.GetString(config.KeyResourceCacheTTL))
 	}
 	cfg.CacheTTL = ttl
+	if cfg.SessionIdleTTL, err = time.ParseDuration(v.GetString(config.KeyResourceIdleTTL)); err != nil || cfg.SessionIdleTTL < 0 {
+		return cfg, fmt.Errorf("%s: %q is not a duration (like 30m; 0 keeps idle sessions)", config.KeyResourceIdleTTL, v.GetString(config.KeyResourceIdleTTL))
+	}
+	cfg.MaxSessions, cfg.MaxSessionsPerUser = v.GetInt(config.KeyResourceMaxSess), v.GetInt(config.KeyResourceMaxUser)
 	if cfg.ClientSecret, err = ResourceSecret(v); err != nil {
 		return cfg, err
 	}

@@ -44,7 +44,7 @@ acts on TaskManager's tasks as the signed-in user.`,
 		config.KeyResourceHost, config.KeyResourcePort, config.KeyResourcePublicURL, config.KeyResourceAuthURL,
 		config.KeyTMBaseURL, config.KeyResourceTransport, config.KeyAuthResClientID, config.KeyAuthResSecret,
 		config.KeyResourceCacheTTL, config.KeyResourceOrigins, config.KeyResourceHosts, config.KeyResourceTLSCert,
-		config.KeyResourceTLSKey,
+		config.KeyResourceTLSKey, config.KeyResourceIdleTTL, config.KeyResourceMaxSess, config.KeyResourceMaxUser,
 	)
 	return cmd
 }
