@@ -25,7 +25,10 @@ type authRequest struct {
 
 // pageError is an authorization failure that must not be redirected:
 // the client or its redirect URI could not be trusted (RFC 6749 §4.1.2.1).
-type pageError struct{ msg, detail string }
+type pageError struct {
+	msg, detail string
+	status      int // 400 when zero; 503 for a fault
+}
 
 // authParams are the parameters an authorization request may carry once.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state",
@@ -36,31 +39,29 @@ var authParams = []string{"response_type", "client_id", "redirect_uri", "scope",
 func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, *pageError, *oauth.Error) {
 	clientID := q.Get("client_id")
 	if clientID == "" {
-		return nil, &pageError{"The request names no client (client_id is missing).", ""}, nil
+		return nil, &pageError{msg: "The request names no client (client_id is missing).", detail: ""}, nil
 	}
 	client, err := s.client(r.Context(), clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &pageError{"Unknown client: " + clientID + " is not registered with this server.",
-			"Register the client again (its registration may have been removed)."}, nil
+		return nil, &pageError{msg: "Unknown client: " + clientID + " is not registered with this server.", detail: "Register the client again (its registration may have been removed)."}, nil
 	} else if errors.Is(err, cimd.ErrInvalid) {
-		return nil, &pageError{"The client's metadata document was refused.", err.Error()}, nil
+		return nil, &pageError{msg: "The client's metadata document was refused.", detail: err.Error()}, nil
 	} else if errors.Is(err, errClientLookup) {
-		return nil, &pageError{"TaskManager could not be asked about this client.",
-			"Nothing was approved. Try again when TaskManager is reachable."}, nil
+		return nil, &pageError{msg: "TaskManager could not be asked about this client.", detail: "Nothing was approved. Try again when TaskManager is reachable.", status: http.StatusServiceUnavailable}, nil
 	} else if err != nil {
-		s.log.ErrorContext(r.Context(), "load client", "err", err)
-		return nil, &pageError{"The server could not load the client.", ""}, nil
+		s.log.ErrorContext(r.Context(), "load client failed", "err", err)
+		return nil, &pageError{msg: "The server cannot reach its storage right now.", detail: "Nothing was changed. Try again in a few seconds.",
+			status: http.StatusServiceUnavailable}, nil
 	}
 	if len(q["redirect_uri"]) > 1 || len(q["client_id"]) > 1 {
-		return nil, &pageError{"The request repeats client_id or redirect_uri.", ""}, nil
+		return nil, &pageError{msg: "The request repeats client_id or redirect_uri.", detail: ""}, nil
 	}
 	redirect := q.Get("redirect_uri")
 	if redirect == "" && len(client.RedirectURIs) == 1 {
 		redirect = client.RedirectURIs[0]
 	}
 	if redirect == "" || !oauth.MatchRedirectURI(client.RedirectURIs, redirect) {
-		return nil, &pageError{"The redirect URI does not match any URI registered for this client.",
-			"Nothing was sent to it. Check the redirect URIs the client registered."}, nil
+		return nil, &pageError{msg: "The redirect URI does not match any URI registered for this client.", detail: "Nothing was sent to it. Check the redirect URIs the client registered."}, nil
 	}
 	req := &authRequest{Client: client, RedirectURI: redirect, State: q.Get("state")}
 	for _, p := range authParams {
@@ -135,6 +136,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 // reports whether the request failed.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authRequest, perr *pageError, oerr *oauth.Error) bool {
 	switch {
+	case perr != nil && perr.status == http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", retryAfter)
+		s.errorPage(w, perr.status, "Try again in a moment", perr.msg, perr.detail)
 	case perr != nil:
 		s.errorPage(w, http.StatusBadRequest, "Authorization request refused", perr.msg, perr.detail)
 	case oerr != nil:
@@ -158,8 +162,7 @@ func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, req *authReq
 		UpstreamVerifier: verifier, ExpiresAt: s.now().Add(s.cfg.StateTTL),
 	})
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "save pending authorization", "err", err)
-		http.Redirect(w, r, oauth.ServerError("could not start the login").RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
+		http.Redirect(w, r, s.unavailable(r.Context(), "storage", err).RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
 		return
 	}
 	s.log.DebugContext(r.Context(), "sending browser to TaskManager", "client_id", req.Client.ID, "scope", oauth.JoinScope(req.Scope), "resource", req.Resource)

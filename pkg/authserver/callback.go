@@ -31,8 +31,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			"Each sign-in link works once. Start again from your MCP client.")
 		return
 	} else if err != nil {
-		s.log.ErrorContext(r.Context(), "take pending authorization", "err", err)
-		s.errorPage(w, http.StatusInternalServerError, "Sign-in failed", "The server could not load this sign-in.", "")
+		s.unavailablePage(w, r, "storage", err)
 		return
 	}
 	if !s.now().Before(p.ExpiresAt) {
@@ -91,8 +90,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	codeValue, err := s.completeGrant(r, p, tok, user, scope)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "complete grant", "err", err)
-		fail(oauth.ServerError("could not save the grant"))
+		fail(s.unavailable(r.Context(), "storage", err))
 		return
 	}
 	s.audit(r.Context(), "consent granted", "client_id", p.ClientID, "sub", user.Subject, "scope", oauth.JoinScope(scope), "resource", p.Resource)
@@ -164,17 +162,6 @@ func (s *Server) identify(ctx context.Context, tok *upstream.Token) (*upstream.U
 }
 
 // upstreamFailure is what the MCP client is told when TaskManager fails.
-func upstreamFailure(err error) *oauth.Error {
-	if errors.Is(err, jwks.ErrTokenRejected) {
-		return oauth.ServerError("TaskManager's token failed verification; check JWT_ISSUER and TaskManager's JWKS")
-	}
-	var ue *upstream.Error
-	if errors.As(err, &ue) {
-		return oauth.ServerError("TaskManager refused the code exchange (" + ue.Code + "); check tmcp's client id, secret and redirect URI at TaskManager")
-	}
-	return oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager is unreachable or answered something unexpected")
-}
-
 func username(u *upstream.User) string {
 	if u.Email != "" {
 		return u.Email

@@ -43,8 +43,7 @@ func (s *Server) checkClientCredentials(r *http.Request) (*store.Client, *oauth.
 	} else if errors.Is(err, errClientLookup) {
 		return nil, oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager could not be asked about this client")
 	} else if err != nil {
-		s.log.ErrorContext(r.Context(), "load client", "err", err)
-		return nil, oauth.ServerError("could not load the client")
+		return nil, s.unavailable(r.Context(), "storage", err)
 	}
 	if c.TokenEndpointAuthMethod == oauth.AuthMethodNone {
 		if creds.Method != oauth.AuthMethodNone {

@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -45,7 +46,11 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oerr)
 		return
 	}
-	t, g, ok := s.liveAccessToken(r, f.Get("subject_token"))
+	t, g, ok, err := s.liveAccessToken(r, f.Get("subject_token"))
+	if err != nil {
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
+		return
+	}
 	if !ok || !oauth.SameResource(g.Resource, rs.Resource) {
 		s.writeError(w, r, oauth.InvalidGrant("the subject token is not an active token for this resource"))
 		return
@@ -72,11 +77,18 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// liveAccessToken finds an unexpired, unrevoked access token and its grant.
-func (s *Server) liveAccessToken(r *http.Request, value string) (*store.Token, *store.Grant, bool) {
+// liveAccessToken finds an unexpired, unrevoked access token and its
+// grant. A storage fault is returned as such, never as "not live".
+func (s *Server) liveAccessToken(r *http.Request, value string) (*store.Token, *store.Grant, bool, error) {
 	t, g, err := s.store.GetTokenGrant(r.Context(), secrets.Hash(value))
-	if err != nil || t.Kind != store.KindAccess || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) || !g.RevokedAt.IsZero() {
-		return nil, nil, false
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, false, nil
 	}
-	return t, g, true
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if t.Kind != store.KindAccess || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) || !g.RevokedAt.IsZero() {
+		return nil, nil, false, nil
+	}
+	return t, g, true, nil
 }

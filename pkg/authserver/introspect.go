@@ -30,7 +30,11 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	answer := s.inspect(r, rs, value)
+	answer, err := s.inspect(r, rs, value)
+	if err != nil {
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
+		return
+	}
 	s.log.DebugContext(r.Context(), "introspection", "caller", rs.ClientID, "active", answer.Active)
 	oauth.WriteJSONBody(w, http.StatusOK, answer)
 }
@@ -53,20 +57,20 @@ func tokenRequest[C any](s *Server, w http.ResponseWriter, r *http.Request, auth
 	return caller, token, true
 }
 
-func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) Introspection {
+func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) (Introspection, error) {
 	inactive := Introspection{Active: false}
-	t, g, ok := s.liveAccessToken(r, value)
-	if !ok {
-		return inactive
+	t, g, ok, err := s.liveAccessToken(r, value)
+	if err != nil || !ok {
+		return inactive, err
 	}
 	if !oauth.SameResource(g.Resource, rs.Resource) {
 		s.log.InfoContext(r.Context(), "introspection of a token for another resource", "caller", rs.ClientID)
-		return inactive
+		return inactive, nil
 	}
 	return Introspection{
 		Active: true, Scope: t.Scope, ClientID: g.ClientID, Username: g.Username, TokenType: "Bearer",
 		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), Subject: g.Subject, Audience: g.Resource, Issuer: s.cfg.Issuer,
-	}
+	}, nil
 }
 
 // authenticateResourceServer checks the caller's introspection credentials

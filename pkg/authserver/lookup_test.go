@@ -67,7 +67,12 @@ func TestClientLookup_TaskManagerDownRefuses(t *testing.T) {
 	}})
 	c := testkit.Discover(t, stack.Auth.URL())
 	c.ClientID = "tm_ci_somebody"
-	pageError(t, c.AuthorizeURL(nil).URL, "TaskManager could not be asked")
+	// A fault, not a verdict: 503 with Retry-After, nothing redirected.
+	p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(nil).URL)
+	if p.Status != http.StatusServiceUnavailable || p.Header.Get("Retry-After") == "" || p.Header.Get("Location") != "" ||
+		!strings.Contains(p.Body, "TaskManager could not be asked") {
+		t.Fatalf("authorize with TaskManager down: %d %q", p.Status, p.Header.Get("Retry-After"))
+	}
 	status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}})
 	wantOAuthError(t, status, body, http.StatusServiceUnavailable, "temporarily_unavailable")
 }

@@ -45,8 +45,12 @@ func (s *Server) timeUpstream(op string, start time.Time) {
 	s.metrics.upstream.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }
 
-// readyz answers 200 when storage and TaskManager answer.
+// readyz answers 200 when storage and TaskManager answer now, each within
+// readyTimeout.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	if err := s.store.Ping(r.Context()); err != nil {
 		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
 		return
@@ -58,6 +62,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ready\n"))
 }
+
+// readyTimeout bounds each dependency check of /readyz.
+const readyTimeout = 2 * time.Second
 
 // audit logs a security event on its own logger (see Config.Audit), so
 // it can be kept apart from request logs.

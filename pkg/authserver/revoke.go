@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
@@ -17,14 +18,18 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := secrets.Hash(value)
+	// §2.2: an unknown token is answered 200; a storage fault 503, after
+	// which the client must assume the token is still valid (§2.2.1).
 	t, err := s.store.GetToken(r.Context(), hash)
-	if err != nil {
+	var g *store.Grant
+	if err == nil {
+		g, err = s.store.GetGrant(r.Context(), t.GrantID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		w.WriteHeader(http.StatusOK)
 		return
-	}
-	g, err := s.store.GetGrant(r.Context(), t.GrantID)
-	if err != nil {
-		w.WriteHeader(http.StatusOK)
+	} else if err != nil {
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
 		return
 	}
 	if g.ClientID != client.ID {
@@ -38,9 +43,8 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = s.store.RevokeToken(r.Context(), hash, now)
 	}
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "revoke", "err", err)
-		s.writeError(w, r, oauth.ServerError("could not revoke the token"))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
 		return
 	}
 	s.metrics.revocations.WithLabelValues("client_" + string(t.Kind)).Inc()

@@ -78,8 +78,7 @@ func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenRespon
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the code is unknown or expired")
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "consume code", "err", err)
-		return nil, oauth.ServerError("could not redeem the code")
+		return nil, s.unavailable(r.Context(), "storage", err)
 	}
 	switch {
 	case code.ClientID != client.ID:
@@ -92,8 +91,10 @@ func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenRespon
 		return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge")
 	}
 	g, err := s.store.GetGrant(r.Context(), code.GrantID)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.InvalidGrant("the grant behind this code is gone")
+	} else if err != nil {
+		return nil, s.unavailable(r.Context(), "storage", err)
 	}
 	if !g.RevokedAt.IsZero() {
 		return nil, oauth.InvalidGrant("the grant behind this code was revoked")
@@ -117,11 +118,16 @@ func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse,
 	hash := secrets.Hash(value)
 	now := s.now()
 	old, err := s.store.GetToken(r.Context(), hash)
-	if err != nil || old.Kind != store.KindRefresh {
-		return nil, oauth.InvalidGrant("the refresh token is unknown")
+	var g *store.Grant
+	if err == nil {
+		g, err = s.store.GetGrant(r.Context(), old.GrantID)
 	}
-	g, err := s.store.GetGrant(r.Context(), old.GrantID)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.InvalidGrant("the refresh token is unknown")
+	case err != nil:
+		return nil, s.unavailable(r.Context(), "storage", err)
+	case old.Kind != store.KindRefresh:
 		return nil, oauth.InvalidGrant("the refresh token is unknown")
 	}
 	switch {
@@ -161,7 +167,8 @@ func checkResourceParam(r *http.Request, g *store.Grant) *oauth.Error {
 
 // freshUpstream refreshes TaskManager's token when it has expired, so MCP
 // tokens never outlive the user's authorization at TaskManager: if
-// TaskManager refuses the refresh, the whole grant is revoked.
+// TaskManager refuses the refresh (invalid_grant), the whole grant is
+// revoked; any other failure keeps the grant for the next try.
 func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error {
 	if g.UpstreamExpiresAt.IsZero() || s.now().Add(upstreamRefreshMargin).Before(g.UpstreamExpiresAt) {
 		return nil
@@ -171,16 +178,18 @@ func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ue):
+	case upstreamRefusesGrant(err):
 		if rerr := s.store.RevokeGrant(ctx, g.ID, s.now()); rerr != nil {
 			s.log.ErrorContext(ctx, "revoke grant", "err", rerr)
 		}
 		s.metrics.revocations.WithLabelValues("upstream_refused").Inc()
-		s.audit(ctx, "token family revoked", "reason", "TaskManager refused to refresh", "client_id", g.ClientID, "sub", g.Subject, "error", ue.Code)
+		s.audit(ctx, "token family revoked", "reason", "TaskManager refused to refresh", "client_id", g.ClientID, "sub", g.Subject, "error", oauth.CodeInvalidGrant)
 		return oauth.InvalidGrant("TaskManager no longer authorizes this grant; sign in again")
+	case errors.As(err, &ue) && ue.Code == oauth.CodeInvalidClient:
+		s.log.ErrorContext(ctx, "TaskManager refused tmcp's own client credentials while refreshing; fix TASKMANAGER_CLIENT_ID/SECRET", "client_id", g.ClientID)
+		return oauth.NewError(oauth.CodeTemporarilyUnavailable, "the authorization server's client at TaskManager is misconfigured; the operator must fix it")
 	default:
-		s.log.WarnContext(ctx, "TaskManager refresh failed", "err", err)
-		return oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager is unreachable; try again later")
+		return s.unavailable(ctx, "TaskManager", err)
 	}
 }
 
@@ -273,8 +282,7 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the refresh token was revoked")
 	case err != nil:
-		s.log.ErrorContext(ctx, "save tokens", "err", err)
-		return nil, oauth.ServerError("could not save the tokens")
+		return nil, s.unavailable(ctx, "storage", err)
 	}
 	return resp, nil
 }

@@ -46,6 +46,7 @@ const (
 	KeyAuthPort          = "auth.port"
 	KeyAuthIssuer        = "auth.issuer"
 	KeyAuthStore         = "auth.store"
+	KeyAuthStoreTimeout  = "auth.store_timeout"
 	KeyAuthEncryptionKey = "auth.encryption_key"
 	KeyAuthScopes        = "auth.scopes_supported"
 	KeyAuthAccessTTL     = "auth.access_token_ttl"
@@ -144,6 +145,7 @@ var settings = []Setting{
 	{KeyAuthPort, "port", nil, DefaultAuthPort, "port the auth server listens on"},
 	{KeyAuthIssuer, "issuer", nil, "", "public URL (issuer) of the auth server (default http://localhost:<port>)"},
 	{KeyAuthStore, "store", []string{"TMCP_STORE"}, "", "storage: a SQLite file path (default <state dir>/tmcp.db) or a postgres:// URL"},
+	{KeyAuthStoreTimeout, "store-timeout", nil, "5s", "how long one storage call may take before the request is answered 503 (a frozen database never hangs a request)"},
 	{KeyAuthEncryptionKey, "", []string{"TMCP_ENCRYPTION_KEY"}, "", "32-byte key (base64 or hex) that encrypts TaskManager tokens at rest (default: generated in the state dir)"},
 	{KeyAuthScopes, "", nil, "read write", "scopes MCP clients may request"},
 	{KeyAuthAccessTTL, "access-ttl", nil, "1h", "lifetime of MCP access tokens"},

@@ -53,6 +53,12 @@ func Listen(addr string) (net.Listener, error) {
 // Serve runs srv on ln until ctx ends, then shuts it down gracefully,
 // giving in-flight requests up to 10 seconds.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, keyFile string) error {
+	// Requests run under a context that shutdown cancels once in-flight
+	// requests had their grace: long-lived streams (SSE, MCP's GET stream)
+	// then end at once instead of holding the process.
+	base, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -73,6 +79,8 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	grace := time.AfterFunc(streamGrace, endStreams)
+	defer grace.Stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
@@ -80,6 +88,10 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	<-errc
 	return nil
 }
+
+// streamGrace is how long shutdown lets requests finish before it ends
+// the streams still open.
+const streamGrace = time.Second
 
 // ListenerURL is the http(s) base URL of ln, naming loopback and wildcard
 // listeners "localhost".

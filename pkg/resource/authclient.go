@@ -200,7 +200,7 @@ func (a *authClient) call(ctx context.Context, c oauth.Call, out any) error {
 		return nil
 	case errors.As(err, &ae) && ae.Code != "" && ae.Status == http.StatusUnauthorized:
 		return fmt.Errorf("%w: it refused this resource server's credentials (%s)", errAuthServer, ae.Code)
-	case errors.As(err, &ae) && ae.Code != "":
+	case errors.As(err, &ae) && ae.Code != "" && ae.Status < 500 && ae.Code != oauth.CodeTemporarilyUnavailable:
 		return &oauthRefusal{Code: ae.Code, Description: ae.Description}
 	}
 	return fmt.Errorf("%w: %v", errAuthServer, err)
@@ -222,4 +222,22 @@ func (a *authClient) verifyJWT(ctx context.Context, m *oauth.ServerMetadata, tok
 	}
 	return &Principal{Subject: c.Subject, Username: c.Username, ClientID: c.ClientID, Scopes: oauth.ParseScope(c.Scope),
 		Expiry: c.Expiry.Time(), token: token}, nil
+}
+
+// ready checks that tokens can be checked now: an introspection of a
+// random token answers 200 (inactive), or the JWKS answers.
+func (a *authClient) ready(ctx context.Context) error {
+	m, err := a.metadata(ctx)
+	if err != nil {
+		return err
+	}
+	var in introspection
+	err = a.postForm(ctx, m.IntrospectionEndpoint, url.Values{"token": {"tmcp-readiness-" + secrets.Random(8)}}, &in)
+	if err != nil && m.JWKSURI != "" {
+		// JWT access tokens are checked against the JWKS alone.
+		if _, jerr := oauth.Do(ctx, a.http, oauth.Call{URL: m.JWKSURI}); jerr == nil {
+			return nil
+		}
+	}
+	return err
 }

@@ -40,6 +40,9 @@ func withPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
+// retryAfter is the Retry-After of a 503, in seconds.
+const retryAfter = "5"
+
 // maxRPCBody bounds the JSON-RPC bodies the scope check reads.
 const maxRPCBody = 1 << 20
 
@@ -57,8 +60,12 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		p, err := s.auth.principal(r.Context(), token, s.cfg.Resource)
 		s.metrics.count(p, err)
 		if err != nil {
+			// A fault, not a verdict: never 401, which makes clients
+			// throw their tokens away.
 			s.log.ErrorContext(r.Context(), "token validation failed", "err", err)
-			http.Error(w, "the authorization server is unavailable; try again shortly", http.StatusServiceUnavailable)
+			w.Header().Set("Retry-After", retryAfter)
+			oauth.WriteJSON(w, nil, &oauth.Error{Code: oauth.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
+				Description: "the authorization server cannot check tokens right now; try again shortly"})
 			return
 		}
 		if p == nil {

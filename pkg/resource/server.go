@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -66,6 +67,8 @@ type Config struct {
 	HTTPClient      *http.Client
 }
 
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
 // Server is the resource server.
 type Server struct {
 	cfg       Config
@@ -78,6 +81,7 @@ type Server struct {
 	handler   http.Handler
 	metrics   *resourceMetrics
 	sessions  *sessions
+	ready     readiness
 }
 
 // New validates cfg and binds the listener.
@@ -208,14 +212,43 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(path, s.requireToken(h))
 	}
 	mux.Handle("GET /metrics", s.metrics.Handler())
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.auth.metadata(r.Context()); err != nil {
-			http.Error(w, "the authorization server is unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	// Host checks come first, then CORS (so preflights and 401s carry
 	// CORS headers), then logging around everything.
 	return httpx.Log(s.log, s.metrics.Metrics, s.allowHosts(s.cors(mux)))
+}
+
+// readyz answers 200 when tokens can be checked now: the auth server
+// answers an introspection with this server's credentials (which reaches
+// its storage too), or its JWKS is reachable for JWT access tokens. The
+// answer is kept for readyCacheTTL, so probes cannot load the auth server.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	err := s.ready.check(r.Context(), s.now(), s.auth.ready)
+	if err != nil {
+		w.Header().Set("Retry-After", retryAfter)
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+const readyCacheTTL = 5 * time.Second
+
+// readiness remembers the last readiness check for readyCacheTTL.
+type readiness struct {
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+func (rd *readiness) check(ctx context.Context, now time.Time, probe func(context.Context) error) error {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if !rd.checked.IsZero() && now.Sub(rd.checked) < readyCacheTTL {
+		return rd.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	rd.err, rd.checked = probe(ctx), now
+	return rd.err
 }

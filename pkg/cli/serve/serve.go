@@ -33,9 +33,10 @@ import (
 // Auth is `serve auth`'s settings: the server config without the opened
 // store, and where that store lives.
 type Auth struct {
-	Server    authserver.Config
-	StorePath string
-	AuditLog  string
+	Server       authserver.Config
+	StorePath    string
+	StoreTimeout time.Duration
+	AuditLog     string
 }
 
 // AuthConfig reads and validates the auth server's settings. Secrets that
@@ -90,7 +91,11 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if cfg.Resources, err = resourceServers(v); err != nil {
 		return nil, err
 	}
-	return &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog)}, nil
+	a := &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog)}
+	if a.StoreTimeout, err = positiveDuration(v, config.KeyAuthStoreTimeout); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // StartAuth opens the store and builds the auth server; the caller runs
@@ -101,7 +106,7 @@ func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Serv
 		return nil, nil, fmt.Errorf("open the store (%s): %w", backend.Describe(a.StorePath), err)
 	}
 	cfg := a.Server
-	cfg.Store, cfg.Logger = st, log
+	cfg.Store, cfg.Logger = store.WithTimeout(st, a.StoreTimeout), log
 	closeAll := func() { st.Close() }
 	if a.AuditLog != "" {
 		f, err := os.OpenFile(a.AuditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
