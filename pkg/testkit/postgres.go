@@ -24,6 +24,7 @@ import (
 type Postgres struct {
 	DSN  string // the cluster's postgres database
 	dir  string
+	opts string // pg_ctl's server options
 	bin  string
 	user string
 	// external clusters belong to whoever started them.
@@ -153,6 +154,7 @@ func startCluster() (*Postgres, error) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", port, dir)
+	p.opts = opts
 	if out, err := p.command("pg_ctl", "-D", data, "-o", opts, "-w", "-t", "30", "-l", filepath.Join(dir, "log"), "start").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("pg_ctl start: %v: %s", err, out)
 	}
@@ -170,4 +172,56 @@ func startCluster() (*Postgres, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// PrivatePostgres starts a cluster of the test's own, to stop, restart,
+// freeze and thaw (fault tests); it is removed when the test ends.
+func PrivatePostgres(t testing.TB) *Postgres {
+	t.Helper()
+	p, err := startCluster()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL: %v", err)
+		}
+		t.Skipf("PostgreSQL is not available: %v", err)
+	}
+	t.Cleanup(func() {
+		p.Thaw()
+		_ = p.command("pg_ctl", "-D", p.dir, "-m", "immediate", "stop").Run()
+		_ = os.RemoveAll(filepath.Dir(p.dir))
+	})
+	return p
+}
+
+// Stop shuts the cluster down at once (connections are cut).
+func (p *Postgres) Stop(t testing.TB) {
+	t.Helper()
+	if out, err := p.command("pg_ctl", "-D", p.dir, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl stop: %v: %s", err, out)
+	}
+}
+
+// Start starts a stopped cluster again, on the same port.
+func (p *Postgres) Start(t testing.TB) {
+	t.Helper()
+	if out, err := p.command("pg_ctl", "-D", p.dir, "-o", p.opts, "-w", "-t", "30", "-l", filepath.Join(filepath.Dir(p.dir), "log"), "start").CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl start: %v: %s", err, out)
+	}
+}
+
+// Freeze stops every process of the cluster (SIGSTOP): the database
+// neither answers nor closes connections, as a hung host does.
+func (p *Postgres) Freeze() { p.signal("-STOP") }
+
+// Thaw resumes a frozen cluster.
+func (p *Postgres) Thaw() { p.signal("-CONT") }
+
+func (p *Postgres) signal(sig string) {
+	raw, err := os.ReadFile(filepath.Join(p.dir, "postmaster.pid"))
+	if err != nil {
+		return
+	}
+	pid := strings.SplitN(string(raw), "\n", 2)[0]
+	_ = exec.Command("pkill", sig, "-P", pid).Run()
+	_ = exec.Command("kill", sig, pid).Run()
 }

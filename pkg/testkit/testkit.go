@@ -17,6 +17,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/sandbox"
+	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
@@ -103,6 +104,8 @@ type AuthOptions struct {
 	DiscoverUpstream bool
 	// IssuerPath serves the auth server under a path of its origin.
 	IssuerPath string
+	// Store replaces the SQLite store the auth server gets.
+	Store store.Store
 	// Resource starts a resource server too, as the auth server's first
 	// resource; MutateResource adjusts its config.
 	Resource       bool
@@ -121,8 +124,12 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	var authStore store.Store = st
+	if opts.Store != nil {
+		authStore = opts.Store
+	}
 	cfg := authserver.Config{
-		Store: st, EncryptionKey: make([]byte, 32),
+		Store: authStore, EncryptionKey: make([]byte, 32),
 		Upstream: upstream.Config{
 			BaseURL: "http://127.0.0.1:1", AuthorizeEndpoint: "/api/oauth/authorize", TokenEndpoint: "/api/oauth/token",
 			UserinfoEndpoint: "/api/oauth/userinfo", ClientsEndpoint: "/api/oauth/clients", JWKSEndpoint: "/api/oauth/jwks",
