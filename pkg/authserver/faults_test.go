@@ -1,0 +1,157 @@
+package authserver_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+// faultProxy stands in front of the sandbox TaskManager and, while a fault
+// is set for a path, answers that path's requests with it.
+type faultProxy struct {
+	mu      sync.Mutex
+	faults  map[string]http.HandlerFunc
+	sandbox string
+}
+
+func (p *faultProxy) set(path string, h http.HandlerFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults[path] = h
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	h := p.faults[r.URL.Path]
+	p.mu.Unlock()
+	if h != nil {
+		h(w, r)
+		return
+	}
+	target, _ := url.Parse(p.sandbox)
+	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+}
+
+// The faults TaskManager may show: none of them is a refusal.
+var upstreamFaults = map[string]http.HandlerFunc{
+	"500 server_error": func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"error":"server_error"}`)
+	},
+	"503 temporarily_unavailable": func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":"temporarily_unavailable"}`)
+	},
+	"502 HTML": func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, "<html><h1>Bad Gateway</h1></html>")
+	},
+	"200 garbage": func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "{not json")
+	},
+	"reset": func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	},
+	"hang": func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	},
+}
+
+// A blip at TaskManager while an MCP refresh renews the user's TaskManager
+// token is a fault: the client gets 503 temporarily_unavailable with
+// Retry-After and keeps its refresh token, which works once TaskManager
+// is back. Only TaskManager's invalid_grant ends the grant; its
+// invalid_client is the operator's problem and ends nothing.
+func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
+	t.Parallel()
+	clock := testkit.NewClock()
+	proxy := &faultProxy{faults: map[string]http.HandlerFunc{}}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	s := signIn(t, testkit.AuthOptions{Now: clock.Now, OnSandbox: func(u string) { proxy.sandbox = u }, Mutate: func(c *authserver.Config) {
+		c.Upstream.TokenEndpoint = srv.URL + "/api/oauth/token"
+		c.Upstream.Timeout = time.Second
+	}})
+	at, rt := s.tokens(t)
+	refresh := func() (int, http.Header, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, s.c.Meta.TokenEndpoint, strings.NewReader(url.Values{
+			"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {s.c.ClientID}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body := map[string]any{}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("refresh: %d with a body that is not JSON", resp.StatusCode)
+		}
+		return resp.StatusCode, resp.Header, body
+	}
+	for name, fault := range upstreamFaults {
+		clock.Advance(2 * time.Hour) // TaskManager's token is stale: a refresh renews it
+		proxy.set("/api/oauth/token", fault)
+		status, h, body := refresh()
+		if status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
+			t.Errorf("%s at TaskManager: %d %v (Retry-After %q), want 503 temporarily_unavailable", name, status, body, h.Get("Retry-After"))
+		}
+		if g := grantOf(t, s, at); !g.RevokedAt.IsZero() {
+			t.Fatalf("%s at TaskManager revoked the grant", name)
+		}
+	}
+	proxy.set("/api/oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":"invalid_client"}`)
+	})
+	if status, _, body := refresh(); status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" {
+		t.Errorf("TaskManager refusing tmcp's own client: %d %v, want 503", status, body)
+	}
+	if g := grantOf(t, s, at); !g.RevokedAt.IsZero() {
+		t.Fatal("TaskManager refusing tmcp's own client revoked the user's grant")
+	}
+	// TaskManager is back: the same refresh token works.
+	proxy.set("/api/oauth/token", nil)
+	status, _, body := refresh()
+	if status != http.StatusOK {
+		t.Fatalf("refresh after the blips: %d %v", status, body)
+	}
+}
+
+// A TaskManager failure during the sign-in is named as what it is: a 500
+// on userinfo is TaskManager failing, not a refused code exchange.
+func TestFaults_SignInNamesTheUpstreamFailure(t *testing.T) {
+	t.Parallel()
+	proxy := &faultProxy{faults: map[string]http.HandlerFunc{"/api/oauth/userinfo": upstreamFaults["500 server_error"]}}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	stack := testkit.StartStack(t, testkit.AuthOptions{OnSandbox: func(u string) { proxy.sandbox = u }, Mutate: func(c *authserver.Config) {
+		c.Upstream.UserinfoEndpoint = srv.URL + "/api/oauth/userinfo"
+	}})
+	c := stack.PublicClient(t)
+	authz := c.AuthorizeURL(nil)
+	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+	q := back.Query()
+	if q.Get("error") != "temporarily_unavailable" || !strings.Contains(q.Get("error_description"), "TaskManager failed (server_error)") ||
+		strings.Contains(q.Get("error_description"), "client id") {
+		t.Fatalf("callback = %v, want temporarily_unavailable naming TaskManager's failure", q)
+	}
+}
