@@ -1,6 +1,8 @@
 package authserver_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -153,5 +155,21 @@ func TestFaults_SignInNamesTheUpstreamFailure(t *testing.T) {
 	if q.Get("error") != "temporarily_unavailable" || !strings.Contains(q.Get("error_description"), "TaskManager failed (server_error)") ||
 		strings.Contains(q.Get("error_description"), "client id") {
 		t.Fatalf("callback = %v, want temporarily_unavailable naming TaskManager's failure", q)
+	}
+}
+
+// A key that cannot open the TaskManager tokens already stored stops the
+// server at start, instead of failing every refresh later.
+func TestStart_RefusesAnEncryptionKeyThatCannotOpenTheStore(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{})
+	s.tokens(t) // a grant with a sealed TaskManager token
+	if err := authserver.CheckEncryptionKey(context.Background(), s.stack.Store, s.stack.Config.EncryptionKey); err != nil {
+		t.Fatalf("the right key: %v", err)
+	}
+	other := bytes.Repeat([]byte{7}, 32)
+	err := authserver.CheckEncryptionKey(context.Background(), s.stack.Store, other)
+	if err == nil || !strings.Contains(err.Error(), "cannot open the TaskManager tokens already stored") {
+		t.Fatalf("another key: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -174,4 +175,24 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	oauth.WriteJSONBody(w, http.StatusOK, set)
+}
+
+// CheckEncryptionKey refuses to start with a key that cannot open the
+// TaskManager tokens already stored: every refresh would fail otherwise.
+func CheckEncryptionKey(ctx context.Context, st store.Store, key []byte) error {
+	g, err := st.NewestGrant(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the store to check the encryption key: %w", err)
+	}
+	sealer, err := secrets.NewSealer(key)
+	if err != nil {
+		return err
+	}
+	if _, err := sealer.Open(g.Upstream, []byte(g.ID)); err != nil {
+		return errors.New("the encryption key cannot open the TaskManager tokens already stored: set the key they were sealed with (TMCP_ENCRYPTION_KEY, or the state directory's encryption.key)")
+	}
+	return nil
 }

@@ -220,3 +220,54 @@ func genCert(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
 	ts.Check(os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
 }
+
+// Every bad setting stops the server at start with one line naming the
+// setting, from a flag, the environment or the config file.
+func TestConfig_BadSettingsStopAtStart(t *testing.T) {
+	dir := t.TempDir()
+	file := func(body string) string {
+		p := filepath.Join(dir, fmt.Sprintf("c%d.yaml", len(body)))
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	auth := []string{"serve", "auth", "--client-id", "c", "--client-secret", "s", "--state-dir", dir}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"PortFromEnvironment", []string{"TMCP_AUTH_PORT", "abc"}, auth, `--port (TMCP_AUTH_PORT, auth.port in the config file): "abc" is not a TCP port`},
+		{"PortFromFile", nil, append(auth, "--config", file("auth:\n  port: nine\n")), `"nine" is not a TCP port`},
+		{"NegativePort", nil, append(auth, "--port", "-1"), `"-1" is not a TCP port`},
+		{"StoreOtherScheme", nil, append(auth, "--store", "mysql://root@localhost/tmcp"), `"mysql://root@localhost/tmcp" is not a storage tmcp knows`},
+		{"StoreMistypedPostgres", nil, append(auth, "--store", "postgres:/tmcp@db/tmcp"), "is not a storage tmcp knows: use a postgres://… URL"},
+		{"MisspeltKey", nil, append(auth, "--config", file("auth:\n  acess_token_ttl: 1h\n")), `unknown setting "auth.acess_token_ttl" (did you mean "auth.access_token_ttl"?)`},
+		{"UnknownSection", nil, append(auth, "--config", file("tokens:\n  lifetime: 1h\n")), `unknown setting "tokens.lifetime"`},
+		{"IssuerWithoutScheme", nil, append(auth, "--issuer", "localhost:9000"), `"localhost:9000" is not an http(s) URL; add http:// or https://`},
+		{"TaskManagerWithoutScheme", nil, append(auth, "--taskmanager-url", "localhost:4321"), "--taskmanager-url (TASKMANAGER_BASE_URL"},
+		{"NegativeLimit", nil, append(auth, "--rate-limit", "-5"), `--rate-limit (TMCP_AUTH_RATE_LIMIT, auth.rate_limit in the config file): "-5" is not a whole number of 0 or more`},
+		{"RefreshShorterThanAccess", nil, append(auth, "--access-ttl", "2h", "--refresh-ttl", "1h"), "a refresh token must outlive the access tokens it renews"},
+		{"MissingTLSFiles", nil, append(auth, "--tls-cert", filepath.Join(dir, "nope.pem"), "--tls-key", filepath.Join(dir, "nope.key")), "--tls-cert/--tls-key: open"},
+		{"ResourceNegativeSessions", nil, []string{"serve", "resource", "--max-sessions", "-2", "--state-dir", dir}, `--max-sessions`},
+		{"ResourceAuthServerWithoutScheme", nil, []string{"serve", "resource", "--auth-server", "localhost:9000", "--state-dir", dir}, "--auth-server"},
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := 0; i+1 < len(tc.env); i += 2 {
+				t.Setenv(tc.env[i], tc.env[i+1])
+			}
+			io, _, errOut := ui.Test()
+			code := cli.Run(context.Background(), &cmdutil.Factory{IO: io}, tc.args)
+			if code != 1 || !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 1 with %q", code, errOut, tc.want)
+			}
+			if strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 {
+				t.Fatalf("the error is more than one line: %q", errOut)
+			}
+		})
+	}
+}

@@ -243,7 +243,66 @@ func New(configFile string) (*viper.Viper, error) {
 		}
 		return nil, fmt.Errorf("config file %s: %w", configFile, err)
 	}
+	if err := checkKeys(configFile); err != nil {
+		return nil, err
+	}
 	return v, nil
+}
+
+// checkKeys refuses a config file with a key tmcp does not know: a
+// misspelt setting would otherwise be ignored in silence.
+func checkKeys(file string) error {
+	only := viper.New()
+	only.SetConfigFile(file)
+	if err := only.ReadInConfig(); err != nil {
+		return fmt.Errorf("config file %s: %w", file, err)
+	}
+	known := map[string]bool{KeyAuthResources: true}
+	for _, s := range settings {
+		known[s.Key] = true
+	}
+	for _, k := range only.AllKeys() {
+		if known[k] || strings.HasPrefix(k, KeyAuthResources+".") {
+			continue
+		}
+		msg := fmt.Sprintf("config file %s: unknown setting %q", file, k)
+		if near := nearest(k, known); near != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// nearest is the known key closest to k, if it is close (a typo).
+func nearest(k string, known map[string]bool) string {
+	best, bestD := "", 4
+	for c := range known {
+		if d := editDistance(k, c); d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // DefaultConfigFile is $XDG_CONFIG_HOME/tmcp/config.yaml.

@@ -174,6 +174,10 @@ type Pendings interface {
 type Grants interface {
 	CreateGrant(ctx context.Context, g *Grant) error
 	GetGrant(ctx context.Context, id string) (*Grant, error)
+	// NewestGrant returns the most recent grant holding a sealed upstream
+	// token (a start-up check that the encryption key opens them), or
+	// ErrNotFound.
+	NewestGrant(ctx context.Context) (*Grant, error)
 	UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error
 	// RevokeGrant revokes the grant and every code and token in it.
 	RevokeGrant(ctx context.Context, grantID string, at time.Time) error

@@ -75,6 +75,10 @@ func (t *timeoutStore) GetGrant(ctx context.Context, id string) (*Grant, error) 
 	return t.s.GetGrant(ctx, id)
 }
 
+func (t *timeoutStore) NewestGrant(ctx context.Context) (*Grant, error) {
+	return with(t, ctx, func(ctx context.Context) (*Grant, error) { return t.s.NewestGrant(ctx) })
+}
+
 func (t *timeoutStore) UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error {
 	return t.do(ctx, func(ctx context.Context) error { return t.s.UpdateUpstream(ctx, grantID, sealed, expiresAt) })
 }

@@ -7,9 +7,11 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,6 +70,17 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		TLSKey:   v.GetString(config.KeyAuthTLSKey),
 		Upstream: Upstream(v),
 	}
+	for _, key := range []string{config.KeyAuthIssuer, config.KeyTMBaseURL, config.KeyTMIssuer, config.KeyAuthResource} {
+		if err := checkURL(v, key); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkNotNegative(v, config.KeyAuthRateLimit, config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit); err != nil {
+		return nil, err
+	}
+	if err := backend.Check(StorePath(v)); err != nil {
+		return nil, fmt.Errorf("%s: %w", name(config.KeyAuthStore), err)
+	}
 	if cfg.Issuer == "" && port != 0 {
 		cfg.Issuer = AuthIssuer(v)
 	}
@@ -84,6 +97,10 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		if *d.dst, err = positiveDuration(v, d.key); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.RefreshTTL < cfg.AccessTTL {
+		return nil, fmt.Errorf("%s (%s) is shorter than %s (%s): a refresh token must outlive the access tokens it renews",
+			name(config.KeyAuthRefreshTTL), cfg.RefreshTTL, name(config.KeyAuthAccessTTL), cfg.AccessTTL)
 	}
 	if cfg.EncryptionKey, err = EncryptionKey(v); err != nil {
 		return nil, err
@@ -116,6 +133,10 @@ func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Serv
 		}
 		cfg.Audit = slog.New(httpx.ContextHandler{Handler: slog.NewJSONHandler(f, nil)})
 		closeAll = func() { st.Close(); f.Close() }
+	}
+	if err := authserver.CheckEncryptionKey(ctx, cfg.Store, cfg.EncryptionKey); err != nil {
+		closeAll()
+		return nil, nil, err
 	}
 	srv, err := authserver.New(cfg)
 	if err != nil {
@@ -154,6 +175,14 @@ func resourceServers(v *viper.Viper) ([]authserver.ResourceServer, error) {
 func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	addr, port, err := listenAddr(v, config.KeyResourceHost, config.KeyResourcePort)
 	if err != nil {
+		return resource.Config{}, err
+	}
+	for _, key := range []string{config.KeyResourceAuthURL, config.KeyResourcePublicURL, config.KeyTMBaseURL, config.KeyAuthResource} {
+		if err := checkURL(v, key); err != nil {
+			return resource.Config{}, err
+		}
+	}
+	if err := checkNotNegative(v, config.KeyResourceMaxSess, config.KeyResourceMaxUser); err != nil {
 		return resource.Config{}, err
 	}
 	cfg := resource.Config{
@@ -198,6 +227,12 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 func SandboxConfig(v *viper.Viper) (sandbox.Config, error) {
 	addr, _, err := listenAddr(v, config.KeySandboxHost, config.KeySandboxPort)
 	if err != nil {
+		return sandbox.Config{}, err
+	}
+	if err := checkURL(v, config.KeySandboxPublicURL); err != nil {
+		return sandbox.Config{}, err
+	}
+	if err := checkNotNegative(v, config.KeySandboxLoginLimit); err != nil {
 		return sandbox.Config{}, err
 	}
 	cfg := sandbox.Config{
@@ -311,11 +346,42 @@ func EncryptionKey(v *viper.Viper) ([]byte, error) {
 }
 
 func listenAddr(v *viper.Viper, hostKey, portKey string) (string, int, error) {
-	port := v.GetInt(portKey)
-	if port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("%s: %d is not a TCP port", portKey, port)
+	port, err := strconv.Atoi(strings.TrimSpace(v.GetString(portKey)))
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%s: %q is not a TCP port (0-65535)", name(portKey), v.GetString(portKey))
 	}
 	return net.JoinHostPort(v.GetString(hostKey), strconv.Itoa(port)), port, nil
+}
+
+// name names a setting the way an operator sets it: flag, environment
+// variable and config key.
+func name(key string) string {
+	s := config.Lookup(key)
+	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], key)
+}
+
+// checkURL refuses a setting that must be an absolute http(s) URL.
+func checkURL(v *viper.Viper, key string) error {
+	raw := v.GetString(key)
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an http(s) URL; add http:// or https://", name(key), raw)
+	}
+	return nil
+}
+
+// checkNotNegative refuses negative limits.
+func checkNotNegative(v *viper.Viper, keys ...string) error {
+	for _, key := range keys {
+		n, err := strconv.Atoi(strings.TrimSpace(v.GetString(key)))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s: %q is not a whole number of 0 or more", name(key), v.GetString(key))
+		}
+	}
+	return nil
 }
 
 func scheme(v *viper.Viper, certKey string) string {
@@ -325,9 +391,16 @@ func scheme(v *viper.Viper, certKey string) string {
 	return "http"
 }
 
+// tlsPair checks the TLS settings at start: both or neither, and files
+// that load (not a server that says "listening" and then exits).
 func tlsPair(cert, key string) error {
 	if (cert == "") != (key == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if cert != "" {
+		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %v", err)
+		}
 	}
 	return nil
 }
@@ -335,7 +408,7 @@ func tlsPair(cert, key string) error {
 func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
 	d, err := time.ParseDuration(v.GetString(key))
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", key, v.GetString(key))
+		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", name(key), v.GetString(key))
 	}
 	return d, nil
 }

@@ -4,6 +4,7 @@ package backend
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
@@ -16,8 +17,23 @@ func IsPostgres(location string) bool {
 	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
 }
 
+// Check refuses a location that is neither a postgres:// URL nor a file
+// path: a mistyped URL would otherwise become a SQLite file of that name.
+func Check(location string) error {
+	if IsPostgres(location) {
+		return nil
+	}
+	if i := strings.Index(location, ":"); i > 1 && !strings.ContainsAny(location[:i], `/\\`) {
+		return fmt.Errorf("%q is not a storage tmcp knows: use a postgres://… URL or a SQLite file path", location)
+	}
+	return nil
+}
+
 // Open opens (and migrates) the store at location.
 func Open(ctx context.Context, location string) (store.Store, error) {
+	if err := Check(location); err != nil {
+		return nil, err
+	}
 	if IsPostgres(location) {
 		return postgres.Open(ctx, location)
 	}

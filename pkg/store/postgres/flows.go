@@ -57,6 +57,15 @@ func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
 	return &g, nil
 }
 
+func (s *Store) NewestGrant(ctx context.Context) (*store.Grant, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT id FROM grants WHERE octet_length(upstream) > 0 ORDER BY created_at DESC LIMIT 1`).Scan(&id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return s.GetGrant(ctx, id)
+}
+
 func (s *Store) UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE grants SET upstream = $1, upstream_expires_at = $2 WHERE id = $3`,
 		sealed, ts(expiresAt), grantID)

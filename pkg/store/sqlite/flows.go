@@ -62,6 +62,15 @@ func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
 	return &g, nil
 }
 
+func (s *Store) NewestGrant(ctx context.Context) (*store.Grant, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM grants WHERE length(upstream) > 0 ORDER BY created_at DESC LIMIT 1`).Scan(&id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return s.GetGrant(ctx, id)
+}
+
 func (s *Store) UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE grants SET upstream = ?, upstream_expires_at = ? WHERE id = ?`,
 		sealed, ts(expiresAt), grantID)

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UpstreamUpdate", testUpstreamUpdate},
 		{"SigningKeys", testSigningKeys},
 		{"OperatorRevocation", testOperatorRevocation},
+		{"NewestGrant", testNewestGrant},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -430,4 +431,19 @@ func testOperatorRevocation(t *testing.T, s store.Store) {
 		t.Fatalf("deleting twice = %v", err)
 	}
 	_ = g2
+}
+
+func testNewestGrant(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.NewestGrant(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("NewestGrant of an empty store = %v, want ErrNotFound", err)
+	}
+	newGrant(t, s)
+	later := &store.Grant{ID: secrets.Random(16), ClientID: "c", Subject: "u", Upstream: []byte("sealed later"), CreatedAt: t0.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := s.NewestGrant(ctx); err != nil || g.ID != later.ID {
+		t.Fatalf("NewestGrant = %v, %v; want the later grant", g, err)
+	}
 }
