@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlite"
@@ -46,5 +49,55 @@ func TestOpen_ReopenKeepsDataAndRestrictsMode(t *testing.T) {
 	}
 	if info.Mode().Perm() != 0o600 {
 		t.Fatalf("database mode = %v, want 0600", info.Mode().Perm())
+	}
+}
+
+func fileSize(t *testing.T, paths ...string) int64 {
+	t.Helper()
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// The database and its side files are the owner's alone, and a sweep
+// gives the space of what it deleted back (incremental auto-vacuum, WAL
+// checkpoint), so the file does not keep its peak size forever.
+func TestSweep_ShrinksTheFileAndSideFilesArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tmcp.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Unix(1_800_000_000, 0)
+	g := &store.Grant{ID: "g", ClientID: "c", Subject: "u", Upstream: []byte("sealed"), CreatedAt: t0}
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20000 {
+		tok := &store.Token{Hash: fmt.Sprintf("%064d", i), Kind: store.KindAccess, GrantID: "g", Issuance: fmt.Sprint(i),
+			Scope: strings.Repeat("read ", 20), IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.SaveTokens(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+	full := fileSize(t, path, path+"-wal")
+	if n, err := s.Sweep(ctx, t0.Add(2*time.Hour)); err != nil || n < 20000 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	after := fileSize(t, path, path+"-wal")
+	t.Logf("database and WAL: %d KiB with 20,000 tokens, %d KiB after the sweep", full>>10, after>>10)
+	if after > full/4 {
+		t.Fatalf("the files kept %d of %d bytes after the sweep", after, full)
 	}
 }

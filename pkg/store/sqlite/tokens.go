@@ -145,6 +145,11 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 		c, _ := res.RowsAffected()
 		total += c
 	}
+	if total > 0 {
+		if err := s.shrink(ctx); err != nil {
+			return total, err
+		}
+	}
 	return total, nil
 }
 
