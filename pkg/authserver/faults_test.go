@@ -138,23 +138,33 @@ func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
 	}
 }
 
-// A TaskManager failure during the sign-in is named as what it is: a 500
-// on userinfo is TaskManager failing, not a refused code exchange.
-func TestFaults_SignInNamesTheUpstreamFailure(t *testing.T) {
+// A TaskManager failure during the sign-in, at the code exchange or at
+// userinfo, reaches the MCP client as what it is: a fault it may retry
+// (temporarily_unavailable), never "check tmcp's client id".
+func TestFaults_SignInFaultsAreNamed(t *testing.T) {
 	t.Parallel()
-	proxy := &faultProxy{faults: map[string]http.HandlerFunc{"/api/oauth/userinfo": upstreamFaults["500 server_error"]}}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	stack := testkit.StartStack(t, testkit.AuthOptions{OnSandbox: func(u string) { proxy.sandbox = u }, Mutate: func(c *authserver.Config) {
-		c.Upstream.UserinfoEndpoint = srv.URL + "/api/oauth/userinfo"
-	}})
-	c := stack.PublicClient(t)
-	authz := c.AuthorizeURL(nil)
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	q := back.Query()
-	if q.Get("error") != "temporarily_unavailable" || !strings.Contains(q.Get("error_description"), "TaskManager failed (server_error)") ||
-		strings.Contains(q.Get("error_description"), "client id") {
-		t.Fatalf("callback = %v, want temporarily_unavailable naming TaskManager's failure", q)
+	for _, path := range []string{"/api/oauth/token", "/api/oauth/userinfo"} {
+		for name, fault := range upstreamFaults {
+			t.Run(strings.TrimPrefix(path, "/api/oauth/")+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				proxy := &faultProxy{faults: map[string]http.HandlerFunc{path: fault}}
+				srv := httptest.NewServer(proxy)
+				t.Cleanup(srv.Close)
+				stack := testkit.StartStack(t, testkit.AuthOptions{OnSandbox: func(u string) { proxy.sandbox = u }, Mutate: func(c *authserver.Config) {
+					c.Upstream.TokenEndpoint = srv.URL + "/api/oauth/token"
+					c.Upstream.UserinfoEndpoint = srv.URL + "/api/oauth/userinfo"
+					c.Upstream.Timeout = time.Second
+				}})
+				c := stack.PublicClient(t)
+				authz := c.AuthorizeURL(nil)
+				back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
+				q := back.Query()
+				if q.Get("error") != "temporarily_unavailable" || strings.Contains(q.Get("error_description"), "client id") ||
+					q.Get("code") != "" || q.Get("state") != authz.State {
+					t.Fatalf("callback = %v, want temporarily_unavailable", q)
+				}
+			})
+		}
 	}
 }
 
