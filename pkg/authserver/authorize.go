@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -155,11 +156,14 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authReq
 func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, req *authRequest, browser string) {
 	state := secrets.Random(32)
 	verifier := secrets.Random(48) // 64 characters, within RFC 7636's 43..128
+	// The verifier is sealed at rest like TaskManager's tokens, bound to
+	// its state.
+	sealed := base64.RawURLEncoding.EncodeToString(s.sealer.Seal([]byte(verifier), []byte(secrets.Hash(state))))
 	err := s.store.SavePending(r.Context(), &store.Pending{
 		StateHash: secrets.Hash(state), BrowserHash: secrets.Hash(browser),
 		ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: oauth.JoinScope(req.Scope),
 		Resource: req.Resource, CodeChallenge: req.Challenge, ClientState: req.State,
-		UpstreamVerifier: verifier, ExpiresAt: s.now().Add(s.cfg.StateTTL),
+		UpstreamVerifier: sealed, ExpiresAt: s.now().Add(s.cfg.StateTTL),
 	})
 	if err != nil {
 		http.Redirect(w, r, s.unavailable(r.Context(), "storage", err).RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)

@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -25,8 +26,19 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			"Start the sign-in again from your MCP client.")
 		return
 	}
-	p, err := s.store.TakePending(r.Context(), secrets.Hash(state))
-	if errors.Is(err, store.ErrNotFound) {
+	// Login CSRF: the response must come back to the browser that began
+	// it. Another browser neither completes the sign-in nor burns it.
+	browser := ""
+	if c, err := r.Cookie(s.cookieName(cookieBrowser)); err == nil {
+		browser = c.Value
+	}
+	p, err := s.store.TakePending(r.Context(), secrets.Hash(state), secrets.Hash(browser))
+	if errors.Is(err, store.ErrNotYours) {
+		s.log.WarnContext(r.Context(), "callback from a browser that did not start the sign-in")
+		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "This sign-in was started in another browser.",
+			"Start the sign-in again from your MCP client in this browser.")
+		return
+	} else if errors.Is(err, store.ErrNotFound) {
 		s.errorPage(w, http.StatusBadRequest, "Sign-in failed", "This sign-in is unknown or was already completed.",
 			"Each sign-in link works once. Start again from your MCP client.")
 		return
@@ -37,14 +49,6 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !s.now().Before(p.ExpiresAt) {
 		s.errorPage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in took longer than allowed.",
 			"Start again from your MCP client.")
-		return
-	}
-	// Login CSRF: the response must come back to the browser that began it.
-	c, err := r.Cookie(s.cookieName(cookieBrowser))
-	if err != nil || !secrets.Equal(secrets.Hash(c.Value), p.BrowserHash) {
-		s.log.WarnContext(r.Context(), "callback from a browser that did not start the sign-in", "client_id", p.ClientID)
-		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "This sign-in was started in another browser.",
-			"Start the sign-in again from your MCP client in this browser.")
 		return
 	}
 	fail := func(e *oauth.Error) {
@@ -65,7 +69,16 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	tok, err := s.upstream.Exchange(r.Context(), code, p.UpstreamVerifier)
+	sealed, err := base64.RawURLEncoding.DecodeString(p.UpstreamVerifier)
+	var verifier []byte
+	if err == nil {
+		verifier, err = s.sealer.Open(sealed, []byte(p.StateHash))
+	}
+	if err != nil {
+		fail(oauth.ServerError("the sign-in's PKCE verifier cannot be opened: was the encryption key changed?"))
+		return
+	}
+	tok, err := s.upstream.Exchange(r.Context(), code, string(verifier))
 	s.timeUpstream("exchange", start)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "TaskManager code exchange failed", "client_id", p.ClientID, "err", err)

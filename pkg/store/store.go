@@ -21,6 +21,8 @@ var (
 	// ErrReused reports a rotated refresh token presented again outside the
 	// grace rule; the store has revoked its whole family.
 	ErrReused = errors.New("store: refresh token reused; family revoked")
+	// ErrNotYours reports a record bound to someone else; it is kept.
+	ErrNotYours = errors.New("store: bound to another holder")
 	// ErrRevoked reports a token or grant that was revoked.
 	ErrRevoked = errors.New("store: revoked")
 )
@@ -166,8 +168,9 @@ type Clients interface {
 type Pendings interface {
 	SavePending(ctx context.Context, p *Pending) error
 	// TakePending returns and deletes the pending request in one step, so
-	// a state can be used once only.
-	TakePending(ctx context.Context, stateHash string) (*Pending, error)
+	// a state can be used once only, and only by the browser it is bound
+	// to: for another browser it returns ErrNotYours and keeps it.
+	TakePending(ctx context.Context, stateHash, browserHash string) (*Pending, error)
 }
 
 // Grants keeps token families.

@@ -59,10 +59,10 @@ func (t *timeoutStore) SavePending(ctx context.Context, p *Pending) error {
 	return t.do(ctx, func(ctx context.Context) error { return t.s.SavePending(ctx, p) })
 }
 
-func (t *timeoutStore) TakePending(ctx context.Context, stateHash string) (*Pending, error) {
+func (t *timeoutStore) TakePending(ctx context.Context, stateHash, browserHash string) (*Pending, error) {
 	ctx, cancel := t.ctx(ctx)
 	defer cancel()
-	return t.s.TakePending(ctx, stateHash)
+	return t.s.TakePending(ctx, stateHash, browserHash)
 }
 
 func (t *timeoutStore) CreateGrant(ctx context.Context, g *Grant) error {

@@ -21,13 +21,20 @@ func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
 	return err
 }
 
-func (s *Store) TakePending(ctx context.Context, stateHash string) (*store.Pending, error) {
+func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) (*store.Pending, error) {
 	var p store.Pending
 	var exp int64
-	err := s.pool.QueryRow(ctx, `DELETE FROM pendings WHERE state_hash = $1 RETURNING state_hash, browser_hash,
-		client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at`, stateHash).
+	err := s.pool.QueryRow(ctx, `DELETE FROM pendings WHERE state_hash = $1 AND browser_hash = $2 RETURNING state_hash,
+		browser_hash, client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at`,
+		stateHash, browserHash).
 		Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource, &p.CodeChallenge,
 			&p.ClientState, &p.UpstreamVerifier, &exp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var one int
+		if s.pool.QueryRow(ctx, `SELECT 1 FROM pendings WHERE state_hash = $1`, stateHash).Scan(&one) == nil {
+			return nil, store.ErrNotYours
+		}
+	}
 	if err != nil {
 		return nil, notFound(err)
 	}

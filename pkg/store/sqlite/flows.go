@@ -22,16 +22,22 @@ func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
 	return err
 }
 
-func (s *Store) TakePending(ctx context.Context, stateHash string) (*store.Pending, error) {
+func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) (*store.Pending, error) {
 	var p store.Pending
 	var exp int64
 	// DELETE … RETURNING makes find-and-consume one statement: two
 	// callbacks with the same state cannot both get it.
-	err := s.db.QueryRowContext(ctx, `DELETE FROM pendings WHERE state_hash = ? RETURNING
+	err := s.db.QueryRowContext(ctx, `DELETE FROM pendings WHERE state_hash = ? AND browser_hash = ? RETURNING
 		state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge,
-		client_state, upstream_verifier, expires_at`, stateHash).
+		client_state, upstream_verifier, expires_at`, stateHash, browserHash).
 		Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource,
 			&p.CodeChallenge, &p.ClientState, &p.UpstreamVerifier, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		var one int
+		if s.db.QueryRowContext(ctx, `SELECT 1 FROM pendings WHERE state_hash = ?`, stateHash).Scan(&one) == nil {
+			return nil, store.ErrNotYours
+		}
+	}
 	if err != nil {
 		return nil, notFound(err)
 	}

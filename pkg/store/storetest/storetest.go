@@ -108,11 +108,15 @@ func testPendingSingleUse(t *testing.T, s store.Store) {
 	if err := s.SavePending(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TakePending(ctx, "s1")
+	// Another browser cannot take it, and does not burn it.
+	if _, err := s.TakePending(ctx, "s1", "other"); !errors.Is(err, store.ErrNotYours) {
+		t.Fatalf("TakePending by another browser = %v, want ErrNotYours", err)
+	}
+	got, err := s.TakePending(ctx, "s1", "b")
 	if err != nil || got.ClientState != "xyz" || got.UpstreamVerifier != "v" || !got.ExpiresAt.Equal(t0) {
 		t.Fatalf("TakePending = %+v, %v", got, err)
 	}
-	if _, err := s.TakePending(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.TakePending(ctx, "s1", "b"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second TakePending = %v, want ErrNotFound", err)
 	}
 }
@@ -338,7 +342,7 @@ func testSweep(t *testing.T, s store.Store) {
 		t.Errorf("expired token kept")
 	}
 	mustToken(t, s, live.Hash)
-	if _, err := s.TakePending(ctx, "new"); err != nil {
+	if _, err := s.TakePending(ctx, "new", ""); err != nil {
 		t.Errorf("live pending swept: %v", err)
 	}
 }

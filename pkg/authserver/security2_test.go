@@ -1,0 +1,63 @@
+package authserver_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+// Login CSRF, the other way round: a GET of the callback URL from another
+// browser is refused and does not burn the sign-in, which the browser
+// that started it still completes.
+func TestSecurity_CallbackFromAnotherBrowserDoesNotBurnTheSignIn(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	b, authz, callback := toCallback(t, stack, c)
+	if p := testkit.NewBrowser(t, "").Get(callback); p.Status != http.StatusForbidden {
+		t.Fatalf("the callback from another browser: %d, want 403", p.Status)
+	}
+	p := b.Get(callback)
+	loc := p.Location()
+	if loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("the sign-in's own browser after the attempt: %d %s", p.Status, p.Header.Get("Location"))
+	}
+	if status, tok := c.Exchange(loc.Query().Get("code"), authz.Verifier); status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", status, tok)
+	}
+}
+
+// tmcp's own PKCE verifier towards TaskManager is sealed at rest, like
+// TaskManager's tokens: what the pending sign-in stores is not the
+// verifier whose challenge went to TaskManager.
+func TestSecurity_UpstreamVerifierSealedAtRest(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	b := testkit.NewBrowser(t, stack.Sandbox.URL())
+	consent := b.Get(c.AuthorizeURL(nil).URL)
+	toTM := b.Submit(consent, "approve", nil)
+	loc := toTM.Location()
+	if loc == nil {
+		t.Fatalf("approve did not send the browser to TaskManager: %d", toTM.Status)
+	}
+	challenge := loc.Query().Get("code_challenge")
+	db, err := sql.Open("sqlite", "file:"+stack.StorePath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored string
+	if err := db.QueryRowContext(context.Background(), `SELECT upstream_verifier FROM pendings`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored == "" || oauth.VerifyS256(stored, challenge) {
+		t.Fatalf("the pending sign-in keeps the verifier in plaintext: %q", stored)
+	}
+}
