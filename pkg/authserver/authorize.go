@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
@@ -31,6 +33,25 @@ type pageError struct {
 	status      int // 400 when zero; 503 for a fault
 }
 
+// shortID shows an id from the request on a page: quoted, only characters
+// ids are made of, and short, so a made-up client_id cannot write prose
+// on tmcp's own origin.
+func shortID(id string) string {
+	var b strings.Builder
+	for _, r := range id {
+		if b.Len() >= 40 {
+			b.WriteString("…")
+			break
+		}
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/", r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('?')
+		}
+	}
+	return strconv.Quote(b.String())
+}
+
 // authParams are the parameters an authorization request may carry once.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state",
 	"code_challenge", "code_challenge_method", "resource"}
@@ -44,9 +65,12 @@ func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, 
 	}
 	client, err := s.client(r.Context(), clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &pageError{msg: "Unknown client: " + clientID + " is not registered with this server.", detail: "Register the client again (its registration may have been removed)."}, nil
+		return nil, &pageError{msg: "The application's client id is not registered with this server.",
+			detail: "Client id " + shortID(clientID) + ". If you use this application, register it again."}, nil
 	} else if errors.Is(err, cimd.ErrInvalid) {
-		return nil, &pageError{msg: "The client's metadata document was refused.", detail: err.Error()}, nil
+		s.log.InfoContext(r.Context(), "client metadata document refused", "err", err)
+		return nil, &pageError{msg: "The application's metadata document could not be used.",
+			detail: "Its publisher must serve a valid client metadata document over HTTPS."}, nil
 	} else if errors.Is(err, errClientLookup) {
 		return nil, &pageError{msg: "TaskManager could not be asked about this client.", detail: "Nothing was approved. Try again when TaskManager is reachable.", status: http.StatusServiceUnavailable}, nil
 	} else if err != nil {

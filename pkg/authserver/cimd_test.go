@@ -60,7 +60,7 @@ func TestCIMD_PrivateAddressesRefusedOutsideDev(t *testing.T) {
 	}})
 	c := testkit.Discover(t, stack.Auth.URL())
 	c.ClientID = id
-	pageError(t, c.AuthorizeURL(nil).URL, "metadata document was refused")
+	pageError(t, c.AuthorizeURL(nil).URL, "metadata document could not be used")
 }
 
 func containsAll(s string, subs ...string) bool {

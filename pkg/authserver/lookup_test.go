@@ -47,7 +47,7 @@ func TestClientLookup_AcceptsTaskManagerClients(t *testing.T) {
 		t.Fatalf("exchange as a TaskManager-registered client: %d %v", status, tok)
 	}
 	pageError(t, c.AuthorizeURL(map[string]string{"redirect_uri": "https://other.example/cb"}).URL, "redirect URI does not match")
-	pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tm_ci_unknown"}).URL, "Unknown client")
+	pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tm_ci_unknown"}).URL, "not registered with this server")
 }
 
 func TestClientLookup_OffByDefault(t *testing.T) {
@@ -56,7 +56,7 @@ func TestClientLookup_OffByDefault(t *testing.T) {
 	id := registerAtSandbox(t, stack.Sandbox.URL())
 	c := testkit.Discover(t, stack.Auth.URL())
 	c.ClientID = id
-	pageError(t, c.AuthorizeURL(nil).URL, "Unknown client")
+	pageError(t, c.AuthorizeURL(nil).URL, "not registered with this server")
 }
 
 func TestClientLookup_TaskManagerDownRefuses(t *testing.T) {

@@ -117,7 +117,7 @@ func TestAuthorize_RefusesBadRequests(t *testing.T) {
 		}
 	})
 	t.Run("UnknownClientGetsAPageNotARedirect", func(t *testing.T) {
-		pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tmcp_ci_nobody"}).URL, "Unknown client")
+		pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tmcp_ci_nobody"}).URL, "not registered with this server")
 	})
 	t.Run("RedirectMismatchGetsAPageNotARedirect", func(t *testing.T) {
 		pageError(t, c.AuthorizeURL(map[string]string{"redirect_uri": "https://attacker.example/cb"}).URL, "redirect URI does not match")

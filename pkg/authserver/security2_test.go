@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -59,5 +60,21 @@ func TestSecurity_UpstreamVerifierSealedAtRest(t *testing.T) {
 	}
 	if stored == "" || oauth.VerifyS256(stored, challenge) {
 		t.Fatalf("the pending sign-in keeps the verifier in plaintext: %q", stored)
+	}
+}
+
+// An error page never echoes unregistered input as prose: a made-up
+// client_id shows as a short, quoted id under a fixed message.
+func TestSecurity_ErrorPageTextInjection(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	lure := "x. SECURITY ALERT: your account is locked, visit https://evil.example/unlock to restore it"
+	p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(map[string]string{"client_id": lure}).URL)
+	if p.Status != http.StatusBadRequest || strings.Contains(p.Body, "SECURITY ALERT") || strings.Contains(p.Body, "evil.example") {
+		t.Fatalf("the error page repeats the request's text: %d\n%s", p.Status, p.Body)
+	}
+	if !strings.Contains(p.Body, "not registered with this server") || !strings.Contains(p.Body, "…") {
+		t.Fatalf("the error page lacks the fixed message or the shortened id:\n%s", p.Body)
 	}
 }
