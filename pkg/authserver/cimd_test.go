@@ -61,6 +61,10 @@ func TestCIMD_PrivateAddressesRefusedOutsideDev(t *testing.T) {
 	c := testkit.Discover(t, stack.Auth.URL())
 	c.ClientID = id
 	pageError(t, c.AuthorizeURL(nil).URL, "metadata document could not be used")
+	// The page is generic: no dial error, no address of the network.
+	if p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(nil).URL); strings.Contains(p.Body, "dial") || strings.Contains(p.Body, "public address") {
+		t.Fatalf("the page shows the fetch's error:\n%s", p.Body)
+	}
 }
 
 func containsAll(s string, subs ...string) bool {

@@ -99,13 +99,19 @@ func TestResolve_RefusesPrivateAddresses(t *testing.T) {
 	if fetches.Load() != 0 {
 		t.Fatal("the request reached the loopback server")
 	}
-	for _, ip := range []string{"10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "::1", "fe80::1", "fc00::1", "0.0.0.0"} {
+	for _, ip := range []string{"10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "::1", "fe80::1", "fc00::1", "0.0.0.0",
+		// The special-purpose blocks of the IANA registries, and the IPv6
+		// prefixes that translate to IPv4 (NAT64, 6to4, Teredo).
+		"198.18.0.1", "198.19.255.254", "240.0.0.1", "255.255.255.255", "192.0.0.8", "192.0.2.1", "203.0.113.9",
+		"64:ff9b::a00:1", "64:ff9b::7f00:1", "2002:a00:1::1", "2001::1", "2001:db8::1", "::ffff:127.0.0.1", "ff02::1"} {
 		if publicIP(net.ParseIP(ip)) {
 			t.Errorf("%s counted as public", ip)
 		}
 	}
-	if !publicIP(net.ParseIP("93.184.216.34")) {
-		t.Error("a public address was refused")
+	for _, ip := range []string{"93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "1.1.1.1"} {
+		if !publicIP(net.ParseIP(ip)) {
+			t.Errorf("the public address %s was refused", ip)
+		}
 	}
 }
 
