@@ -104,7 +104,7 @@ func TestOptions_ServeResource(t *testing.T) {
 	want(t, "ClientSecret", cfg.ClientSecret, "s3cret")
 	want(t, "ScopesSupported", cfg.ScopesSupported, []string{"read", "write", "admin"})
 	want(t, "DefaultScope", cfg.DefaultScope, []string{"read"})
-	want(t, "AllowedOrigins", cfg.AllowedOrigins, []string{"*"})
+	want(t, "AllowedOrigins", cfg.AllowedOrigins, []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"})
 	want(t, "AllowedHosts", cfg.AllowedHosts, []string{"mcp.internal"})
 }
 

@@ -174,7 +174,7 @@ var settings = []Setting{
 	{KeyResourcePublicURL, "public-url", nil, "", "public URL of the MCP endpoint, as clients reach it (default http://<host>:<port>/mcp)"},
 	{KeyResourceTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport: streamable_http or sse"},
 	{KeyResourceCacheTTL, "cache-ttl", nil, "30s", "how long a positive introspection answer is reused; a revoked token works here at most this long (0 turns the cache off)"},
-	{KeyResourceOrigins, "allowed-origin", nil, []string{"*"}, "origins browser-based MCP clients may call from"},
+	{KeyResourceOrigins, "allowed-origin", nil, []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}, "origins browser-based MCP clients may call from (\"*\" for any; scheme://host:* for any port); requests from other origins get 403"},
 	{KeyResourceHosts, "allowed-host", nil, []string{}, "extra Host values to accept (besides the public URL's and localhost)"},
 	{KeyResourceTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyResourceTLSKey, "tls-key", nil, "", "TLS key file"},

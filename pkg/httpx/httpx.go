@@ -59,6 +59,9 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	base, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
 	srv.BaseContext = func(net.Listener) context.Context { return base }
+	if certFile != "" {
+		srv.Handler = hsts(srv.Handler)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -121,4 +124,13 @@ func Every(ctx context.Context, d time.Duration, fn func(context.Context)) {
 			fn(ctx)
 		}
 	}
+}
+
+// hsts tells browsers to use HTTPS only for this host from now on (RFC
+// 6797): sent on every answer of a server that serves TLS.
+func hsts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
 }

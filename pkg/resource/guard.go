@@ -40,12 +40,18 @@ func (s *Server) allowedHosts() []string {
 	return hosts
 }
 
-// cors lets browser-based MCP clients call the server from other origins.
-// Tokens travel in headers, never cookies, so credentials are not allowed.
+// cors lets browser-based MCP clients call the server from the allowed
+// origins, and refuses every request from any other (MCP transports: an
+// invalid Origin gets 403, against DNS rebinding). Tokens travel in
+// headers, never cookies, so credentials are not allowed.
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && s.originAllowed(origin) {
+		if origin != "" && !s.originAllowed(origin) {
+			http.Error(w, "requests from the origin "+origin+" are not allowed (--allowed-origin)", http.StatusForbidden)
+			return
+		}
+		if origin != "" {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
@@ -62,10 +68,23 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
+// originAllowed matches origin against the allowed list: "*", an exact
+// origin, or one with any port ("http://localhost:*"). The server's own
+// origin is always allowed.
 func (s *Server) originAllowed(origin string) bool {
+	origin = strings.ToLower(origin)
+	if origin == strings.ToLower(s.publicURL.Scheme+"://"+s.publicURL.Host) {
+		return true
+	}
 	for _, o := range s.cfg.AllowedOrigins {
-		if o == "*" || strings.EqualFold(o, origin) {
+		o = strings.ToLower(o)
+		if o == "*" || o == origin {
 			return true
+		}
+		if base, ok := strings.CutSuffix(o, ":*"); ok {
+			if rest, ok := strings.CutPrefix(origin, base+":"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				return true
+			}
 		}
 	}
 	return false

@@ -224,3 +224,35 @@ func TestSessions_FloodReturnsMemoryAfterTheTTL(t *testing.T) {
 		t.Fatalf("heap did not return to idle after the TTL: idle %d KiB, flooded %d KiB, after %d KiB", idle>>10, flooded>>10, after>>10)
 	}
 }
+
+// A request from an origin the server does not allow is refused (403),
+// not run with only the CORS headers left off; "scheme://host:*" allows
+// any port, as the default does for loopback clients.
+func TestSecurity_DisallowedOriginIsRefused(t *testing.T) {
+	t.Parallel()
+	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.AllowedOrigins = []string{"https://app.example", "http://localhost:*"}
+	}}, "read")
+	for _, c := range []struct {
+		origin string
+		want   int
+	}{{"https://evil.example", http.StatusForbidden}, {"http://localhost:6274", http.StatusOK}, {"https://app.example", http.StatusOK},
+		{"http://localhost:6274.evil.example", http.StatusForbidden}, {"", http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodPost, stack.Resource.URL(), strings.NewReader(
+			`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if c.origin != "" {
+			req.Header.Set("Origin", c.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Origin %q: %d, want %d", c.origin, resp.StatusCode, c.want)
+		}
+	}
+}
