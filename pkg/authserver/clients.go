@@ -52,6 +52,13 @@ func (s *Server) client(ctx context.Context, id string) (*store.Client, error) {
 	case err != nil:
 		s.log.WarnContext(ctx, "TaskManager client lookup failed", "client_id", id, "err", err)
 		return nil, fmt.Errorf("%w: %v", errClientLookup, err)
+	case rc.AuthMethod != oauth.AuthMethodNone:
+		// A confidential client at TaskManager has a secret tmcp never
+		// sees: accepting its id as a public MCP client would let anyone
+		// who knows the id act as that application.
+		s.log.InfoContext(ctx, "a confidential TaskManager client is not an MCP client", "client_id", id)
+		s.lookup.Put(id, nil, now.Add(lookupNegativeTTL), now)
+		return nil, store.ErrNotFound
 	}
 	c = &store.Client{ID: rc.ClientID, Name: rc.Name, RedirectURIs: rc.RedirectURIs,
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},

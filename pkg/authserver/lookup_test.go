@@ -14,11 +14,18 @@ import (
 // registerAtSandbox registers an MCP client directly at TaskManager.
 func registerAtSandbox(t *testing.T, sandboxURL string) string {
 	t.Helper()
+	return registerAtSandboxAs(t, sandboxURL, "none")
+}
+
+// registerAtSandboxAs registers a client at the sandbox TaskManager, public
+// ("none") or confidential.
+func registerAtSandboxAs(t *testing.T, sandboxURL, authMethod string) string {
+	t.Helper()
 	b := testkit.NewBrowser(t, "")
 	p := b.Get(sandboxURL + "/login")
 	b.Submit(p, "login", map[string]string{"email": testkit.DemoEmail, "password": testkit.DemoPassword})
 	req, _ := http.NewRequest(http.MethodPost, sandboxURL+"/api/oauth/clients",
-		strings.NewReader(`{"client_name":"IDE registered at TaskManager","redirect_uris":["`+testkit.ClientRedirect+`"]}`))
+		strings.NewReader(`{"client_name":"IDE registered at TaskManager","redirect_uris":["`+testkit.ClientRedirect+`"],"token_endpoint_auth_method":"`+authMethod+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.Client.Do(req)
 	if err != nil {
@@ -75,4 +82,15 @@ func TestClientLookup_TaskManagerDownRefuses(t *testing.T) {
 	}
 	status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}})
 	wantOAuthError(t, status, body, http.StatusServiceUnavailable, "temporarily_unavailable")
+}
+
+// --taskmanager-client-lookup accepts TaskManager's public clients only:
+// a confidential client's id is no credential, its secret is.
+func TestSecurity_LookupRefusesTaskManagerConfidentialClients(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.ClientLookup = true }})
+	id := registerAtSandboxAs(t, stack.Sandbox.URL(), "client_secret_basic")
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = id
+	pageError(t, c.AuthorizeURL(nil).URL, "not registered with this server")
 }

@@ -14,12 +14,15 @@ import (
 
 // ClientInfo is a registered client as /api/oauth/clients shows it.
 type ClientInfo struct {
-	ClientID     string    `json:"client_id"`
-	ClientSecret string    `json:"client_secret,omitempty"` // only in the registration response
-	Name         string    `json:"client_name"`
-	RedirectURIs []string  `json:"redirect_uris"`
-	Scopes       []string  `json:"scopes"`
-	CreatedAt    time.Time `json:"created_at"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret,omitempty"` // only in the registration response
+	Name         string   `json:"client_name"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Scopes       []string `json:"scopes"`
+	// AuthMethod is "none" for a public client (no secret), else
+	// client_secret_basic.
+	AuthMethod string    `json:"token_endpoint_auth_method"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // RegisterRequest is the body of POST /api/oauth/clients.
@@ -27,10 +30,16 @@ type RegisterRequest struct {
 	Name         string   `json:"client_name"`
 	RedirectURIs []string `json:"redirect_uris"`
 	Scopes       []string `json:"scopes"`
+	// AuthMethod "none" registers a public client (PKCE, no secret).
+	AuthMethod string `json:"token_endpoint_auth_method"`
 }
 
 func info(c *client) ClientInfo {
-	return ClientInfo{ClientID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, CreatedAt: c.CreatedAt.UTC()}
+	method := oauth.AuthMethodBasic
+	if c.SecretHash == "" {
+		method = oauth.AuthMethodNone
+	}
+	return ClientInfo{ClientID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, AuthMethod: method, CreatedAt: c.CreatedAt.UTC()}
 }
 
 func apiError(w http.ResponseWriter, status int, code, desc string) {
@@ -99,8 +108,12 @@ func (s *Server) registerClient(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, oauth.CodeInvalidClientMetadata, "scopes must be among read, write, admin")
 		return
 	}
-	secret := "tm_cs_" + secrets.Random(32)
-	c := client{ID: "tm_ci_" + secrets.Random(12), SecretHash: hashSecret(secret), Name: req.Name,
+	secret, secretHash := "", ""
+	if req.AuthMethod != oauth.AuthMethodNone {
+		secret = "tm_cs_" + secrets.Random(32)
+		secretHash = hashSecret(secret)
+	}
+	c := client{ID: "tm_ci_" + secrets.Random(12), SecretHash: secretHash, Name: req.Name,
 		RedirectURIs: req.RedirectURIs, Scopes: req.Scopes, OwnerID: u.ID, CreatedAt: s.now()}
 	if err := s.db.upsertClient(r.Context(), c); err != nil {
 		apiError(w, http.StatusInternalServerError, oauth.CodeServerError, "could not save the client")

@@ -16,12 +16,15 @@ import (
 // RegisteredClient is an OAuth client as TaskManager's /api/oauth/clients
 // shows it.
 type RegisteredClient struct {
-	ClientID     string    `json:"client_id"`
-	ClientSecret string    `json:"client_secret,omitempty"`
-	Name         string    `json:"client_name"`
-	RedirectURIs []string  `json:"redirect_uris"`
-	Scopes       []string  `json:"scopes"`
-	CreatedAt    time.Time `json:"created_at"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret,omitempty"`
+	Name         string   `json:"client_name"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Scopes       []string `json:"scopes"`
+	// AuthMethod is how the client authenticates at TaskManager; "none"
+	// marks a public client.
+	AuthMethod string    `json:"token_endpoint_auth_method,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // NewClient is what `client register` asks TaskManager for.
