@@ -148,6 +148,16 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	browser := s.browserID(w, r)
 	remembered := s.rememberedConsent(r, req)
+	if r.URL.Query().Get("prompt") == "none" {
+		// OpenID Connect §3.1.2.1: no page at all. tmcp has no session of
+		// its own, so it cannot sign in silently even with consent.
+		code, desc := "consent_required", "the user has not approved this application"
+		if remembered {
+			code, desc = "login_required", "signing in needs the user at TaskManager"
+		}
+		s.authFailed(w, r, req, nil, oauth.NewError(code, desc))
+		return
+	}
 	s.log.DebugContext(r.Context(), "authorization request", "client_id", req.Client.ID, "redirect_uri", req.RedirectURI,
 		"scope", oauth.JoinScope(req.Scope), "resource", req.Resource, "consent_remembered", remembered)
 	if remembered {
@@ -166,6 +176,14 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authReq
 		s.errorPage(w, perr.status, "Try again in a moment", perr.msg, perr.detail)
 	case perr != nil:
 		s.errorPage(w, http.StatusBadRequest, "Authorization request refused", perr.msg, perr.detail)
+	case oerr != nil && !s.clientApproved(r, req):
+		// RFC 9700 §4.11.2: a redirect URI anyone could register (open
+		// registration, a self-hosted metadata document) is no place to
+		// send a browser without the user's say: until this browser's
+		// user approved the client, errors stay on tmcp's page.
+		s.log.InfoContext(r.Context(), "authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
+		s.errorPage(w, http.StatusBadRequest, "Authorization request refused", "The application's request was refused ("+oerr.Code+").",
+			"Nothing was sent to the application. "+oerr.Description)
 	case oerr != nil:
 		s.log.InfoContext(r.Context(), "authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
 		http.Redirect(w, r, oerr.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)

@@ -106,6 +106,17 @@ type consentScope struct {
 	New  bool
 }
 
+// clientApproved reports whether this browser's user approved the client
+// for this redirect URI before (any scope or MCP server).
+func (s *Server) clientApproved(r *http.Request, req *authRequest) bool {
+	for _, a := range s.readApprovals(r) {
+		if a.ClientID == req.Client.ID && a.RedirectURI == req.RedirectURI {
+			return true
+		}
+	}
+	return false
+}
+
 // approvedBefore is the scope this browser approved for the same client,
 // redirect URI and MCP server, if any.
 func (s *Server) approvedBefore(r *http.Request, req *authRequest) []string {

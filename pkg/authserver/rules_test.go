@@ -62,8 +62,13 @@ func wantOAuthError(t *testing.T, status int, body map[string]any, wantStatus in
 // redirect to the client carrying error, state and iss.
 func redirectError(t *testing.T, c *testkit.OAuthClient, issuer string, params map[string]string, wantCode string) {
 	t.Helper()
-	authz := c.AuthorizeURL(params)
+	// Errors go back to a client this browser's user approved before
+	// (RFC 9700 §4.11.2); approve it first.
 	b := testkit.NewBrowser(t, c.RedirectURI)
+	if consent := b.Get(c.AuthorizeURL(nil).URL); consent.Status == http.StatusOK {
+		b.Submit(consent, "approve", nil)
+	}
+	authz := c.AuthorizeURL(params)
 	p := b.Get(authz.URL)
 	loc := p.Location()
 	if p.Status != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), c.RedirectURI) {
@@ -110,8 +115,10 @@ func TestAuthorize_RefusesBadRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { redirectError(t, c, iss, tc.params, tc.code) })
 	}
 	t.Run("RepeatedParameter", func(t *testing.T) {
+		b := testkit.NewBrowser(t, c.RedirectURI)
+		b.Submit(b.Get(c.AuthorizeURL(nil).URL), "approve", nil)
 		authz := c.AuthorizeURL(nil)
-		p := testkit.NewBrowser(t, c.RedirectURI).Get(authz.URL + "&scope=write")
+		p := b.Get(authz.URL + "&scope=write")
 		if loc := p.Location(); loc == nil || loc.Query().Get("error") != "invalid_request" {
 			t.Fatalf("repeated scope: %d %s", p.Status, p.Header.Get("Location"))
 		}

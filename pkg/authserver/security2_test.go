@@ -78,3 +78,40 @@ func TestSecurity_ErrorPageTextInjection(t *testing.T) {
 		t.Fatalf("the error page lacks the fixed message or the shortened id:\n%s", p.Body)
 	}
 }
+
+// RFC 9700 §4.11.2, open redirect: a client anyone can register (open DCR)
+// names an attacker's redirect URI; until this browser's user approved
+// the client, an error in its request stays on tmcp's page and the
+// browser goes nowhere.
+func TestSecurity_NoOpenRedirectThroughErrors(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RedirectURI = "https://evil.example/landing"
+	c.Register(map[string]any{"redirect_uris": []string{c.RedirectURI}, "token_endpoint_auth_method": "none",
+		"grant_types": []string{"authorization_code"}})
+	for _, params := range []map[string]string{{"response_type": "token"}, {"scope": "admin"}, {"code_challenge": ""}, {"prompt": "none"}} {
+		p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(params).URL)
+		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
+			t.Errorf("%v: %d to %q, want an error page", params, p.Status, p.Header.Get("Location"))
+		}
+	}
+}
+
+// prompt=none never shows a page: consent_required before the user
+// approved the client, login_required after (tmcp has no session of its
+// own to sign in silently with).
+func TestSecurity_PromptNoneShowsNoPage(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	b := testkit.NewBrowser(t, c.RedirectURI)
+	if p := b.Get(c.AuthorizeURL(map[string]string{"prompt": "none"}).URL); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "consent_required") {
+		t.Fatalf("prompt=none before approval: %d", p.Status)
+	}
+	b.Submit(b.Get(c.AuthorizeURL(nil).URL), "approve", nil)
+	p := b.Get(c.AuthorizeURL(map[string]string{"prompt": "none"}).URL)
+	if loc := p.Location(); loc == nil || loc.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none after approval: %d %s", p.Status, p.Header.Get("Location"))
+	}
+}
