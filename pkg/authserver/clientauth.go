@@ -15,24 +15,34 @@ import (
 // revocation endpoints. Confidential clients must present their secret
 // (basic or post); public clients present only their id and rely on PKCE.
 func (s *Server) authenticateClient(r *http.Request) (*store.Client, *oauth.Error) {
-	if oerr := s.refuseAfterFailures(r); oerr != nil {
-		return nil, oerr
-	}
 	c, oerr := s.checkClientCredentials(r)
 	if oerr != nil {
 		return nil, oerr
 	}
-	if ok, wait := s.limits.perClient.Allow(c.ID); !ok {
-		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many requests for this client; retry after "+httpx.RetryAfter(wait)+" s")
-		e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
-		return nil, e
+	if c.TokenEndpointAuthMethod != oauth.AuthMethodNone {
+		// The secret is the proof; a public client's comes with its grant.
+		if oerr := s.limitClient(c.ID); oerr != nil {
+			return nil, oerr
+		}
 	}
 	return c, nil
+}
+
+// provedPublic applies the per-client limit to a public client once the
+// request showed a valid code or token of its.
+func (s *Server) provedPublic(c *store.Client) *oauth.Error {
+	if c.TokenEndpointAuthMethod != oauth.AuthMethodNone {
+		return nil
+	}
+	return s.limitClient(c.ID)
 }
 
 func (s *Server) checkClientCredentials(r *http.Request) (*store.Client, *oauth.Error) {
 	creds, oerr := oauth.ReadClientCredentials(r)
 	if oerr != nil {
+		return nil, oerr
+	}
+	if oerr := s.refuseAfterFailures(r, creds.ID); oerr != nil {
 		return nil, oerr
 	}
 	c, err := s.client(r.Context(), creds.ID)
@@ -56,18 +66,18 @@ func (s *Server) checkClientCredentials(r *http.Request) (*store.Client, *oauth.
 	}
 	if !secrets.Equal(c.SecretHash, secrets.Hash(creds.Secret)) {
 		s.log.InfoContext(r.Context(), "client authentication failed", "client_id", c.ID)
-		s.limits.failedAuth.Allow(httpx.ClientIP(r))
+		s.limits.failedAuth.Allow(s.failureKey(r, c.ID))
 		return nil, oauth.InvalidClient("client authentication failed")
 	}
 	return c, nil
 }
 
-// refuseAfterFailures slows down secret guessing: an address whose recent
-// client authentications failed too often is refused until its budget
-// refills.
-func (s *Server) refuseAfterFailures(r *http.Request) *oauth.Error {
-	if blocked, wait := s.limits.failedAuth.Blocked(httpx.ClientIP(r)); blocked {
-		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many failed client authentications from this address; retry after "+httpx.RetryAfter(wait)+" s")
+// refuseAfterFailures slows down secret guessing: a client id whose recent
+// authentications from this address failed too often is refused there
+// until its budget refills.
+func (s *Server) refuseAfterFailures(r *http.Request, clientID string) *oauth.Error {
+	if blocked, wait := s.limits.failedAuth.Blocked(s.failureKey(r, clientID)); blocked {
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many failed authentications of this client from this address; retry after "+httpx.RetryAfter(wait)+" s")
 		e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
 		return e
 	}

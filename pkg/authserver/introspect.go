@@ -76,12 +76,12 @@ func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) (Int
 // authenticateResourceServer checks the caller's introspection credentials
 // against the configured resource servers, in constant time.
 func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *oauth.Error) {
-	if oerr := s.refuseAfterFailures(r); oerr != nil {
-		return nil, oerr
-	}
 	creds, oerr := oauth.ReadClientCredentials(r)
 	if oerr != nil {
-		return nil, oauth.InvalidClient("introspection requires the resource server's credentials")
+		return nil, s.anonymousIntrospection(r, oauth.InvalidClient("introspection requires the resource server's credentials"))
+	}
+	if oerr := s.refuseAfterFailures(r, creds.ID); oerr != nil {
+		return nil, oerr
 	}
 	for i := range s.cfg.Resources {
 		rs := &s.cfg.Resources[i]
@@ -92,6 +92,17 @@ func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *
 		}
 	}
 	s.log.InfoContext(r.Context(), "introspection with bad credentials", "client_id", creds.ID)
-	s.limits.failedAuth.Allow(httpx.ClientIP(r))
-	return nil, oauth.InvalidClient("unknown resource server or wrong secret")
+	s.limits.failedAuth.Allow(s.failureKey(r, creds.ID))
+	return nil, s.anonymousIntrospection(r, oauth.InvalidClient("unknown resource server or wrong secret"))
+}
+
+// anonymousIntrospection counts a request that did not authenticate
+// against its address's limit: an authenticated resource server is never
+// limited by address (a busy MCP server checks many tokens), junk is.
+func (s *Server) anonymousIntrospection(r *http.Request, e *oauth.Error) *oauth.Error {
+	if ok, wait := s.limits.introspect.Allow(s.clientIP(r)); !ok {
+		e = oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many requests from this address; retry after "+httpx.RetryAfter(wait)+" s")
+		e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
+	}
+	return e
 }

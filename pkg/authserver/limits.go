@@ -38,7 +38,7 @@ func (s *Server) limited(l *httpx.Limiter, next http.HandlerFunc) http.HandlerFu
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := l.Allow(httpx.ClientIP(r)); !ok {
+		if ok, wait := l.Allow(s.clientIP(r)); !ok {
 			s.tooMany(w, r, wait, "too many requests from this address")
 			return
 		}
@@ -51,4 +51,27 @@ func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 	e := oauth.NewError(oauth.CodeTemporarilyUnavailable, why+"; retry after "+httpx.RetryAfter(wait)+" s")
 	e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
 	s.writeError(w, r, e)
+}
+
+// clientIP is the calling client's address (see Config.TrustedProxies).
+func (s *Server) clientIP(r *http.Request) string { return httpx.ClientAddr(r, s.cfg.TrustedProxies) }
+
+// failureKey is what failed authentications count against: one client id
+// from one address, so that nobody's guesses lock out another client, nor
+// the same client calling from elsewhere.
+func (s *Server) failureKey(r *http.Request, clientID string) string {
+	return clientID + "\x00" + s.clientIP(r)
+}
+
+// limitClient applies the per-client limit. It is called only once the
+// request proved it holds something of the client's — its secret, or a
+// valid code or refresh token of a public client — so that junk sent with
+// a public client's id (which anyone knows) cannot drain it.
+func (s *Server) limitClient(c string) *oauth.Error {
+	if ok, wait := s.limits.perClient.Allow(c); !ok {
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many requests for this client; retry after "+httpx.RetryAfter(wait)+" s")
+		e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
+		return e
+	}
+	return nil
 }

@@ -37,6 +37,10 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oauth.NewError(oauth.CodeUnauthorizedClient, "the token was not issued to this client"))
 		return
 	}
+	if oerr := s.provedPublic(client); oerr != nil {
+		s.writeError(w, r, oerr)
+		return
+	}
 	now := s.now()
 	if t.Kind == store.KindRefresh {
 		err = s.store.RevokeGrant(r.Context(), g.ID, now)

@@ -42,7 +42,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p+path, s.corsAPI(h))
 		mux.HandleFunc("OPTIONS "+p+path, s.corsAPI(h))
 	}
-	mux.HandleFunc("POST "+p+pathIntrospect, s.limited(s.limits.introspect, s.introspect))
+	mux.HandleFunc("POST "+p+pathIntrospect, s.introspect) // limited by address only when unauthenticated
 	// The 2025-03-26 MCP revision's default paths, for clients that skip
 	// metadata discovery.
 	mux.HandleFunc("GET "+p+"/authorize", s.limited(s.limits.authorize, s.authorize))

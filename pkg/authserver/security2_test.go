@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -113,5 +116,60 @@ func TestSecurity_PromptNoneShowsNoPage(t *testing.T) {
 	p := b.Get(c.AuthorizeURL(map[string]string{"prompt": "none"}).URL)
 	if loc := p.Location(); loc == nil || loc.Query().Get("error") != "login_required" {
 		t.Fatalf("prompt=none after approval: %d %s", p.Status, p.Header.Get("Location"))
+	}
+}
+
+// A public client is known by its id alone, which anyone can send: junk
+// with the victim's id is limited by address, and never drains the
+// client's own limit, which counts only requests holding a valid code or
+// refresh token of its.
+func TestSecurity_PublicClientLimitNotDrainedByJunk(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = authserver.Limits{PerClient: 60} }}) // bursts of 15
+	_, rt := s.tokens(t)
+	for range 20 {
+		status, _ := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"tmcp_rt_junk"}})
+		if status != http.StatusBadRequest {
+			t.Fatalf("junk refresh: %d, want 400", status)
+		}
+	}
+	if status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}); status != http.StatusOK {
+		t.Fatalf("the victim's real refresh after 20 junk requests: %d %v", status, body)
+	}
+}
+
+// Behind a trusted proxy the client's address is read from
+// X-Forwarded-For, so one client's failures lock out only that client at
+// that address; the header counts for nothing from anyone else.
+func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Limits = authserver.Limits{FailedAuth: 3}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	introspect := func(secret, forwardedFor string) int {
+		req, _ := http.NewRequest(http.MethodPost, c.Meta.IntrospectionEndpoint, strings.NewReader("token=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testkit.ResourceClientID, secret)
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		status, _ := testkit.Do(t, req)
+		return status
+	}
+	for range 3 {
+		if status := introspect("guess", "203.0.113.9"); status != http.StatusUnauthorized {
+			t.Fatalf("a guess: %d", status)
+		}
+	}
+	if status := introspect(testkit.ResourceSecret, "203.0.113.9"); status != http.StatusTooManyRequests {
+		t.Fatalf("the guesser's address after 3 failures: %d, want 429", status)
+	}
+	if status := introspect(testkit.ResourceSecret, "198.51.100.7"); status != http.StatusOK {
+		t.Fatalf("the real resource server, behind the same proxy: %d, want 200", status)
+	}
+	if status := introspect(testkit.ResourceSecret, ""); status != http.StatusOK {
+		t.Fatalf("the real resource server, direct: %d, want 200", status)
 	}
 }

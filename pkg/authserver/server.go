@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -70,6 +71,8 @@ type Config struct {
 	CIMD cimd.Options
 	// Limits are the rate limits; zero is unlimited.
 	Limits Limits
+	// TrustedProxies may tell the client's address in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 	// CORSOrigins may call the registration, token and revocation
 	// endpoints from a browser; "*" is any origin (never with credentials).
 	CORSOrigins     []string

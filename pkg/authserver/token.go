@@ -90,6 +90,9 @@ func (s *Server) redeemCode(r *http.Request, client *store.Client) (*TokenRespon
 	case !oauth.VerifyS256(verifier, code.CodeChallenge):
 		return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge")
 	}
+	if oerr := s.provedPublic(client); oerr != nil {
+		return nil, oerr
+	}
 	g, err := s.store.GetGrant(r.Context(), code.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.InvalidGrant("the grant behind this code is gone")
@@ -137,6 +140,9 @@ func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse,
 		return nil, oauth.InvalidGrant("the refresh token was revoked")
 	case !now.Before(old.ExpiresAt):
 		return nil, oauth.InvalidGrant("the refresh token has expired")
+	}
+	if oerr := s.provedPublic(client); oerr != nil {
+		return nil, oerr
 	}
 	scope := oauth.ParseScope(g.Scope)
 	if asked := oauth.ParseScope(r.PostForm.Get("scope")); len(asked) > 0 {

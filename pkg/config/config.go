@@ -69,6 +69,7 @@ const (
 	KeyAuthRegLimit      = "auth.registration_limit"
 	KeyAuthClientLimit   = "auth.client_rate_limit"
 	KeyAuthFailedLimit   = "auth.failed_auth_limit"
+	KeyAuthTrustedProxy  = "auth.trusted_proxies"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -165,6 +166,7 @@ var settings = []Setting{
 	{KeyAuthRegLimit, "registration-limit", nil, 60, "client registrations an hour per client address (0: no limit)"},
 	{KeyAuthClientLimit, "client-rate-limit", nil, 300, "token, revocation requests a minute per client (0: no limit)"},
 	{KeyAuthFailedLimit, "failed-auth-limit", nil, 10, "failed client authentications a minute per address before it is refused (0: no limit)"},
+	{KeyAuthTrustedProxy, "trusted-proxy", nil, []string{}, "reverse proxies (CIDR, repeatable) whose X-Forwarded-For names the client's address for rate limits and lockouts"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 

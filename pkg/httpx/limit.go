@@ -4,7 +4,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,10 +110,41 @@ func RetryAfter(d time.Duration) string {
 
 // ClientIP is the address the request came from. Forwarded headers are
 // not trusted: behind a proxy, every request shares the proxy's address.
-func ClientIP(r *http.Request) string {
+func ClientIP(r *http.Request) string { return ClientAddr(r, nil) }
+
+// ClientAddr is the address of the client that sent r: the peer's, or,
+// when the peer is one of the trusted proxies, the nearest address in
+// X-Forwarded-For that is not a trusted proxy. Behind an untrusted peer
+// the header is ignored: anyone can write it.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(trusted) == 0 || !isTrusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return host // a malformed chain: trust only what we saw
+		}
+		if !isTrusted(hop) {
+			return hop
+		}
 	}
 	return host
 }

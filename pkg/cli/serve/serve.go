@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -80,6 +81,13 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	}
 	if err := backend.Check(StorePath(v)); err != nil {
 		return nil, fmt.Errorf("%s: %w", name(config.KeyAuthStore), err)
+	}
+	for _, cidr := range v.GetStringSlice(config.KeyAuthTrustedProxy) {
+		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a CIDR like 10.0.0.0/8", name(config.KeyAuthTrustedProxy), cidr)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
 	if cfg.Issuer == "" && port != 0 {
 		cfg.Issuer = AuthIssuer(v)

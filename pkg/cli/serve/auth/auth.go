@@ -44,7 +44,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		config.KeyTMIssuer, config.KeyJWTIssuer, config.KeyAuthClientLookup, config.KeyAuthResource,
 		config.KeyAuthStore, config.KeyAuthStoreTimeout, config.KeyAuthAccessTTL, config.KeyAuthRefreshTTL, config.KeyAuthTokenFormat,
 		config.KeyAuthTLSCert, config.KeyAuthTLSKey, config.KeyAuthCORSOrigins, config.KeyAuthRateLimit,
-		config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthRegSchemes,
+		config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthTrustedProxy, config.KeyAuthRegSchemes,
 		config.KeyAuthDev, config.KeyAuthAuditLog,
 	)
 	return cmd
