@@ -76,6 +76,11 @@ func (s *Server) documentClient(ctx context.Context, id string) (*store.Client, 
 		s.log.InfoContext(ctx, "client metadata document refused", "client_id", id, "err", err)
 		return nil, err
 	}
+	for _, u := range d.RedirectURIs {
+		if err := s.cfg.Registration.redirects().Check(u); err != nil {
+			return nil, fmt.Errorf("%w: redirect URI %s %v", cimd.ErrInvalid, u, err)
+		}
+	}
 	return &store.Client{ID: d.ClientID, Name: d.ClientName, RedirectURIs: d.RedirectURIs, GrantTypes: d.GrantTypes,
 		ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: oauth.AuthMethodNone, Scope: d.Scope}, nil
 }

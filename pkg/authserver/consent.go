@@ -84,14 +84,14 @@ func (s *Server) csrfToken(browser string, req *authRequest) string {
 }
 
 type consentData struct {
-	ClientName   string
-	ClientID     string
-	ClientURI    string
-	RedirectURI  string
-	RedirectHost string
-	Scopes       []consentScope
-	Resource     string
-	Params       map[string]string
+	ClientName     string
+	ClientID       string
+	ClientURI      string
+	RedirectURI    string
+	RedirectTarget string
+	Scopes         []consentScope
+	Resource       string
+	Params         map[string]string
 	// StepUp is set when the client asks again, for more than was approved.
 	StepUp   bool
 	CSRF     string
@@ -133,17 +133,13 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, req *authRe
 	if name == "" {
 		name = "An unnamed application"
 	}
-	host := req.RedirectURI
-	if i := strings.Index(host, "://"); i >= 0 {
-		host = strings.SplitN(host[i+3:], "/", 2)[0]
-	}
 	before := s.approvedBefore(r, req)
 	scopes := make([]consentScope, 0, len(req.Scope))
 	for _, sc := range req.Scope {
 		scopes = append(scopes, consentScope{Name: sc, New: before != nil && !slices.Contains(before, sc)})
 	}
 	data := consentData{
-		ClientName: name, ClientID: req.Client.ID, RedirectURI: req.RedirectURI, RedirectHost: host,
+		ClientName: name, ClientID: req.Client.ID, RedirectURI: req.RedirectURI, RedirectTarget: oauth.RedirectTarget(req.RedirectURI),
 		Scopes: scopes, Resource: req.Resource, StepUp: before != nil, CSRF: s.csrfToken(browser, req),
 		Action: s.prefix + pathConsent, Upstream: s.upstream.Endpoint("/"),
 		Params: map[string]string{

@@ -112,7 +112,7 @@ func TestRateLimit_FailedClientAuthenticationsLockOut(t *testing.T) {
 
 func TestRateLimit_PerClient(t *testing.T) {
 	t.Parallel()
-	c := limitedStack(t, authserver.Limits{PerClient: 4}) // bursts of 1
+	c := limitedStack(t, authserver.Limits{PerClient: 4})                         // bursts of 1
 	c.Register(map[string]any{"redirect_uris": []string{testkit.ClientRedirect}}) // confidential: its secret proves it
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}}
 	if status, body := c.Form(c.Meta.TokenEndpoint, form); status != http.StatusBadRequest {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -44,21 +43,19 @@ type RegistrationResponse struct {
 
 // RegistrationPolicy restricts dynamic registration (RFC 7591).
 type RegistrationPolicy struct {
-	// RedirectSchemes lists the redirect URI schemes clients may register
-	// ("https", "http" for loopback, or a private-use scheme); "*" or an
-	// empty list allows every scheme the OAuth 2.1 rules allow.
+	// RedirectSchemes adds redirect URI schemes clients may register to
+	// https, loopback http and reverse-domain private-use schemes; "*"
+	// allows every scheme the OAuth 2.1 rules allow.
 	RedirectSchemes []string
 	// InitialAccessToken, when set, must be presented as a bearer token
 	// to register (RFC 7591 §3).
 	InitialAccessToken string
 }
 
-func (p RegistrationPolicy) schemeAllowed(raw string) bool {
-	if len(p.RedirectSchemes) == 0 || slices.Contains(p.RedirectSchemes, "*") {
-		return true
-	}
-	u, err := url.Parse(raw)
-	return err == nil && slices.Contains(p.RedirectSchemes, strings.ToLower(u.Scheme))
+// redirects is the redirect URI policy of DCR and of client metadata
+// documents alike.
+func (p RegistrationPolicy) redirects() oauth.RedirectPolicy {
+	return oauth.RedirectPolicy{Extra: p.RedirectSchemes}
 }
 
 // Limits on registration metadata, so one request cannot store much.
@@ -133,11 +130,8 @@ func (s *Server) validateMetadata(md *ClientMetadata) *oauth.Error {
 		if len(u) > maxFieldLen {
 			return oauth.NewError(oauth.CodeInvalidRedirectURI, "a redirect URI is too long")
 		}
-		if err := oauth.ValidateRedirectURI(u); err != nil {
+		if err := s.cfg.Registration.redirects().Check(u); err != nil {
 			return oauth.NewError(oauth.CodeInvalidRedirectURI, "redirect URI "+u+" "+err.Error())
-		}
-		if !s.cfg.Registration.schemeAllowed(u) {
-			return oauth.NewError(oauth.CodeInvalidRedirectURI, "redirect URI "+u+" uses a scheme this server does not register: "+strings.Join(s.cfg.Registration.RedirectSchemes, ", "))
 		}
 	}
 	switch md.TokenEndpointAuthMethod {

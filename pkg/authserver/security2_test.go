@@ -12,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -172,4 +173,50 @@ func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
 	if status := introspect(testkit.ResourceSecret, ""); status != http.StatusOK {
 		t.Fatalf("the real resource server, direct: %d, want 200", status)
 	}
+}
+
+// Redirect URIs: https, loopback http and reverse-domain private-use
+// schemes by default, the same policy for DCR and client metadata
+// documents, never a fragment, and a consent page that names where the
+// redirect really goes.
+func TestSecurity_RedirectURIPolicy(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Registration.RedirectSchemes = []string{"myapp"}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	for _, u := range []string{"ws://127.0.0.1/cb", "ftp://files.example/cb", "chrome://settings/cb", "view-source:https://a.example/cb",
+		"mailto:someone@example.com", "x-javascript:alert(1)", "cursor://anysphere.cursor-mcp/oauth/callback"} {
+		status, body := c.JSON(http.MethodPost, c.Meta.RegistrationEndpoint, map[string]any{"redirect_uris": []string{u}, "token_endpoint_auth_method": "none"})
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "invalid_redirect_uri") {
+			t.Errorf("DCR with %s: %d %s", u, status, body)
+		}
+	}
+	if status, body := c.JSON(http.MethodPost, c.Meta.RegistrationEndpoint, map[string]any{"redirect_uris": []string{"com.example.app:/oauth2redirect"}, "token_endpoint_auth_method": "none"}); status != http.StatusCreated {
+		t.Errorf("DCR with a reverse-domain private-use scheme: %d %s", status, body)
+	}
+
+	// The consent page of a configured private-use scheme names the
+	// application that opens it, not a host hidden in its query.
+	c.RedirectURI = "myapp:evil?u=https://good.example.com/cb"
+	c.Register(map[string]any{"redirect_uris": []string{c.RedirectURI}, "token_endpoint_auth_method": "none"})
+	p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(nil).URL)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "opens myapp: links") || strings.Contains(p.Body, "trust <strong>good.example.com") {
+		t.Errorf("consent page for %s: %d\n%s", c.RedirectURI, p.Status, p.Body)
+	}
+
+	// A loopback redirect with a fragment matches nothing, whatever port.
+	lb := stack.PublicClient(t)
+	pageError(t, lb.AuthorizeURL(map[string]string{"redirect_uri": lb.RedirectURI + "#frag"}).URL, "redirect URI does not match")
+}
+
+func TestSecurity_RedirectURIPolicyAppliesToMetadataDocuments(t *testing.T) {
+	t.Parallel()
+	id, pool := cimdClient(t, `"`+testkit.ClientRedirect+`","ftp://files.example/cb"`)
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.CIMD = cimd.Options{AllowPrivate: true, RootCAs: pool}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = id
+	pageError(t, c.AuthorizeURL(nil).URL, "metadata document could not be used")
 }

@@ -160,7 +160,7 @@ var settings = []Setting{
 	{KeyAuthTokenFormat, "token-format", []string{"TMCP_TOKEN_FORMAT"}, "opaque", "access token format: opaque (checked by introspection) or jwt (RFC 9068, checked locally; a revoked JWT stays valid until it expires)"},
 	{KeyAuthAuditLog, "audit-log", []string{"TMCP_AUDIT_LOG"}, "", "file to append security events to as JSON lines (default: the log)"},
 	{KeyAuthDev, "dev", nil, false, "development mode: client metadata documents may live on loopback and private addresses"},
-	{KeyAuthRegSchemes, "registration-scheme", nil, []string{"*"}, "redirect URI schemes clients may register (https, http for loopback, private-use schemes; * for all)"},
+	{KeyAuthRegSchemes, "registration-scheme", nil, []string{}, "extra redirect URI schemes clients may register, besides https, loopback http and reverse-domain private-use schemes like com.example.app (* for any)"},
 	{KeyAuthRegToken, "", []string{"TMCP_REGISTRATION_TOKEN"}, "", "initial access token required to register clients (RFC 7591 §3); empty allows open registration"},
 	{KeyAuthRateLimit, "rate-limit", nil, 600, "requests a minute per client address on each endpoint (0: no limit)"},
 	{KeyAuthRegLimit, "registration-limit", nil, 60, "client registrations an hour per client address (0: no limit)"},

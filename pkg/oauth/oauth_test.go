@@ -165,3 +165,55 @@ func TestReadClientCredentials_BasicWithoutSecretIsPublic(t *testing.T) {
 		t.Fatalf("Basic with an empty password = %+v, %v; want a public client", c, err)
 	}
 }
+
+// The default policy registers https, loopback http and private-use
+// schemes in reverse domain name form (RFC 8252 §7.1); others only when
+// configured, and never a scheme OAuth 2.1 forbids.
+func TestRedirectPolicy_DefaultAndExtra(t *testing.T) {
+	def := RedirectPolicy{}
+	for _, u := range []string{"https://app.example/cb", "http://127.0.0.1:3000/cb", "com.example.app:/oauth2redirect", "com.example-app.ide://cb"} {
+		if err := def.Check(u); err != nil {
+			t.Errorf("default policy refused %q: %v", u, err)
+		}
+	}
+	for _, u := range []string{"ws://127.0.0.1/cb", "ftp://files.example/cb", "chrome://settings", "view-source:https://a.example/", "mailto:a@example.com",
+		"x-javascript:alert(1)", "myapp:evil?u=https://good.example.com/cb", "cursor://anysphere.cursor-mcp/oauth/callback", "com..app:/cb", "com.example_app:/cb"} {
+		if err := def.Check(u); err == nil {
+			t.Errorf("default policy accepted %q", u)
+		}
+	}
+	extra := RedirectPolicy{Extra: []string{"cursor", "javascript"}}
+	if err := extra.Check("cursor://anysphere.cursor-mcp/oauth/callback"); err != nil {
+		t.Errorf("a configured scheme was refused: %v", err)
+	}
+	if err := extra.Check("javascript:alert(1)"); err == nil {
+		t.Error("configuring a dangerous scheme made it acceptable")
+	}
+	if err := (RedirectPolicy{Extra: []string{"*"}}).Check("ws://127.0.0.1/cb"); err != nil {
+		t.Errorf("* refused a scheme OAuth 2.1 allows: %v", err)
+	}
+}
+
+// A fragment never matches, even against a loopback registration whose
+// port is ignored.
+func TestMatchRedirectURI_RefusesFragments(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:4567/callback#x", "http://127.0.0.1/callback#", "https://app.example/cb#frag"} {
+		if MatchRedirectURI([]string{"http://127.0.0.1/callback", "https://app.example/cb#frag"}, u) {
+			t.Errorf("MatchRedirectURI accepted %q", u)
+		}
+	}
+}
+
+func TestRedirectTarget_NamesWhereTheBrowserGoes(t *testing.T) {
+	cases := map[string]string{
+		"https://app.example/cb":                   "app.example",
+		"http://127.0.0.1:3000/cb":                 "an application on this device (127.0.0.1:3000)",
+		"myapp:evil?u=https://good.example.com/cb": "the application on this device that opens myapp: links",
+		"com.example.app:/cb":                      "the application on this device that opens com.example.app: links",
+	}
+	for u, want := range cases {
+		if got := RedirectTarget(u); got != want {
+			t.Errorf("RedirectTarget(%q) = %q, want %q", u, got, want)
+		}
+	}
+}

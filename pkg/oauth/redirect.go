@@ -12,6 +12,9 @@ import (
 // redirect URIs the port is ignored (RFC 8252 §7.3): native clients listen
 // on whatever port the OS gives them.
 func MatchRedirectURI(registered []string, requested string) bool {
+	if strings.Contains(requested, "#") {
+		return false // OAuth 2.1 §2.3: never with a fragment
+	}
 	for _, r := range registered {
 		if r == requested {
 			return true
@@ -60,7 +63,71 @@ var (
 	ErrRedirectPlainHTTP   = errors.New("uses http on a host that is not loopback; use https")
 	ErrRedirectUserinfo    = errors.New("must not carry user information")
 	ErrRedirectWildcard    = errors.New("must not contain wildcards")
+	ErrRedirectPrivateUse  = errors.New("uses a scheme that is neither https, loopback http nor a private-use scheme in reverse domain name form (like com.example.app)")
 )
+
+// RedirectPolicy says which redirect URI schemes a server registers. By
+// default: https, http on loopback, and private-use schemes named after a
+// domain in reverse order (RFC 8252 §7.1); Extra adds schemes ("*": any
+// scheme the OAuth 2.1 rules allow).
+type RedirectPolicy struct{ Extra []string }
+
+// Check applies the OAuth 2.1 rules (ValidateRedirectURI) and the policy.
+func (p RedirectPolicy) Check(raw string) error {
+	if err := ValidateRedirectURI(raw); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme == "https" || scheme == "http":
+		return nil
+	case reverseDomain(scheme):
+		return nil
+	}
+	for _, s := range p.Extra {
+		if s == "*" || strings.EqualFold(s, scheme) {
+			return nil
+		}
+	}
+	return ErrRedirectPrivateUse
+}
+
+// reverseDomain reports whether a scheme looks like a domain name in
+// reverse order: at least two dot-separated labels of letters, digits
+// and hyphens.
+func reverseDomain(scheme string) bool {
+	labels := strings.Split(scheme, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// RedirectTarget says, for a person, where a redirect URI sends the
+// browser: the host of an https or loopback URI, or the application that
+// opens a private-use scheme's links.
+func RedirectTarget(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return u.Host
+	case "http":
+		if IsLoopbackHost(u.Hostname()) {
+			return "an application on this device (" + u.Host + ")"
+		}
+		return u.Host
+	}
+	return "the application on this device that opens " + strings.ToLower(u.Scheme) + ": links"
+}
 
 // dangerousSchemes run content in the browser instead of handing the code to
 // an application (RFC 9700 §4.1, OAuth 2.1 §7.5.1).
