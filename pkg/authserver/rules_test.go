@@ -355,25 +355,46 @@ func TestToken_RefreshRules(t *testing.T) {
 		status, body = refresh(s, tok["refresh_token"].(string), nil)
 		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
 	})
-	t.Run("RetryWithinGraceAllowedOnce", func(t *testing.T) {
+	t.Run("RetryWithinGraceRepeatsTheAnswer", func(t *testing.T) {
 		t.Parallel()
 		clock := testkit.NewClock()
 		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
 		_, rt := s.tokens(t)
 		_, first := refresh(s, rt, nil)
-		clock.Advance(2 * time.Second)
-		status, second := refresh(s, rt, nil)
-		if status != http.StatusOK {
-			t.Fatalf("retry within grace: %d %v", status, second)
+		for range 2 {
+			clock.Advance(2 * time.Second)
+			status, again := refresh(s, rt, nil)
+			if status != http.StatusOK || again["access_token"] != first["access_token"] || again["refresh_token"] != first["refresh_token"] {
+				t.Fatalf("retry within grace: %d, want the first answer's tokens again", status)
+			}
+			if again["expires_in"].(float64) >= first["expires_in"].(float64) {
+				t.Fatalf("expires_in of the repeated answer = %v, first %v", again["expires_in"], first["expires_in"])
+			}
 		}
+		if !s.active(t, first["access_token"].(string)) {
+			t.Fatal("the answer's access token is not active")
+		}
+		clock.Advance(7 * time.Second) // 11 s after the rotation: grace is 10 s
+		status, body := refresh(s, rt, nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
 		if s.active(t, first["access_token"].(string)) {
-			t.Fatal("the lost response's access token is still active")
+			t.Fatal("reuse after the grace left the family active")
 		}
-		if !s.active(t, second["access_token"].(string)) {
-			t.Fatal("the retry's access token is not active")
+	})
+	t.Run("RetryAfterTheSuccessorWasUsedRevokes", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		_, rt := s.tokens(t)
+		_, first := refresh(s, rt, nil)
+		status, second := refresh(s, first["refresh_token"].(string), nil)
+		if status != http.StatusOK {
+			t.Fatalf("rotating the successor: %d %v", status, second)
 		}
 		status, body := refresh(s, rt, nil)
 		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+		if s.active(t, second["access_token"].(string)) {
+			t.Fatal("a replay after the successor was used left the family active")
+		}
 	})
 	t.Run("ScopeEscalationRefused", func(t *testing.T) {
 		t.Parallel()

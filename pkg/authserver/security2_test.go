@@ -220,3 +220,57 @@ func TestSecurity_RedirectURIPolicyAppliesToMetadataDocuments(t *testing.T) {
 	c.ClientID = id
 	pageError(t, c.AuthorizeURL(nil).URL, "metadata document could not be used")
 }
+
+// A thief replaying a rotated refresh token within the grace gets the
+// answer the client already got, never a new token family, so the real
+// client's tokens keep working; another client gets nothing; the kept
+// answer is sealed at rest.
+func TestSecurity_RefreshGraceGivesAThiefNoNewFamily(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{})
+	_, rt := s.tokens(t)
+	refresh := func(c *testkit.OAuthClient, token string) (int, map[string]any) {
+		return c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}})
+	}
+	status, real := refresh(s.c, rt)
+	if status != http.StatusOK {
+		t.Fatalf("the client's refresh: %d %v", status, real)
+	}
+
+	other := s.stack.PublicClient(t)
+	if status, body := refresh(other, rt); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("another client's replay: %d %v", status, body)
+	}
+	status, stolen := refresh(s.c, rt)
+	if status != http.StatusOK || stolen["access_token"] != real["access_token"] || stolen["refresh_token"] != real["refresh_token"] {
+		t.Fatalf("the replay within grace got other tokens than the client's own answer: %d", status)
+	}
+	if status, next := refresh(s.c, real["refresh_token"].(string)); status != http.StatusOK {
+		t.Fatalf("the client's next refresh after the replay: %d %v", status, next)
+	}
+
+	db, err := sql.Open("sqlite", "file:"+s.stack.StorePath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(context.Background(), `SELECT answer FROM tokens WHERE answer IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	kept := 0
+	for rows.Next() {
+		var answer []byte
+		if err := rows.Scan(&answer); err != nil {
+			t.Fatal(err)
+		}
+		kept++
+		if strings.Contains(string(answer), real["refresh_token"].(string)) || strings.Contains(string(answer), "tmcp_") {
+			t.Fatal("a kept answer holds a token in plaintext")
+		}
+	}
+	if kept != 1 {
+		t.Fatalf("%d answers kept, want 1 (the newest rotation's; the one before was dropped when its successor was used)", kept)
+	}
+}

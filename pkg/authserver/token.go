@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -226,17 +227,53 @@ func (s *Server) refreshUpstream(ctx context.Context, g *store.Grant) (*upstream
 }
 
 // rotation is the refresh rotation rule (OAuth 2.1 §4.3.1, RFC 9700
-// §4.14.2): a refresh token is used once. One retry within grace of that
-// use replaces the first answer, which the client most likely lost; any
-// other reuse means the token leaked, and the whole family is revoked.
-func rotation(old *store.Token, now time.Time, grace time.Duration) store.Rotation {
+// §4.14.2): a refresh token is used once. A retry within the grace of
+// that use, before its successor was used, gets the first answer again,
+// which the client most likely lost: the same tokens, never a new family.
+// Any other reuse means the token leaked, and the whole family is revoked.
+func rotation(old *store.Token, now time.Time) store.Rotation {
 	switch {
 	case old.UsedAt.IsZero():
 		return store.RotateFirst
-	case grace > 0 && !old.GraceUsed && now.Sub(old.UsedAt) <= grace:
+	case len(old.Answer.Sealed) > 0 && now.Before(old.Answer.Until):
 		return store.RotateRetry
 	}
 	return store.RevokeFamily
+}
+
+// keptAnswer is what a rotation keeps sealed for a retry.
+type keptAnswer struct {
+	Response TokenResponse `json:"response"`
+	IssuedAt time.Time     `json:"issued_at"`
+}
+
+// sealAnswer seals resp for retries of the refresh token oldHash until
+// the grace ends; no grace, nothing kept.
+func (s *Server) sealAnswer(oldHash string, resp *TokenResponse, now time.Time) (store.Answer, error) {
+	if s.cfg.RefreshGrace <= 0 {
+		return store.Answer{}, nil
+	}
+	raw, err := json.Marshal(keptAnswer{Response: *resp, IssuedAt: now})
+	if err != nil {
+		return store.Answer{}, err
+	}
+	return store.Answer{Sealed: s.sealer.Seal(raw, []byte(oldHash)), Until: now.Add(s.cfg.RefreshGrace)}, nil
+}
+
+// openAnswer is the answer old's rotation gave, its expires_in counted
+// down to now.
+func (s *Server) openAnswer(old *store.Token, now time.Time) (*TokenResponse, error) {
+	raw, err := s.sealer.Open(old.Answer.Sealed, []byte(old.Hash))
+	if err != nil {
+		return nil, err
+	}
+	var kept keptAnswer
+	if err := json.Unmarshal(raw, &kept); err != nil {
+		return nil, err
+	}
+	resp := kept.Response
+	resp.ExpiresIn = max(0, resp.ExpiresIn-int64(now.Sub(kept.IssuedAt)/time.Second))
+	return &resp, nil
 }
 
 // issue mints an access token (and a refresh token when the client uses
@@ -263,12 +300,31 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 		resp.RefreshToken = refresh
 	}
 	var err error
+	var retried *store.Token
 	if old != nil {
+		var answer store.Answer
+		if answer, err = s.sealAnswer(old.Hash, resp, now); err != nil {
+			s.log.ErrorContext(ctx, "seal token response", "err", err)
+			return nil, oauth.ServerError("could not issue tokens")
+		}
 		err = s.store.RotateRefresh(ctx, old.Hash, now, func(stored *store.Token) store.Rotation {
-			return rotation(stored, now, s.cfg.RefreshGrace)
-		}, tokens)
+			decision := rotation(stored, now)
+			if decision == store.RotateRetry {
+				retried = stored
+			}
+			return decision
+		}, tokens, answer)
 	} else {
 		err = s.store.SaveTokens(ctx, tokens...)
+	}
+	if err == nil && retried != nil {
+		again, oerr := s.openAnswer(retried, now)
+		if oerr != nil {
+			s.log.ErrorContext(ctx, "open the kept token response", "err", oerr)
+			return nil, oauth.ServerError("could not repeat the token response")
+		}
+		s.audit(ctx, "refresh retried within grace; same tokens answered", "client_id", client.ID, "sub", g.Subject)
+		return again, nil
 	}
 	if err == nil {
 		grant := "authorization_code"

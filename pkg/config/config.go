@@ -151,7 +151,7 @@ var settings = []Setting{
 	{KeyAuthScopes, "", nil, "read write", "scopes MCP clients may request"},
 	{KeyAuthAccessTTL, "access-ttl", nil, "1h", "lifetime of MCP access tokens"},
 	{KeyAuthRefreshTTL, "refresh-ttl", nil, "720h", "lifetime of MCP refresh tokens"},
-	{KeyAuthRefreshGrace, "", nil, "10s", "how long a rotated refresh token may be retried once"},
+	{KeyAuthRefreshGrace, "", nil, "10s", "how long a retry of a rotated refresh token gets the same tokens again (a client that lost the answer)"},
 	{KeyAuthTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyAuthTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeyAuthResource, "resource", nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},

@@ -110,10 +110,18 @@ type Token struct {
 	ExpiresAt time.Time
 	RevokedAt time.Time
 	// Refresh tokens only: when it was rotated, into which issuance, and
-	// whether its one grace retry has been spent.
+	// that rotation's answer while a retry may still get it.
 	UsedAt    time.Time
 	Successor string
-	GraceUsed bool
+	Answer    Answer
+}
+
+// Answer is the token response a rotation gave, sealed, kept on the
+// rotated token until Until so that a client that lost it can ask again
+// and get the same tokens.
+type Answer struct {
+	Sealed []byte
+	Until  time.Time
 }
 
 // Rotation is what a refresh rotation does with the token presented. The
@@ -121,10 +129,11 @@ type Token struct {
 type Rotation int
 
 const (
-	// RotateFirst marks the token used, naming issue as its successor.
+	// RotateFirst marks the token used, naming issue as its successor
+	// and keeping the answer; the token it succeeded loses its answer.
 	RotateFirst Rotation = iota + 1
-	// RotateRetry revokes what the token's earlier rotation issued, spends
-	// the token's one retry, and names issue as its successor instead.
+	// RotateRetry changes and saves nothing: the caller answers with the
+	// token's kept Answer.
 	RotateRetry
 	// RevokeFamily revokes the token's whole grant and saves nothing.
 	RevokeFamily
@@ -206,11 +215,12 @@ type Tokens interface {
 	GetTokenGrant(ctx context.Context, hash string) (*Token, *Grant, error)
 	RevokeToken(ctx context.Context, hash string, at time.Time) error
 	// RotateRefresh reads the refresh token oldHash under a lock, asks
-	// decide what to do with it as it is stored now, and does that and
-	// saves issue in the same transaction, so that of concurrent rotations
-	// each sees the ones before. A token or grant already revoked returns
-	// ErrRevoked without asking; RevokeFamily returns ErrReused.
-	RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token) error
+	// decide what to do with it as it is stored now, and does that (saving
+	// issue and answer on RotateFirst) in the same transaction, so that of
+	// concurrent rotations each sees the ones before. A token or grant
+	// already revoked returns ErrRevoked without asking; RevokeFamily
+	// returns ErrReused.
+	RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token, answer Answer) error
 }
 
 // Store is everything the authorization server keeps.

@@ -123,8 +123,8 @@ func (t *timeoutStore) RevokeToken(ctx context.Context, hash string, at time.Tim
 	return t.do(ctx, func(ctx context.Context) error { return t.s.RevokeToken(ctx, hash, at) })
 }
 
-func (t *timeoutStore) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token) error {
-	return t.do(ctx, func(ctx context.Context) error { return t.s.RotateRefresh(ctx, oldHash, at, decide, issue) })
+func (t *timeoutStore) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token, answer Answer) error {
+	return t.do(ctx, func(ctx context.Context) error { return t.s.RotateRefresh(ctx, oldHash, at, decide, issue, answer) })
 }
 
 func (t *timeoutStore) SaveKey(ctx context.Context, k *SigningKey) error {

@@ -159,6 +159,13 @@ var migrations = []string{
 	// Remembered consent lives in the browser's signed cookie (see
 	// authserver/consent.go); the table was written and never read.
 	`DROP TABLE consents;`,
+	// A refresh retry within grace gets the same answer (sealed here
+	// until the grace ends) instead of a second one.
+	`ALTER TABLE tokens DROP COLUMN grace_used;
+	ALTER TABLE tokens ADD COLUMN answer BLOB;
+	ALTER TABLE tokens ADD COLUMN answer_until INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX tokens_successor ON tokens(successor) WHERE successor != '';
+	CREATE INDEX tokens_answer_until ON tokens(answer_until) WHERE answer_until != 0;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

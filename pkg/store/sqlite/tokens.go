@@ -8,7 +8,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/store"
 )
 
-const tokenColumns = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, grace_used`
+const tokenColumns = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, answer, answer_until`
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -29,9 +29,9 @@ func (s *Store) SaveTokens(ctx context.Context, tokens ...*store.Token) error {
 
 func insertTokens(ctx context.Context, q querier, tokens []*store.Token) error {
 	for _, t := range tokens {
-		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.Hash, string(t.Kind), t.GrantID, t.Issuance, t.Scope, ts(t.IssuedAt), ts(t.ExpiresAt),
-			ts(t.RevokedAt), ts(t.UsedAt), t.Successor, t.GraceUsed)
+			ts(t.RevokedAt), ts(t.UsedAt), t.Successor, t.Answer.Sealed, ts(t.Answer.Until))
 		if err != nil {
 			return err
 		}
@@ -42,14 +42,15 @@ func insertTokens(ctx context.Context, q querier, tokens []*store.Token) error {
 func getToken(ctx context.Context, q querier, hash string) (*store.Token, error) {
 	var t store.Token
 	var kind string
-	var issued, exp, revoked, used int64
+	var issued, exp, revoked, used, until int64
 	err := q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor, &t.GraceUsed)
+		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor, &t.Answer.Sealed, &until)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	t.Kind = store.TokenKind(kind)
 	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(issued), fromTS(exp), fromTS(revoked), fromTS(used)
+	t.Answer.Until = fromTS(until)
 	return &t, nil
 }
 
@@ -70,7 +71,7 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at time.Time) erro
 	return nil
 }
 
-func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide store.RotationPolicy, issue []*store.Token) error {
+func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide store.RotationPolicy, issue []*store.Token, answer store.Answer) error {
 	tx, err := s.db.BeginTx(ctx, nil) // IMMEDIATE: the write lock is held from here
 	if err != nil {
 		return err
@@ -96,13 +97,14 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time,
 	}
 	switch decide(old) {
 	case store.RotateFirst:
-		_, err = tx.ExecContext(ctx, `UPDATE tokens SET used_at = ?, successor = ? WHERE hash = ?`, ts(at), successor, oldHash)
-	case store.RotateRetry:
-		// The client most likely lost the first response: undo it.
-		if _, err = tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE issuance = ? AND revoked_at = 0`, ts(at), old.Successor); err != nil {
+		if _, err = tx.ExecContext(ctx, `UPDATE tokens SET used_at = ?, successor = ?, answer = ?, answer_until = ? WHERE hash = ?`,
+			ts(at), successor, answer.Sealed, ts(answer.Until), oldHash); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tokens SET grace_used = 1, successor = ? WHERE hash = ?`, successor, oldHash)
+		// The client holds this token, so it got its predecessor's answer.
+		_, err = tx.ExecContext(ctx, `UPDATE tokens SET answer = NULL, answer_until = 0 WHERE successor = ? AND answer_until != 0`, old.Issuance)
+	case store.RotateRetry:
+		return nil
 	default:
 		if err := revokeGrantTx(ctx, tx, old.GrantID, at); err != nil {
 			return err
@@ -134,6 +136,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 		{`DELETE FROM pendings WHERE expires_at < ?`, []any{n}},
 		{`DELETE FROM codes WHERE expires_at < ?`, []any{keep}},
 		{`DELETE FROM tokens WHERE expires_at < ?`, []any{n}},
+		{`UPDATE tokens SET answer = NULL, answer_until = 0 WHERE answer_until != 0 AND answer_until < ?`, []any{n}},
 		{`DELETE FROM grants WHERE created_at < ?
 			AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
 			AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, []any{keep}},
@@ -154,7 +157,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 }
 
 const tokenGrantQuery = `SELECT t.hash, t.kind, t.grant_id, t.issuance, t.scope, t.issued_at, t.expires_at,
-	t.revoked_at, t.used_at, t.successor, t.grace_used, g.id, g.client_id, g.subject, g.username, g.scope, g.resource,
+	t.revoked_at, t.used_at, t.successor, g.id, g.client_id, g.subject, g.username, g.scope, g.resource,
 	g.redirect_uri, g.upstream, g.upstream_expires_at, g.created_at, g.revoked_at
 	FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
 
@@ -164,7 +167,7 @@ func (s *Store) GetTokenGrant(ctx context.Context, hash string) (*store.Token, *
 	var kind string
 	var issued, exp, revoked, used, upExp, created, grantRevoked int64
 	err := s.tokenGrant.QueryRowContext(ctx, hash).
-		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor, &t.GraceUsed,
+		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor,
 			&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI, &g.Upstream, &upExp, &created, &grantRevoked)
 	if err != nil {
 		return nil, nil, notFound(err)

@@ -26,7 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CodeConsumedOnceUnderConcurrency", testCodeConcurrent},
 		{"RevokeGrantRevokesTokensAndCodes", testRevokeGrant},
 		{"RefreshRotation", testRefreshRotation},
-		{"RefreshGraceRetryOnce", testRefreshGrace},
+		{"RefreshGraceRepeatsTheAnswer", testRefreshGrace},
 		{"RefreshRotatesOnceUnderConcurrency", testRefreshConcurrent},
 		{"SweepDeletesExpired", testSweep},
 		{"UpstreamUpdate", testUpstreamUpdate},
@@ -214,7 +214,7 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	a2, r2 := pair(g.ID, t0.Add(2*time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0, singleUse, []*store.Token{a2, r2}); err != nil {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, singleUse, []*store.Token{a2, r2}, store.Answer{}); err != nil {
 		t.Fatalf("first rotation: %v", err)
 	}
 	if tok := mustToken(t, s, r1.Hash); !tok.UsedAt.Equal(t0) || tok.Successor != a2.Issuance {
@@ -222,7 +222,7 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 	}
 	// Reuse with no grace: the whole family goes.
 	a3, r3 := pair(g.ID, t0.Add(3*time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(time.Second), singleUse, []*store.Token{a3, r3}); !errors.Is(err, store.ErrReused) {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(time.Second), singleUse, []*store.Token{a3, r3}, store.Answer{}); !errors.Is(err, store.ErrReused) {
 		t.Fatalf("reuse = %v, want ErrReused", err)
 	}
 	for _, h := range []string{a1.Hash, a2.Hash, r2.Hash} {
@@ -233,10 +233,10 @@ func testRefreshRotation(t *testing.T, s store.Store) {
 	if _, err := s.GetToken(ctx, a3.Hash); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("tokens of a refused rotation were saved: %v", err)
 	}
-	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(2*time.Second), oneRetry, nil); !errors.Is(err, store.ErrRevoked) {
+	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(2*time.Second), singleUse, nil, store.Answer{}); !errors.Is(err, store.ErrRevoked) {
 		t.Errorf("rotating a revoked family = %v, want ErrRevoked", err)
 	}
-	if err := s.RotateRefresh(ctx, a2.Hash, t0, singleUse, nil); !errors.Is(err, store.ErrNotFound) {
+	if err := s.RotateRefresh(ctx, a2.Hash, t0, singleUse, nil, store.Answer{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("rotating an access token = %v, want ErrNotFound", err)
 	}
 }
@@ -250,16 +250,21 @@ func singleUse(old *store.Token) store.Rotation {
 	return store.RevokeFamily
 }
 
-func oneRetry(old *store.Token) store.Rotation {
-	switch {
-	case old.UsedAt.IsZero():
-		return store.RotateFirst
-	case !old.GraceUsed:
-		return store.RotateRetry
+// withinAnswer retries while the token keeps its answer.
+func withinAnswer(at time.Time) store.RotationPolicy {
+	return func(old *store.Token) store.Rotation {
+		switch {
+		case old.UsedAt.IsZero():
+			return store.RotateFirst
+		case len(old.Answer.Sealed) > 0 && at.Before(old.Answer.Until):
+			return store.RotateRetry
+		}
+		return store.RevokeFamily
 	}
-	return store.RevokeFamily
 }
 
+// A retry changes nothing and sees the kept answer; once the successor
+// is rotated, or the sweep passes the answer's end, the answer is gone.
 func testRefreshGrace(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	g := newGrant(t, s)
@@ -267,26 +272,64 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 	if err := s.SaveTokens(ctx, a1, r1); err != nil {
 		t.Fatal(err)
 	}
+	answer := store.Answer{Sealed: []byte("sealed answer"), Until: t0.Add(10 * time.Second)}
 	a2, r2 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0, oneRetry, []*store.Token{a2, r2}); err != nil {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, withinAnswer(t0), []*store.Token{a2, r2}, answer); err != nil {
 		t.Fatal(err)
 	}
-	a3, r3 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(5*time.Second), oneRetry, []*store.Token{a3, r3}); err != nil {
-		t.Fatalf("retry within grace: %v", err)
+	if tok := mustToken(t, s, r1.Hash); string(tok.Answer.Sealed) != "sealed answer" || !tok.Answer.Until.Equal(answer.Until) {
+		t.Fatalf("kept answer = %+v", tok.Answer)
 	}
-	if tok := mustToken(t, s, r2.Hash); tok.RevokedAt.IsZero() {
-		t.Errorf("the first rotation's refresh token survived the grace retry")
+	for i := range 2 {
+		var seen []byte
+		a3, r3 := pair(g.ID, t0.Add(time.Hour))
+		err := s.RotateRefresh(ctx, r1.Hash, t0.Add(5*time.Second), func(old *store.Token) store.Rotation {
+			seen = old.Answer.Sealed
+			return withinAnswer(t0.Add(5 * time.Second))(old)
+		}, []*store.Token{a3, r3}, store.Answer{Sealed: []byte("other")})
+		if err != nil || string(seen) != "sealed answer" {
+			t.Fatalf("retry %d within grace: %v, saw %q", i+1, err, seen)
+		}
+		if _, err := s.GetToken(ctx, r3.Hash); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a retry saved tokens: %v", err)
+		}
 	}
-	if tok := mustToken(t, s, r3.Hash); !tok.RevokedAt.IsZero() {
-		t.Errorf("the grace retry's refresh token is revoked")
+	if tok := mustToken(t, s, r2.Hash); !tok.RevokedAt.IsZero() {
+		t.Fatal("a retry revoked the first answer's refresh token")
 	}
+
+	// The successor is used: the predecessor's answer is dropped, and a
+	// late retry of it revokes the family.
 	a4, r4 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(6*time.Second), oneRetry, []*store.Token{a4, r4}); !errors.Is(err, store.ErrReused) {
-		t.Fatalf("second retry within grace = %v, want ErrReused", err)
+	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(6*time.Second), withinAnswer(t0.Add(6*time.Second)), []*store.Token{a4, r4},
+		store.Answer{Sealed: []byte("second"), Until: t0.Add(16 * time.Second)}); err != nil {
+		t.Fatal(err)
 	}
-	if tok := mustToken(t, s, r3.Hash); tok.RevokedAt.IsZero() {
-		t.Errorf("family not revoked after the grace was spent")
+	if tok := mustToken(t, s, r1.Hash); len(tok.Answer.Sealed) != 0 {
+		t.Fatalf("the predecessor kept its answer after its successor was used")
+	}
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(7*time.Second), withinAnswer(t0.Add(7*time.Second)), nil, store.Answer{}); !errors.Is(err, store.ErrReused) {
+		t.Fatalf("retry after the successor was used = %v, want ErrReused", err)
+	}
+	if tok := mustToken(t, s, r4.Hash); tok.RevokedAt.IsZero() {
+		t.Error("family not revoked")
+	}
+
+	// The sweep drops answers whose grace has ended.
+	g2 := newGrant(t, s)
+	a5, r5 := pair(g2.ID, t0.Add(time.Hour))
+	a6, r6 := pair(g2.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a5, r5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RotateRefresh(ctx, r5.Hash, t0, withinAnswer(t0), []*store.Token{a6, r6}, answer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sweep(ctx, t0.Add(11*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if tok := mustToken(t, s, r5.Hash); len(tok.Answer.Sealed) != 0 || !tok.Answer.Until.IsZero() {
+		t.Fatalf("the sweep kept an answer past its grace: %+v", tok.Answer)
 	}
 }
 
@@ -304,7 +347,7 @@ func testRefreshConcurrent(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			a, r := pair(g.ID, t0.Add(time.Hour))
-			switch err := s.RotateRefresh(ctx, r1.Hash, t0, singleUse, []*store.Token{a, r}); {
+			switch err := s.RotateRefresh(ctx, r1.Hash, t0, singleUse, []*store.Token{a, r}, store.Answer{}); {
 			case err == nil:
 				ok.Add(1)
 			case errors.Is(err, store.ErrReused), errors.Is(err, store.ErrRevoked):
