@@ -84,6 +84,9 @@ const (
 	KeyResourceIdleTTL   = "resource.session_idle_ttl"
 	KeyResourceMaxSess   = "resource.max_sessions"
 	KeyResourceMaxUser   = "resource.max_sessions_per_user"
+	KeyResourceProxy     = "resource.proxy"
+	KeyResourceProxyTTL  = "resource.proxy_timeout"
+	KeyResourceToolScope = "resource.tool_scopes"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
@@ -183,6 +186,9 @@ var settings = []Setting{
 	{KeyResourceIdleTTL, "session-idle-ttl", nil, "30m", "MCP sessions idle this long end; the client starts a new one (0: never)"},
 	{KeyResourceMaxSess, "max-sessions", nil, 10000, "MCP sessions open at once on this server; more get 503 with Retry-After (0: no limit)"},
 	{KeyResourceMaxUser, "max-sessions-per-user", nil, 100, "MCP sessions one user (through one client) may have open (0: no limit)"},
+	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
+	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long the MCP server behind --proxy may take to start answering before the client gets 504"},
+	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[,SCOPE] (repeatable, globs like 'delete_*=write'); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},

@@ -3,6 +3,7 @@ package interop_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,10 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -106,21 +109,100 @@ func summary(out string) string {
 }
 
 // TestConformance_ServerScenarios runs the server scenarios that apply to
-// any MCP server against serve resource. The suite sends no token, so a
-// proxy on loopback adds a valid one; it keeps a foreign Host header as
-// is, so the DNS-rebinding scenario still reaches the server's check.
+// any MCP server against serve resource.
 func TestConformance_ServerScenarios(t *testing.T) {
 	dir := interopDir(t)
 	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+	mcpURL := withToken(t, stack.Resource.URL(), signedIn(t, stack))
+	for _, scenario := range []string{"server-initialize", "ping", "tools-list", "logging-set-level", "dns-rebinding-protection"} {
+		out, err := run(t, time.Minute, nil, node(dir), conformance(dir), "server", "--url", mcpURL, "--scenario", scenario)
+		if err != nil || !strings.Contains(out, ", 0 failed, 0 warnings") {
+			t.Errorf("%s: %v\n%s", scenario, err, out)
+		} else {
+			t.Logf("%s: passed", scenario)
+		}
+	}
+}
+
+// TestConformance_GatewayAddsNothingLosesNothing runs every server
+// scenario of the suite against the reference "everything" server, once
+// directly and once through serve resource --proxy in front of it: each
+// scenario ends the same both ways. The one difference allowed is DNS
+// rebinding, which the gateway's own Host check refuses even where the
+// backend does not.
+func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
+	dir := interopDir(t)
+	port := testkit.FreePort(t)
+	everything := exec.Command(node(dir), filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
+	everything.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	var logs bytes.Buffer
+	everything.Stdout, everything.Stderr = &logs, &logs
+	if err := everything.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { everything.Process.Kill(); everything.Wait() })
+	backend := fmt.Sprintf("http://localhost:%d/mcp", port)
+	testkit.WaitForPort(t, port, 10*time.Second)
+
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) { c.Proxy = backend }})
+	gateway := withToken(t, stack.Resource.URL(), signedIn(t, stack))
+
+	suite := func(url string) map[string]string {
+		out, _ := run(t, 3*time.Minute, nil, node(dir), conformance(dir), "server", "--url", url)
+		results := map[string]string{}
+		for _, m := range scenarioLine.FindAllStringSubmatch(summary(out), -1) {
+			results[m[1]] = m[2]
+		}
+		if len(results) < 30 {
+			t.Fatalf("the suite ran %d scenarios against %s:\n%s", len(results), url, out)
+		}
+		return results
+	}
+	direct, through := suite(backend), suite(gateway)
+	passed := 0
+	for scenario, want := range direct {
+		got := through[scenario]
+		if scenario == "dns-rebinding-protection" {
+			if !strings.HasSuffix(got, " 0 failed") {
+				t.Errorf("%s through the gateway: %s", scenario, got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: directly %q, through the gateway %q", scenario, want, got)
+		}
+		if strings.HasSuffix(want, " 0 failed") {
+			passed++
+		}
+	}
+	t.Logf("%d scenarios, the same %d pass both ways", len(direct), passed)
+	if passed < 11 {
+		t.Fatalf("only %d scenarios pass directly; the reference server did not run as expected:\n%s", passed, logs.String())
+	}
+}
+
+// scenarioLine is one line of the suite's summary: "✓ ping: 1 passed, 0 failed".
+var scenarioLine = regexp.MustCompile(`(?m)^[✓✗] ([a-z0-9-]+): (\d+ passed, \d+ failed)`)
+
+// signedIn signs in through the stack and returns an access token for
+// its resource server.
+func signedIn(t *testing.T, stack *testkit.Stack) string {
+	t.Helper()
 	c := testkit.Discover(t, stack.Auth.URL())
 	c.Resource = stack.Resource.URL()
 	c.RegisterPublic()
 	authz := c.AuthorizeURL(nil)
 	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
 	_, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
-	token := tok["access_token"].(string)
+	return tok["access_token"].(string)
+}
 
-	target, _ := url.Parse(stack.Resource.URL())
+// withToken puts a proxy on loopback in front of mcpURL that adds token:
+// the suite sends none. It keeps a foreign Host header as is, so the
+// DNS-rebinding scenario still reaches the server's check.
+func withToken(t *testing.T, mcpURL, token string) string {
+	t.Helper()
+	target, _ := url.Parse(mcpURL)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(&url.URL{Scheme: target.Scheme, Host: target.Host})
@@ -133,14 +215,6 @@ func TestConformance_ServerScenarios(t *testing.T) {
 		}, FlushInterval: -1}
 		rp.ServeHTTP(w, r)
 	}))
-	defer proxy.Close()
-	mcpURL := strings.Replace(proxy.URL, "127.0.0.1", "localhost", 1) + "/mcp"
-	for _, scenario := range []string{"server-initialize", "ping", "tools-list", "logging-set-level", "dns-rebinding-protection"} {
-		out, err := run(t, time.Minute, nil, node(dir), conformance(dir), "server", "--url", mcpURL, "--scenario", scenario)
-		if err != nil || !strings.Contains(out, ", 0 failed, 0 warnings") {
-			t.Errorf("%s: %v\n%s", scenario, err, out)
-		} else {
-			t.Logf("%s: passed", scenario)
-		}
-	}
+	t.Cleanup(proxy.Close)
+	return strings.Replace(proxy.URL, "127.0.0.1", "localhost", 1) + target.Path
 }

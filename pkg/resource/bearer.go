@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,10 +81,10 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
 			}
-			if !p.Has(need) {
+			if !oauth.ScopeSubset(need, p.Scopes) {
 				s.challenge(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
-					ErrorDescription: "this tool needs the " + need + " scope",
-					Scope:            oauth.JoinScope(append(append([]string{}, p.Scopes...), need))})
+					ErrorDescription: "this tool needs the " + oauth.JoinScope(need) + " scope",
+					Scope:            oauth.JoinScope(union(p.Scopes, need))})
 				return
 			}
 			if initialize {
@@ -93,7 +94,11 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		if !s.sessions.guard(w, r, p, method) {
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+		ctx := withPrincipal(r.Context(), p)
+		if method == "initialize" {
+			ctx = context.WithValue(ctx, initializeKey{}, true)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -130,23 +135,23 @@ type rpcCall struct {
 	} `json:"params"`
 }
 
-// peek reads a JSON-RPC body (a message or a batch) and returns the scope
+// peek reads a JSON-RPC body (a message or a batch) and returns the scopes
 // its tool calls need and whether it opens a session (initialize),
 // restoring the body for the MCP server. A body that is not JSON-RPC needs
-// nothing here; mcp-go answers it.
-func (s *Server) peek(r *http.Request) (need string, initialize bool, err error) {
+// nothing here; the MCP server answers it.
+func (s *Server) peek(r *http.Request) (need []string, initialize bool, err error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
 	r.Body.Close()
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	if len(body) > maxRPCBody {
-		return "", false, errors.New("too large")
+		return nil, false, errors.New("too large")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
 	if !bytes.Contains(body, []byte("tools/call")) {
-		return "", initialize, nil // only tool calls need a scope beyond a valid token
+		return nil, initialize, nil // only tool calls need a scope beyond a valid token
 	}
 	var calls []rpcCall
 	trimmed := bytes.TrimSpace(body)
@@ -162,11 +167,32 @@ func (s *Server) peek(r *http.Request) (need string, initialize bool, err error)
 		if c.Method != "tools/call" {
 			continue
 		}
-		if sc := toolScopes[c.Params.Name]; sc == scopeWrite || (sc == scopeRead && need == "") {
-			need = sc
-		}
+		need = union(need, s.toolNeeds(c.Params.Name))
 	}
 	return need, initialize, nil
+}
+
+// toolNeeds is the scopes a call of tool needs: the gateway's tool policy,
+// or the built-in tools' own.
+func (s *Server) toolNeeds(tool string) []string {
+	if s.gateway != nil {
+		return s.cfg.ToolPolicy.Need(tool, s.cfg.DefaultScope)
+	}
+	if sc := toolScopes[tool]; sc != "" {
+		return []string{sc}
+	}
+	return nil
+}
+
+// union is a's scopes followed by those of b it lacks.
+func union(a, b []string) []string {
+	out := append([]string{}, a...)
+	for _, sc := range b {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 func rpcMethodIs(body []byte, method string) bool {

@@ -61,6 +61,14 @@ type Config struct {
 	MaxSessionsPerUser int
 	Version            string
 
+	// Proxy, when set, is the team's own MCP server (Streamable HTTP):
+	// /mcp passes authenticated requests on to it instead of serving the
+	// built-in tools. ProxyTimeout bounds how long it may take to answer;
+	// ToolPolicy says which scopes its tools need.
+	Proxy        string
+	ProxyTimeout time.Duration
+	ToolPolicy   ToolPolicy
+
 	TLSCert, TLSKey string
 	Logger          *slog.Logger
 	Now             func() time.Time
@@ -82,6 +90,7 @@ type Server struct {
 	metrics   *resourceMetrics
 	sessions  *sessions
 	ready     readiness
+	gateway   *gateway
 }
 
 // New validates cfg and binds the listener.
@@ -138,6 +147,16 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
+	if cfg.Proxy != "" {
+		if cfg.Transport != TransportStreamable {
+			s.ln.Close()
+			return nil, errors.New("--proxy serves Streamable HTTP; --transport sse is for the built-in tools")
+		}
+		if s.gateway, err = newGateway(s, cfg.Proxy, cfg.ProxyTimeout); err != nil {
+			s.ln.Close()
+			return nil, err
+		}
+	}
 	s.hosts = s.allowedHosts()
 	s.metrics = newResourceMetrics()
 	s.handler = s.routes()
@@ -175,8 +194,15 @@ func (s *Server) Metadata() server.ProtectedResourceMetadataConfig {
 		AuthorizationServers:   []string{s.cfg.AuthServerURL},
 		ScopesSupported:        s.cfg.ScopesSupported,
 		BearerMethodsSupported: []string{"header"},
-		ResourceName:           "tmcp MCP server",
+		ResourceName:           s.resourceName(),
 	}
+}
+
+func (s *Server) resourceName() string {
+	if s.gateway != nil {
+		return "tmcp MCP gateway"
+	}
+	return "tmcp MCP server"
 }
 
 func (s *Server) routes() http.Handler {
@@ -186,7 +212,6 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(server.ProtectedResourceMetadataPath(s.cfg.Resource), prm)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 
-	mcpServer := s.newMCPServer()
 	path := s.publicURL.Path
 	if path == "" {
 		path = "/"
@@ -197,16 +222,18 @@ func (s *Server) routes() http.Handler {
 		}
 		return ctx
 	}
-	switch s.cfg.Transport {
-	case TransportSSE:
-		sse := server.NewSSEServer(mcpServer,
+	switch {
+	case s.gateway != nil:
+		mux.Handle(path, s.requireToken(s.gateway))
+	case s.cfg.Transport == TransportSSE:
+		sse := server.NewSSEServer(s.newMCPServer(),
 			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),
 			server.WithBaseURL(strings.TrimSuffix(s.cfg.Resource, s.publicURL.Path)),
 			server.WithSSEContextFunc(copyPrincipal), server.WithSSEDisableLocalhostProtection(true))
 		mux.Handle(path, s.requireToken(sse.SSEHandler()))
 		mux.Handle(path+"/message", s.requireToken(sse.MessageHandler()))
 	default:
-		h := server.NewStreamableHTTPServer(mcpServer, server.WithEndpointPath(path),
+		h := server.NewStreamableHTTPServer(s.newMCPServer(), server.WithEndpointPath(path),
 			server.WithHTTPContextFunc(copyPrincipal), server.WithDisableLocalhostProtection(true),
 			server.WithStreamableHTTPLogger(s.log), server.WithSessionIdleTTL(s.cfg.SessionIdleTTL))
 		mux.Handle(path, s.requireToken(h))
@@ -223,7 +250,14 @@ func (s *Server) routes() http.Handler {
 // its storage too), or its JWKS is reachable for JWT access tokens. The
 // answer is kept for readyCacheTTL, so probes cannot load the auth server.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	err := s.ready.check(r.Context(), s.now(), s.auth.ready)
+	err := s.ready.check(r.Context(), s.now(), func(ctx context.Context) error {
+		if s.gateway != nil {
+			if err := s.gateway.ready(ctx); err != nil {
+				return err
+			}
+		}
+		return s.auth.ready(ctx)
+	})
 	if err != nil {
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -244,4 +245,20 @@ func FreePort(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return ports[0]
+}
+
+// WaitForPort waits until something accepts connections on the loopback
+// port, for processes started by a test.
+func WaitForPort(t testing.TB, port int, within time.Duration) {
+	t.Helper()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s after %s", addr, within)
+		}
+	}
 }

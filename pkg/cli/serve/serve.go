@@ -225,6 +225,17 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 		return cfg, fmt.Errorf("%s: %q is not a duration (like 30m; 0 keeps idle sessions)", config.KeyResourceIdleTTL, v.GetString(config.KeyResourceIdleTTL))
 	}
 	cfg.MaxSessions, cfg.MaxSessionsPerUser = v.GetInt(config.KeyResourceMaxSess), v.GetInt(config.KeyResourceMaxUser)
+	if cfg.Proxy = v.GetString(config.KeyResourceProxy); cfg.Proxy != "" {
+		if err := checkURL(v, config.KeyResourceProxy); err != nil {
+			return cfg, err
+		}
+		if cfg.ProxyTimeout, err = time.ParseDuration(v.GetString(config.KeyResourceProxyTTL)); err != nil || cfg.ProxyTimeout <= 0 {
+			return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
+		}
+	}
+	if cfg.ToolPolicy, err = resource.ParseToolPolicy(v.GetStringSlice(config.KeyResourceToolScope)); err != nil {
+		return cfg, err
+	}
 	if cfg.ClientSecret, err = ResourceSecret(v); err != nil {
 		return cfg, err
 	}

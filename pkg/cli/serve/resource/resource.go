@@ -29,8 +29,14 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Long: `Run an MCP server (Streamable HTTP at /mcp, or SSE with --transport sse) whose
 tools need an MCP access token from tmcp's auth server. It publishes RFC 9728
 metadata, answers 401/403 with the challenges MCP clients step up from, and
-acts on TaskManager's tasks as the signed-in user.`,
-		Example: `  tmcp serve resource --auth-server http://localhost:9000`,
+acts on TaskManager's tasks as the signed-in user.
+
+With --proxy it is a gateway in front of your own MCP server instead: signed-in
+requests pass on to it with the user's identity in X-Forwarded-User,
+X-Forwarded-Email, X-Forwarded-Client-Id and X-Forwarded-Scopes; the MCP
+client's token never does.`,
+		Example: `  tmcp serve resource --auth-server http://localhost:9000
+  tmcp serve resource --proxy http://127.0.0.1:3000/mcp --tool-scope 'delete_*=write'`,
 	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
 		if opts.Config, err = serve.ResourceConfig(v); err != nil {
 			return err
@@ -45,6 +51,7 @@ acts on TaskManager's tasks as the signed-in user.`,
 		config.KeyTMBaseURL, config.KeyResourceTransport, config.KeyAuthResClientID, config.KeyAuthResSecret,
 		config.KeyResourceCacheTTL, config.KeyResourceOrigins, config.KeyResourceHosts, config.KeyResourceTLSCert,
 		config.KeyResourceTLSKey, config.KeyResourceIdleTTL, config.KeyResourceMaxSess, config.KeyResourceMaxUser,
+		config.KeyResourceProxy, config.KeyResourceProxyTTL, config.KeyResourceToolScope,
 	)
 	return cmd
 }

@@ -1,0 +1,134 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Identity headers the gateway sets on every request to the backend.
+// The same names arriving from the MCP client are dropped first.
+const (
+	HeaderUser     = "X-Forwarded-User"
+	HeaderEmail    = "X-Forwarded-Email"
+	HeaderClientID = "X-Forwarded-Client-Id"
+	HeaderScopes   = "X-Forwarded-Scopes"
+)
+
+// gateway passes authenticated MCP requests on to the team's own MCP
+// server (Streamable HTTP), with who the user is in headers and never the
+// MCP client's token: token passthrough is forbidden (MCP security best
+// practices), the backend is not the token's audience.
+type gateway struct {
+	backend *url.URL
+	timeout time.Duration
+	proxy   *httputil.ReverseProxy
+	s       *Server
+}
+
+// strippedHeaders never reach the backend from the MCP client.
+var strippedHeaders = []string{"Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+	"X-Forwarded-Proto", HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes}
+
+func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, error) {
+	u, err := url.Parse(backend)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--proxy %q: want the MCP server's http(s) URL, like http://127.0.0.1:3000/mcp", backend)
+	}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	g := &gateway{backend: u, timeout: timeout, s: s}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = (&net.Dialer{Timeout: min(timeout, 5*time.Second)}).DialContext
+	transport.ResponseHeaderTimeout = timeout
+	transport.MaxIdleConnsPerHost = 256
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      transport,
+		FlushInterval:  -1, // SSE: every event as it comes
+		ModifyResponse: g.track,
+		ErrorHandler:   g.failed,
+	}
+	return g, nil
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.proxy.ServeHTTP(w, r) }
+
+func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path, pr.Out.URL.RawPath = g.backend.Scheme, g.backend.Host, g.backend.Path, ""
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+	pr.Out.Host = ""
+	for _, h := range strippedHeaders {
+		pr.Out.Header.Del(h)
+	}
+	p, ok := PrincipalFrom(pr.In.Context())
+	if !ok {
+		return // requireToken runs first; never reached
+	}
+	pr.Out.Header.Set(HeaderUser, p.Subject)
+	if strings.Contains(p.Username, "@") {
+		pr.Out.Header.Set(HeaderEmail, p.Username)
+	}
+	pr.Out.Header.Set(HeaderClientID, p.ClientID)
+	pr.Out.Header.Set(HeaderScopes, strings.Join(p.Scopes, " "))
+}
+
+type initializeKey struct{}
+
+// track binds the session the backend opens to the user whose initialize
+// opened it, and forgets a session the client ended.
+func (g *gateway) track(resp *http.Response) error {
+	r := resp.Request
+	if resp.StatusCode/100 != 2 {
+		return nil
+	}
+	id := resp.Header.Get(server.HeaderKeySessionID)
+	switch {
+	case id != "" && r.Context().Value(initializeKey{}) != nil:
+		if p, ok := PrincipalFrom(r.Context()); ok {
+			g.s.sessions.add(id, owner(p))
+		}
+	case r.Method == http.MethodDelete:
+		g.s.sessions.remove(r.Header.Get(server.HeaderKeySessionID))
+	}
+	return nil
+}
+
+// failed answers for a backend that is down or too slow: a JSON-RPC error
+// with a clear message, 502 or 504, never a hang.
+func (g *gateway) failed(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusBadGateway, "the MCP server behind this gateway is not reachable"
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		status, msg = http.StatusGatewayTimeout, fmt.Sprintf("the MCP server behind this gateway did not answer within %s", g.timeout)
+	}
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return // the client went away
+	}
+	g.s.log.WarnContext(r.Context(), "backend MCP server failed", "backend", g.backend.Redacted(), "err", err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":%q}}`, msg)
+}
+
+// ready checks that the backend accepts connections.
+func (g *gateway) ready(ctx context.Context) error {
+	host := g.backend.Host
+	if g.backend.Port() == "" {
+		host = net.JoinHostPort(g.backend.Hostname(), map[string]string{"http": "80", "https": "443"}[g.backend.Scheme])
+	}
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("the MCP server behind this gateway (%s) is not reachable", g.backend.Redacted())
+	}
+	return conn.Close()
+}

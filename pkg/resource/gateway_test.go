@@ -1,0 +1,181 @@
+package resource_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/tmcp-dev/tmcp/pkg/resource"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+// gatewayStack runs the sandbox, the auth server and `serve resource
+// --proxy backend`, and signs in a client with scope.
+func gatewayStack(t *testing.T, backend string, policy []string, scope string) (*testkit.Stack, *testkit.OAuthClient, string) {
+	t.Helper()
+	rules, err := resource.ParseToolPolicy(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.Proxy, c.ProxyTimeout, c.ToolPolicy = backend, 2*time.Second, rules
+	}}, scope)
+}
+
+type headerKey struct{}
+
+// notesBackend is the team's own MCP server, written with mcp-go: its
+// tools answer with the identity headers the gateway sent.
+func notesBackend(t *testing.T) (*httptest.Server, *sync.Map) {
+	t.Helper()
+	seen := &sync.Map{} // every header value that arrived, by name
+	m := server.NewMCPServer("notes", "1.0.0", server.WithToolCapabilities(false))
+	whoami := func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		h, _ := ctx.Value(headerKey{}).(http.Header)
+		return mcp.NewToolResultText(h.Get(resource.HeaderUser) + " via " + h.Get(resource.HeaderClientID) + " with " + h.Get(resource.HeaderScopes)), nil
+	}
+	m.AddTool(mcp.NewTool("whoami_here", mcp.WithDescription("who the gateway says is calling")), whoami)
+	m.AddTool(mcp.NewTool("delete_note", mcp.WithDescription("needs write")), whoami)
+	h := server.NewStreamableHTTPServer(m, server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+		for name, values := range r.Header {
+			seen.Store(name, strings.Join(values, ","))
+		}
+		return context.WithValue(ctx, headerKey{}, r.Header.Clone())
+	}))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, seen
+}
+
+// The gateway puts tmcp's sign-in in front of another MCP server: its
+// tools answer only with a token, learn who calls from headers the client
+// cannot forge, and never see the MCP client's token.
+func TestGateway_PassesIdentityNeverTheToken(t *testing.T) {
+	t.Parallel()
+	backend, seen := notesBackend(t)
+	stack, c, tok := gatewayStack(t, backend.URL+"/mcp", []string{"delete_*=write"}, "read")
+	mcpURL := stack.Resource.URL()
+
+	if resp := rawCall(t, mcpURL, "", "whoami_here"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "resource_metadata=") {
+		t.Fatalf("without a token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	mc, err := testkit.MCP(t, mcpURL, tok, "2025-06-18", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, text := testkit.CallTool(t, mc, "whoami_here", nil)
+	if want := "user-demo@example.com via " + c.ClientID + " with read"; text != want {
+		t.Fatalf("the backend saw %q, want %q", text, want)
+	}
+
+	// Forged identity headers from the client are replaced.
+	id := initialize(t, mcpURL, tok)
+	resp := rawCall(t, mcpURL, tok, "whoami_here", "Mcp-Session-Id", id, "Mcp-Protocol-Version", "2025-11-25",
+		resource.HeaderUser, "admin", resource.HeaderScopes, "admin write")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), "admin") || !strings.Contains(string(body), "user-demo@example.com") {
+		t.Fatalf("forged identity headers: %d %s", resp.StatusCode, body)
+	}
+
+	// The tool policy: delete_* needs write, which this token lacks.
+	resp = rawCall(t, mcpURL, tok, "delete_note")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="read write"`) {
+		t.Fatalf("delete_note with a read token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+
+	seen.Range(func(name, value any) bool {
+		if strings.Contains(value.(string), "tmcp_at_") || strings.Contains(value.(string), tok) {
+			t.Errorf("the backend received the MCP token in %s", name)
+		}
+		return true
+	})
+	if _, ok := seen.Load("Authorization"); ok {
+		t.Error("the backend received an Authorization header")
+	}
+	if email, _ := seen.Load(resource.HeaderEmail); email != "demo@example.com" {
+		t.Errorf("%s = %v", resource.HeaderEmail, email)
+	}
+}
+
+// A session the backend opened belongs to the user who opened it, as the
+// built-in server's do: another user's token naming it gets 404.
+func TestGateway_SessionsBoundToTheirUser(t *testing.T) {
+	t.Parallel()
+	backend, _ := notesBackend(t)
+	stack, victim, victimToken := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	other := stack.PublicClient(t)
+	other.Resource = victim.Resource
+	otherToken := token(t, other, "read")
+	mcpURL := stack.Resource.URL()
+	id := initialize(t, mcpURL, victimToken)
+	if resp := send(t, mcpURL, otherToken, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another user's token on the backend's session: %d, want 404", resp.StatusCode)
+	}
+	if resp := send(t, mcpURL, victimToken, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the owner on its session: %d", resp.StatusCode)
+	}
+	if resp := send(t, mcpURL, victimToken, http.MethodDelete, "", id); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the owner ends its session: %d", resp.StatusCode)
+	}
+	if resp := send(t, mcpURL, victimToken, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an ended session: %d, want 404", resp.StatusCode)
+	}
+}
+
+// A backend that is down or too slow gets a JSON-RPC error with a clear
+// message, 502 or 504, within the timeout; /readyz says so.
+func TestGateway_BackendDownOrSlow(t *testing.T) {
+	t.Parallel()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the gateway hanging up
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+
+	for _, c := range []struct {
+		name, backend string
+		status        int
+		says          string
+	}{{"down", downURL, http.StatusBadGateway, "not reachable"}, {"slow", slow.URL, http.StatusGatewayTimeout, "did not answer within 2s"}} {
+		t.Run(c.name, func(t *testing.T) {
+			stack, _, tok := gatewayStack(t, c.backend+"/mcp", nil, "read")
+			start := time.Now()
+			resp := rawCall(t, stack.Resource.URL(), tok, "anything")
+			var rpc struct {
+				Error struct {
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&rpc)
+			if resp.StatusCode != c.status || !strings.Contains(rpc.Error.Message, c.says) || time.Since(start) > 5*time.Second {
+				t.Fatalf("%d %q after %s", resp.StatusCode, rpc.Error.Message, time.Since(start))
+			}
+			if c.name == "down" {
+				ready, err := http.Get(strings.TrimSuffix(stack.Resource.URL(), "/mcp") + "/readyz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(ready.Body)
+				ready.Body.Close()
+				if ready.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "behind this gateway") {
+					t.Fatalf("/readyz with the backend down: %d %s", ready.StatusCode, body)
+				}
+			}
+		})
+	}
+}
