@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli"
@@ -33,6 +35,23 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"tmcp": func() { os.Exit(cli.Execute()) },
+		// mcpbackend PORT is a team's own MCP server (mcp-go) for the
+		// gateway: its hello tool greets whoever the gateway says calls.
+		"mcpbackend": func() {
+			m := server.NewMCPServer("team-notes", "1.0.0")
+			m.AddTool(mcp.NewTool("hello", mcp.WithDescription("greets the signed-in user")),
+				func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					user, _ := ctx.Value(forwardedUser{}).(string)
+					return mcp.NewToolResultText("hello " + user), nil
+				})
+			mux := http.NewServeMux()
+			mux.Handle("/mcp", server.NewStreamableHTTPServer(m, server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+				return context.WithValue(ctx, forwardedUser{}, r.Header.Get("X-Forwarded-User"))
+			})))
+			mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+			fmt.Fprintln(os.Stderr, http.ListenAndServe("127.0.0.1:"+os.Args[1], mux))
+			os.Exit(1)
+		},
 		// fakebrowser URL plays the person at the browser ($BROWSER).
 		"fakebrowser": func() {
 			if err := testkit.SignInAs(os.Args[1]); err != nil {
@@ -42,6 +61,8 @@ func TestMain(m *testing.M) {
 		},
 	})
 }
+
+type forwardedUser struct{}
 
 // TestScripts runs the real binary against real servers on loopback; see
 // testdata/script for what each script checks.

@@ -87,6 +87,7 @@ const (
 	KeyResourceProxy     = "resource.proxy"
 	KeyResourceProxyTTL  = "resource.proxy_timeout"
 	KeyResourceToolScope = "resource.tool_scopes"
+	KeyResourceForwardTM = "resource.forward_taskmanager_token"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
@@ -188,7 +189,8 @@ var settings = []Setting{
 	{KeyResourceMaxUser, "max-sessions-per-user", nil, 100, "MCP sessions one user (through one client) may have open (0: no limit)"},
 	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long the MCP server behind --proxy may take to start answering before the client gets 504"},
-	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[,SCOPE] (repeatable, globs like 'delete_*=write'); tools no rule matches need the default scope"},
+	{KeyResourceForwardTM, "forward-taskmanager-token", nil, false, "with --proxy: send your MCP server the signed-in user's TaskManager access token as Authorization: Bearer, so it can call TaskManager as the user"},
+	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (repeatable; globs, like 'delete_*=write'); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},

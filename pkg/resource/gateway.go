@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
 // Identity headers the gateway sets on every request to the backend.
@@ -61,7 +63,31 @@ func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, err
 	return g, nil
 }
 
-func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.proxy.ServeHTTP(w, r) }
+type taskManagerTokenKey struct{}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.s.cfg.ForwardTaskManagerToken {
+		p, _ := PrincipalFrom(r.Context())
+		token, err := g.s.auth.upstreamToken(r.Context(), p, g.s.cfg.TaskManager)
+		var refusal *oauthRefusal
+		switch {
+		case errors.As(err, &refusal):
+			// The grant behind the MCP token is gone: sign in again.
+			g.s.log.InfoContext(r.Context(), "token exchange refused", "error", refusal.Code)
+			g.s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{Error: oauth.CodeInvalidToken,
+				ErrorDescription: "the authorization server no longer hands out your TaskManager access; sign in again"})
+			return
+		case err != nil:
+			g.s.log.ErrorContext(r.Context(), "token exchange failed", "err", err)
+			w.Header().Set("Retry-After", retryAfter)
+			oauth.WriteJSON(w, nil, &oauth.Error{Code: oauth.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
+				Description: "the authorization server cannot hand out your TaskManager access right now; try again shortly"})
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), taskManagerTokenKey{}, token))
+	}
+	g.proxy.ServeHTTP(w, r)
+}
 
 func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path, pr.Out.URL.RawPath = g.backend.Scheme, g.backend.Host, g.backend.Path, ""
@@ -80,6 +106,9 @@ func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.Out.Header.Set(HeaderClientID, p.ClientID)
 	pr.Out.Header.Set(HeaderScopes, strings.Join(p.Scopes, " "))
+	if token, ok := pr.In.Context().Value(taskManagerTokenKey{}).(string); ok {
+		pr.Out.Header.Set("Authorization", "Bearer "+token) // TaskManager's, never tmcp's
+	}
 }
 
 type initializeKey struct{}

@@ -3,6 +3,7 @@ package resource_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -177,5 +178,47 @@ func TestGateway_BackendDownOrSlow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With --forward-taskmanager-token the team's MCP server gets the user's
+// TaskManager token, and calls TaskManager's API as the user with it.
+func TestGateway_ForwardsTheTaskManagerToken(t *testing.T) {
+	t.Parallel()
+	var taskManager string
+	m := server.NewMCPServer("tasks-backend", "1.0.0")
+	m.AddTool(mcp.NewTool("count_my_tasks"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		h, _ := ctx.Value(headerKey{}).(http.Header)
+		auth := h.Get("Authorization")
+		if strings.Contains(auth, "tmcp_") {
+			return mcp.NewToolResultError("received an MCP token"), nil
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, taskManager+"/api/tasks", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return mcp.NewToolResultText(fmt.Sprintf("%d %s", resp.StatusCode, body)), nil
+	})
+	backend := httptest.NewServer(server.NewStreamableHTTPServer(m, server.WithStateLess(true),
+		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+			return context.WithValue(ctx, headerKey{}, r.Header.Clone())
+		})))
+	t.Cleanup(backend.Close)
+
+	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.Proxy, c.ForwardTaskManagerToken = backend.URL+"/mcp", true
+	}}, "read")
+	taskManager = stack.Sandbox.URL()
+	mc, err := testkit.MCP(t, stack.Resource.URL(), tok, "2025-06-18", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, text := testkit.CallTool(t, mc, "count_my_tasks", nil)
+	if res.IsError || !strings.HasPrefix(text, "200 ") {
+		t.Fatalf("the backend calling TaskManager as the user: %s", text)
 	}
 }

@@ -68,6 +68,9 @@ type Config struct {
 	Proxy        string
 	ProxyTimeout time.Duration
 	ToolPolicy   ToolPolicy
+	// ForwardTaskManagerToken sends the backend the user's TaskManager
+	// access token (from the token exchange) as its bearer token.
+	ForwardTaskManagerToken bool
 
 	TLSCert, TLSKey string
 	Logger          *slog.Logger
@@ -147,6 +150,10 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
+	if cfg.Proxy == "" && (cfg.ForwardTaskManagerToken || len(cfg.ToolPolicy) > 0) {
+		s.ln.Close()
+		return nil, errors.New("--forward-taskmanager-token and --tool-scope apply to the MCP server behind --proxy; add --proxy URL")
+	}
 	if cfg.Proxy != "" {
 		if cfg.Transport != TransportStreamable {
 			s.ln.Close()

@@ -48,7 +48,8 @@ server (:9000) and the protected MCP server (:8001), with SQLite in the state
 directory and the auth server's client registered at the sandbox. Ctrl-C
 stops all three. Then run: tmcp flow test`,
 		Example: `  tmcp dev
-  tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421`,
+  tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421
+  tmcp dev --proxy http://127.0.0.1:3000/mcp --forward-taskmanager-token`,
 	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
 		if opts.Logger, err = f.Logger(v); err != nil {
 			return err
@@ -59,6 +60,7 @@ stops all three. Then run: tmcp flow test`,
 	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
 	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
 	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
+	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceToolScope, config.KeyResourceForwardTM)
 	return cmd
 }
 
@@ -114,7 +116,7 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
+	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), o.Resource.Proxy, o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sb.Run(ctx) })
 	g.Go(func() error { return auth.Run(ctx) })
@@ -122,19 +124,24 @@ func run(ctx context.Context, o *Options) error {
 	return g.Wait()
 }
 
-func printPanel(io *ui.IO, sandboxURL, authURL, mcpURL, email, password string) {
+func printPanel(io *ui.IO, sandboxURL, authURL, mcpURL, backend, email, password string) {
 	st := io.Styles()
 	row := func(k, v string) string { return st.Key.Render(fmt.Sprintf("%-18s", k)) + v }
 	lines := []string{
 		st.Title.Render("tmcp dev") + st.Muted.Render("  — everything on localhost, Ctrl-C stops it"),
 		"",
 		row("MCP server", mcpURL),
+	}
+	if backend != "" {
+		lines = append(lines, row("Protects", backend))
+	}
+	lines = append(lines,
 		row("Auth server", authURL),
 		row("TaskManager", sandboxURL+"  (sandbox)"),
 		row("Demo login", email+" / "+password),
 		"",
 		row("Next", "tmcp flow test"),
 		row("Or connect", "any MCP client to "+mcpURL),
-	}
+	)
 	fmt.Fprintln(io.Out, st.Box.Render(strings.Join(lines, "\n")))
 }

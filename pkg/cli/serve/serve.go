@@ -225,6 +225,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 		return cfg, fmt.Errorf("%s: %q is not a duration (like 30m; 0 keeps idle sessions)", config.KeyResourceIdleTTL, v.GetString(config.KeyResourceIdleTTL))
 	}
 	cfg.MaxSessions, cfg.MaxSessionsPerUser = v.GetInt(config.KeyResourceMaxSess), v.GetInt(config.KeyResourceMaxUser)
+	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	if cfg.Proxy = v.GetString(config.KeyResourceProxy); cfg.Proxy != "" {
 		if err := checkURL(v, config.KeyResourceProxy); err != nil {
 			return cfg, err

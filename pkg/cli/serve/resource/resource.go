@@ -51,7 +51,7 @@ client's token never does.`,
 		config.KeyTMBaseURL, config.KeyResourceTransport, config.KeyAuthResClientID, config.KeyAuthResSecret,
 		config.KeyResourceCacheTTL, config.KeyResourceOrigins, config.KeyResourceHosts, config.KeyResourceTLSCert,
 		config.KeyResourceTLSKey, config.KeyResourceIdleTTL, config.KeyResourceMaxSess, config.KeyResourceMaxUser,
-		config.KeyResourceProxy, config.KeyResourceProxyTTL, config.KeyResourceToolScope,
+		config.KeyResourceProxy, config.KeyResourceProxyTTL, config.KeyResourceToolScope, config.KeyResourceForwardTM,
 	)
 	return cmd
 }
