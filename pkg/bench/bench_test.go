@@ -22,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -75,15 +76,40 @@ func mcpCaller(tb testing.TB, mcpURL, token string) func(int) error {
 	}
 }
 
+// BenchmarkGateway: authenticated tools/call through serve resource --proxy
+// against calling the same backend (mcp-go, the whoami tool above, no
+// auth) directly, driven by the raw load generator (target ≥ 0.70). The
+// built-in server against the bare one, by the same generator, rides
+// along (target ≥ 0.90, opaque tokens with the cache).
+func BenchmarkGateway(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		backend := bareMCP(b)
+		direct := rawCaller(b, backend, "none", "whoami")
+		gw := testkit.StartStack(b, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) { c.Proxy = backend }})
+		through := rawCaller(b, gw.Resource.URL(), tmcpToken(b, gw), "whoami")
+		builtin := testkit.StartStack(b, testkit.AuthOptions{Resource: true})
+		own := rawCaller(b, builtin.Resource.URL(), tmcpToken(b, builtin), "whoami")
+		rates := interleavedWith(b, rawWorkers, 4, time.Second, direct, through, own)
+		b.ReportMetric(rates[1]/rates[0], "ratio_gateway")
+		b.ReportMetric(rates[2]/rates[0], "ratio_builtin")
+		fmt.Printf("tools/call  gateway  %8.0f/s  backend directly %8.0f/s  ratio %.2f  (%d connections)\n", rates[1], rates[0], rates[1]/rates[0], rawWorkers)
+		fmt.Printf("tools/call  built-in %8.0f/s  bare mcp-go       %8.0f/s  ratio %.2f  (%d connections)\n", rates[2], rates[0], rates[2]/rates[0], rawWorkers)
+	}
+}
+
 // interleaved measures each op in turn, rounds times, so drift in the
 // machine's state (other processes, GC, CPU boost) hits all alike; it
 // returns the mean rate of each.
 func interleaved(tb testing.TB, rounds int, per time.Duration, ops ...func(int) error) []float64 {
+	return interleavedWith(tb, workers, rounds, per, ops...)
+}
+
+func interleavedWith(tb testing.TB, n, rounds int, per time.Duration, ops ...func(int) error) []float64 {
 	sums := make([]float64, len(ops))
 	for r := 0; r < rounds; r++ {
 		for i, op := range ops {
 			runtime.GC()
-			rate, errs := load(workers, per, op)
+			rate, errs := load(n, per, op)
 			if errs > 0 {
 				tb.Fatalf("%d errors", errs)
 			}

@@ -56,7 +56,7 @@ func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, err
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      transport,
-		FlushInterval:  -1, // SSE: every event as it comes
+		FlushInterval:  0, // SSE and unsized bodies are flushed as they come (httputil does so for them)
 		ModifyResponse: g.track,
 		ErrorHandler:   g.failed,
 	}
