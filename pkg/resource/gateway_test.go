@@ -113,23 +113,7 @@ func TestGateway_SessionsBoundToTheirUser(t *testing.T) {
 	t.Parallel()
 	backend, _ := notesBackend(t)
 	stack, victim, victimToken := gatewayStack(t, backend.URL+"/mcp", nil, "read")
-	other := stack.PublicClient(t)
-	other.Resource = victim.Resource
-	otherToken := token(t, other, "read")
-	mcpURL := stack.Resource.URL()
-	id := initialize(t, mcpURL, victimToken)
-	if resp := send(t, mcpURL, otherToken, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("another user's token on the backend's session: %d, want 404", resp.StatusCode)
-	}
-	if resp := send(t, mcpURL, victimToken, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusOK {
-		t.Fatalf("the owner on its session: %d", resp.StatusCode)
-	}
-	if resp := send(t, mcpURL, victimToken, http.MethodDelete, "", id); resp.StatusCode != http.StatusOK {
-		t.Fatalf("the owner ends its session: %d", resp.StatusCode)
-	}
-	if resp := send(t, mcpURL, victimToken, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("an ended session: %d, want 404", resp.StatusCode)
-	}
+	sessionsBound(t, stack, victim, victimToken)
 }
 
 // A backend that is down or too slow gets a JSON-RPC error with a clear

@@ -68,6 +68,13 @@ func initialize(t *testing.T, mcpURL, token string) string {
 func TestSecurity_SessionsBoundToTheirUser(t *testing.T) {
 	t.Parallel()
 	stack, victim, victimToken := full(t, testkit.AuthOptions{}, "read")
+	sessionsBound(t, stack, victim, victimToken)
+}
+
+// sessionsBound checks that the session victimToken opens on stack's MCP
+// server is the victim's alone, through its end.
+func sessionsBound(t *testing.T, stack *testkit.Stack, victim *testkit.OAuthClient, victimToken string) {
+	t.Helper()
 	other := stack.PublicClient(t)
 	other.Resource = victim.Resource
 	otherToken := token(t, other, "read")
