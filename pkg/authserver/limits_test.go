@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -126,5 +127,36 @@ func TestRateLimit_PerClient(t *testing.T) {
 	other.Register(map[string]any{"redirect_uris": []string{testkit.ClientRedirect}})
 	if status, _ := other.Form(other.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {strings.Repeat("a", 43)}}); status != http.StatusBadRequest {
 		t.Fatalf("another client was limited too: %d", status)
+	}
+}
+
+// A busy MCP server exchanges many users' tokens from one address: its
+// authenticated token exchanges are never limited by address, while
+// exchanges with wrong credentials are.
+func TestRateLimit_ResourceServerExchangesNotLimitedByAddress(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = authserver.Limits{PerIP: 8} }})
+	access, _ := s.tokens(t)
+	exchange := func(secret string) (int, map[string]any) {
+		form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {access}, "subject_token_type": {oauth.TokenTypeAccessToken}}
+		req, _ := http.NewRequest(http.MethodPost, s.c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testkit.ResourceClientID, secret)
+		return testkit.Do(t, req)
+	}
+	for i := range 50 {
+		if status, body := exchange(testkit.ResourceSecret); status != http.StatusOK {
+			t.Fatalf("exchange %d of the resource server: %d %v", i+1, status, body)
+		}
+	}
+	limited := false
+	for range 20 {
+		if status, _ := exchange("wrong"); status == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("exchanges with a wrong secret were never limited")
 	}
 }

@@ -36,7 +36,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+p+pathConsent, s.limited(s.limits.authorize, s.consent))
 	mux.HandleFunc("GET "+p+pathCallback, s.callback)
 	for path, h := range map[string]http.HandlerFunc{
-		pathToken: s.limited(s.limits.token, s.token), "/token": s.limited(s.limits.token, s.token),
+		pathToken: s.tokenEndpoint, "/token": s.tokenEndpoint,
 		pathRegister: s.limited(s.limits.register, s.register), pathRevoke: s.limited(s.limits.revoke, s.revoke),
 	} {
 		mux.HandleFunc("POST "+p+path, s.corsAPI(h))

@@ -23,7 +23,12 @@ type TokenResponse struct {
 	Scope        string `json:"scope"`
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// tokenEndpoint limits MCP clients' token requests by address. The
+// resource servers' token exchange is not: it authenticates with their
+// credentials, and a busy MCP server exchanges many users' tokens from
+// one address; a request that fails to authenticate is limited by
+// address there.
+func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	if oerr := parseForm(r); oerr != nil {
 		s.writeError(w, r, oerr)
 		return
@@ -32,6 +37,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.exchange(w, r)
 		return
 	}
+	s.limited(s.limits.token, s.token)(w, r)
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	client, oerr := s.authenticateClient(r)
 	if oerr != nil {
 		s.writeError(w, r, oerr)
