@@ -52,6 +52,18 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, http.ListenAndServe("127.0.0.1:"+os.Args[1], mux))
 			os.Exit(1)
 		},
+		// mcpstdio is the same server over stdio: it greets the user the
+		// gateway started its process for.
+		"mcpstdio": func() {
+			m := server.NewMCPServer("team-notes-stdio", "1.0.0")
+			m.AddTool(mcp.NewTool("hello", mcp.WithDescription("greets the signed-in user")),
+				func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					return mcp.NewToolResultText("hello " + os.Getenv("TMCP_USER") + " from process " + strconv.Itoa(os.Getpid())), nil
+				})
+			if err := server.ServeStdio(m); err != nil {
+				os.Exit(1)
+			}
+		},
 		// fakebrowser URL plays the person at the browser ($BROWSER).
 		"fakebrowser": func() {
 			if err := testkit.SignInAs(os.Args[1]); err != nil {

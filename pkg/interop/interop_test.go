@@ -125,15 +125,17 @@ func TestConformance_ServerScenarios(t *testing.T) {
 }
 
 // TestConformance_GatewayAddsNothingLosesNothing runs every server
-// scenario of the suite against the reference "everything" server, once
-// directly and once through serve resource --proxy in front of it: each
-// scenario ends the same both ways. The one difference allowed is DNS
+// scenario of the suite against the reference "everything" server: once
+// directly over Streamable HTTP, once through serve resource --proxy in
+// front of it, and once through serve resource -- in front of the same
+// server over stdio: each scenario ends the same every way. The one difference allowed is DNS
 // rebinding, which the gateway's own Host check refuses even where the
 // backend does not.
 func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 	dir := interopDir(t)
 	port := testkit.FreePort(t)
-	everything := exec.Command(node(dir), filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
+	script := filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
+	everything := exec.Command(node(dir), script, "streamableHttp")
 	everything.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
 	var logs bytes.Buffer
 	everything.Stdout, everything.Stderr = &logs, &logs
@@ -146,6 +148,10 @@ func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 
 	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) { c.Proxy = backend }})
 	gateway := withToken(t, stack.Resource.URL(), signedIn(t, stack))
+	stdioStack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
+		c.Command = []string{node(dir), script, "stdio"}
+	}})
+	stdio := withToken(t, stdioStack.Resource.URL(), signedIn(t, stdioStack))
 
 	suite := func(url string) map[string]string {
 		out, _ := run(t, 3*time.Minute, nil, node(dir), conformance(dir), "server", "--url", url)
@@ -158,18 +164,20 @@ func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 		}
 		return results
 	}
-	direct, through := suite(backend), suite(gateway)
+	direct, through, overStdio := suite(backend), suite(gateway), suite(stdio)
 	passed := 0
 	for scenario, want := range direct {
-		got := through[scenario]
-		if scenario == "dns-rebinding-protection" {
-			if !strings.HasSuffix(got, " 0 failed") {
-				t.Errorf("%s through the gateway: %s", scenario, got)
+		for way, results := range map[string]map[string]string{"the HTTP gateway": through, "the stdio gateway": overStdio} {
+			got := results[scenario]
+			if scenario == "dns-rebinding-protection" {
+				if !strings.HasSuffix(got, " 0 failed") {
+					t.Errorf("%s through %s: %s", scenario, way, got)
+				}
+				continue
 			}
-			continue
-		}
-		if got != want {
-			t.Errorf("%s: directly %q, through the gateway %q", scenario, want, got)
+			if got != want {
+				t.Errorf("%s: directly %q, through %s %q", scenario, want, way, got)
+			}
 		}
 		if strings.HasSuffix(want, " 0 failed") {
 			passed++

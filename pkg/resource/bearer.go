@@ -175,7 +175,7 @@ func (s *Server) peek(r *http.Request) (need []string, initialize bool, err erro
 // toolNeeds is the scopes a call of tool needs: the gateway's tool policy,
 // or the built-in tools' own.
 func (s *Server) toolNeeds(tool string) []string {
-	if s.gateway != nil {
+	if s.gateway != nil || s.stdio != nil {
 		return s.cfg.ToolPolicy.Need(tool, s.cfg.DefaultScope)
 	}
 	if sc := toolScopes[tool]; sc != "" {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,10 @@ type Config struct {
 	// ToolPolicy says which scopes its tools need.
 	Proxy        string
 	ProxyTimeout time.Duration
-	ToolPolicy   ToolPolicy
+	// Command, when set, is the team's own MCP server as a stdio program:
+	// one process per MCP session, the user's identity in its environment.
+	Command    []string
+	ToolPolicy ToolPolicy
 	// ForwardTaskManagerToken sends the backend the user's TaskManager
 	// access token (from the token exchange) as its bearer token.
 	ForwardTaskManagerToken bool
@@ -94,6 +98,7 @@ type Server struct {
 	sessions  *sessions
 	ready     readiness
 	gateway   *gateway
+	stdio     *stdioGateway
 }
 
 // New validates cfg and binds the listener.
@@ -150,9 +155,20 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
-	if cfg.Proxy == "" && (cfg.ForwardTaskManagerToken || len(cfg.ToolPolicy) > 0) {
+	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || len(cfg.ToolPolicy) > 0) {
 		s.ln.Close()
-		return nil, errors.New("--forward-taskmanager-token and --tool-scope apply to the MCP server behind --proxy; add --proxy URL")
+		return nil, errors.New("--forward-taskmanager-token and --tool-scope apply to your own MCP server: add --proxy URL or -- COMMAND")
+	}
+	if len(cfg.Command) > 0 {
+		if cfg.Proxy != "" || cfg.Transport != TransportStreamable {
+			s.ln.Close()
+			return nil, errors.New("a stdio MCP server (-- COMMAND) is served over Streamable HTTP, without --proxy or --transport sse")
+		}
+		if _, err := exec.LookPath(cfg.Command[0]); err != nil {
+			s.ln.Close()
+			return nil, fmt.Errorf("the MCP server command %q: %w", cfg.Command[0], err)
+		}
+		s.stdio = newStdioGateway(s, cfg.Command, cfg.ProxyTimeout)
 	}
 	if cfg.Proxy != "" {
 		if cfg.Transport != TransportStreamable {
@@ -181,6 +197,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.SessionIdleTTL > 0 {
 		go httpx.Every(ctx, min(s.cfg.SessionIdleTTL, time.Minute), s.sessions.sweep)
 	}
+	if s.stdio != nil {
+		defer s.stdio.stopAll()
+	}
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
@@ -206,7 +225,7 @@ func (s *Server) Metadata() server.ProtectedResourceMetadataConfig {
 }
 
 func (s *Server) resourceName() string {
-	if s.gateway != nil {
+	if s.gateway != nil || s.stdio != nil {
 		return "tmcp MCP gateway"
 	}
 	return "tmcp MCP server"
@@ -232,6 +251,8 @@ func (s *Server) routes() http.Handler {
 	switch {
 	case s.gateway != nil:
 		mux.Handle(path, s.requireToken(s.gateway))
+	case s.stdio != nil:
+		mux.Handle(path, s.requireToken(s.stdio))
 	case s.cfg.Transport == TransportSSE:
 		sse := server.NewSSEServer(s.newMCPServer(),
 			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),

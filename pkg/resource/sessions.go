@@ -23,6 +23,9 @@ type sessions struct {
 	max     int
 	perUser int
 	now     func() time.Time
+	// onEnd learns of every session that ends, however it ends (closed,
+	// idle, swept); it runs on its own goroutine.
+	onEnd func(id string)
 }
 
 type session struct {
@@ -75,6 +78,9 @@ func (s *sessions) removeLocked(id string) {
 	if s.byOwner[e.owner]--; s.byOwner[e.owner] <= 0 {
 		delete(s.byOwner, e.owner)
 	}
+	if s.onEnd != nil {
+		go s.onEnd(id)
+	}
 }
 
 // use reports whether session id exists, is alive and belongs to who, and
@@ -125,6 +131,13 @@ func (s *sessions) sweepLocked() {
 			s.removeLocked(id)
 		}
 	}
+}
+
+func (s *sessions) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byID[id]
+	return ok
 }
 
 func (s *sessions) count() int {

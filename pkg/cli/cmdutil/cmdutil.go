@@ -120,6 +120,15 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// CommandAfterDash takes positional arguments only after "--": a program
+// and its arguments, run by the command.
+func CommandAfterDash(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 && cmd.ArgsLenAtDash() != 0 {
+		return UsageErrorf("unexpected argument %q for %q (put a program to run after --, as in %s -- COMMAND ARGS)", args[0], cmd.CommandPath(), cmd.CommandPath())
+	}
+	return nil
+}
+
 // ExactArgs wants exactly n positional arguments, named by the command's
 // Use line.
 func ExactArgs(n int) cobra.PositionalArgs {

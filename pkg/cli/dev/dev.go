@@ -41,7 +41,8 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := cmdutil.New(&cobra.Command{
-		Use:   "dev",
+		Use:   "dev [-- COMMAND [ARGS...]]",
+		Args:  cmdutil.CommandAfterDash,
 		Short: "Run the sandbox, auth and resource servers together on embedded defaults",
 		Long: `Run the whole stack locally: the sandbox TaskManager (:4321), the MCP auth
 server (:9000) and the protected MCP server (:8001), with SQLite in the state
@@ -49,12 +50,17 @@ directory and the auth server's client registered at the sandbox. Ctrl-C
 stops all three. Then run: tmcp flow test`,
 		Example: `  tmcp dev
   tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421
-  tmcp dev --proxy http://127.0.0.1:3000/mcp --forward-taskmanager-token`,
-	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+  tmcp dev --proxy http://127.0.0.1:3000/mcp --forward-taskmanager-token
+  tmcp dev -- npx -y @modelcontextprotocol/server-everything stdio`,
+	}, opts, func(_ *cobra.Command, v *viper.Viper, args []string) (err error) {
 		if opts.Logger, err = f.Logger(v); err != nil {
 			return err
 		}
-		return opts.fill(v)
+		if err := opts.fill(v); err != nil {
+			return err
+		}
+		opts.Resource.Command = args
+		return nil
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
@@ -116,7 +122,11 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), o.Resource.Proxy, o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
+	backend := o.Resource.Proxy
+	if len(o.Resource.Command) > 0 {
+		backend = strings.Join(o.Resource.Command, " ") + "  (stdio, a process per session)"
+	}
+	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), backend, o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sb.Run(ctx) })
 	g.Go(func() error { return auth.Run(ctx) })

@@ -24,7 +24,8 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{}
 	cmd := cmdutil.New(&cobra.Command{
-		Use:   "resource",
+		Use:   "resource [-- COMMAND [ARGS...]]",
+		Args:  cmdutil.CommandAfterDash,
 		Short: "Run the protected MCP server",
 		Long: `Run an MCP server (Streamable HTTP at /mcp, or SSE with --transport sse) whose
 tools need an MCP access token from tmcp's auth server. It publishes RFC 9728
@@ -34,13 +35,17 @@ acts on TaskManager's tasks as the signed-in user.
 With --proxy it is a gateway in front of your own MCP server instead: signed-in
 requests pass on to it with the user's identity in X-Forwarded-User,
 X-Forwarded-Email, X-Forwarded-Client-Id and X-Forwarded-Scopes; the MCP
-client's token never does.`,
+client's token never does. After -- it runs your stdio MCP server, one process
+per MCP session, with the user's identity in TMCP_USER, TMCP_EMAIL,
+TMCP_CLIENT_ID and TMCP_SCOPES.`,
 		Example: `  tmcp serve resource --auth-server http://localhost:9000
-  tmcp serve resource --proxy http://127.0.0.1:3000/mcp --tool-scope 'delete_*=write'`,
-	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) (err error) {
+  tmcp serve resource --proxy http://127.0.0.1:3000/mcp --tool-scope 'delete_*=write'
+  tmcp serve resource -- python3 notes_server.py`,
+	}, opts, func(_ *cobra.Command, v *viper.Viper, args []string) (err error) {
 		if opts.Config, err = serve.ResourceConfig(v); err != nil {
 			return err
 		}
+		opts.Config.Command = args
 		opts.Config.Version = version.Version
 		opts.Config.Logger, err = f.Logger(v)
 		return err
