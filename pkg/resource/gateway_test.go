@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -204,5 +207,88 @@ func TestGateway_ForwardsTheTaskManagerToken(t *testing.T) {
 	res, text := testkit.CallTool(t, mc, "count_my_tasks", nil)
 	if res.IsError || !strings.HasPrefix(text, "200 ") {
 		t.Fatalf("the backend calling TaskManager as the user: %s", text)
+	}
+}
+
+// stickyBalancer spreads new sessions over gateways in turn and sends
+// every request naming a session to the gateway that opened it, as the
+// README asks of a load balancer in front of several gateways. With
+// sticky off it spreads every request in turn.
+func stickyBalancer(t *testing.T, host string, sticky bool, gateways ...string) string {
+	t.Helper()
+	var mu sync.Mutex
+	owner := map[string]int{}
+	next := 0
+	proxies := make([]*httputil.ReverseProxy, len(gateways))
+	for i, g := range gateways {
+		target, _ := url.Parse(g)
+		proxies[i] = &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = host },
+			ModifyResponse: func(resp *http.Response) error {
+				if id := resp.Header.Get("Mcp-Session-Id"); id != "" {
+					mu.Lock()
+					owner[id] = i
+					mu.Unlock()
+				}
+				return nil
+			},
+		}
+	}
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		i, ok := owner[r.Header.Get("Mcp-Session-Id")]
+		if !ok || !sticky {
+			i, next = next, (next+1)%len(gateways)
+		}
+		mu.Unlock()
+		proxies[i].ServeHTTP(w, r)
+	}))
+	t.Cleanup(lb.Close)
+	return lb.URL + "/mcp"
+}
+
+// Several gateways behind a balancer that routes by Mcp-Session-Id: each
+// session stays on the gateway that opened it and works; spread without
+// stickiness, a session's requests reach a gateway that never saw it.
+func TestGateway_SeveralBehindAStickyBalancer(t *testing.T) {
+	t.Parallel()
+	backend, _ := notesBackend(t)
+	var second resource.Config
+	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.Proxy = backend.URL + "/mcp"
+		second = *c
+	}}, "read")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Listener = ln
+	other, err := resource.New(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go other.Run(ctx)
+
+	public, _ := url.Parse(stack.Resource.URL())
+	gateways := []string{"http://" + public.Host, "http://" + ln.Addr().String()}
+	lb := stickyBalancer(t, public.Host, true, gateways...)
+	for range 2 { // one session on each gateway
+		mc, err := testkit.MCP(t, lb, tok, "2025-06-18", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if res, text := testkit.CallTool(t, mc, "whoami_here", nil); res.IsError || !strings.HasPrefix(text, "user-demo@example.com") {
+				t.Fatalf("through the sticky balancer: %q", text)
+			}
+		}
+	}
+
+	spread := stickyBalancer(t, public.Host, false, gateways...)
+	id := initialize(t, spread, tok)
+	if resp := send(t, spread, tok, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a session's request on the other gateway: %d, want 404", resp.StatusCode)
 	}
 }
