@@ -32,6 +32,10 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
+	if f.Get("requested_token_type") == oauth.TokenTypeJWT {
+		s.identityAssertion(w, r, rs)
+		return
+	}
 	switch {
 	case f.Get("subject_token") == "":
 		oerr = oauth.InvalidRequest("subject_token is missing")

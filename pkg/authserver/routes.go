@@ -47,9 +47,10 @@ func (s *Server) routes() http.Handler {
 	// metadata discovery.
 	mux.HandleFunc("GET "+p+"/authorize", s.limited(s.limits.authorize, s.authorize))
 	mux.HandleFunc("GET "+p+"/healthz", s.healthz)
-	if s.cfg.TokenFormat == FormatJWT {
-		mux.HandleFunc("GET "+p+pathJWKS, s.jwks)
-	}
+	// Served in both token formats: identity assertions are signed with
+	// the same keys (metadata names it only for JWT access tokens, whose
+	// readiness it proves).
+	mux.HandleFunc("GET "+p+pathJWKS, s.jwks)
 	mux.HandleFunc("GET "+p+"/readyz", s.readyz)
 	mux.Handle("GET "+p+"/metrics", s.metrics.Handler())
 	return httpx.Log(s.log, s.metrics.Metrics, httpx.LimitBody(maxBody, mux))

@@ -88,6 +88,7 @@ const (
 	KeyResourceProxyTTL  = "resource.proxy_timeout"
 	KeyResourceToolScope = "resource.tool_scopes"
 	KeyResourceForwardTM = "resource.forward_taskmanager_token"
+	KeyResourceAssertion = "resource.identity_assertion"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
@@ -190,6 +191,7 @@ var settings = []Setting{
 	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long the MCP server behind --proxy may take to start answering before the client gets 504"},
 	{KeyResourceForwardTM, "forward-taskmanager-token", nil, false, "with --proxy: send your MCP server the signed-in user's TaskManager access token as Authorization: Bearer, so it can call TaskManager as the user"},
+	{KeyResourceAssertion, "identity-assertion", nil, false, "with --proxy: also send X-Tmcp-Identity, a JWT signed by the auth server (aud: your server's URL, at most 5 min; verify with <issuer>/.well-known/jwks.json)"},
 	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (repeatable; globs, like 'delete_*=write'); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},

@@ -32,6 +32,7 @@ type authClient struct {
 	verified   *ttlcache.Cache[*Principal] // verified JWTs, until they expire
 	cacheTTL   time.Duration
 	upstream   *ttlcache.Cache[string]
+	assertions *ttlcache.Cache[string]
 
 	verifierOnce sync.Once
 	verifier     *jwks.Verifier
@@ -138,9 +139,22 @@ func audienceIs(aud any, resource string) bool {
 // upstreamToken exchanges the principal's MCP token for the user's
 // TaskManager token (RFC 8693), cached until it or the MCP token expires.
 func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManager string) (string, error) {
-	key := secrets.Hash(p.token)
+	return a.exchange(ctx, a.upstream, p, oauth.TokenTypeAccessToken, taskManager, 0)
+}
+
+// identityAssertion exchanges the principal's MCP token for a short-lived
+// JWT, signed by the auth server, saying who the user is to audience (the
+// MCP server behind the gateway); reused until a minute before it expires.
+func (a *authClient) identityAssertion(ctx context.Context, p *Principal, audience string) (string, error) {
+	return a.exchange(ctx, a.assertions, p, oauth.TokenTypeJWT, audience, time.Minute)
+}
+
+// exchange is one RFC 8693 token exchange, cached in cache until the
+// answer (less early) or the MCP token expires.
+func (a *authClient) exchange(ctx context.Context, cache *ttlcache.Cache[string], p *Principal, tokenType, audience string, early time.Duration) (string, error) {
+	key := secrets.Hash(p.token + "\x00" + audience)
 	now := a.now()
-	if t, ok := a.upstream.Get(key, now); ok {
+	if t, ok := cache.Get(key, now); ok {
 		return t, nil
 	}
 	m, err := a.metadata(ctx)
@@ -155,8 +169,8 @@ func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManage
 		"grant_type":           {oauth.GrantTokenExchange},
 		"subject_token":        {p.token},
 		"subject_token_type":   {oauth.TokenTypeAccessToken},
-		"requested_token_type": {oauth.TokenTypeAccessToken},
-		"audience":             {taskManager},
+		"requested_token_type": {tokenType},
+		"audience":             {audience},
 	}, &out)
 	if err != nil {
 		return "", err
@@ -164,18 +178,18 @@ func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManage
 	if out.AccessToken == "" {
 		return "", fmt.Errorf("%w: the token exchange answered no token", errAuthServer)
 	}
-	until := now.Add(time.Duration(out.ExpiresIn) * time.Second)
+	until := now.Add(time.Duration(out.ExpiresIn)*time.Second - early)
 	if p.Expiry.Before(until) {
 		until = p.Expiry
 	}
-	a.upstream.Put(key, out.AccessToken, until, now)
+	cache.Put(key, out.AccessToken, until, now)
 	return out.AccessToken, nil
 }
 
-// forget drops what is cached for token (after TaskManager refused it).
-func (a *authClient) forget(token string) {
-	key := secrets.Hash(token)
-	a.upstream.Delete(key)
+// forget drops the TaskManager token cached for token (after TaskManager
+// refused it).
+func (a *authClient) forget(token, taskManager string) {
+	a.upstream.Delete(secrets.Hash(token + "\x00" + taskManager))
 }
 
 // oauthRefusal is an OAuth error the auth server answered with.

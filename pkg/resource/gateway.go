@@ -23,6 +23,10 @@ const (
 	HeaderEmail    = "X-Forwarded-Email"
 	HeaderClientID = "X-Forwarded-Client-Id"
 	HeaderScopes   = "X-Forwarded-Scopes"
+	// HeaderIdentity carries a JWT signed by the auth server (verify it
+	// with <issuer>/.well-known/jwks.json; typ tmcp-identity+jwt, aud =
+	// the backend's URL), for a backend others could reach too.
+	HeaderIdentity = "X-Tmcp-Identity"
 )
 
 // gateway passes authenticated MCP requests on to the team's own MCP
@@ -38,7 +42,7 @@ type gateway struct {
 
 // strippedHeaders never reach the backend from the MCP client.
 var strippedHeaders = []string{"Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-	"X-Forwarded-Proto", HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes}
+	"X-Forwarded-Proto", HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity}
 
 func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, error) {
 	u, err := url.Parse(backend)
@@ -65,28 +69,47 @@ func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, err
 
 type taskManagerTokenKey struct{}
 
+type assertionKey struct{}
+
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, _ := PrincipalFrom(ctx)
 	if g.s.cfg.ForwardTaskManagerToken {
-		p, _ := PrincipalFrom(r.Context())
-		token, err := g.s.auth.upstreamToken(r.Context(), p, g.s.cfg.TaskManager)
-		var refusal *oauthRefusal
-		switch {
-		case errors.As(err, &refusal):
-			// The grant behind the MCP token is gone: sign in again.
-			g.s.log.InfoContext(r.Context(), "token exchange refused", "error", refusal.Code)
-			g.s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{Error: oauth.CodeInvalidToken,
-				ErrorDescription: "the authorization server no longer hands out your TaskManager access; sign in again"})
-			return
-		case err != nil:
-			g.s.log.ErrorContext(r.Context(), "token exchange failed", "err", err)
-			w.Header().Set("Retry-After", retryAfter)
-			oauth.WriteJSON(w, nil, &oauth.Error{Code: oauth.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
-				Description: "the authorization server cannot hand out your TaskManager access right now; try again shortly"})
+		token, err := g.s.auth.upstreamToken(ctx, p, g.s.cfg.TaskManager)
+		if !g.s.exchanged(w, r, err, "your TaskManager access") {
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), taskManagerTokenKey{}, token))
+		ctx = context.WithValue(ctx, taskManagerTokenKey{}, token)
 	}
-	g.proxy.ServeHTTP(w, r)
+	if g.s.cfg.IdentityAssertion {
+		assertion, err := g.s.auth.identityAssertion(ctx, p, g.backend.String())
+		if !g.s.exchanged(w, r, err, "an identity assertion for you") {
+			return
+		}
+		ctx = context.WithValue(ctx, assertionKey{}, assertion)
+	}
+	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// exchanged answers for a token exchange that failed and reports whether
+// it succeeded: a refusal means the grant behind the MCP token is gone
+// (401, sign in again); anything else is a fault (503, try again).
+func (s *Server) exchanged(w http.ResponseWriter, r *http.Request, err error, what string) bool {
+	var refusal *oauthRefusal
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &refusal):
+		s.log.InfoContext(r.Context(), "token exchange refused", "error", refusal.Code)
+		s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{Error: oauth.CodeInvalidToken,
+			ErrorDescription: "the authorization server no longer hands out " + what + "; sign in again"})
+	default:
+		s.log.ErrorContext(r.Context(), "token exchange failed", "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		oauth.WriteJSON(w, nil, &oauth.Error{Code: oauth.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
+			Description: "the authorization server cannot hand out " + what + " right now; try again shortly"})
+	}
+	return false
 }
 
 func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
@@ -108,6 +131,9 @@ func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Header.Set(HeaderScopes, strings.Join(p.Scopes, " "))
 	if token, ok := pr.In.Context().Value(taskManagerTokenKey{}).(string); ok {
 		pr.Out.Header.Set("Authorization", "Bearer "+token) // TaskManager's, never tmcp's
+	}
+	if assertion, ok := pr.In.Context().Value(assertionKey{}).(string); ok {
+		pr.Out.Header.Set(HeaderIdentity, assertion)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -290,5 +292,63 @@ func TestGateway_SeveralBehindAStickyBalancer(t *testing.T) {
 	id := initialize(t, spread, tok)
 	if resp := send(t, spread, tok, http.MethodPost, "tools/list", id); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("a session's request on the other gateway: %d, want 404", resp.StatusCode)
+	}
+}
+
+// With --identity-assertion the backend also gets X-Tmcp-Identity: a JWT
+// it verifies with the auth server's JWKS alone (go-jose here), for it
+// and no one else, living at most five minutes.
+func TestGateway_IdentityAssertionVerifiesWithTheJWKS(t *testing.T) {
+	t.Parallel()
+	backend, seen := notesBackend(t)
+	stack, c, tok := full(t, testkit.AuthOptions{MutateResource: func(cfg *resource.Config) {
+		cfg.Proxy, cfg.IdentityAssertion = backend.URL+"/mcp", true
+	}}, "read")
+	mc, err := testkit.MCP(t, stack.Resource.URL(), tok, "2025-06-18", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.CallTool(t, mc, "whoami_here", nil)
+	raw, _ := seen.Load(resource.HeaderIdentity)
+	assertion, _ := raw.(string)
+	parsed, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatalf("X-Tmcp-Identity %q: %v", assertion, err)
+	}
+	if typ := parsed.Headers[0].ExtraHeaders[jose.HeaderType]; typ != "tmcp-identity+jwt" {
+		t.Fatalf("typ = %v", typ)
+	}
+	resp, err := http.Get(stack.Auth.URL() + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	err = json.NewDecoder(resp.Body).Decode(&set)
+	resp.Body.Close()
+	keys := set.Key(parsed.Headers[0].KeyID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("JWKS has no key %q: %v", parsed.Headers[0].KeyID, err)
+	}
+	var claims jwt.Claims
+	var extra struct {
+		ClientID string `json:"client_id"`
+		Scope    string `json:"scope"`
+		Email    string `json:"email"`
+	}
+	if err := parsed.Claims(keys[0].Key, &claims, &extra); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	if err := claims.Validate(jwt.Expected{Issuer: stack.Auth.URL(), AnyAudience: jwt.Audience{backend.URL + "/mcp"}, Time: time.Now()}); err != nil {
+		t.Fatalf("claims: %v", err)
+	}
+	if claims.Subject != "user-demo@example.com" || extra.ClientID != c.ClientID || extra.Scope != "read" || extra.Email != "demo@example.com" {
+		t.Fatalf("who: %+v %+v", claims, extra)
+	}
+	if life := claims.Expiry.Time().Sub(claims.IssuedAt.Time()); life > 5*time.Minute {
+		t.Fatalf("the assertion lives %s", life)
+	}
+	// It is no access token: the MCP server refuses it.
+	if resp := rawCall(t, stack.Resource.URL(), assertion, "whoami_here"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the assertion as a bearer token: %d", resp.StatusCode)
 	}
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// ForwardTaskManagerToken sends the backend the user's TaskManager
 	// access token (from the token exchange) as its bearer token.
 	ForwardTaskManagerToken bool
+	// IdentityAssertion sends the HTTP backend X-Tmcp-Identity: a JWT
+	// signed by the auth server (aud = the backend's URL, at most 5 min).
+	IdentityAssertion bool
 
 	TLSCert, TLSKey string
 	Logger          *slog.Logger
@@ -150,12 +153,13 @@ func New(cfg Config) (*Server, error) {
 	s.auth = &authClient{issuer: s.cfg.AuthServerURL, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		http: cfg.HTTPClient, now: cfg.Now, cacheTTL: cfg.CacheTTL,
 		principals: ttlcache.New[*Principal](cfg.CacheSize), upstream: ttlcache.New[string](cfg.CacheSize),
-		verified: ttlcache.New[*Principal](cfg.CacheSize)}
+		assertions: ttlcache.New[string](cfg.CacheSize),
+		verified:   ttlcache.New[*Principal](cfg.CacheSize)}
 	if cfg.CacheTTL <= 0 {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
-	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || len(cfg.ToolPolicy) > 0) {
+	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || cfg.IdentityAssertion || len(cfg.ToolPolicy) > 0) {
 		s.ln.Close()
 		return nil, errors.New("--forward-taskmanager-token and --tool-scope apply to your own MCP server: add --proxy URL or -- COMMAND")
 	}
@@ -163,6 +167,10 @@ func New(cfg Config) (*Server, error) {
 		if cfg.Proxy != "" || cfg.Transport != TransportStreamable {
 			s.ln.Close()
 			return nil, errors.New("a stdio MCP server (-- COMMAND) is served over Streamable HTTP, without --proxy or --transport sse")
+		}
+		if cfg.IdentityAssertion {
+			s.ln.Close()
+			return nil, errors.New("--identity-assertion is for an MCP server reached over HTTP (--proxy); a stdio server gets the identity in its environment")
 		}
 		if _, err := exec.LookPath(cfg.Command[0]); err != nil {
 			s.ln.Close()

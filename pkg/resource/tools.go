@@ -237,7 +237,7 @@ func taskManagerError(s *Server, p *Principal, err error) *mcp.CallToolResult {
 		case http.StatusNotFound:
 			return mcp.NewToolResultError("TaskManager has no such task")
 		case http.StatusUnauthorized:
-			s.auth.forget(p.token)
+			s.auth.forget(p.token, s.cfg.TaskManager)
 			return mcp.NewToolResultError("TaskManager no longer accepts your sign-in; sign in again")
 		case http.StatusForbidden:
 			return mcp.NewToolResultError("TaskManager refused: your TaskManager grant lacks the scope for this")
