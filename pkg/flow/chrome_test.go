@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/tmcp-dev/tmcp/pkg/flow"
+	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -60,5 +63,43 @@ func TestRun_InARealBrowser(t *testing.T) {
 			data, _ := os.ReadFile(shot)
 			_ = os.WriteFile(filepath.Join(dir, filepath.Base(shot)), data, 0o644)
 		}
+	}
+}
+
+// TestMain lets the test binary play a team's stdio MCP server.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "stdio-mcp-server" {
+		s := server.NewMCPServer("team-notes-stdio", "1.0.0")
+		s.AddTool(mcp.NewTool("hello"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("hello " + os.Getenv("TMCP_EMAIL")), nil
+		})
+		_ = server.ServeStdio(s)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestRun_StdioServerBehindTheGatewayInARealBrowser: headless Chromium
+// signs in through the stack with a stdio MCP server behind the gateway,
+// and flow test calls that server's tool, which learns the user from its
+// process's environment.
+func TestRun_StdioServerBehindTheGatewayInARealBrowser(t *testing.T) {
+	chrome := testkit.NewChrome(t)
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
+		c.Command = []string{os.Args[0], "stdio-mcp-server"}
+	}})
+	var browserErr error
+	report := flow.Run(context.Background(), flow.Options{
+		Server: stack.Resource.URL(), Timeout: 60 * time.Second, Calls: []string{"hello"},
+		Open: func(u string) error { browserErr = errors.Join(browserErr, chrome.SignIn(u)); return nil },
+	})
+	if browserErr != nil || !report.OK {
+		t.Fatalf("browser: %v\nflow: %s\nfailed step: %+v", browserErr, names(report), report.Failed())
+	}
+	if s := report.Step("hello"); s == nil || !strings.Contains(s.Detail, `"hello demo@example.com"`) {
+		t.Fatalf("hello step = %+v", s)
+	}
+	if s := report.Step("initialize"); s == nil || !strings.Contains(s.Detail, "team-notes-stdio") {
+		t.Fatalf("initialize step = %+v", s)
 	}
 }
