@@ -89,6 +89,8 @@ const (
 	KeyResourceToolScope = "resource.tool_scopes"
 	KeyResourceForwardTM = "resource.forward_taskmanager_token"
 	KeyResourceAssertion = "resource.identity_assertion"
+	KeyResourcePromptSc  = "resource.prompt_scopes"
+	KeyResourceResSc     = "resource.resource_scopes"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
@@ -192,6 +194,8 @@ var settings = []Setting{
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long the MCP server behind --proxy may take to start answering before the client gets 504"},
 	{KeyResourceForwardTM, "forward-taskmanager-token", nil, false, "with --proxy: send your MCP server the signed-in user's TaskManager access token as Authorization: Bearer, so it can call TaskManager as the user"},
 	{KeyResourceAssertion, "identity-assertion", nil, false, "with --proxy: also send X-Tmcp-Identity, a JWT signed by the auth server (aud: your server's URL, at most 5 min; verify with <issuer>/.well-known/jwks.json)"},
+	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable); prompts no rule matches need the default scope"},
+	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (repeatable, like 'file:///secret/*=admin'); others need the default scope"},
 	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (repeatable; globs, like 'delete_*=write'); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},

@@ -83,7 +83,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			}
 			if !oauth.ScopeSubset(need, p.Scopes) {
 				s.challenge(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
-					ErrorDescription: "this tool needs the " + oauth.JoinScope(need) + " scope",
+					ErrorDescription: "this request needs the " + oauth.JoinScope(need) + " scope",
 					Scope:            oauth.JoinScope(union(p.Scopes, need))})
 				return
 			}
@@ -132,6 +132,7 @@ type rpcCall struct {
 	Method string `json:"method"`
 	Params struct {
 		Name string `json:"name"`
+		URI  string `json:"uri"`
 	} `json:"params"`
 }
 
@@ -150,8 +151,8 @@ func (s *Server) peek(r *http.Request) (need []string, initialize bool, err erro
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
-	if !bytes.Contains(body, []byte("tools/call")) {
-		return nil, initialize, nil // only tool calls need a scope beyond a valid token
+	if !bytes.Contains(body, []byte("tools/call")) && !bytes.Contains(body, []byte("prompts/get")) && !bytes.Contains(body, []byte("resources/read")) {
+		return nil, initialize, nil // only these need a scope beyond a valid token
 	}
 	var calls []rpcCall
 	trimmed := bytes.TrimSpace(body)
@@ -164,18 +165,25 @@ func (s *Server) peek(r *http.Request) (need []string, initialize bool, err erro
 		}
 	}
 	for _, c := range calls {
-		if c.Method != "tools/call" {
-			continue
+		switch {
+		case c.Method == "tools/call":
+			need = union(need, s.toolNeeds(c.Params.Name))
+		case c.Method == "prompts/get" && s.ownServer():
+			need = union(need, s.cfg.PromptPolicy.Need(c.Params.Name, s.cfg.DefaultScope))
+		case c.Method == "resources/read" && s.ownServer():
+			need = union(need, s.cfg.ResourcePolicy.Need(c.Params.URI, s.cfg.DefaultScope))
 		}
-		need = union(need, s.toolNeeds(c.Params.Name))
 	}
 	return need, initialize, nil
 }
 
+// ownServer reports whether /mcp is a gateway to the team's own server.
+func (s *Server) ownServer() bool { return s.gateway != nil || s.stdio != nil }
+
 // toolNeeds is the scopes a call of tool needs: the gateway's tool policy,
 // or the built-in tools' own.
 func (s *Server) toolNeeds(tool string) []string {
-	if s.gateway != nil || s.stdio != nil {
+	if s.ownServer() {
 		return s.cfg.ToolPolicy.Need(tool, s.cfg.DefaultScope)
 	}
 	if sc := toolScopes[tool]; sc != "" {

@@ -28,7 +28,7 @@ import (
 // --proxy backend`, and signs in a client with scope.
 func gatewayStack(t *testing.T, backend string, policy []string, scope string) (*testkit.Stack, *testkit.OAuthClient, string) {
 	t.Helper()
-	rules, err := resource.ParseToolPolicy(policy)
+	rules, err := resource.ParseScopePolicy(policy)
 	if err != nil {
 		t.Fatal(err)
 	}

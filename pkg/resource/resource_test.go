@@ -78,7 +78,7 @@ func TestChallenges_ByteForByte(t *testing.T) {
 	}{
 		{"NoToken", "", "whoami", 401, `Bearer resource_metadata="` + prm + `", scope="read"`},
 		{"InvalidToken", "tmcp_at_forged", "whoami", 401, `Bearer error="invalid_token", error_description="the access token is invalid, expired, revoked, or for another resource", resource_metadata="` + prm + `", scope="read"`},
-		{"InsufficientScope", readToken, "create_task", 403, `Bearer error="insufficient_scope", error_description="this tool needs the write scope", resource_metadata="` + prm + `", scope="read write"`},
+		{"InsufficientScope", readToken, "create_task", 403, `Bearer error="insufficient_scope", error_description="this request needs the write scope", resource_metadata="` + prm + `", scope="read write"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

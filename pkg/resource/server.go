@@ -64,14 +64,16 @@ type Config struct {
 
 	// Proxy, when set, is the team's own MCP server (Streamable HTTP):
 	// /mcp passes authenticated requests on to it instead of serving the
-	// built-in tools. ProxyTimeout bounds how long it may take to answer;
-	// ToolPolicy says which scopes its tools need.
+	// built-in tools. ProxyTimeout bounds how long it may take to answer.
 	Proxy        string
 	ProxyTimeout time.Duration
 	// Command, when set, is the team's own MCP server as a stdio program:
 	// one process per MCP session, the user's identity in its environment.
-	Command    []string
-	ToolPolicy ToolPolicy
+	Command []string
+	// ToolPolicy, PromptPolicy and ResourcePolicy say which scopes the own
+	// server's tools (by name), prompts (by name) and resources (by URI)
+	// need; what no rule names needs the default scope.
+	ToolPolicy, PromptPolicy, ResourcePolicy ScopePolicy
 	// ForwardTaskManagerToken sends the backend the user's TaskManager
 	// access token (from the token exchange) as its bearer token.
 	ForwardTaskManagerToken bool
@@ -159,7 +161,8 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
-	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || cfg.IdentityAssertion || len(cfg.ToolPolicy) > 0) {
+	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || cfg.IdentityAssertion ||
+		len(cfg.ToolPolicy)+len(cfg.PromptPolicy)+len(cfg.ResourcePolicy) > 0) {
 		s.ln.Close()
 		return nil, errors.New("--forward-taskmanager-token and --tool-scope apply to your own MCP server: add --proxy URL or -- COMMAND")
 	}

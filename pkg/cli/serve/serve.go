@@ -235,8 +235,11 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 			return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
 		}
 	}
-	if cfg.ToolPolicy, err = resource.ParseToolPolicy(v.GetStringSlice(config.KeyResourceToolScope)); err != nil {
-		return cfg, err
+	for key, policy := range map[string]*resource.ScopePolicy{config.KeyResourceToolScope: &cfg.ToolPolicy,
+		config.KeyResourcePromptSc: &cfg.PromptPolicy, config.KeyResourceResSc: &cfg.ResourcePolicy} {
+		if *policy, err = resource.ParseScopePolicy(v.GetStringSlice(key)); err != nil {
+			return cfg, fmt.Errorf("%s: %w", key, err)
+		}
 	}
 	if cfg.ClientSecret, err = ResourceSecret(v); err != nil {
 		return cfg, err

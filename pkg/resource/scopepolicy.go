@@ -1,0 +1,60 @@
+package resource
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+)
+
+// ScopeRule says which scopes the tools or prompts whose names, or the
+// resources whose URIs, match Pattern (a glob: *, ?, [a-z]; * does not
+// cross a /) need.
+type ScopeRule struct {
+	Pattern string
+	Scopes  []string
+}
+
+// ScopePolicy maps names (or URIs) to the scopes a request for them needs.
+// The most specific matching rule wins: a name without wildcards before
+// any glob, then the longer pattern. What no rule matches needs the
+// default scope.
+type ScopePolicy []ScopeRule
+
+// ParseScopePolicy reads rules written PATTERN=SCOPE[ SCOPE…] (commas also
+// separate scopes), as --tool-scope takes them.
+func ParseScopePolicy(rules []string) (ScopePolicy, error) {
+	var p ScopePolicy
+	for _, r := range rules {
+		pattern, scopes, ok := strings.Cut(r, "=")
+		pattern = strings.TrimSpace(pattern)
+		if !ok || pattern == "" {
+			return nil, fmt.Errorf("scope rule %q: write PATTERN=SCOPE, like 'delete_*=write'", r)
+		}
+		if _, err := path.Match(pattern, ""); err != nil {
+			return nil, fmt.Errorf("scope rule %q: bad pattern: %v", r, err)
+		}
+		p = append(p, ScopeRule{Pattern: pattern, Scopes: strings.FieldsFunc(scopes, func(c rune) bool { return c == ' ' || c == ',' })})
+	}
+	slices.SortStableFunc(p, func(a, b ScopeRule) int {
+		if wa, wb := strings.ContainsAny(a.Pattern, "*?["), strings.ContainsAny(b.Pattern, "*?["); wa != wb {
+			if wa {
+				return 1
+			}
+			return -1
+		}
+		return len(b.Pattern) - len(a.Pattern)
+	})
+	return p, nil
+}
+
+// Need is the scopes a request for name needs under p, or def when no
+// rule matches.
+func (p ScopePolicy) Need(name string, def []string) []string {
+	for _, r := range p {
+		if ok, _ := path.Match(r.Pattern, name); ok {
+			return r.Scopes
+		}
+	}
+	return def
+}

@@ -1,0 +1,79 @@
+package resource_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tmcp-dev/tmcp/pkg/resource"
+	"github.com/tmcp-dev/tmcp/pkg/testkit"
+)
+
+func TestScopePolicy_MostSpecificRuleWins(t *testing.T) {
+	p, err := resource.ParseScopePolicy([]string{"*=read", "delete_*=write", "delete_everything=write admin", "file:///secret/*=admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := []string{"read"}
+	for name, want := range map[string][]string{
+		"list_notes":               {"read"},
+		"delete_note":              {"write"},
+		"delete_everything":        {"write", "admin"},
+		"file:///secret/plans.txt": {"admin"},
+		"file:///secret/a/b.txt":   {"read"}, // * does not cross a /
+	} {
+		if got := p.Need(name, def); !slices.Equal(got, want) {
+			t.Errorf("Need(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if got := (resource.ScopePolicy{}).Need("anything", def); !slices.Equal(got, def) {
+		t.Errorf("an empty policy needs %v, want the default", got)
+	}
+	for _, bad := range []string{"nopattern", "=write", "[a-=write"} {
+		if _, err := resource.ParseScopePolicy([]string{bad}); err == nil || !strings.Contains(err.Error(), "scope rule") {
+			t.Errorf("ParseScopePolicy(%q) = %v", bad, err)
+		}
+	}
+}
+
+// Prompts and resources of the team's own server take scope rules like
+// tools: a request the token lacks scopes for gets 403 with the step-up
+// challenge and never reaches the server.
+func TestGateway_PromptAndResourcePolicies(t *testing.T) {
+	t.Parallel()
+	backend, _ := notesBackend(t)
+	prompts, _ := resource.ParseScopePolicy([]string{"secret_*=admin"})
+	resources, _ := resource.ParseScopePolicy([]string{"file:///private/*=write"})
+	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.Proxy, c.PromptPolicy, c.ResourcePolicy = backend.URL+"/mcp", prompts, resources
+	}}, "read")
+	mcpURL := stack.Resource.URL()
+	id := initialize(t, mcpURL, tok)
+	post := func(body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Mcp-Session-Id", id)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, c := range []struct{ body, scope string }{
+		{`{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"secret_plan"}}`, `scope="read admin"`},
+		{`{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"file:///private/notes.txt"}}`, `scope="read write"`},
+	} {
+		if resp := post(c.body); resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), c.scope) {
+			t.Errorf("%s: %d %q", c.body, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+	// Not named by a rule: the default scope suffices, the server answers.
+	if resp := post(`{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"public_plan"}}`); resp.StatusCode != http.StatusOK {
+		t.Errorf("a prompt no rule names: %d, want the server's 200", resp.StatusCode)
+	}
+}
