@@ -90,6 +90,7 @@ const (
 	KeyResourceForwardTM = "resource.forward_taskmanager_token"
 	KeyResourceAssertion = "resource.identity_assertion"
 	KeyResourcePromptSc  = "resource.prompt_scopes"
+	KeyResourceHide      = "resource.hide_unauthorized"
 	KeyResourceResSc     = "resource.resource_scopes"
 
 	KeyFlowServerPort   = "flow.server_port"
@@ -196,6 +197,7 @@ var settings = []Setting{
 	{KeyResourceAssertion, "identity-assertion", nil, false, "with --proxy: also send X-Tmcp-Identity, a JWT signed by the auth server (aud: your server's URL, at most 5 min; verify with <issuer>/.well-known/jwks.json)"},
 	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable); prompts no rule matches need the default scope"},
 	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (repeatable, like 'file:///secret/*=admin'); others need the default scope"},
+	{KeyResourceHide, "hide-unauthorized", nil, false, "with --proxy or -- COMMAND: leave out of tools/list the tools the user's token lacks the scopes for"},
 	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (repeatable; globs, like 'delete_*=write'); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},

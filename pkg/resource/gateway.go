@@ -146,6 +146,11 @@ func (g *gateway) track(resp *http.Response) error {
 	if resp.StatusCode/100 != 2 {
 		return nil
 	}
+	if p, ok := PrincipalFrom(r.Context()); ok && g.s.cfg.HideUnauthorized && r.Method == http.MethodPost {
+		if err := hideInResponse(resp, g.s.toolFilter(p)); err != nil {
+			return err
+		}
+	}
 	id := resp.Header.Get(server.HeaderKeySessionID)
 	switch {
 	case id != "" && r.Context().Value(initializeKey{}) != nil:

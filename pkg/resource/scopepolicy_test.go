@@ -1,11 +1,15 @@
 package resource_test
 
 import (
+	"context"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -75,5 +79,45 @@ func TestGateway_PromptAndResourcePolicies(t *testing.T) {
 	// Not named by a rule: the default scope suffices, the server answers.
 	if resp := post(`{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"public_plan"}}`); resp.StatusCode != http.StatusOK {
 		t.Errorf("a prompt no rule names: %d, want the server's 200", resp.StatusCode)
+	}
+}
+
+// --hide-unauthorized: tools/list leaves out the tools the token lacks
+// the scopes for, through the HTTP gateway and the stdio one alike.
+func TestGateway_HideUnauthorizedTools(t *testing.T) {
+	t.Parallel()
+	backend, _ := notesBackend(t)
+	writeOnly, _ := resource.ParseScopePolicy([]string{"delete_*=write", "crash=write"})
+	for _, c := range []struct {
+		name   string
+		mutate func(*resource.Config)
+		want   []string
+	}{
+		{"http", func(c *resource.Config) { c.Proxy = backend.URL + "/mcp" }, []string{"whoami_here"}},
+		{"stdio", func(c *resource.Config) { c.Command = []string{os.Args[0], "stdio-mcp-server"} }, []string{"who"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(cfg *resource.Config) {
+				c.mutate(cfg)
+				cfg.ToolPolicy, cfg.HideUnauthorized = writeOnly, true
+			}}, "read")
+			mc, err := testkit.MCP(t, stack.Resource.URL(), tok, "2025-06-18", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			list, err := mc.ListTools(ctx, mcp.ListToolsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, tool := range list.Tools {
+				names = append(names, tool.Name)
+			}
+			if !slices.Equal(names, c.want) {
+				t.Fatalf("tools/list with a read token: %v, want %v", names, c.want)
+			}
+		})
 	}
 }

@@ -74,6 +74,9 @@ type Config struct {
 	// server's tools (by name), prompts (by name) and resources (by URI)
 	// need; what no rule names needs the default scope.
 	ToolPolicy, PromptPolicy, ResourcePolicy ScopePolicy
+	// HideUnauthorized leaves out of tools/list the tools the token lacks
+	// the scopes for.
+	HideUnauthorized bool
 	// ForwardTaskManagerToken sends the backend the user's TaskManager
 	// access token (from the token exchange) as its bearer token.
 	ForwardTaskManagerToken bool

@@ -133,7 +133,7 @@ func (g *stdioGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				rpcError(w, http.StatusBadGateway, -32603, "the MCP server process behind this gateway has ended")
 				return
 			}
-			answers = append(answers, a)
+			answers = append(answers, p.hide(r, a))
 		case <-timer.C:
 			p.forget(ids[i])
 			rpcError(w, http.StatusGatewayTimeout, -32603, fmt.Sprintf("the MCP server behind this gateway did not answer within %s", g.timeout))
@@ -191,7 +191,7 @@ func (g *stdioGateway) proc(id string) *stdioProc {
 // start runs a new process for the user of ctx's request.
 func (g *stdioGateway) start(ctx context.Context) (*stdioProc, error) {
 	pr, _ := PrincipalFrom(ctx)
-	p := &stdioProc{id: "tmcp-" + secrets.Random(16), waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
+	p := &stdioProc{g: g, id: "tmcp-" + secrets.Random(16), waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
 	cmd := exec.Command(g.command[0], g.command[1:]...)
 	cmd.Env = append(os.Environ(), "TMCP_USER="+pr.Subject, "TMCP_CLIENT_ID="+pr.ClientID, "TMCP_SCOPES="+strings.Join(pr.Scopes, " "))
 	if strings.Contains(pr.Username, "@") {
@@ -273,6 +273,7 @@ func (g *stdioGateway) stopAll() {
 
 // stdioProc is one MCP server process and the requests waiting on it.
 type stdioProc struct {
+	g       *stdioGateway
 	id      string
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
@@ -282,6 +283,15 @@ type stdioProc struct {
 	waiting map[string]chan []byte
 	events  chan []byte // server-to-client messages for the GET stream
 	done    chan struct{}
+}
+
+// hide applies --hide-unauthorized to an answer for r's principal.
+func (p *stdioProc) hide(r *http.Request, answer []byte) []byte {
+	pr, ok := PrincipalFrom(r.Context())
+	if !ok || !p.g.s.cfg.HideUnauthorized {
+		return answer
+	}
+	return hideTools(answer, p.g.s.toolFilter(pr))
 }
 
 func (p *stdioProc) send(msg []byte) error {
@@ -373,7 +383,7 @@ func (p *stdioProc) answerStream(w http.ResponseWriter, r *http.Request, waits [
 					event([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"the MCP server process behind this gateway has ended"}}`))
 					return
 				}
-				event(a)
+				event(p.hide(r, a))
 				answered = true
 			case msg := <-p.events:
 				event(msg)

@@ -227,6 +227,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	cfg.MaxSessions, cfg.MaxSessionsPerUser = v.GetInt(config.KeyResourceMaxSess), v.GetInt(config.KeyResourceMaxUser)
 	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	cfg.IdentityAssertion = v.GetBool(config.KeyResourceAssertion)
+	cfg.HideUnauthorized = v.GetBool(config.KeyResourceHide)
 	if cfg.Proxy = v.GetString(config.KeyResourceProxy); cfg.Proxy != "" {
 		if err := checkURL(v, config.KeyResourceProxy); err != nil {
 			return cfg, err
