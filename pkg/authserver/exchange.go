@@ -32,15 +32,14 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	if f.Get("requested_token_type") == oauth.TokenTypeJWT {
-		s.identityAssertion(w, r, rs)
-		return
-	}
+	assertion := f.Get("requested_token_type") == oauth.TokenTypeJWT
 	switch {
 	case f.Get("subject_token") == "":
 		oerr = oauth.InvalidRequest("subject_token is missing")
 	case f.Get("subject_token_type") != oauth.TokenTypeAccessToken:
 		oerr = oauth.InvalidRequest("subject_token_type must be " + oauth.TokenTypeAccessToken)
+	case assertion:
+		oerr = checkAssertionAudience(f.Get("audience"))
 	case f.Has("requested_token_type") && f.Get("requested_token_type") != oauth.TokenTypeAccessToken:
 		oerr = oauth.InvalidRequest("only access tokens can be requested")
 	case f.Has("audience") && f.Get("audience") != s.upstream.Endpoint("/") && f.Get("audience") != s.cfg.Upstream.BaseURL:
@@ -57,6 +56,10 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok || !oauth.SameResource(g.Resource, rs.Resource) {
 		s.writeError(w, r, oauth.InvalidGrant("the subject token is not an active token for this resource"))
+		return
+	}
+	if assertion {
+		s.identityAssertion(w, r, t, g)
 		return
 	}
 	if oerr := s.freshUpstream(r.Context(), g); oerr != nil {

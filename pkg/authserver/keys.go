@@ -132,23 +132,28 @@ type accessClaims struct {
 	Username string `json:"username,omitempty"`
 }
 
-// mintJWT signs an access token (RFC 9068: typ at+jwt, aud = resource).
-func (s *Server) mintJWT(ctx context.Context, g *store.Grant, scope string, now, exp time.Time) (string, error) {
+// signJWT signs claims with the active key, with typ in the header.
+func (s *Server) signJWT(ctx context.Context, typ string, claims any) (string, error) {
 	kid, key, err := s.signer(ctx)
 	if err != nil {
 		return "", err
 	}
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		return "", err
 	}
-	return jwt.Signed(sig).Claims(accessClaims{
+	return jwt.Signed(sig).Claims(claims).Serialize()
+}
+
+// mintJWT signs an access token (RFC 9068: typ at+jwt, aud = resource).
+func (s *Server) mintJWT(ctx context.Context, g *store.Grant, scope string, now, exp time.Time) (string, error) {
+	return s.signJWT(ctx, "at+jwt", accessClaims{
 		Claims: jwt.Claims{Issuer: s.cfg.Issuer, Subject: g.Subject, Audience: jwt.Audience{g.Resource},
 			Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			ID: secrets.Random(16)},
 		ClientID: g.ClientID, Scope: scope, Username: g.Username,
-	}).Serialize()
+	})
 }
 
 // jwks publishes the public keys: the active one and retired ones whose

@@ -35,8 +35,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+pathAuthorize, s.limited(s.limits.authorize, s.authorize))
 	mux.HandleFunc("POST "+p+pathConsent, s.limited(s.limits.authorize, s.consent))
 	mux.HandleFunc("GET "+p+pathCallback, s.callback)
+	token := s.tokenEndpoint()
 	for path, h := range map[string]http.HandlerFunc{
-		pathToken: s.tokenEndpoint, "/token": s.tokenEndpoint,
+		pathToken: token, "/token": token,
 		pathRegister: s.limited(s.limits.register, s.register), pathRevoke: s.limited(s.limits.revoke, s.revoke),
 	} {
 		mux.HandleFunc("POST "+p+path, s.corsAPI(h))

@@ -28,16 +28,19 @@ type TokenResponse struct {
 // credentials, and a busy MCP server exchanges many users' tokens from
 // one address; a request that fails to authenticate is limited by
 // address there.
-func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
-	if oerr := parseForm(r); oerr != nil {
-		s.writeError(w, r, oerr)
-		return
+func (s *Server) tokenEndpoint() http.HandlerFunc {
+	limited := s.limited(s.limits.token, s.token)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if oerr := parseForm(r); oerr != nil {
+			s.writeError(w, r, oerr)
+			return
+		}
+		if r.PostForm.Get("grant_type") == oauth.GrantTokenExchange {
+			s.exchange(w, r)
+			return
+		}
+		limited(w, r)
 	}
-	if r.PostForm.Get("grant_type") == oauth.GrantTokenExchange {
-		s.exchange(w, r)
-		return
-	}
-	s.limited(s.limits.token, s.token)(w, r)
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {

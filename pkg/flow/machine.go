@@ -63,6 +63,28 @@ func ParseClientKey(data []byte) (crypto.Signer, error) {
 	return nil, errors.New("the PEM block is not an EC or RSA private key")
 }
 
+// grantToken asks the token endpoint for tokens with form, for this
+// resource and the scopes asked, and keeps them. A response without a
+// scope granted what was asked (RFC 6749 §5.1).
+func (r *runner) grantToken(ctx context.Context, form url.Values) (*tokenResponse, error) {
+	form.Set("resource", r.prm.Resource)
+	if len(r.asked) > 0 {
+		form.Set("scope", oauth.JoinScope(r.asked))
+	}
+	var t tokenResponse
+	if err := r.tokenCall(ctx, form, &t); err != nil {
+		return nil, err
+	}
+	if t.AccessToken == "" {
+		return nil, errors.New("the token response has no access token")
+	}
+	r.access, r.refresh, r.scope = t.AccessToken, t.RefreshToken, oauth.ParseScope(t.Scope)
+	if t.Scope == "" {
+		r.scope = r.asked
+	}
+	return &t, nil
+}
+
 // clientCredentialsToken is the token step of a client_credentials run.
 func (r *runner) clientCredentialsToken(ctx context.Context) (string, error) {
 	if r.clientID == "" {
@@ -71,20 +93,9 @@ func (r *runner) clientCredentialsToken(ctx context.Context) (string, error) {
 	if len(r.meta.GrantTypesSupported) > 0 && !slices.Contains(r.meta.GrantTypesSupported, GrantClientCredentials) {
 		return "", errors.New("the authorization server does not list client_credentials in grant_types_supported")
 	}
-	form := url.Values{"grant_type": {GrantClientCredentials}, "resource": {r.prm.Resource}}
-	if len(r.asked) > 0 {
-		form.Set("scope", oauth.JoinScope(r.asked))
-	}
-	var t tokenResponse
-	if err := r.tokenCall(ctx, form, &t); err != nil {
+	t, err := r.grantToken(ctx, url.Values{"grant_type": {GrantClientCredentials}})
+	if err != nil {
 		return "", err
-	}
-	if t.AccessToken == "" {
-		return "", errors.New("the token response has no access token")
-	}
-	r.access, r.refresh, r.scope = t.AccessToken, t.RefreshToken, oauth.ParseScope(t.Scope)
-	if t.Scope == "" {
-		r.scope = r.asked
 	}
 	how := "client_secret_basic"
 	if r.opts.ClientKey != nil {
@@ -164,17 +175,8 @@ func (r *runner) idJAGToken(ctx context.Context) (string, error) {
 	if jag.AccessToken == "" || jag.IssuedTokenType != tokenTypeIDJAG {
 		return "", fmt.Errorf("the identity provider issued %q, not an ID-JAG", jag.IssuedTokenType)
 	}
-	form := url.Values{"grant_type": {grantJWTBearer}, "assertion": {jag.AccessToken}, "resource": {r.prm.Resource}}
-	if len(r.asked) > 0 {
-		form.Set("scope", oauth.JoinScope(r.asked))
-	}
-	var t tokenResponse
-	if err := r.tokenCall(ctx, form, &t); err != nil {
+	if _, err := r.grantToken(ctx, url.Values{"grant_type": {grantJWTBearer}, "assertion": {jag.AccessToken}}); err != nil {
 		return "", err
 	}
-	if t.AccessToken == "" {
-		return "", errors.New("the token response has no access token")
-	}
-	r.access, r.refresh, r.scope = t.AccessToken, t.RefreshToken, oauth.ParseScope(t.Scope)
 	return fmt.Sprintf("ID-JAG from the identity provider, then a JWT bearer grant as %s", r.clientID), nil
 }

@@ -74,30 +74,23 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				ErrorDescription: "the access token is invalid, expired, revoked, or for another resource"})
 			return
 		}
-		method := ""
+		var body rpcBody
 		if r.Method == http.MethodPost {
-			need, initialize, err := s.peek(r)
-			if err != nil {
+			if body, err = s.peek(r); err != nil {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
 			}
-			if !oauth.ScopeSubset(need, p.Scopes) {
+			if !oauth.ScopeSubset(body.need, p.Scopes) {
 				s.challenge(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
-					ErrorDescription: "this request needs the " + oauth.JoinScope(need) + " scope",
-					Scope:            oauth.JoinScope(union(p.Scopes, need))})
+					ErrorDescription: "this request needs the " + oauth.JoinScope(body.need) + " scope",
+					Scope:            oauth.JoinScope(union(p.Scopes, body.need))})
 				return
 			}
-			if initialize {
-				method = "initialize"
-			}
 		}
-		if !s.sessions.guard(w, r, p, method) {
+		if !s.sessions.guard(w, r, p, body.initialize) {
 			return
 		}
-		ctx := withPrincipal(r.Context(), p)
-		if method == "initialize" {
-			ctx = context.WithValue(ctx, initializeKey{}, true)
-		}
+		ctx := context.WithValue(withPrincipal(r.Context(), p), rpcBodyKey{}, body)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -136,23 +129,39 @@ type rpcCall struct {
 	} `json:"params"`
 }
 
-// peek reads a JSON-RPC body (a message or a batch) and returns the scopes
-// its tool calls need and whether it opens a session (initialize),
-// restoring the body for the MCP server. A body that is not JSON-RPC needs
-// nothing here; the MCP server answers it.
-func (s *Server) peek(r *http.Request) (need []string, initialize bool, err error) {
+// rpcBody is what the bearer check learned of a POST's JSON-RPC body.
+type rpcBody struct {
+	need       []string // scopes its calls need
+	initialize bool     // it opens a session
+	listsTools bool     // it asks for tools/list
+}
+
+type rpcBodyKey struct{}
+
+// bodyOf is what requireToken learned of r's body.
+func bodyOf(r *http.Request) rpcBody {
+	b, _ := r.Context().Value(rpcBodyKey{}).(rpcBody)
+	return b
+}
+
+// peek reads a JSON-RPC body (a message or a batch), restoring it for the
+// MCP server. A body that is not JSON-RPC needs nothing here; the MCP
+// server answers it.
+func (s *Server) peek(r *http.Request) (rpcBody, error) {
+	var out rpcBody
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
 	r.Body.Close()
 	if err != nil {
-		return nil, false, err
+		return out, err
 	}
 	if len(body) > maxRPCBody {
-		return nil, false, errors.New("too large")
+		return out, errors.New("too large")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
+	out.initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
+	out.listsTools = bytes.Contains(body, []byte(`"tools/list"`))
 	if !bytes.Contains(body, []byte("tools/call")) && !bytes.Contains(body, []byte("prompts/get")) && !bytes.Contains(body, []byte("resources/read")) {
-		return nil, initialize, nil // only these need a scope beyond a valid token
+		return out, nil // only these need a scope beyond a valid token
 	}
 	var calls []rpcCall
 	trimmed := bytes.TrimSpace(body)
@@ -167,14 +176,14 @@ func (s *Server) peek(r *http.Request) (need []string, initialize bool, err erro
 	for _, c := range calls {
 		switch {
 		case c.Method == "tools/call":
-			need = union(need, s.toolNeeds(c.Params.Name))
+			out.need = union(out.need, s.toolNeeds(c.Params.Name))
 		case c.Method == "prompts/get" && s.ownServer():
-			need = union(need, s.cfg.PromptPolicy.Need(c.Params.Name, s.cfg.DefaultScope))
+			out.need = union(out.need, s.cfg.PromptPolicy.Need(c.Params.Name, s.cfg.DefaultScope))
 		case c.Method == "resources/read" && s.ownServer():
-			need = union(need, s.cfg.ResourcePolicy.Need(c.Params.URI, s.cfg.DefaultScope))
+			out.need = union(out.need, s.cfg.ResourcePolicy.Need(c.Params.URI, s.cfg.DefaultScope))
 		}
 	}
-	return need, initialize, nil
+	return out, nil
 }
 
 // ownServer reports whether /mcp is a gateway to the team's own server.

@@ -49,9 +49,6 @@ func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, err
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--proxy %q: want the MCP server's http(s) URL, like http://127.0.0.1:3000/mcp", backend)
 	}
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
 	g := &gateway{backend: u, timeout: timeout, s: s}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DialContext = (&net.Dialer{Timeout: min(timeout, 5*time.Second)}).DialContext
@@ -137,8 +134,6 @@ func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-type initializeKey struct{}
-
 // track binds the session the backend opens to the user whose initialize
 // opened it, and forgets a session the client ended.
 func (g *gateway) track(resp *http.Response) error {
@@ -146,17 +141,17 @@ func (g *gateway) track(resp *http.Response) error {
 	if resp.StatusCode/100 != 2 {
 		return nil
 	}
-	if p, ok := PrincipalFrom(r.Context()); ok && g.s.cfg.HideUnauthorized && r.Method == http.MethodPost {
+	p, _ := PrincipalFrom(r.Context())
+	body := bodyOf(r)
+	if g.s.cfg.HideUnauthorized && body.listsTools {
 		if err := hideInResponse(resp, g.s.toolFilter(p)); err != nil {
 			return err
 		}
 	}
 	id := resp.Header.Get(server.HeaderKeySessionID)
 	switch {
-	case id != "" && r.Context().Value(initializeKey{}) != nil:
-		if p, ok := PrincipalFrom(r.Context()); ok {
-			g.s.sessions.add(id, owner(p))
-		}
+	case id != "" && body.initialize:
+		g.s.sessions.add(id, owner(p))
 	case r.Method == http.MethodDelete:
 		g.s.sessions.remove(r.Header.Get(server.HeaderKeySessionID))
 	}
@@ -175,9 +170,7 @@ func (g *gateway) failed(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client went away
 	}
 	g.s.log.WarnContext(r.Context(), "backend MCP server failed", "backend", g.backend.Redacted(), "err", err)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":%q}}`, msg)
+	rpcError(w, status, rpcInternalError, msg)
 }
 
 // ready checks that the backend accepts connections.

@@ -62,12 +62,12 @@ func hideTools(msg []byte, allowed func(string) bool) []byte {
 	return out
 }
 
-// hideInResponse filters a backend's answer to a POST: a JSON body at
-// once, an SSE stream event by event as it passes.
+// hideInResponse filters a backend's answer to a tools/list: a JSON body
+// at once, an SSE stream event by event as it passes.
 func hideInResponse(resp *http.Response, allowed func(string) bool) error {
 	switch ct := resp.Header.Get("Content-Type"); {
 	case strings.HasPrefix(ct, "application/json"):
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
+		body, err := io.ReadAll(resp.Body) // the backend's own answer, read whole to rewrite it
 		resp.Body.Close()
 		if err != nil {
 			return err

@@ -92,6 +92,10 @@ type Config struct {
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
+// defaultProxyTimeout is how long the team's own MCP server may take to
+// start answering when Config.ProxyTimeout is not set.
+const defaultProxyTimeout = 30 * time.Second
+
 // Server is the resource server.
 type Server struct {
 	cfg       Config
@@ -164,6 +168,9 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
+	if s.cfg.ProxyTimeout <= 0 {
+		s.cfg.ProxyTimeout = defaultProxyTimeout
+	}
 	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || cfg.IdentityAssertion ||
 		len(cfg.ToolPolicy)+len(cfg.PromptPolicy)+len(cfg.ResourcePolicy) > 0) {
 		s.ln.Close()
@@ -182,14 +189,14 @@ func New(cfg Config) (*Server, error) {
 			s.ln.Close()
 			return nil, fmt.Errorf("the MCP server command %q: %w", cfg.Command[0], err)
 		}
-		s.stdio = newStdioGateway(s, cfg.Command, cfg.ProxyTimeout)
+		s.stdio = newStdioGateway(s, cfg.Command, s.cfg.ProxyTimeout)
 	}
 	if cfg.Proxy != "" {
 		if cfg.Transport != TransportStreamable {
 			s.ln.Close()
 			return nil, errors.New("--proxy serves Streamable HTTP; --transport sse is for the built-in tools")
 		}
-		if s.gateway, err = newGateway(s, cfg.Proxy, cfg.ProxyTimeout); err != nil {
+		if s.gateway, err = newGateway(s, cfg.Proxy, s.cfg.ProxyTimeout); err != nil {
 			s.ln.Close()
 			return nil, err
 		}

@@ -153,7 +153,7 @@ const sessionRetryAfter = 30 * time.Second
 // naming a session must own it (else 404, as for an expired session, so
 // the client starts a new one), and a request that opens one needs room
 // (else 503 with Retry-After).
-func (s *sessions) guard(w http.ResponseWriter, r *http.Request, p *Principal, rpcMethod string) bool {
+func (s *sessions) guard(w http.ResponseWriter, r *http.Request, p *Principal, initialize bool) bool {
 	id := r.Header.Get(server.HeaderKeySessionID)
 	if id == "" {
 		id = r.URL.Query().Get("sessionId") // legacy SSE messages
@@ -166,7 +166,7 @@ func (s *sessions) guard(w http.ResponseWriter, r *http.Request, p *Principal, r
 		}
 		return true
 	}
-	opens := r.Method == http.MethodGet || rpcMethod == "initialize"
+	opens := r.Method == http.MethodGet || initialize
 	if opens && !s.room(who) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(sessionRetryAfter.Seconds())))
 		http.Error(w, "too many MCP sessions are open; try again later", http.StatusServiceUnavailable)

@@ -34,9 +34,6 @@ type stdioGateway struct {
 }
 
 func newStdioGateway(s *Server, command []string, timeout time.Duration) *stdioGateway {
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
 	g := &stdioGateway{s: s, command: command, timeout: timeout, procs: map[string]*stdioProc{}}
 	s.sessions.onEnd = g.stop
 	return g
@@ -77,41 +74,53 @@ func (g *stdioGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs, raws, err := splitMessages(body)
 	if err != nil {
-		rpcError(w, http.StatusBadRequest, -32700, "the body is not JSON-RPC")
+		rpcError(w, http.StatusBadRequest, rpcParseError, "the body is not JSON-RPC")
 		return
 	}
 	var p *stdioProc
 	if id == "" {
-		if r.Context().Value(initializeKey{}) == nil {
+		if !bodyOf(r).initialize {
 			// Sessionless clients (2026-07-28) fall back to initialize.
-			rpcError(w, http.StatusBadRequest, -32600, "send initialize first: this gateway runs one MCP server process per session")
+			rpcError(w, http.StatusBadRequest, rpcInvalidRequest, "send initialize first: this gateway runs one MCP server process per session")
 			return
 		}
-		if p, err = g.start(r.Context()); err != nil {
+		var env []string
+		if g.s.cfg.ForwardTaskManagerToken {
+			pr, _ := PrincipalFrom(r.Context())
+			token, err := g.s.auth.upstreamToken(r.Context(), pr, g.s.cfg.TaskManager)
+			if !g.s.exchanged(w, r, err, "your TaskManager access") {
+				return
+			}
+			env = append(env, "TASKMANAGER_ACCESS_TOKEN="+token)
+		}
+		if p, err = g.start(r.Context(), env); err != nil {
 			g.s.log.ErrorContext(r.Context(), "start the MCP server process", "command", g.command[0], "err", err)
-			rpcError(w, http.StatusBadGateway, -32603, "the MCP server behind this gateway could not be started")
+			rpcError(w, http.StatusBadGateway, rpcInternalError, "the MCP server behind this gateway could not be started")
 			return
 		}
-		opened := false
 		defer func() {
-			if !opened {
+			if !g.s.sessions.has(p.id) {
 				go g.stopProc(p) // no session was opened: nothing else would stop it
 			}
 		}()
-		defer func() { opened = opened || g.s.sessions.has(p.id) }()
 	} else if p = g.proc(id); p == nil {
 		http.Error(w, "session not found: start a new one", http.StatusNotFound)
 		return
 	}
 	var waits []chan []byte
 	var ids []json.RawMessage
+	defer func() {
+		for _, id := range ids {
+			p.forget(id) // answered, or no longer waited for
+		}
+	}()
 	for i, m := range msgs {
 		if m.isRequest() {
 			waits = append(waits, p.await(m.ID))
 			ids = append(ids, m.ID)
 		}
 		if err := p.send(raws[i]); err != nil {
-			rpcError(w, http.StatusBadGateway, -32603, "the MCP server process behind this gateway has ended")
+			rpcError(w, http.StatusBadGateway, rpcInternalError, msgProcessEnded)
 			return
 		}
 	}
@@ -126,17 +135,16 @@ func (g *stdioGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answers := make([]json.RawMessage, 0, len(waits))
-	for i, ch := range waits {
+	for _, ch := range waits {
 		select {
 		case a, ok := <-ch:
 			if !ok {
-				rpcError(w, http.StatusBadGateway, -32603, "the MCP server process behind this gateway has ended")
+				rpcError(w, http.StatusBadGateway, rpcInternalError, msgProcessEnded)
 				return
 			}
 			answers = append(answers, p.hide(r, a))
 		case <-timer.C:
-			p.forget(ids[i])
-			rpcError(w, http.StatusGatewayTimeout, -32603, fmt.Sprintf("the MCP server behind this gateway did not answer within %s", g.timeout))
+			rpcError(w, http.StatusGatewayTimeout, rpcInternalError, fmt.Sprintf("the MCP server behind this gateway did not answer within %s", g.timeout))
 			return
 		case <-r.Context().Done():
 			return
@@ -176,10 +184,26 @@ func splitMessages(body []byte) ([]rpcMessage, []json.RawMessage, error) {
 	return msgs, raws, nil
 }
 
+// JSON-RPC error codes the gateway answers with.
+const (
+	rpcParseError     = -32700
+	rpcInvalidRequest = -32600
+	rpcInternalError  = -32603
+)
+
+const msgProcessEnded = "the MCP server process behind this gateway has ended"
+
+// rpcError answers with a JSON-RPC error that belongs to no request.
 func rpcError(w http.ResponseWriter, status, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"jsonrpc":"2.0","id":null,"error":{"code":%d,"message":%q}}`, code, msg)
+}
+
+// rpcErrorMessage is an internal JSON-RPC error as one message, for a
+// stream.
+func rpcErrorMessage(msg string) []byte {
+	return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":null,"error":{"code":%d,"message":%q}}`, rpcInternalError, msg)
 }
 
 func (g *stdioGateway) proc(id string) *stdioProc {
@@ -188,8 +212,9 @@ func (g *stdioGateway) proc(id string) *stdioProc {
 	return g.procs[id]
 }
 
-// start runs a new process for the user of ctx's request.
-func (g *stdioGateway) start(ctx context.Context) (*stdioProc, error) {
+// start runs a new process for the user of ctx's request, with env added
+// to its environment.
+func (g *stdioGateway) start(ctx context.Context, env []string) (*stdioProc, error) {
 	pr, _ := PrincipalFrom(ctx)
 	p := &stdioProc{g: g, id: "tmcp-" + secrets.Random(16), waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
 	cmd := exec.Command(g.command[0], g.command[1:]...)
@@ -197,13 +222,7 @@ func (g *stdioGateway) start(ctx context.Context) (*stdioProc, error) {
 	if strings.Contains(pr.Username, "@") {
 		cmd.Env = append(cmd.Env, "TMCP_EMAIL="+pr.Username)
 	}
-	if g.s.cfg.ForwardTaskManagerToken {
-		token, err := g.s.auth.upstreamToken(ctx, pr, g.s.cfg.TaskManager)
-		if err != nil {
-			return nil, fmt.Errorf("token exchange: %w", err)
-		}
-		cmd.Env = append(cmd.Env, "TASKMANAGER_ACCESS_TOKEN="+token)
-	}
+	cmd.Env = append(cmd.Env, env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -285,10 +304,10 @@ type stdioProc struct {
 	done    chan struct{}
 }
 
-// hide applies --hide-unauthorized to an answer for r's principal.
+// hide applies --hide-unauthorized to the answer of r's tools/list.
 func (p *stdioProc) hide(r *http.Request, answer []byte) []byte {
 	pr, ok := PrincipalFrom(r.Context())
-	if !ok || !p.g.s.cfg.HideUnauthorized {
+	if !ok || !p.g.s.cfg.HideUnauthorized || !bodyOf(r).listsTools {
 		return answer
 	}
 	return hideTools(answer, p.g.s.toolFilter(pr))
@@ -380,7 +399,7 @@ func (p *stdioProc) answerStream(w http.ResponseWriter, r *http.Request, waits [
 			select {
 			case a, ok := <-ch:
 				if !ok {
-					event([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"the MCP server process behind this gateway has ended"}}`))
+					event(rpcErrorMessage(msgProcessEnded))
 					return
 				}
 				event(p.hide(r, a))
@@ -388,7 +407,7 @@ func (p *stdioProc) answerStream(w http.ResponseWriter, r *http.Request, waits [
 			case msg := <-p.events:
 				event(msg)
 			case <-timeout:
-				event([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"the MCP server behind this gateway did not answer in time"}}`))
+				event(rpcErrorMessage("the MCP server behind this gateway did not answer in time"))
 				return
 			case <-r.Context().Done():
 				return

@@ -228,13 +228,12 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	cfg.IdentityAssertion = v.GetBool(config.KeyResourceAssertion)
 	cfg.HideUnauthorized = v.GetBool(config.KeyResourceHide)
-	if cfg.Proxy = v.GetString(config.KeyResourceProxy); cfg.Proxy != "" {
-		if err := checkURL(v, config.KeyResourceProxy); err != nil {
-			return cfg, err
-		}
-		if cfg.ProxyTimeout, err = time.ParseDuration(v.GetString(config.KeyResourceProxyTTL)); err != nil || cfg.ProxyTimeout <= 0 {
-			return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
-		}
+	if err := checkURL(v, config.KeyResourceProxy); err != nil {
+		return cfg, err
+	}
+	cfg.Proxy = v.GetString(config.KeyResourceProxy)
+	if cfg.ProxyTimeout, err = time.ParseDuration(v.GetString(config.KeyResourceProxyTTL)); err != nil || cfg.ProxyTimeout <= 0 {
+		return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
 	}
 	for key, policy := range map[string]*resource.ScopePolicy{config.KeyResourceToolScope: &cfg.ToolPolicy,
 		config.KeyResourcePromptSc: &cfg.PromptPolicy, config.KeyResourceResSc: &cfg.ResourcePolicy} {
