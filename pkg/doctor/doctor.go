@@ -66,7 +66,7 @@ type doctor struct {
 // still run and say so.
 func Run(ctx context.Context, opts Options) *Report {
 	if opts.HTTP == nil {
-		opts.HTTP = &http.Client{Timeout: 10 * time.Second}
+		opts.HTTP = oauth.NewHTTPClient(10 * time.Second)
 	}
 	// Never follow redirects: where TaskManager sends the browser is
 	// what some checks read.

@@ -121,7 +121,7 @@ type runner struct {
 // Run runs the whole flow and returns its report; Report.OK tells success.
 func Run(ctx context.Context, opts Options) *Report {
 	if opts.HTTP == nil {
-		opts.HTTP = &http.Client{Timeout: 15 * time.Second}
+		opts.HTTP = oauth.NewHTTPClient(15 * time.Second)
 	}
 	if opts.Open == nil {
 		opts.Open = OpenBrowser

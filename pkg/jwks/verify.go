@@ -81,7 +81,7 @@ func NewVerifier(jwksURL, issuer, audience string, hc *http.Client, now func() t
 		now = time.Now
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()} // a pool of its own
 	}
 	return &Verifier{jwksURL: jwksURL, issuer: issuer, audience: audience, http: hc, now: now}
 }

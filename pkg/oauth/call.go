@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Grant and token types sent to token endpoints (RFC 6749 §4.1.3, §6;
@@ -226,4 +227,11 @@ func DescribeNetError(err error) string {
 		return fmt.Sprintf("%s %s: %v", strings.ToUpper(ue.Op), Redact(ue.URL), ue.Err)
 	}
 	return err.Error()
+}
+
+// NewHTTPClient is an HTTP client with timeout and a connection pool of its
+// own: closing the process-wide default pool's idle connections (as
+// httptest servers do when they close) never breaks its requests.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 }

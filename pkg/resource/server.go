@@ -128,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = oauth.NewHTTPClient(10 * time.Second)
 	}
 	if len(cfg.DefaultScope) == 0 {
 		return nil, errors.New("the resource server needs the default scope it names in its challenges")

@@ -20,7 +20,7 @@ import (
 // (RFC 8414 §3.3, OpenID Discovery §4.3).
 func Discover(ctx context.Context, issuer string, hc *http.Client) (*oauth.ServerMetadata, error) {
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = oauth.NewHTTPClient(10 * time.Second)
 	}
 	issuer = strings.TrimSuffix(issuer, "/")
 	u, err := url.Parse(issuer)

@@ -106,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("upstream: unknown client authentication method %q (use client_secret_basic or client_secret_post)", cfg.AuthMethod)
 	}
-	c := &Client{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}
+	c := &Client{cfg: cfg, http: oauth.NewHTTPClient(cfg.Timeout)}
 	c.oauth = &oauth2.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
