@@ -285,6 +285,9 @@ func BenchmarkConcurrentFlows(b *testing.B) {
 		for k, n := range kinds {
 			fmt.Printf("  %d× %.200s\n", n, k)
 		}
+		if errs > 0 {
+			b.Errorf("%d of 1000 concurrent flows failed (target: none)", errs)
+		}
 	}
 }
 

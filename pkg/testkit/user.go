@@ -101,5 +101,23 @@ func SignInURL(authURL, redirectURI string) (*url.URL, error) {
 	if loc := p.Location(); loc != nil && strings.HasPrefix(loc.String(), redirectURI) {
 		return loc, nil
 	}
-	return nil, fmt.Errorf("sign-in ended at %s with HTTP %d", p.URL, p.Status)
+	return nil, fmt.Errorf("sign-in ended with HTTP %d at %s: %.120s", p.Status, p.URL.Path, pageText(p.Body))
+}
+
+// pageText is a page's text without tags and runs of space, for errors.
+func pageText(html string) string {
+	var b strings.Builder
+	inTag := false
+	for _, r := range html {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>':
+			inTag = false
+			b.WriteByte(' ')
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }
