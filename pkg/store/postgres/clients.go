@@ -7,52 +7,40 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
-func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients
-		(id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.ID, c.SecretHash, c.Name, orEmpty(c.RedirectURIs), orEmpty(c.GrantTypes), orEmpty(c.ResponseTypes),
-		c.TokenEndpointAuthMethod, c.Scope, c.Metadata, ts(c.CreatedAt))
-	if uniqueViolation(err) {
-		return store.ErrConflict
+// TEXT[] columns scan straight into and from slices.
+func listColumn(p *[]string) any { return p }
+
+func listValue(v []string) any {
+	if v == nil {
+		return []string{}
 	}
-	return err
+	return v
 }
 
-const clientColumns = `id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at`
+func scanClient(row sqlrow.Scanner) (*store.Client, error) {
+	c, err := sqlrow.Client(row, listColumn)
+	return c, notFound(err)
+}
 
-func scanClient(row pgx.Row) (*store.Client, error) {
-	var c store.Client
-	var created int64
-	if err := row.Scan(&c.ID, &c.SecretHash, &c.Name, &c.RedirectURIs, &c.GrantTypes, &c.ResponseTypes,
-		&c.TokenEndpointAuthMethod, &c.Scope, &c.Metadata, &created); err != nil {
-		return nil, notFound(err)
-	}
-	c.CreatedAt = fromTS(created)
-	return &c, nil
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	_, err := s.pool.Exec(ctx, sqlrow.Insert("clients", sqlrow.ClientColumns, true), sqlrow.ClientValues(c, listValue)...)
+	return conflict(err)
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
-	return scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	return scanClient(s.pool.QueryRow(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients WHERE id = $1`, id))
 }
 
 func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqlrow.Collect(rows, scanClient)
 }
 
 func (s *Store) DeleteClient(ctx context.Context, id string, at time.Time) error {

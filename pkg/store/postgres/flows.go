@@ -8,60 +8,34 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
 func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO pendings (state_hash, browser_hash, client_id, redirect_uri, scope,
-		resource, code_challenge, client_state, upstream_verifier, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		p.StateHash, p.BrowserHash, p.ClientID, p.RedirectURI, p.Scope, p.Resource, p.CodeChallenge, p.ClientState,
-		p.UpstreamVerifier, ts(p.ExpiresAt))
-	if uniqueViolation(err) {
-		return store.ErrConflict
-	}
-	return err
+	_, err := s.pool.Exec(ctx, sqlrow.Insert("pendings", sqlrow.PendingColumns, true), sqlrow.PendingValues(p)...)
+	return conflict(err)
 }
 
 func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) (*store.Pending, error) {
-	var p store.Pending
-	var exp int64
-	err := s.pool.QueryRow(ctx, `DELETE FROM pendings WHERE state_hash = $1 AND browser_hash = $2 RETURNING state_hash,
-		browser_hash, client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at`,
-		stateHash, browserHash).
-		Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource, &p.CodeChallenge,
-			&p.ClientState, &p.UpstreamVerifier, &exp)
+	p, err := sqlrow.Pending(s.pool.QueryRow(ctx, `DELETE FROM pendings WHERE state_hash = $1 AND browser_hash = $2
+		RETURNING `+sqlrow.PendingColumns, stateHash, browserHash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var one int
 		if s.pool.QueryRow(ctx, `SELECT 1 FROM pendings WHERE state_hash = $1`, stateHash).Scan(&one) == nil {
 			return nil, store.ErrNotYours
 		}
 	}
-	if err != nil {
-		return nil, notFound(err)
-	}
-	p.ExpiresAt = fromTS(exp)
-	return &p, nil
+	return p, notFound(err)
 }
 
 func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO grants (id, client_id, subject, username, scope, resource, redirect_uri,
-		upstream, upstream_expires_at, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		g.ID, g.ClientID, g.Subject, g.Username, g.Scope, g.Resource, g.RedirectURI, g.Upstream,
-		ts(g.UpstreamExpiresAt), ts(g.CreatedAt), ts(g.RevokedAt))
+	_, err := s.pool.Exec(ctx, sqlrow.Insert("grants", sqlrow.GrantColumns, true), sqlrow.GrantValues(g)...)
 	return err
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
-	var g store.Grant
-	var upExp, created, revoked int64
-	err := s.pool.QueryRow(ctx, `SELECT id, client_id, subject, username, scope, resource, redirect_uri, upstream,
-		upstream_expires_at, created_at, revoked_at FROM grants WHERE id = $1`, id).
-		Scan(&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI, &g.Upstream,
-			&upExp, &created, &revoked)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(revoked)
-	return &g, nil
+	g, err := sqlrow.Grant(s.pool.QueryRow(ctx, `SELECT `+sqlrow.GrantColumns+` FROM grants WHERE id = $1`, id))
+	return g, notFound(err)
 }
 
 func (s *Store) NewestGrant(ctx context.Context) (*store.Grant, error) {
@@ -105,34 +79,20 @@ func revokeGrantTx(ctx context.Context, tx pgx.Tx, grantID string, at time.Time)
 }
 
 func (s *Store) SaveCode(ctx context.Context, c *store.Code) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO codes (hash, grant_id, client_id, redirect_uri, code_challenge, expires_at,
-		used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.Hash, c.GrantID, c.ClientID, c.RedirectURI, c.CodeChallenge, ts(c.ExpiresAt), ts(c.UsedAt))
+	_, err := s.pool.Exec(ctx, sqlrow.Insert("codes", sqlrow.CodeColumns, true), sqlrow.CodeValues(c)...)
 	return err
 }
 
-const codeColumns = `hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`
-
-func scanCode(row pgx.Row) (*store.Code, error) {
-	var c store.Code
-	var exp, used int64
-	if err := row.Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &exp, &used); err != nil {
-		return nil, err
-	}
-	c.ExpiresAt, c.UsedAt = fromTS(exp), fromTS(used)
-	return &c, nil
-}
-
 func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*store.Code, error) {
-	c, err := scanCode(s.pool.QueryRow(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0
-		RETURNING `+codeColumns, ts(at), hash))
+	c, err := sqlrow.Code(s.pool.QueryRow(ctx, `UPDATE codes SET used_at = $1 WHERE hash = $2 AND used_at = 0
+		RETURNING `+sqlrow.CodeColumns, ts(at), hash))
 	if err == nil {
 		return c, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, err
 	}
-	c, err = scanCode(s.pool.QueryRow(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = $1`, hash))
+	c, err = sqlrow.Code(s.pool.QueryRow(ctx, `SELECT `+sqlrow.CodeColumns+` FROM codes WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -140,31 +100,17 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*st
 }
 
 func (s *Store) SaveKey(ctx context.Context, k *store.SigningKey) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (kid, alg, private, public, created_at, retired_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, k.KID, k.Alg, k.Private, k.Public, ts(k.CreatedAt), ts(k.RetiredAt))
-	if uniqueViolation(err) {
-		return store.ErrConflict
-	}
-	return err
+	_, err := s.pool.Exec(ctx, sqlrow.Insert("signing_keys", sqlrow.KeyColumns, true), sqlrow.KeyValues(k)...)
+	return conflict(err)
 }
 
 func (s *Store) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kid, alg, private, public, created_at, retired_at FROM signing_keys ORDER BY created_at DESC`)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.KeyColumns+` FROM signing_keys ORDER BY created_at DESC`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.SigningKey
-	for rows.Next() {
-		var k store.SigningKey
-		var created, retired int64
-		if err := rows.Scan(&k.KID, &k.Alg, &k.Private, &k.Public, &created, &retired); err != nil {
-			return nil, err
-		}
-		k.CreatedAt, k.RetiredAt = fromTS(created), fromTS(retired)
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+	return sqlrow.Collect(rows, sqlrow.Key)
 }
 
 func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {

@@ -8,13 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
 // Store implements store.Store on PostgreSQL.
@@ -40,100 +40,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// migrations are applied in order; each index is a schema version.
-var migrations = []string{
-	`CREATE TABLE clients (
-		id TEXT PRIMARY KEY,
-		secret_hash TEXT NOT NULL,
-		name TEXT NOT NULL,
-		redirect_uris TEXT[] NOT NULL,
-		grant_types TEXT[] NOT NULL,
-		response_types TEXT[] NOT NULL,
-		auth_method TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		metadata BYTEA,
-		created_at BIGINT NOT NULL
-	);
-	CREATE TABLE pendings (
-		state_hash TEXT PRIMARY KEY,
-		browser_hash TEXT NOT NULL,
-		client_id TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		resource TEXT NOT NULL,
-		code_challenge TEXT NOT NULL,
-		client_state TEXT NOT NULL,
-		upstream_verifier TEXT NOT NULL,
-		expires_at BIGINT NOT NULL
-	);
-	CREATE TABLE grants (
-		id TEXT PRIMARY KEY,
-		client_id TEXT NOT NULL,
-		subject TEXT NOT NULL,
-		username TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		resource TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		upstream BYTEA,
-		upstream_expires_at BIGINT NOT NULL,
-		created_at BIGINT NOT NULL,
-		revoked_at BIGINT NOT NULL DEFAULT 0
-	);
-	CREATE INDEX grants_subject ON grants(subject);
-	CREATE INDEX grants_client ON grants(client_id);
-	CREATE TABLE codes (
-		hash TEXT PRIMARY KEY,
-		grant_id TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
-		client_id TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		code_challenge TEXT NOT NULL,
-		expires_at BIGINT NOT NULL,
-		used_at BIGINT NOT NULL DEFAULT 0
-	);
-	CREATE INDEX codes_grant ON codes(grant_id);
-	CREATE TABLE tokens (
-		hash TEXT PRIMARY KEY,
-		kind TEXT NOT NULL,
-		grant_id TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
-		issuance TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		issued_at BIGINT NOT NULL,
-		expires_at BIGINT NOT NULL,
-		revoked_at BIGINT NOT NULL DEFAULT 0,
-		used_at BIGINT NOT NULL DEFAULT 0,
-		successor TEXT NOT NULL DEFAULT '',
-		grace_used BOOLEAN NOT NULL DEFAULT FALSE
-	);
-	CREATE INDEX tokens_grant ON tokens(grant_id);
-	CREATE INDEX tokens_issuance ON tokens(issuance);
-	CREATE INDEX tokens_expires ON tokens(expires_at);
-	CREATE TABLE consents (
-		subject TEXT NOT NULL,
-		client_id TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		granted_at BIGINT NOT NULL,
-		PRIMARY KEY (subject, client_id, redirect_uri)
-	);`,
-	`CREATE TABLE signing_keys (
-		kid TEXT PRIMARY KEY,
-		alg TEXT NOT NULL,
-		private BYTEA NOT NULL,
-		public BYTEA NOT NULL,
-		created_at BIGINT NOT NULL,
-		retired_at BIGINT NOT NULL DEFAULT 0
-	);`,
-	// Remembered consent lives in the browser's signed cookie (see
-	// authserver/consent.go); the table was written and never read.
-	`DROP TABLE consents;`,
-	// A refresh retry within grace gets the same answer (sealed here
-	// until the grace ends) instead of a second one.
-	`ALTER TABLE tokens DROP COLUMN grace_used;
-	ALTER TABLE tokens ADD COLUMN answer BYTEA;
-	ALTER TABLE tokens ADD COLUMN answer_until BIGINT NOT NULL DEFAULT 0;
-	CREATE INDEX tokens_successor ON tokens(successor) WHERE successor != '';
-	CREATE INDEX tokens_answer_until ON tokens(answer_until) WHERE answer_until != 0;`,
-}
+var migrations = sqlrow.Migrations(sqlrow.PostgreSQLTypes)
 
 // SchemaVersionCurrent is the version Migrate brings a schema to.
 var SchemaVersionCurrent = len(migrations)
@@ -182,19 +89,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 func (s *Store) Close() error                   { s.pool.Close(); return nil }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
-func ts(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromTS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
+var ts = sqlrow.Nanos
 
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -203,14 +98,11 @@ func notFound(err error) error {
 	return err
 }
 
-func uniqueViolation(err error) bool {
+// conflict maps a unique-key violation to store.ErrConflict.
+func conflict(err error) error {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-func orEmpty(v []string) []string {
-	if v == nil {
-		return []string{}
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return store.ErrConflict
 	}
-	return v
+	return err
 }

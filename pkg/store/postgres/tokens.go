@@ -7,28 +7,18 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
-const tokenColumns = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, answer, answer_until`
-
-func scanToken(row pgx.Row) (*store.Token, error) {
-	var t store.Token
-	var kind string
-	var issued, exp, revoked, used, until int64
-	if err := row.Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor, &t.Answer.Sealed, &until); err != nil {
-		return nil, notFound(err)
-	}
-	t.Kind = store.TokenKind(kind)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(issued), fromTS(exp), fromTS(revoked), fromTS(used)
-	t.Answer.Until = fromTS(until)
-	return &t, nil
+func scanToken(row sqlrow.Scanner) (*store.Token, error) {
+	t, err := sqlrow.Token(row)
+	return t, notFound(err)
 }
 
 func insertTokens(ctx context.Context, tx pgx.Tx, tokens []*store.Token) error {
+	insert := sqlrow.Insert("tokens", sqlrow.TokenColumns, true)
 	for _, t := range tokens {
-		if _, err := tx.Exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			t.Hash, string(t.Kind), t.GrantID, t.Issuance, t.Scope, ts(t.IssuedAt), ts(t.ExpiresAt), ts(t.RevokedAt),
-			ts(t.UsedAt), t.Successor, t.Answer.Sealed, ts(t.Answer.Until)); err != nil {
+		if _, err := tx.Exec(ctx, insert, sqlrow.TokenValues(t)...); err != nil {
 			return err
 		}
 	}
@@ -40,7 +30,7 @@ func (s *Store) SaveTokens(ctx context.Context, tokens ...*store.Token) error {
 }
 
 func (s *Store) GetToken(ctx context.Context, hash string) (*store.Token, error) {
-	return scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
+	return scanToken(s.pool.QueryRow(ctx, `SELECT `+sqlrow.TokenColumns+` FROM tokens WHERE hash = $1`, hash))
 }
 
 func (s *Store) RevokeToken(ctx context.Context, hash string, at time.Time) error {
@@ -62,28 +52,21 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at time.Time) erro
 func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide store.RotationPolicy, issue []*store.Token, answer store.Answer) error {
 	var reused bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		old, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1 FOR UPDATE`, oldHash))
+		old, err := scanToken(tx.QueryRow(ctx, `SELECT `+sqlrow.TokenColumns+` FROM tokens WHERE hash = $1 FOR UPDATE`, oldHash))
 		if err != nil {
 			return err
-		}
-		if old.Kind != store.KindRefresh {
-			return store.ErrNotFound
 		}
 		var grantRevoked int64
 		if err := tx.QueryRow(ctx, `SELECT revoked_at FROM grants WHERE id = $1`, old.GrantID).Scan(&grantRevoked); err != nil {
 			return notFound(err)
 		}
-		if grantRevoked != 0 || !old.RevokedAt.IsZero() {
-			return store.ErrRevoked
-		}
-		successor := ""
-		if len(issue) > 0 {
-			successor = issue[0].Issuance
+		if err := sqlrow.Rotatable(old, grantRevoked); err != nil {
+			return err
 		}
 		switch action := decide(old); action {
 		case store.RotateFirst:
 			if _, err = tx.Exec(ctx, `UPDATE tokens SET used_at = $1, successor = $2, answer = $3, answer_until = $4 WHERE hash = $5`,
-				ts(at), successor, answer.Sealed, ts(answer.Until), oldHash); err != nil {
+				ts(at), sqlrow.Successor(issue), answer.Sealed, ts(answer.Until), oldHash); err != nil {
 				return err
 			}
 			// The client holds this token, so it got its predecessor's answer.
@@ -130,21 +113,6 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 }
 
 func (s *Store) GetTokenGrant(ctx context.Context, hash string) (*store.Token, *store.Grant, error) {
-	var t store.Token
-	var g store.Grant
-	var kind string
-	var issued, exp, revoked, used, upExp, created, grantRevoked int64
-	err := s.pool.QueryRow(ctx, `SELECT t.hash, t.kind, t.grant_id, t.issuance, t.scope, t.issued_at, t.expires_at,
-		t.revoked_at, t.used_at, t.successor, g.id, g.client_id, g.subject, g.username, g.scope, g.resource,
-		g.redirect_uri, g.upstream, g.upstream_expires_at, g.created_at, g.revoked_at
-		FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = $1`, hash).
-		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor,
-			&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI, &g.Upstream, &upExp, &created, &grantRevoked)
-	if err != nil {
-		return nil, nil, notFound(err)
-	}
-	t.Kind = store.TokenKind(kind)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(issued), fromTS(exp), fromTS(revoked), fromTS(used)
-	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(grantRevoked)
-	return &t, &g, nil
+	t, g, err := sqlrow.TokenGrant(s.pool.QueryRow(ctx, sqlrow.TokenGrantQuery(`t.hash = $1`), hash))
+	return t, g, notFound(err)
 }

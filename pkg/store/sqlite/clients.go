@@ -2,58 +2,61 @@ package sqlite
 
 import (
 	"context"
-	"strings"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
-func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO clients
-		(id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.SecretHash, c.Name, jsonList(c.RedirectURIs), jsonList(c.GrantTypes),
-		jsonList(c.ResponseTypes), c.TokenEndpointAuthMethod, c.Scope, c.Metadata, ts(c.CreatedAt))
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-		return store.ErrConflict
+// Lists are kept as JSON text.
+type jsonList []string
+
+func (l *jsonList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("list column holds %T", src)
 	}
-	return err
+	return json.Unmarshal(b, (*[]string)(l))
 }
 
-const clientColumns = `id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at`
+func listColumn(p *[]string) any { return (*jsonList)(p) }
 
-func scanClient(scan func(...any) error) (*store.Client, error) {
-	var c store.Client
-	var redirects, grants, responses string
-	var created int64
-	if err := scan(&c.ID, &c.SecretHash, &c.Name, &redirects, &grants, &responses,
-		&c.TokenEndpointAuthMethod, &c.Scope, &c.Metadata, &created); err != nil {
-		return nil, notFound(err)
+func listValue(v []string) any {
+	if v == nil {
+		v = []string{}
 	}
-	c.RedirectURIs, c.GrantTypes, c.ResponseTypes = parseList(redirects), parseList(grants), parseList(responses)
-	c.CreatedAt = fromTS(created)
-	return &c, nil
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func scanClient(row sqlrow.Scanner) (*store.Client, error) {
+	c, err := sqlrow.Client(row, listColumn)
+	return c, notFound(err)
+}
+
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	_, err := s.db.ExecContext(ctx, sqlrow.Insert("clients", sqlrow.ClientColumns, false), sqlrow.ClientValues(c, listValue)...)
+	return conflict(err)
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
-	return scanClient(s.db.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id).Scan)
+	return scanClient(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients WHERE id = ?`, id))
 }
 
 func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.Client
-	for rows.Next() {
-		c, err := scanClient(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqlrow.Collect(rows, scanClient)
 }
 
 func (s *Store) DeleteClient(ctx context.Context, id string, at time.Time) error {

@@ -4,68 +4,39 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
 func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO pendings (state_hash, browser_hash, client_id,
-		redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.StateHash, p.BrowserHash, p.ClientID, p.RedirectURI, p.Scope, p.Resource,
-		p.CodeChallenge, p.ClientState, p.UpstreamVerifier, ts(p.ExpiresAt))
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-		return store.ErrConflict
-	}
-	return err
+	_, err := s.db.ExecContext(ctx, sqlrow.Insert("pendings", sqlrow.PendingColumns, false), sqlrow.PendingValues(p)...)
+	return conflict(err)
 }
 
 func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) (*store.Pending, error) {
-	var p store.Pending
-	var exp int64
 	// DELETE … RETURNING makes find-and-consume one statement: two
 	// callbacks with the same state cannot both get it.
-	err := s.db.QueryRowContext(ctx, `DELETE FROM pendings WHERE state_hash = ? AND browser_hash = ? RETURNING
-		state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge,
-		client_state, upstream_verifier, expires_at`, stateHash, browserHash).
-		Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource,
-			&p.CodeChallenge, &p.ClientState, &p.UpstreamVerifier, &exp)
+	p, err := sqlrow.Pending(s.db.QueryRowContext(ctx, `DELETE FROM pendings WHERE state_hash = ? AND browser_hash = ?
+		RETURNING `+sqlrow.PendingColumns, stateHash, browserHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
 		if s.db.QueryRowContext(ctx, `SELECT 1 FROM pendings WHERE state_hash = ?`, stateHash).Scan(&one) == nil {
 			return nil, store.ErrNotYours
 		}
 	}
-	if err != nil {
-		return nil, notFound(err)
-	}
-	p.ExpiresAt = fromTS(exp)
-	return &p, nil
+	return p, notFound(err)
 }
 
 func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO grants (id, client_id, subject, username, scope,
-		resource, redirect_uri, upstream, upstream_expires_at, created_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		g.ID, g.ClientID, g.Subject, g.Username, g.Scope, g.Resource, g.RedirectURI,
-		g.Upstream, ts(g.UpstreamExpiresAt), ts(g.CreatedAt), ts(g.RevokedAt))
+	_, err := s.db.ExecContext(ctx, sqlrow.Insert("grants", sqlrow.GrantColumns, false), sqlrow.GrantValues(g)...)
 	return err
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {
-	var g store.Grant
-	var upExp, created, revoked int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, client_id, subject, username, scope, resource,
-		redirect_uri, upstream, upstream_expires_at, created_at, revoked_at FROM grants WHERE id = ?`, id).
-		Scan(&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI,
-			&g.Upstream, &upExp, &created, &revoked)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(revoked)
-	return &g, nil
+	g, err := sqlrow.Grant(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.GrantColumns+` FROM grants WHERE id = ?`, id))
+	return g, notFound(err)
 }
 
 func (s *Store) NewestGrant(ctx context.Context) (*store.Grant, error) {
@@ -118,35 +89,26 @@ func revokeGrantTx(ctx context.Context, tx *sql.Tx, grantID string, at time.Time
 }
 
 func (s *Store) SaveCode(ctx context.Context, c *store.Code) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO codes (hash, grant_id, client_id, redirect_uri,
-		code_challenge, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Hash, c.GrantID, c.ClientID, c.RedirectURI, c.CodeChallenge, ts(c.ExpiresAt), ts(c.UsedAt))
+	_, err := s.db.ExecContext(ctx, sqlrow.Insert("codes", sqlrow.CodeColumns, false), sqlrow.CodeValues(c)...)
 	return err
 }
 
 func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*store.Code, error) {
-	var c store.Code
-	var exp, used int64
 	// The conditional UPDATE is the atomic step: of two concurrent
 	// redemptions exactly one sees a row.
-	err := s.db.QueryRowContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0
-		RETURNING hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`, ts(at), hash).
-		Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &exp, &used)
+	c, err := sqlrow.Code(s.db.QueryRowContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0
+		RETURNING `+sqlrow.CodeColumns, ts(at), hash))
 	if err == nil {
-		c.ExpiresAt, c.UsedAt = fromTS(exp), fromTS(used)
-		return &c, nil
+		return c, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge,
-		expires_at, used_at FROM codes WHERE hash = ?`, hash).
-		Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &exp, &used)
+	c, err = sqlrow.Code(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.CodeColumns+` FROM codes WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, notFound(err)
 	}
-	c.ExpiresAt, c.UsedAt = fromTS(exp), fromTS(used)
-	return &c, store.ErrAlreadyUsed
+	return c, store.ErrAlreadyUsed
 }
 
 func mustAffect(res sql.Result) error {
@@ -161,31 +123,17 @@ func mustAffect(res sql.Result) error {
 }
 
 func (s *Store) SaveKey(ctx context.Context, k *store.SigningKey) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (kid, alg, private, public, created_at, retired_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, k.KID, k.Alg, k.Private, k.Public, ts(k.CreatedAt), ts(k.RetiredAt))
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-		return store.ErrConflict
-	}
-	return err
+	_, err := s.db.ExecContext(ctx, sqlrow.Insert("signing_keys", sqlrow.KeyColumns, false), sqlrow.KeyValues(k)...)
+	return conflict(err)
 }
 
 func (s *Store) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, alg, private, public, created_at, retired_at FROM signing_keys ORDER BY created_at DESC`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.KeyColumns+` FROM signing_keys ORDER BY created_at DESC`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.SigningKey
-	for rows.Next() {
-		var k store.SigningKey
-		var created, retired int64
-		if err := rows.Scan(&k.KID, &k.Alg, &k.Private, &k.Public, &created, &retired); err != nil {
-			return nil, err
-		}
-		k.CreatedAt, k.RetiredAt = fromTS(created), fromTS(retired)
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+	return sqlrow.Collect(rows, sqlrow.Key)
 }
 
 func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {
@@ -217,16 +165,11 @@ func revokeGrantsWhere(ctx context.Context, tx *sql.Tx, cond string, arg any, at
 	if err != nil {
 		return 0, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
+	ids, err := sqlrow.Collect(rows, func(row sqlrow.Scanner) (id string, err error) { return id, row.Scan(&id) })
 	rows.Close()
+	if err != nil {
+		return 0, err
+	}
 	for _, id := range ids {
 		if err := revokeGrantTx(ctx, tx, id, at); err != nil {
 			return 0, err

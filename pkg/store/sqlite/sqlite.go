@@ -6,18 +6,18 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"time"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
 
 // Store implements store.Store on SQLite.
@@ -70,105 +70,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if s.tokenGrant, err = db.PrepareContext(ctx, tokenGrantQuery); err != nil {
+	if s.tokenGrant, err = db.PrepareContext(ctx, sqlrow.TokenGrantQuery(`t.hash = ?`)); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// migrations are applied in order; each index is a schema version.
-var migrations = []string{
-	`CREATE TABLE clients (
-		id TEXT PRIMARY KEY,
-		secret_hash TEXT NOT NULL,
-		name TEXT NOT NULL,
-		redirect_uris TEXT NOT NULL,
-		grant_types TEXT NOT NULL,
-		response_types TEXT NOT NULL,
-		auth_method TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		metadata BLOB,
-		created_at INTEGER NOT NULL
-	);
-	CREATE TABLE pendings (
-		state_hash TEXT PRIMARY KEY,
-		browser_hash TEXT NOT NULL,
-		client_id TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		resource TEXT NOT NULL,
-		code_challenge TEXT NOT NULL,
-		client_state TEXT NOT NULL,
-		upstream_verifier TEXT NOT NULL,
-		expires_at INTEGER NOT NULL
-	);
-	CREATE TABLE grants (
-		id TEXT PRIMARY KEY,
-		client_id TEXT NOT NULL,
-		subject TEXT NOT NULL,
-		username TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		resource TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		upstream BLOB,
-		upstream_expires_at INTEGER NOT NULL,
-		created_at INTEGER NOT NULL,
-		revoked_at INTEGER NOT NULL DEFAULT 0
-	);
-	CREATE INDEX grants_subject ON grants(subject);
-	CREATE TABLE codes (
-		hash TEXT PRIMARY KEY,
-		grant_id TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
-		client_id TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		code_challenge TEXT NOT NULL,
-		expires_at INTEGER NOT NULL,
-		used_at INTEGER NOT NULL DEFAULT 0
-	);
-	CREATE TABLE tokens (
-		hash TEXT PRIMARY KEY,
-		kind TEXT NOT NULL,
-		grant_id TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
-		issuance TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		issued_at INTEGER NOT NULL,
-		expires_at INTEGER NOT NULL,
-		revoked_at INTEGER NOT NULL DEFAULT 0,
-		used_at INTEGER NOT NULL DEFAULT 0,
-		successor TEXT NOT NULL DEFAULT '',
-		grace_used INTEGER NOT NULL DEFAULT 0
-	);
-	CREATE INDEX tokens_grant ON tokens(grant_id);
-	CREATE INDEX tokens_issuance ON tokens(issuance);
-	CREATE INDEX tokens_expires ON tokens(expires_at);
-	CREATE TABLE consents (
-		subject TEXT NOT NULL,
-		client_id TEXT NOT NULL,
-		redirect_uri TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		granted_at INTEGER NOT NULL,
-		PRIMARY KEY (subject, client_id, redirect_uri)
-	);`,
-	`CREATE TABLE signing_keys (
-		kid TEXT PRIMARY KEY,
-		alg TEXT NOT NULL,
-		private BLOB NOT NULL,
-		public BLOB NOT NULL,
-		created_at INTEGER NOT NULL,
-		retired_at INTEGER NOT NULL DEFAULT 0
-	);`,
-	// Remembered consent lives in the browser's signed cookie (see
-	// authserver/consent.go); the table was written and never read.
-	`DROP TABLE consents;`,
-	// A refresh retry within grace gets the same answer (sealed here
-	// until the grace ends) instead of a second one.
-	`ALTER TABLE tokens DROP COLUMN grace_used;
-	ALTER TABLE tokens ADD COLUMN answer BLOB;
-	ALTER TABLE tokens ADD COLUMN answer_until INTEGER NOT NULL DEFAULT 0;
-	CREATE INDEX tokens_successor ON tokens(successor) WHERE successor != '';
-	CREATE INDEX tokens_answer_until ON tokens(answer_until) WHERE answer_until != 0;`,
-}
+var migrations = sqlrow.Migrations(sqlrow.SQLiteTypes)
 
 func (s *Store) migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -209,38 +118,19 @@ func (s *Store) Close() error {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Times are kept as Unix nanoseconds; 0 means "not set".
-func ts(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromTS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
-func jsonList(v []string) string {
-	if v == nil {
-		v = []string{}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func parseList(s string) []string {
-	var v []string
-	_ = json.Unmarshal([]byte(s), &v)
-	return v
-}
+var ts = sqlrow.Nanos
 
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
+	}
+	return err
+}
+
+// conflict maps a unique-key violation to store.ErrConflict.
+func conflict(err error) error {
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return store.ErrConflict
 	}
 	return err
 }

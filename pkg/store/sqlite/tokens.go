@@ -6,9 +6,8 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 )
-
-const tokenColumns = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, answer, answer_until`
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -28,11 +27,9 @@ func (s *Store) SaveTokens(ctx context.Context, tokens ...*store.Token) error {
 }
 
 func insertTokens(ctx context.Context, q querier, tokens []*store.Token) error {
+	insert := sqlrow.Insert("tokens", sqlrow.TokenColumns, false)
 	for _, t := range tokens {
-		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.Hash, string(t.Kind), t.GrantID, t.Issuance, t.Scope, ts(t.IssuedAt), ts(t.ExpiresAt),
-			ts(t.RevokedAt), ts(t.UsedAt), t.Successor, t.Answer.Sealed, ts(t.Answer.Until))
-		if err != nil {
+		if _, err := q.ExecContext(ctx, insert, sqlrow.TokenValues(t)...); err != nil {
 			return err
 		}
 	}
@@ -40,18 +37,8 @@ func insertTokens(ctx context.Context, q querier, tokens []*store.Token) error {
 }
 
 func getToken(ctx context.Context, q querier, hash string) (*store.Token, error) {
-	var t store.Token
-	var kind string
-	var issued, exp, revoked, used, until int64
-	err := q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor, &t.Answer.Sealed, &until)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	t.Kind = store.TokenKind(kind)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(issued), fromTS(exp), fromTS(revoked), fromTS(used)
-	t.Answer.Until = fromTS(until)
-	return &t, nil
+	t, err := sqlrow.Token(q.QueryRowContext(ctx, `SELECT `+sqlrow.TokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	return t, notFound(err)
 }
 
 func (s *Store) GetToken(ctx context.Context, hash string) (*store.Token, error) {
@@ -81,24 +68,17 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time,
 	if err != nil {
 		return err
 	}
-	if old.Kind != store.KindRefresh {
-		return store.ErrNotFound
-	}
 	var grantRevoked int64
 	if err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM grants WHERE id = ?`, old.GrantID).Scan(&grantRevoked); err != nil {
 		return notFound(err)
 	}
-	if grantRevoked != 0 || !old.RevokedAt.IsZero() {
-		return store.ErrRevoked
-	}
-	successor := ""
-	if len(issue) > 0 {
-		successor = issue[0].Issuance
+	if err := sqlrow.Rotatable(old, grantRevoked); err != nil {
+		return err
 	}
 	switch decide(old) {
 	case store.RotateFirst:
 		if _, err = tx.ExecContext(ctx, `UPDATE tokens SET used_at = ?, successor = ?, answer = ?, answer_until = ? WHERE hash = ?`,
-			ts(at), successor, answer.Sealed, ts(answer.Until), oldHash); err != nil {
+			ts(at), sqlrow.Successor(issue), answer.Sealed, ts(answer.Until), oldHash); err != nil {
 			return err
 		}
 		// The client holds this token, so it got its predecessor's answer.
@@ -156,24 +136,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 	return total, nil
 }
 
-const tokenGrantQuery = `SELECT t.hash, t.kind, t.grant_id, t.issuance, t.scope, t.issued_at, t.expires_at,
-	t.revoked_at, t.used_at, t.successor, g.id, g.client_id, g.subject, g.username, g.scope, g.resource,
-	g.redirect_uri, g.upstream, g.upstream_expires_at, g.created_at, g.revoked_at
-	FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
-
 func (s *Store) GetTokenGrant(ctx context.Context, hash string) (*store.Token, *store.Grant, error) {
-	var t store.Token
-	var g store.Grant
-	var kind string
-	var issued, exp, revoked, used, upExp, created, grantRevoked int64
-	err := s.tokenGrant.QueryRowContext(ctx, hash).
-		Scan(&t.Hash, &kind, &t.GrantID, &t.Issuance, &t.Scope, &issued, &exp, &revoked, &used, &t.Successor,
-			&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI, &g.Upstream, &upExp, &created, &grantRevoked)
-	if err != nil {
-		return nil, nil, notFound(err)
-	}
-	t.Kind = store.TokenKind(kind)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.UsedAt = fromTS(issued), fromTS(exp), fromTS(revoked), fromTS(used)
-	g.UpstreamExpiresAt, g.CreatedAt, g.RevokedAt = fromTS(upExp), fromTS(created), fromTS(grantRevoked)
-	return &t, &g, nil
+	t, g, err := sqlrow.TokenGrant(s.tokenGrant.QueryRowContext(ctx, hash))
+	return t, g, notFound(err)
 }
