@@ -6,43 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
-
-// faultProxy stands in front of the sandbox TaskManager and, while a fault
-// is set for a path, answers that path's requests with it.
-type faultProxy struct {
-	mu      sync.Mutex
-	faults  map[string]http.HandlerFunc
-	sandbox string
-}
-
-func (p *faultProxy) set(path string, h http.HandlerFunc) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.faults[path] = h
-}
-
-func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	h := p.faults[r.URL.Path]
-	p.mu.Unlock()
-	if h != nil {
-		h(w, r)
-		return
-	}
-	target, _ := url.Parse(p.sandbox)
-	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-}
 
 // The faults TaskManager may show: none of them is a refusal.
 var upstreamFaults = map[string]http.HandlerFunc{
@@ -85,11 +56,9 @@ var upstreamFaults = map[string]http.HandlerFunc{
 func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
 	t.Parallel()
 	clock := testkit.NewClock()
-	proxy := &faultProxy{faults: map[string]http.HandlerFunc{}}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	s := signIn(t, testkit.AuthOptions{Now: clock.Now, OnSandbox: func(u string) { proxy.sandbox = u }, Mutate: func(c *authserver.Config) {
-		c.Upstream.TokenEndpoint = srv.URL + "/api/oauth/token"
+	proxy := testkit.Interpose(t)
+	s := signIn(t, testkit.AuthOptions{Now: clock.Now, OnSandbox: proxy.SetTarget, Mutate: func(c *authserver.Config) {
+		c.Upstream.TokenEndpoint = proxy.URL + "/api/oauth/token"
 		c.Upstream.Timeout = time.Second
 	}})
 	at, rt := s.tokens(t)
@@ -110,7 +79,7 @@ func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
 	}
 	for name, fault := range upstreamFaults {
 		clock.Advance(2 * time.Hour) // TaskManager's token is stale: a refresh renews it
-		proxy.set("/api/oauth/token", fault)
+		proxy.Handle("/api/oauth/token", fault)
 		status, h, body := refresh()
 		if status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
 			t.Errorf("%s at TaskManager: %d %v (Retry-After %q), want 503 temporarily_unavailable", name, status, body, h.Get("Retry-After"))
@@ -119,7 +88,7 @@ func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
 			t.Fatalf("%s at TaskManager revoked the grant", name)
 		}
 	}
-	proxy.set("/api/oauth/token", func(w http.ResponseWriter, r *http.Request) {
+	proxy.Handle("/api/oauth/token", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		fmt.Fprint(w, `{"error":"invalid_client"}`)
@@ -131,7 +100,7 @@ func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
 		t.Fatal("TaskManager refusing tmcp's own client revoked the user's grant")
 	}
 	// TaskManager is back: the same refresh token works.
-	proxy.set("/api/oauth/token", nil)
+	proxy.Handle("/api/oauth/token", nil)
 	status, _, body := refresh()
 	if status != http.StatusOK {
 		t.Fatalf("refresh after the blips: %d %v", status, body)
@@ -147,12 +116,11 @@ func TestFaults_SignInFaultsAreNamed(t *testing.T) {
 		for name, fault := range upstreamFaults {
 			t.Run(strings.TrimPrefix(path, "/api/oauth/")+"/"+name, func(t *testing.T) {
 				t.Parallel()
-				proxy := &faultProxy{faults: map[string]http.HandlerFunc{path: fault}}
-				srv := httptest.NewServer(proxy)
-				t.Cleanup(srv.Close)
-				stack := testkit.StartStack(t, testkit.AuthOptions{OnSandbox: func(u string) { proxy.sandbox = u }, Mutate: func(c *authserver.Config) {
-					c.Upstream.TokenEndpoint = srv.URL + "/api/oauth/token"
-					c.Upstream.UserinfoEndpoint = srv.URL + "/api/oauth/userinfo"
+				proxy := testkit.Interpose(t)
+				proxy.Handle(path, fault)
+				stack := testkit.StartStack(t, testkit.AuthOptions{OnSandbox: proxy.SetTarget, Mutate: func(c *authserver.Config) {
+					c.Upstream.TokenEndpoint = proxy.URL + "/api/oauth/token"
+					c.Upstream.UserinfoEndpoint = proxy.URL + "/api/oauth/userinfo"
 					c.Upstream.Timeout = time.Second
 				}})
 				c := stack.PublicClient(t)

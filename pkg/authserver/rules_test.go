@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"testing"
@@ -578,22 +576,12 @@ func TestBodies_MalformedAndOversized(t *testing.T) {
 	}
 }
 
-// upstreamVariant puts a proxy in front of the sandbox that breaks its
-// token endpoint in the given way.
-func upstreamVariant(t *testing.T, breakToken http.HandlerFunc) testkit.AuthOptions {
-	var sandboxURL string
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/oauth/token" {
-			breakToken(w, r)
-			return
-		}
-		target, _ := url.Parse(sandboxURL)
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-	}))
-	t.Cleanup(proxy.Close)
+// upstreamVariant sends the auth server's token requests to TaskManager
+// through proxy, where a test breaks them.
+func upstreamVariant(proxy *testkit.Interposer) testkit.AuthOptions {
 	return testkit.AuthOptions{Mutate: func(cfg *authserver.Config) {
 		cfg.Upstream.TokenEndpoint = proxy.URL + "/api/oauth/token"
-	}, OnSandbox: func(u string) { sandboxURL = u }}
+	}, OnSandbox: proxy.SetTarget}
 }
 
 func TestUpstream_FailuresReachTheClientCleanly(t *testing.T) {
@@ -619,7 +607,9 @@ func TestUpstream_FailuresReachTheClientCleanly(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			stack := testkit.StartStack(t, upstreamVariant(t, tc.handler))
+			proxy := testkit.Interpose(t)
+			proxy.Handle("/api/oauth/token", tc.handler)
+			stack := testkit.StartStack(t, upstreamVariant(proxy))
 			c := stack.PublicClient(t)
 			authz := c.AuthorizeURL(nil)
 			back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)

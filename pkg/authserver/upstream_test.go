@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"testing"
@@ -40,8 +39,8 @@ func TestRefresh_RenewsExpiredUpstreamToken(t *testing.T) {
 func TestRefresh_UpstreamRefusalRevokesGrant(t *testing.T) {
 	t.Parallel()
 	clock := testkit.NewClock()
-	var sandboxURL string
-	opts := upstreamVariant(t, func(w http.ResponseWriter, r *http.Request) {
+	proxy := testkit.Interpose(t)
+	proxy.Handle("/api/oauth/token", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if strings.Contains(string(body), "grant_type=refresh_token") {
 			w.Header().Set("Content-Type", "application/json")
@@ -50,11 +49,9 @@ func TestRefresh_UpstreamRefusalRevokesGrant(t *testing.T) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		target, _ := url.Parse(sandboxURL)
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+		proxy.Pass(w, r)
 	})
-	onSandbox := opts.OnSandbox
-	opts.OnSandbox = func(u string) { sandboxURL = u; onSandbox(u) }
+	opts := upstreamVariant(proxy)
 	opts.Now = clock.Now
 	s := signIn(t, opts)
 	at, rt := s.tokens(t)

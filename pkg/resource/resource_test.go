@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -143,20 +141,17 @@ func TestTools_ActOnTaskManagerAsTheUser(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var seen []string
-	var sandboxURL string
-	recorder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	recorder := testkit.Interpose(t)
+	recorder.Observe(func(r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/tasks") {
 			mu.Lock()
 			seen = append(seen, r.Header.Get("Authorization"))
 			mu.Unlock()
 		}
-		target, _ := url.Parse(sandboxURL)
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-	}))
-	t.Cleanup(recorder.Close)
+	})
 	// Both servers reach TaskManager through the recorder.
 	opts := testkit.AuthOptions{
-		OnSandbox:      func(u string) { sandboxURL = u },
+		OnSandbox:      recorder.SetTarget,
 		UpstreamURL:    recorder.URL,
 		MutateResource: func(cfg *resource.Config) { cfg.TaskManager = recorder.URL },
 	}
