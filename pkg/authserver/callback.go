@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store"
@@ -93,10 +92,14 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		fail(upstreamFailure(err))
 		return
 	}
-	scope := oauth.ParseScope(p.Scope)
-	if granted := oauth.ParseScope(tok.Scope); len(granted) > 0 {
-		scope = intersect(scope, granted) // TaskManager may grant less than asked
+	if refusal := s.cfg.Admission.Admit(user); refusal != "" {
+		s.audit(r.Context(), "sign-in refused", "client_id", p.ClientID, "sub", user.Subject, "username", username(user), "reason", refusal)
+		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "The account "+username(user)+" may not use this server: "+refusal+".",
+			"Sign in with another account, or ask the server's operator to allow this one.")
+		return
 	}
+	// The provider may grant less than asked.
+	scope := s.upstream.GrantedScopes(oauth.ParseScope(p.Scope), tok.Scope)
 	if len(scope) == 0 {
 		fail(oauth.NewError(oauth.CodeAccessDenied, "TaskManager granted none of the requested scopes"))
 		return
@@ -155,44 +158,17 @@ func (s *Server) openUpstream(g *store.Grant) (*upstream.Token, error) {
 // access token or ID token when TaskManager issues JWTs, else from its
 // userinfo endpoint. An unverifiable JWT is never trusted.
 func (s *Server) identify(ctx context.Context, tok *upstream.Token) (*upstream.User, error) {
-	raw, kind := tok.AccessToken, "access token"
-	if !jwks.LooksLikeJWT(raw) {
-		raw, kind = tok.IDToken, "ID token"
-	}
-	if raw == "" {
-		return s.upstream.UserInfo(ctx, tok.AccessToken)
-	}
-	c, err := s.verifier.Verify(ctx, raw)
-	if err != nil {
-		return nil, err
-	}
-	s.log.DebugContext(ctx, "TaskManager JWT verified", "kind", kind, "sub", c.Subject)
-	name := c.PreferredUsername
-	if c.Email != "" {
-		name = c.Email
-	}
-	return &upstream.User{Subject: c.Subject, Email: name, Name: c.Name}, nil
+	return s.upstream.Identify(ctx, tok, s.verifier.Verify)
 }
 
 // upstreamFailure is what the MCP client is told when TaskManager fails.
 func username(u *upstream.User) string {
-	if u.Email != "" {
-		return u.Email
-	}
-	if u.Name != "" {
-		return u.Name
-	}
-	return u.Subject
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if oauth.ScopeSubset([]string{x}, b) {
-			out = append(out, x)
+	for _, name := range []string{u.Username, u.Email, u.Name} {
+		if name != "" {
+			return name
 		}
 	}
-	return out
+	return u.Subject
 }
 
 // upstreamRefreshMargin refreshes TaskManager's token a little before it

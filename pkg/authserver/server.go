@@ -65,6 +65,8 @@ type Config struct {
 	// ClientLookup accepts client ids registered at TaskManager
 	// (GET /api/oauth/clients/{id}) as public clients.
 	ClientLookup bool
+	// Admission says who may sign in.
+	Admission Admission
 	// Registration is the dynamic client registration policy.
 	Registration RegistrationPolicy
 	// CIMD tunes the fetching of Client ID Metadata Documents.

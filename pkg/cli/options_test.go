@@ -89,6 +89,26 @@ func TestOptions_ServeAuth(t *testing.T) {
 	}
 }
 
+func TestOptions_ServeAuthOtherProvider(t *testing.T) {
+	isolate(t)
+	o := parse(t, auth.NewCmd, "--client-id", "c1", "--client-secret", "s1", "--upstream-preset", "entra",
+		"--upstream-tenant", "contoso.onmicrosoft.com", "--upstream-scope", "write=api://tasks/write",
+		"--username-claim", "preferred_username", "--groups-claim", "roles",
+		"--allowed-domains", "contoso.com,fabrikam.com", "--allowed-users", "ops@partner.example", "--allowed-groups", "mcp")
+	cfg := o.Settings.Server
+	want(t, "issuer", cfg.Upstream.Issuer, "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0")
+	want(t, "scope map", cfg.Upstream.Scopes.PerScope["write"], []string{"api://tasks/write"})
+	want(t, "username claim", cfg.Upstream.UsernameClaim, "preferred_username")
+	want(t, "groups claim", cfg.Upstream.GroupsClaim, "roles")
+	want(t, "domains", cfg.Admission.Domains, []string{"contoso.com", "fabrikam.com"})
+	want(t, "users", cfg.Admission.Users, []string{"ops@partner.example"})
+	want(t, "groups", cfg.Admission.Groups, []string{"mcp"})
+
+	gh := parse(t, auth.NewCmd, "--client-id", "c1", "--client-secret", "s1", "--upstream-preset", "github").Settings.Server.Upstream
+	want(t, "github authorize", gh.AuthorizeEndpoint, "https://github.com/login/oauth/authorize")
+	want(t, "github auth method", gh.AuthMethod, "client_secret_post")
+}
+
 func TestOptions_ServeResource(t *testing.T) {
 	isolate(t)
 	t.Setenv("MCP_RESOURCE_PORT", "8101")

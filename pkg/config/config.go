@@ -41,6 +41,12 @@ const (
 	KeyTMAuthMethod = "taskmanager.auth_method"
 	KeyJWTIssuer    = "taskmanager.jwt_issuer"
 	KeyTMIssuer     = "taskmanager.issuer"
+	KeyTMPreset     = "taskmanager.preset"
+	KeyTMTenant     = "taskmanager.tenant"
+	KeyTMAudience   = "taskmanager.audience"
+	KeyTMScopeMap   = "taskmanager.upstream_scopes"
+	KeyTMUserClaim  = "taskmanager.username_claim"
+	KeyTMGroupClaim = "taskmanager.groups_claim"
 
 	KeyAuthHost          = "auth.host"
 	KeyAuthPort          = "auth.port"
@@ -70,6 +76,9 @@ const (
 	KeyAuthClientLimit   = "auth.client_rate_limit"
 	KeyAuthFailedLimit   = "auth.failed_auth_limit"
 	KeyAuthTrustedProxy  = "auth.trusted_proxies"
+	KeyAuthAllowUsers    = "auth.allowed_users"
+	KeyAuthAllowDomains  = "auth.allowed_domains"
+	KeyAuthAllowGroups   = "auth.allowed_groups"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -142,10 +151,16 @@ var settings = []Setting{
 	{KeyTMSecret, "client-secret", []string{"TASKMANAGER_CLIENT_SECRET"}, "", "tmcp's OAuth client secret at TaskManager"},
 	{KeyTMScope, "scope", []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none"},
 	{KeyTMIssuer, "upstream-issuer", nil, "", "an OpenID Connect / RFC 8414 provider to discover the upstream endpoints from, instead of the TaskManager paths"},
-	{KeyTMAuthorize, "", nil, "/api/oauth/authorize", "TaskManager authorize endpoint"},
-	{KeyTMToken, "", nil, "/api/oauth/token", "TaskManager token endpoint"},
+	{KeyTMPreset, "upstream-preset", nil, "", "a provider that needs more than its issuer: github, google, entra (with --upstream-tenant) or auth0 (with --upstream-issuer)"},
+	{KeyTMTenant, "upstream-tenant", nil, "", "with --upstream-preset entra: the directory (tenant) id or domain"},
+	{KeyTMAudience, "upstream-audience", nil, "", "with --upstream-preset auth0: the API (audience) the provider's access tokens are for"},
+	{KeyTMScopeMap, "upstream-scope", nil, []string{}, "what to ask the provider for: SCOPE… on every sign-in, or MCP-SCOPE=SCOPE… with that MCP scope (repeatable; default: TaskManager gets the MCP scopes, an OpenID provider \"openid email profile\")"},
+	{KeyTMUserClaim, "username-claim", nil, "", "the provider's claim shown as the user's name (default: email, then preferred_username, then sub)"},
+	{KeyTMGroupClaim, "groups-claim", nil, "", "the provider's claim listing the user's groups, for --allowed-groups (default groups)"},
+	{KeyTMAuthorize, "upstream-authorize-url", nil, "/api/oauth/authorize", "the provider's authorization endpoint (a path under the TaskManager URL, or a URL)"},
+	{KeyTMToken, "upstream-token-url", nil, "/api/oauth/token", "the provider's token endpoint (a path under the TaskManager URL, or a URL)"},
 	{KeyTMClients, "", nil, "/api/oauth/clients", "TaskManager clients endpoint"},
-	{KeyTMUserinfo, "", nil, "/api/oauth/userinfo", "TaskManager userinfo endpoint"},
+	{KeyTMUserinfo, "upstream-userinfo-url", nil, "/api/oauth/userinfo", "the provider's userinfo endpoint (a path under the TaskManager URL, or a URL)"},
 	{KeyTMJWKS, "", nil, "/api/oauth/jwks", "TaskManager JWKS endpoint"},
 	{KeyTMAuthMethod, "upstream-auth", nil, "client_secret_basic", "how tmcp authenticates at TaskManager's token endpoint: client_secret_basic or client_secret_post"},
 	{KeyJWTIssuer, "jwt-issuer", []string{"JWT_ISSUER"}, "", "issuer expected in TaskManager's JWTs (default: the TaskManager base URL)"},
@@ -175,6 +190,9 @@ var settings = []Setting{
 	{KeyAuthClientLimit, "client-rate-limit", nil, 300, "token, revocation requests a minute per client (0: no limit)"},
 	{KeyAuthFailedLimit, "failed-auth-limit", nil, 10, "failed client authentications a minute per address before it is refused (0: no limit)"},
 	{KeyAuthTrustedProxy, "trusted-proxy", nil, []string{}, "reverse proxies (CIDR, repeatable) whose X-Forwarded-For names the client's address for rate limits and lockouts"},
+	{KeyAuthAllowUsers, "allowed-users", nil, []string{}, "only these users may sign in: usernames, addresses or subjects (repeatable or comma-separated; default anyone the provider signs in)"},
+	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users with an address in these email domains may sign in (repeatable or comma-separated)"},
+	{KeyAuthAllowGroups, "allowed-groups", nil, []string{}, "only members of these groups (see --groups-claim) may sign in (repeatable or comma-separated)"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 

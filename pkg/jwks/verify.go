@@ -39,6 +39,9 @@ type Claims struct {
 	Scope             string `json:"scope,omitempty"`
 	ClientID          string `json:"client_id,omitempty"`
 	Username          string `json:"username,omitempty"`
+	// All is every claim, for settings that name one (a username or
+	// groups claim).
+	All map[string]any `json:"-"`
 }
 
 // ErrTokenRejected wraps every reason a JWT is refused.
@@ -114,7 +117,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	var c Claims
-	if err := tok.Claims(key, &c); err != nil {
+	if err := tok.Claims(key, &c, &c.All); err != nil {
 		return nil, fmt.Errorf("%w: bad signature: %v", ErrTokenRejected, err)
 	}
 	if c.Expiry == nil {

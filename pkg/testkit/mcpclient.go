@@ -179,10 +179,24 @@ func (c *OAuthClient) Exchange(code, verifier string) (int, map[string]any) {
 // sent the browser back.
 func SignIn(t testing.TB, b *Browser, authorizeURL string) *url.URL {
 	t.Helper()
+	return SignInWith(t, b, authorizeURL, LoginForm{PathSuffix: "/login", Element: "login",
+		Fields: map[string]string{"email": DemoEmail, "password": DemoPassword}})
+}
+
+// LoginForm is a provider's login page: the page whose path ends in
+// PathSuffix, the form around element Element, filled with Fields.
+type LoginForm struct {
+	PathSuffix, Element string
+	Fields              map[string]string
+}
+
+// SignInWith is SignIn at a provider with another login form.
+func SignInWith(t testing.TB, b *Browser, authorizeURL string, login LoginForm) *url.URL {
+	t.Helper()
 	p := b.Get(authorizeURL)
 	for step := 0; step < 5 && p.Status == http.StatusOK; step++ {
-		if strings.HasSuffix(p.URL.Path, "/login") {
-			p = b.Submit(p, "login", map[string]string{"email": DemoEmail, "password": DemoPassword})
+		if strings.HasSuffix(p.URL.Path, login.PathSuffix) {
+			p = b.Submit(p, login.Element, login.Fields)
 			continue
 		}
 		p = b.Submit(p, "approve", nil) // tmcp's consent, then TaskManager's

@@ -100,6 +100,10 @@ type AuthOptions struct {
 	MutateSandbox func(*sandbox.Config)
 	// OnSandbox learns the sandbox's URL before the auth server starts.
 	OnSandbox func(url string)
+	// Provider, when set, replaces the sandbox as the auth server's
+	// upstream: it gets the auth server's callback URL and returns the
+	// upstream settings (the sandbox still runs, for the resource server).
+	Provider func(callback string) upstream.Config
 	// DiscoverUpstream makes the auth server discover the sandbox's
 	// endpoints from its issuer (the sandbox needs Discovery on).
 	DiscoverUpstream bool
@@ -176,6 +180,9 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	}
 	if opts.UpstreamURL != "" {
 		cfg.Upstream.BaseURL = opts.UpstreamURL
+	}
+	if opts.Provider != nil {
+		cfg.Upstream = opts.Provider(cfg.Issuer + "/oauth/callback")
 	}
 	auth, err := authserver.New(cfg)
 	if err != nil {

@@ -63,6 +63,10 @@ func ApplyMetadata(cfg *Config, m *oauth.ServerMetadata) {
 	if m.JWKSURI != "" {
 		cfg.JWKSEndpoint = m.JWKSURI
 	}
+	if slices.Contains(m.ScopesSupported, "openid") {
+		cfg.OpenID = true
+		cfg.OfflineAccess = cfg.OfflineAccess || slices.Contains(m.ScopesSupported, "offline_access")
+	}
 	methods := m.TokenEndpointAuthMethodsSupported
 	if cfg.AuthMethod == "" && len(methods) > 0 && !slices.Contains(methods, oauth.AuthMethodBasic) && slices.Contains(methods, oauth.AuthMethodPost) {
 		cfg.AuthMethod = oauth.AuthMethodPost

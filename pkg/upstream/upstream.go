@@ -39,6 +39,29 @@ type Config struct {
 	// RedirectURL is tmcp's /oauth/callback.
 	RedirectURL string
 	Timeout     time.Duration
+
+	// OpenID marks an OpenID Connect provider: tmcp asks it for "openid
+	// email profile" (and offline_access where it offers refresh that
+	// way) and reads who signed in from the ID token, then userinfo.
+	OpenID bool
+	// OfflineAccess asks for the offline_access scope, which OpenID
+	// providers want before they issue a refresh token.
+	OfflineAccess bool
+	// Scopes says what to ask the provider for; nil asks for the MCP
+	// client's scopes as they are (TaskManager's scopes are tmcp's).
+	Scopes *ScopeMap
+	// AuthParams are added to every authorization request (Google's
+	// access_type=offline, Auth0's audience).
+	AuthParams url.Values
+	// UsernameClaim names the claim shown as the user's name; empty
+	// takes email, then preferred_username, then sub.
+	UsernameClaim string
+	// GroupsClaim names the claim listing the user's groups (default
+	// "groups"); when set, userinfo is asked if the token lacks it.
+	GroupsClaim string
+	// EmailsEndpoint is GitHub's /user/emails: its userinfo (/user) has
+	// a numeric id and login, and the address may be private.
+	EmailsEndpoint string
 }
 
 // Client talks to TaskManager.
@@ -58,11 +81,14 @@ type Token struct {
 	IDToken      string    `json:"id_token,omitempty"`
 }
 
-// User is who TaskManager says the token's owner is.
+// User is who the provider says signed in.
 type User struct {
 	Subject string `json:"sub"`
 	Email   string `json:"email"`
 	Name    string `json:"name"`
+	// Username is what tmcp shows (see Config.UsernameClaim).
+	Username string   `json:"username,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
 }
 
 // Error is an OAuth error TaskManager answered with.
@@ -131,11 +157,18 @@ func (c *Client) Endpoint(p string) string {
 // ClientID is tmcp's client id at TaskManager.
 func (c *Client) ClientID() string { return c.cfg.ClientID }
 
-// AuthorizeURL is where the browser goes to log in at TaskManager.
-func (c *Client) AuthorizeURL(state, verifier, scope string) string {
+// AuthorizeURL is where the browser goes to log in at the provider, for
+// the MCP client's scope.
+func (c *Client) AuthorizeURL(state, verifier, mcpScope string) string {
 	cfg := *c.oauth
-	cfg.Scopes = oauth.ParseScope(scope)
-	return cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+	cfg.Scopes = c.UpstreamScopes(oauth.ParseScope(mcpScope))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	for k, vs := range c.cfg.AuthParams {
+		for _, v := range vs {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v))
+		}
+	}
+	return cfg.AuthCodeURL(state, opts...)
 }
 
 func (c *Client) ctx(ctx context.Context) context.Context {
@@ -163,18 +196,6 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, erro
 		out.RefreshToken = refreshToken
 	}
 	return out, nil
-}
-
-// UserInfo asks TaskManager who owns accessToken.
-func (c *Client) UserInfo(ctx context.Context, accessToken string) (*User, error) {
-	var u User
-	if err := c.call(ctx, oauth.Call{URL: c.Endpoint(c.cfg.UserinfoEndpoint), Bearer: accessToken}, &u); err != nil {
-		return nil, err
-	}
-	if u.Subject == "" {
-		return nil, fmt.Errorf("%w: the userinfo answer has no sub", ErrUnavailable)
-	}
-	return &u, nil
 }
 
 // call sends a request to TaskManager and decodes a 2xx JSON answer into

@@ -95,6 +95,11 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if err := tlsPair(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
+	if err := upstreamProvider(v, &cfg.Upstream); err != nil {
+		return nil, err
+	}
+	cfg.Admission = authserver.Admission{Users: listSetting(v, config.KeyAuthAllowUsers),
+		Domains: listSetting(v, config.KeyAuthAllowDomains), Groups: listSetting(v, config.KeyAuthAllowGroups)}
 	if cfg.Upstream.ClientID == "" || cfg.Upstream.ClientSecret == "" {
 		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-id and --client-secret (or TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET); `tmcp client register` creates them")
 	}
@@ -283,7 +288,7 @@ func SandboxConfig(v *viper.Viper) (sandbox.Config, error) {
 
 // Upstream reads TaskManager's endpoints and tmcp's client there.
 func Upstream(v *viper.Viper) upstream.Config {
-	return upstream.Config{
+	cfg := upstream.Config{
 		Issuer:            v.GetString(config.KeyTMIssuer),
 		BaseURL:           strings.TrimSuffix(v.GetString(config.KeyTMBaseURL), "/"),
 		AuthorizeEndpoint: v.GetString(config.KeyTMAuthorize),
@@ -295,6 +300,24 @@ func Upstream(v *viper.Viper) upstream.Config {
 		ClientSecret:      v.GetString(config.KeyTMSecret),
 		AuthMethod:        v.GetString(config.KeyTMAuthMethod),
 	}
+	cfg.UsernameClaim = v.GetString(config.KeyTMUserClaim)
+	cfg.GroupsClaim = v.GetString(config.KeyTMGroupClaim)
+	return cfg
+}
+
+// upstreamProvider applies the provider settings that can be wrong: the
+// preset and the scope map.
+func upstreamProvider(v *viper.Viper, cfg *upstream.Config) error {
+	var err error
+	if cfg.Scopes, err = upstream.ParseScopeMap(v.GetStringSlice(config.KeyTMScopeMap)); err != nil {
+		return fmt.Errorf("%s: %w", name(config.KeyTMScopeMap), err)
+	}
+	err = upstream.ApplyPreset(cfg, v.GetString(config.KeyTMPreset), upstream.PresetOptions{
+		Tenant: v.GetString(config.KeyTMTenant), Audience: v.GetString(config.KeyTMAudience)})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name(config.KeyTMPreset), err)
+	}
+	return nil
 }
 
 // AuthIssuer is the auth server's public URL as configured, for commands
@@ -435,4 +458,18 @@ func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", name(key), v.GetString(key))
 	}
 	return d, nil
+}
+
+// listSetting reads a list given as repeated flags, a config list or a
+// comma-separated environment variable.
+func listSetting(v *viper.Viper, key string) []string {
+	var out []string
+	for _, item := range v.GetStringSlice(key) {
+		for _, part := range strings.Split(item, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
 }

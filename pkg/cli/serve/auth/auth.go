@@ -46,6 +46,9 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		config.KeyAuthTLSCert, config.KeyAuthTLSKey, config.KeyAuthCORSOrigins, config.KeyAuthRateLimit,
 		config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthTrustedProxy, config.KeyAuthRegSchemes,
 		config.KeyAuthDev, config.KeyAuthAuditLog,
+		config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim,
+		config.KeyTMAuthorize, config.KeyTMToken, config.KeyTMUserinfo,
+		config.KeyAuthAllowUsers, config.KeyAuthAllowDomains, config.KeyAuthAllowGroups,
 	)
 	return cmd
 }

@@ -1,0 +1,145 @@
+package upstream_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tmcp-dev/tmcp/pkg/jwks"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
+)
+
+func TestParseScopeMap(t *testing.T) {
+	m, err := upstream.ParseScopeMap([]string{"openid email", "read=tasks.read", "write=tasks.write tasks.read", "admin="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Always, []string{"openid", "email"}) || !slices.Equal(m.PerScope["write"], []string{"tasks.write", "tasks.read"}) ||
+		m.PerScope["admin"] != nil && len(m.PerScope["admin"]) != 0 {
+		t.Fatalf("map = %+v", m)
+	}
+	for _, bad := range []string{"=x", "read write=x"} {
+		if _, err := upstream.ParseScopeMap([]string{bad}); err == nil || !strings.Contains(err.Error(), "one MCP scope") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if m, err := upstream.ParseScopeMap(nil); m != nil || err != nil {
+		t.Errorf("no values: %v %v, want nil (TaskManager's identity map)", m, err)
+	}
+}
+
+func TestScopes_TaskManagerIdentityOpenIDOwnMapped(t *testing.T) {
+	mk := func(cfg upstream.Config) *upstream.Client {
+		cfg.BaseURL = "http://tm.example"
+		c, err := upstream.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tm := mk(upstream.Config{})
+	if got := tm.UpstreamScopes([]string{"read", "write"}); !slices.Equal(got, []string{"read", "write"}) {
+		t.Errorf("TaskManager asked %v", got)
+	}
+	if got := tm.GrantedScopes([]string{"read", "write"}, "read"); !slices.Equal(got, []string{"read"}) {
+		t.Errorf("TaskManager granting read only: %v", got)
+	}
+	op := mk(upstream.Config{OpenID: true, OfflineAccess: true})
+	if got := op.UpstreamScopes([]string{"read", "write"}); !slices.Equal(got, []string{"openid", "email", "profile", "offline_access"}) {
+		t.Errorf("OpenID provider asked %v", got)
+	}
+	if got := op.GrantedScopes([]string{"read", "write"}, "openid email"); !slices.Equal(got, []string{"read", "write"}) {
+		t.Errorf("OpenID provider's grant of its own scopes: %v", got)
+	}
+	m, _ := upstream.ParseScopeMap([]string{"write=tasks.write"})
+	mapped := mk(upstream.Config{OpenID: true, Scopes: m})
+	if got := mapped.UpstreamScopes([]string{"read", "write"}); !slices.Equal(got, []string{"openid", "email", "profile", "tasks.write"}) {
+		t.Errorf("mapped asked %v", got)
+	}
+	if got := mapped.GrantedScopes([]string{"read", "write"}, "openid"); !slices.Equal(got, []string{"read"}) {
+		t.Errorf("provider refusing tasks.write still granted %v", got)
+	}
+}
+
+func TestPresets(t *testing.T) {
+	var gh upstream.Config
+	if err := upstream.ApplyPreset(&gh, "github", upstream.PresetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if gh.TokenEndpoint != "https://github.com/login/oauth/access_token" || gh.EmailsEndpoint == "" || gh.Issuer != "" ||
+		!slices.Equal(gh.Scopes.Always, []string{"read:user", "user:email"}) {
+		t.Errorf("github preset = %+v", gh)
+	}
+	var g upstream.Config
+	_ = upstream.ApplyPreset(&g, "google", upstream.PresetOptions{})
+	if g.Issuer != "https://accounts.google.com" || g.AuthParams.Get("access_type") != "offline" {
+		t.Errorf("google preset = %+v", g)
+	}
+	var e upstream.Config
+	if err := upstream.ApplyPreset(&e, "entra", upstream.PresetOptions{Tenant: "contoso.onmicrosoft.com"}); err != nil ||
+		e.Issuer != "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0" {
+		t.Errorf("entra preset = %+v, %v", e, err)
+	}
+	for name, o := range map[string]upstream.PresetOptions{"entra": {}, "auth0": {Audience: "https://api"}, "okta": {}} {
+		if err := upstream.ApplyPreset(&upstream.Config{}, name, o); err == nil {
+			t.Errorf("preset %s with %+v: no error", name, o)
+		}
+	}
+	if err := upstream.ApplyPreset(&upstream.Config{}, "entra", upstream.PresetOptions{Tenant: "common"}); err == nil || !strings.Contains(err.Error(), "no single issuer") {
+		t.Errorf("entra common: %v", err)
+	}
+	a := upstream.Config{Issuer: "https://t.auth0.com/"}
+	if err := upstream.ApplyPreset(&a, "auth0", upstream.PresetOptions{Audience: "https://api.example.com"}); err != nil || a.AuthParams.Get("audience") != "https://api.example.com" {
+		t.Errorf("auth0 = %+v %v", a, err)
+	}
+}
+
+// GitHub names users by numeric id and login; a private address comes
+// from /user/emails, the primary verified one.
+func TestIdentify_GitHubShapedAPI(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer gho_token" {
+			http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/user":
+			w.Write([]byte(`{"id": 583231, "login": "octocat", "name": "The Octocat", "email": null}`))
+		case "/user/emails":
+			w.Write([]byte(`[{"email":"old@example.com","primary":false,"verified":true},{"email":"octocat@github.com","primary":true,"verified":true}]`))
+		}
+	}))
+	defer api.Close()
+	var cfg upstream.Config
+	if err := upstream.ApplyPreset(&cfg, "github", upstream.PresetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.UserinfoEndpoint, cfg.EmailsEndpoint = api.URL+"/user", api.URL+"/user/emails"
+	c, err := upstream.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noJWT := func(context.Context, string) (*jwks.Claims, error) {
+		t.Fatal("GitHub gives no JWT to verify")
+		return nil, nil
+	}
+	u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, noJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Subject != "583231" || u.Username != "octocat@github.com" || u.Name != "The Octocat" {
+		t.Fatalf("user = %+v", u)
+	}
+	cfg.UsernameClaim = "preferred_username"
+	c, _ = upstream.New(cfg)
+	if u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, noJWT); err != nil || u.Username != "octocat" {
+		t.Fatalf("--username-claim preferred_username: %+v %v", u, err)
+	}
+	if _, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "revoked"}, noJWT); err == nil {
+		t.Fatal("a refused token identified someone")
+	}
+}
