@@ -65,6 +65,9 @@ type Config struct {
 	// ClientLookup accepts client ids registered at TaskManager
 	// (GET /api/oauth/clients/{id}) as public clients.
 	ClientLookup bool
+	// CheckUpstreamClient makes New check tmcp's client at the provider
+	// and refuse to start when the provider refuses it.
+	CheckUpstreamClient bool
 	// Admission says who may sign in.
 	Admission Admission
 	// Registration is the dynamic client registration policy.
@@ -176,9 +179,44 @@ func New(cfg Config) (*Server, error) {
 		s.ln.Close()
 		return nil, err
 	}
+	if cfg.CheckUpstreamClient {
+		if err := s.checkUpstreamClient(); err != nil {
+			s.ln.Close()
+			return nil, err
+		}
+	}
 	s.verifier = s.upstream.NewVerifier(cfg.JWTIssuer, cfg.Now)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// checkUpstreamClient finds a stale or mistyped client at start, rather
+// than when a user's browser lands on the provider's "unknown client"
+// page. A provider that cannot be reached now decides nothing: the server
+// starts and says so.
+func (s *Server) checkUpstreamClient() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.upstream.CheckClient(ctx)
+	switch {
+	case err == nil:
+		s.log.Info("upstream client checked", "client_id", s.cfg.Upstream.ClientID)
+		return nil
+	case errors.Is(err, upstream.ErrClientRefused):
+		return fmt.Errorf("%s refuses tmcp's client %q (invalid_client): its id or secret is wrong, or it was deleted there; "+
+			"register one with `tmcp client register --save` and start again, or fix --client-id/--client-secret "+
+			"(TASKMANAGER_CLIENT_ID, TASKMANAGER_CLIENT_SECRET)", s.upstreamName(), s.cfg.Upstream.ClientID)
+	}
+	s.log.Warn("could not check tmcp's client at the provider; starting anyway", "err", err)
+	return nil
+}
+
+// upstreamName is how messages name the provider.
+func (s *Server) upstreamName() string {
+	if s.cfg.Upstream.Issuer != "" || s.cfg.Upstream.EmailsEndpoint != "" {
+		return "the upstream provider"
+	}
+	return "TaskManager"
 }
 
 func (c *Config) defaults() error {

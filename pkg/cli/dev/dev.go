@@ -101,6 +101,9 @@ func (o *Options) fill(v *viper.Viper) error {
 	if o.Auth, err = serve.AuthConfig(v); err != nil {
 		return err
 	}
+	// The sandbox registers tmcp's client itself, and serves only once
+	// every server is up.
+	o.Auth.Server.CheckUpstreamClient = false
 	if o.Resource, err = serve.ResourceConfig(v); err != nil {
 		return err
 	}

@@ -70,6 +70,8 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		TLSCert:  v.GetString(config.KeyAuthTLSCert),
 		TLSKey:   v.GetString(config.KeyAuthTLSKey),
 		Upstream: Upstream(v),
+		// A stale client is found at start, not at a user's sign-in.
+		CheckUpstreamClient: true,
 	}
 	for _, key := range []string{config.KeyAuthIssuer, config.KeyTMBaseURL, config.KeyTMIssuer, config.KeyAuthResource} {
 		if err := checkURL(v, key); err != nil {
