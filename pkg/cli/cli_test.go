@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -198,19 +197,11 @@ func sandboxLogin(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: sandboxlogin URL VAR")
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(args[0]+"/login", url.Values{"email": {"demo@example.com"}, "password": {"demo-password"}})
+	cookie, err := testkit.SandboxSession(args[0])
 	if err != nil {
-		ts.Fatalf("login: %v", err)
+		ts.Fatalf("%v", err)
 	}
-	resp.Body.Close()
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "session" {
-			ts.Setenv(args[1], ck.Value)
-			return
-		}
-	}
-	ts.Fatalf("login set no session cookie (status %d)", resp.StatusCode)
+	ts.Setenv(args[1], cookie)
 }
 
 // scriptClient trusts the certificate gencert made, if any.

@@ -29,24 +29,25 @@ const (
 	KeyLogLevel = "log_level"
 	KeyStateDir = "state_dir"
 
-	KeyTMBaseURL    = "taskmanager.base_url"
-	KeyTMClientID   = "taskmanager.client_id"
-	KeyTMSecret     = "taskmanager.client_secret"
-	KeyTMScope      = "taskmanager.mcp_scope"
-	KeyTMAuthorize  = "taskmanager.authorize_endpoint"
-	KeyTMToken      = "taskmanager.token_endpoint"
-	KeyTMClients    = "taskmanager.clients_endpoint"
-	KeyTMUserinfo   = "taskmanager.userinfo_endpoint"
-	KeyTMJWKS       = "taskmanager.jwks_endpoint"
-	KeyTMAuthMethod = "taskmanager.auth_method"
-	KeyJWTIssuer    = "taskmanager.jwt_issuer"
-	KeyTMIssuer     = "taskmanager.issuer"
-	KeyTMPreset     = "taskmanager.preset"
-	KeyTMTenant     = "taskmanager.tenant"
-	KeyTMAudience   = "taskmanager.audience"
-	KeyTMScopeMap   = "taskmanager.upstream_scopes"
-	KeyTMUserClaim  = "taskmanager.username_claim"
-	KeyTMGroupClaim = "taskmanager.groups_claim"
+	KeyTMBaseURL     = "taskmanager.base_url"
+	KeyTMClientID    = "taskmanager.client_id"
+	KeyTMSecret      = "taskmanager.client_secret"
+	KeyTMScope       = "taskmanager.mcp_scope"
+	KeyTMAuthorize   = "taskmanager.authorize_endpoint"
+	KeyTMToken       = "taskmanager.token_endpoint"
+	KeyTMClients     = "taskmanager.clients_endpoint"
+	KeyTMUserinfo    = "taskmanager.userinfo_endpoint"
+	KeyTMJWKS        = "taskmanager.jwks_endpoint"
+	KeyTMAuthMethod  = "taskmanager.auth_method"
+	KeyJWTIssuer     = "taskmanager.jwt_issuer"
+	KeyTMIssuer      = "taskmanager.issuer"
+	KeyTMAdminCookie = "taskmanager.admin_session_cookie"
+	KeyTMPreset      = "taskmanager.preset"
+	KeyTMTenant      = "taskmanager.tenant"
+	KeyTMAudience    = "taskmanager.audience"
+	KeyTMScopeMap    = "taskmanager.upstream_scopes"
+	KeyTMUserClaim   = "taskmanager.username_claim"
+	KeyTMGroupClaim  = "taskmanager.groups_claim"
 
 	KeyAuthHost          = "auth.host"
 	KeyAuthPort          = "auth.port"
@@ -151,6 +152,7 @@ var settings = []Setting{
 	{KeyTMSecret, "client-secret", []string{"TASKMANAGER_CLIENT_SECRET"}, "", "tmcp's OAuth client secret at TaskManager"},
 	{KeyTMScope, "scope", []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none"},
 	{KeyTMIssuer, "upstream-issuer", nil, "", "an OpenID Connect / RFC 8414 provider to discover the upstream endpoints from, instead of the TaskManager paths"},
+	{KeyTMAdminCookie, "admin-session-cookie", []string{"TASKMANAGER_ADMIN_SESSION_COOKIE"}, "", "an operator's TaskManager session cookie (- reads it from standard input): with no --client-id, serve auth registers itself at TaskManager once and keeps the client in its store"},
 	{KeyTMPreset, "upstream-preset", nil, "", "a provider that needs more than its issuer: github, google, entra (with --upstream-tenant) or auth0 (with --upstream-issuer)"},
 	{KeyTMTenant, "upstream-tenant", nil, "", "with --upstream-preset entra: the directory (tenant) id or domain"},
 	{KeyTMAudience, "upstream-audience", nil, "", "with --upstream-preset auth0: the API (audience) the provider's access tokens are for"},

@@ -71,6 +71,15 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // process (SIGINT) when the test ends.
 func start(t *testing.T, env []string, healthURL string, args ...string) *proc {
 	t.Helper()
+	p := launch(t, env, args...)
+	waitHealthy(t, healthURL, p)
+	return p
+}
+
+// launch runs tmcp with args and env, and stops it (SIGINT) when the test
+// ends.
+func launch(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(tmcpBinary(t), args...), logs: &syncBuffer{}}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -84,7 +93,6 @@ func start(t *testing.T, env []string, healthURL string, args ...string) *proc {
 			t.Logf("tmcp %v:\n%s", args, p.logs.String())
 		}
 	})
-	waitHealthy(t, healthURL, p)
 	return p
 }
 

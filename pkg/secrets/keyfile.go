@@ -52,18 +52,28 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateKey(path) // another process won the race
-	}
+	// The key is written whole to a temporary file and linked into place:
+	// a process starting at the same moment (serve auth and serve resource
+	// share the state directory) never reads a half-written file, and a
+	// link never replaces a key another process put there first.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
+		tmp.Close()
 		return nil, err
 	}
-	return key, f.Close()
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKey(path) // another process won the race
+	} else if err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // LoadOrCreateSecret is LoadOrCreateKey for a shared secret string (such as

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -86,5 +87,35 @@ func TestLoadOrCreateSecret_IsTheFileContent(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	if strings.TrimSpace(string(data)) != s || len(s) < 40 {
 		t.Fatalf("secret %q is not the file's content %q", s, data)
+	}
+}
+
+// Processes starting together (serve auth and serve resource on one state
+// directory) all get the one key, and none reads a half-written file.
+func TestLoadOrCreateKey_ConcurrentStartsAgree(t *testing.T) {
+	for round := range 50 {
+		path := filepath.Join(t.TempDir(), "state", "resource-secret")
+		keys := make([][]byte, 8)
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				keys[i], errs[i] = LoadOrCreateKey(path)
+			}()
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil {
+				t.Fatalf("round %d, start %d: %v", round, i, errs[i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("round %d: starts got different keys", round)
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+			t.Fatalf("round %d: %d files left in the directory, want the key alone", round, len(entries))
+		}
 	}
 }

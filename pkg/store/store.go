@@ -223,8 +223,25 @@ type Tokens interface {
 	RotateRefresh(ctx context.Context, oldHash string, at time.Time, decide RotationPolicy, issue []*Token, answer Answer) error
 }
 
+// UpstreamClient keeps tmcp's own client at TaskManager when tmcp
+// registered it itself: sealed, one per store, so every instance on one
+// database uses the same and only one registers it.
+type UpstreamClient interface {
+	// GetUpstreamClient returns the sealed client, or ErrNotFound.
+	GetUpstreamClient(ctx context.Context) ([]byte, error)
+	// ClaimUpstreamRegistration gives holder the sole right to register
+	// until until. It reports false while a client is stored or another
+	// holder's claim runs past now; a holder may claim again (until now
+	// gives the right up).
+	ClaimUpstreamRegistration(ctx context.Context, holder string, now, until time.Time) (bool, error)
+	// SaveUpstreamClient stores the sealed client registered under
+	// holder's claim.
+	SaveUpstreamClient(ctx context.Context, holder string, sealed []byte) error
+}
+
 // Store is everything the authorization server keeps.
 type Store interface {
+	UpstreamClient
 	Clients
 	Pendings
 	Grants

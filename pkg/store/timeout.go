@@ -152,3 +152,15 @@ func (t *timeoutStore) Ping(ctx context.Context) error {
 }
 
 func (t *timeoutStore) Close() error { return t.s.Close() }
+
+func (t *timeoutStore) GetUpstreamClient(ctx context.Context) ([]byte, error) {
+	return with(t, ctx, t.s.GetUpstreamClient)
+}
+
+func (t *timeoutStore) ClaimUpstreamRegistration(ctx context.Context, holder string, now, until time.Time) (bool, error) {
+	return with(t, ctx, func(ctx context.Context) (bool, error) { return t.s.ClaimUpstreamRegistration(ctx, holder, now, until) })
+}
+
+func (t *timeoutStore) SaveUpstreamClient(ctx context.Context, holder string, sealed []byte) error {
+	return t.do(ctx, func(ctx context.Context) error { return t.s.SaveUpstreamClient(ctx, holder, sealed) })
+}

@@ -121,3 +121,21 @@ func pageText(html string) string {
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+// SandboxSession logs in to the sandbox at sandboxURL as the demo user and
+// returns the session cookie's value, as an operator copies it from the
+// browser.
+func SandboxSession(sandboxURL string) (string, error) {
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(sandboxURL+"/login", url.Values{"email": {DemoEmail}, "password": {DemoPassword}})
+	if err != nil {
+		return "", fmt.Errorf("login: %w", err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "session" {
+			return ck.Value, nil
+		}
+	}
+	return "", fmt.Errorf("login set no session cookie (status %d)", resp.StatusCode)
+}

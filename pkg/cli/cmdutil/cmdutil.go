@@ -4,10 +4,13 @@
 package cmdutil
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -191,4 +194,14 @@ func New[O any](cmd *cobra.Command, opts *O, fill Fill, runF, run func(context.C
 		return run(cmd.Context(), opts)
 	}
 	return cmd
+}
+
+// ReadLine reads one line from r (a secret piped in with "-"), without
+// its line ending.
+func ReadLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
 }

@@ -40,6 +40,9 @@ type Auth struct {
 	StorePath    string
 	StoreTimeout time.Duration
 	AuditLog     string
+	// AdminSession registers tmcp at TaskManager when no client is
+	// configured or stored; "-" in the setting is read by the command.
+	AdminSession upstream.Session
 }
 
 // AuthConfig reads and validates the auth server's settings. Secrets that
@@ -102,8 +105,8 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	}
 	cfg.Admission = authserver.Admission{Users: listSetting(v, config.KeyAuthAllowUsers),
 		Domains: listSetting(v, config.KeyAuthAllowDomains), Groups: listSetting(v, config.KeyAuthAllowGroups)}
-	if cfg.Upstream.ClientID == "" || cfg.Upstream.ClientSecret == "" {
-		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-id and --client-secret (or TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET); `tmcp client register` creates them")
+	if cfg.Upstream.ClientID != "" && cfg.Upstream.ClientSecret == "" {
+		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-secret (or TASKMANAGER_CLIENT_SECRET) for client %q", cfg.Upstream.ClientID)
 	}
 	for _, d := range []struct {
 		key string
@@ -123,7 +126,8 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if cfg.Resources, err = resourceServers(v); err != nil {
 		return nil, err
 	}
-	a := &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog)}
+	a := &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog),
+		AdminSession: upstream.ParseSession(v.GetString(config.KeyTMCookie), v.GetString(config.KeyTMAdminCookie))}
 	if a.StoreTimeout, err = positiveDuration(v, config.KeyAuthStoreTimeout); err != nil {
 		return nil, err
 	}
@@ -152,6 +156,14 @@ func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Serv
 	if err := authserver.CheckEncryptionKey(ctx, cfg.Store, cfg.EncryptionKey); err != nil {
 		closeAll()
 		return nil, nil, err
+	}
+	if cfg.Upstream.ClientID == "" {
+		reg := authserver.SelfRegistration{Store: cfg.Store, EncryptionKey: cfg.EncryptionKey, Upstream: cfg.Upstream,
+			Issuer: cfg.Issuer, Scopes: cfg.ScopesSupported, Session: a.AdminSession, Logger: log}
+		if cfg.Upstream.ClientID, cfg.Upstream.ClientSecret, err = reg.UpstreamClient(ctx); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
 	}
 	srv, err := authserver.New(cfg)
 	if err != nil {

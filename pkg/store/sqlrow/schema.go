@@ -121,4 +121,11 @@ var migrations = []string{
 	// SQLite files made before version 4 lack these two indexes.
 	`CREATE INDEX IF NOT EXISTS grants_client ON grants(client_id);
 	CREATE INDEX IF NOT EXISTS codes_grant ON codes(grant_id);`,
+	// tmcp's own client at TaskManager, when it registered itself.
+	`CREATE TABLE upstream_client (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		sealed {bytes},
+		holder TEXT NOT NULL,
+		claimed_until {int} NOT NULL
+	);`,
 }

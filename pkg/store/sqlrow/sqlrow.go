@@ -259,3 +259,29 @@ func Insert(table, columns string, numbered bool) string {
 	}
 	return `INSERT INTO ` + table + ` (` + columns + `) VALUES (` + strings.Join(marks, ", ") + `)`
 }
+
+// The statements of store.UpstreamClient, in "?" placeholders (PostgreSQL
+// rebinds them with Numbered). The claim is one conditional upsert, so of
+// instances starting together exactly one gets it.
+const (
+	GetUpstreamClient   = `SELECT sealed FROM upstream_client WHERE id = 1 AND sealed IS NOT NULL`
+	ClaimUpstreamClient = `INSERT INTO upstream_client (id, holder, claimed_until) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, claimed_until = excluded.claimed_until
+		WHERE upstream_client.sealed IS NULL AND (upstream_client.claimed_until < ? OR upstream_client.holder = excluded.holder)`
+	SaveUpstreamClient = `UPDATE upstream_client SET sealed = ? WHERE id = 1 AND holder = ? AND sealed IS NULL`
+)
+
+// Numbered turns "?" placeholders into PostgreSQL's $1, $2….
+func Numbered(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

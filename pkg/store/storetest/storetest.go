@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"OperatorRevocation", testOperatorRevocation},
 		{"NewestGrant", testNewestGrant},
+		{"UpstreamClientRegisteredOnce", testUpstreamClientOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -492,5 +494,62 @@ func testNewestGrant(t *testing.T, s store.Store) {
 	}
 	if g, err := s.NewestGrant(ctx); err != nil || g.ID != later.ID {
 		t.Fatalf("NewestGrant = %v, %v; want the later grant", g, err)
+	}
+}
+
+// Of instances starting together, one claims the registration of tmcp's
+// client; the others wait until it is stored or the claim runs out.
+func testUpstreamClientOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetUpstreamClient(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty store: %v, want ErrNotFound", err)
+	}
+	var wg sync.WaitGroup
+	won := make(chan string, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			holder := fmt.Sprintf("instance-%d", i)
+			ok, err := s.ClaimUpstreamRegistration(ctx, holder, t0, t0.Add(time.Minute))
+			if err != nil {
+				t.Errorf("claim: %v", err)
+			}
+			if ok {
+				won <- holder
+			}
+		}()
+	}
+	wg.Wait()
+	close(won)
+	var winners []string
+	for w := range won {
+		winners = append(winners, w)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d instances claimed the registration, want 1: %v", len(winners), winners)
+	}
+	other := "instance-x"
+	if err := s.SaveUpstreamClient(ctx, other, []byte("not mine")); !errors.Is(err, store.ErrNotYours) {
+		t.Fatalf("save without the claim: %v, want ErrNotYours", err)
+	}
+	if ok, _ := s.ClaimUpstreamRegistration(ctx, other, t0.Add(30*time.Second), t0.Add(2*time.Minute)); ok {
+		t.Fatal("a claim was taken over before it ran out")
+	}
+	// The winner gives up (a failed registration); another may then claim.
+	if ok, _ := s.ClaimUpstreamRegistration(ctx, winners[0], t0.Add(time.Second), t0.Add(time.Second)); !ok {
+		t.Fatal("the holder could not give its claim up")
+	}
+	if ok, _ := s.ClaimUpstreamRegistration(ctx, other, t0.Add(2*time.Second), t0.Add(time.Minute)); !ok {
+		t.Fatal("a given-up claim could not be taken")
+	}
+	if err := s.SaveUpstreamClient(ctx, other, []byte("sealed client")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetUpstreamClient(ctx); err != nil || string(got) != "sealed client" {
+		t.Fatalf("stored client = %q, %v", got, err)
+	}
+	if ok, _ := s.ClaimUpstreamRegistration(ctx, "late", t0.Add(time.Hour), t0.Add(2*time.Hour)); ok {
+		t.Fatal("a stored client was claimed again")
 	}
 }

@@ -3,6 +3,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -34,8 +35,16 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		if opts.Logger, err = f.Logger(v); err != nil {
 			return err
 		}
-		opts.Settings, err = serve.AuthConfig(v)
-		return err
+		if opts.Settings, err = serve.AuthConfig(v); err != nil {
+			return err
+		}
+		// "-" keeps the cookie out of the process list and shell history.
+		if s := &opts.Settings.AdminSession; s.Value == "-" {
+			if s.Value, err = cmdutil.ReadLine(f.IO.In); err != nil || s.Value == "" {
+				return fmt.Errorf("--admin-session-cookie -: no cookie on standard input")
+			}
+		}
+		return nil
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.Flags(fs,
@@ -46,7 +55,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		config.KeyAuthTLSCert, config.KeyAuthTLSKey, config.KeyAuthCORSOrigins, config.KeyAuthRateLimit,
 		config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthTrustedProxy, config.KeyAuthRegSchemes,
 		config.KeyAuthDev, config.KeyAuthAuditLog,
-		config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim,
+		config.KeyTMAdminCookie, config.KeyTMCookie, config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim,
 		config.KeyTMAuthorize, config.KeyTMToken, config.KeyTMUserinfo,
 		config.KeyAuthAllowUsers, config.KeyAuthAllowDomains, config.KeyAuthAllowGroups,
 	)
