@@ -2,6 +2,7 @@ package scale_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -38,7 +39,7 @@ func tmcpBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "tmcp")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tmcp").CombinedOutput()
+		out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, "../../cmd/tmcp").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("%v: %s", err, out)
 		}
@@ -112,3 +113,19 @@ func waitHealthy(t *testing.T, u string, p *proc) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A binary built from a clone, as `go install ./cmd/tmcp` builds it, names
+// its commit instead of "none".
+func TestVersion_BuiltFromAClone(t *testing.T) {
+	if _, err := os.Stat("../../.git"); err != nil {
+		t.Skip("not a git checkout: go build records no commit")
+	}
+	out, err := exec.Command(tmcpBinary(t), "version", "-o", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Commit, Date string }
+	if err := json.Unmarshal(out, &v); err != nil || v.Commit == "none" || v.Date == "unknown" {
+		t.Fatalf("tmcp version from a clone: %s (%v)", out, err)
+	}
+}
