@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+	"github.com/spf13/pflag"
 
 	"github.com/tmcp-dev/tmcp/pkg/cli"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
@@ -42,7 +45,13 @@ func generate(out string) error {
 	// A fixed date keeps the pages byte-identical between runs.
 	date := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	header := &doc.GenManHeader{Title: "TMCP", Section: "1", Date: &date, Source: "tmcp", Manual: "tmcp manual"}
-	if err := doc.GenManTree(root, header, manDir); err != nil {
+	// Man pages are made from Markdown: placeholders like <port> would be
+	// dropped as HTML and a * taken for emphasis. A tree of their own
+	// gets escaped text; the completions below use the real one.
+	pages := cli.NewRootCmd(&cmdutil.Factory{IO: io})
+	pages.DisableAutoGenTag = true
+	escapeForMarkdown(pages)
+	if err := doc.GenManTree(pages, header, manDir); err != nil {
 		return err
 	}
 
@@ -61,4 +70,24 @@ func generate(out string) error {
 		}
 	}
 	return nil
+}
+
+// markdownSpecial are the characters go-md2man would not print as they are.
+var markdownSpecial = strings.NewReplacer(`\`, `\\`, "<", `\<`, ">", `\>`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "`", "\\`")
+
+// escapeForMarkdown escapes every flag's help and default and every
+// command's description in cmd's tree.
+func escapeForMarkdown(cmd *cobra.Command) {
+	escape := func(f *pflag.Flag) {
+		f.Usage = markdownSpecial.Replace(f.Usage)
+		if f.Value.Type() != "string" { // strings are quoted (%q), where a backslash would show
+			f.DefValue = markdownSpecial.Replace(f.DefValue)
+		}
+	}
+	cmd.LocalNonPersistentFlags().VisitAll(escape)
+	cmd.PersistentFlags().VisitAll(escape)
+	cmd.Long = markdownSpecial.Replace(cmd.Long)
+	for _, c := range cmd.Commands() {
+		escapeForMarkdown(c)
+	}
 }

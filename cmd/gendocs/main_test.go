@@ -2,9 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/tmcp-dev/tmcp/pkg/cli"
+	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // TestGenerate_CommittedFilesAreCurrent regenerates the man pages and
@@ -39,5 +48,61 @@ func TestGenerate_CommittedFilesAreCurrent(t *testing.T) {
 				t.Errorf("%s/%s is stale: run go generate ./...", sub, f.Name())
 			}
 		}
+	}
+}
+
+// TestManPages_RenderWhatHelpSays renders every committed page with groff,
+// as man does, and finds in it each flag's default and help exactly as
+// --help has them: nothing dropped as an HTML tag or eaten as emphasis.
+func TestManPages_RenderWhatHelpSays(t *testing.T) {
+	if _, err := exec.LookPath("groff"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("groff is not installed; .ci/run installs groff-base")
+		}
+		t.Skip("groff is not installed")
+	}
+	io, _, _ := ui.Test()
+	root := cli.NewRootCmd(&cmdutil.Factory{IO: io})
+	var visit func(cmd *cobra.Command)
+	checked := 0
+	visit = func(cmd *cobra.Command) {
+		if cmd.Hidden || !cmd.IsAvailableCommand() && cmd != root {
+			return
+		}
+		page := filepath.Join("..", "..", "man", strings.ReplaceAll(cmd.CommandPath(), " ", "-")+".1")
+		// No line length limit and no hyphenation: the text comes out whole.
+		out, err := exec.Command("groff", "-k", "-man", "-Tutf8", "-rLL=20000n", "-rHY=0", "-P-cbu", page).Output()
+		if err != nil {
+			t.Errorf("render %s: %v", page, err)
+			return
+		}
+		text := strings.Join(strings.Fields(string(out)), " ")
+		cmd.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Hidden {
+				return
+			}
+			def := f.DefValue
+			if f.Value.Type() == "string" {
+				def = fmt.Sprintf("%q", def)
+			}
+			want := "--" + f.Name + "=" + def
+			if f.NoOptDefVal != "" {
+				want = "--" + f.Name + "[=" + def + "]"
+			}
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: renders no %s", page, want)
+			}
+			if usage := strings.Join(strings.Fields(f.Usage), " "); !strings.Contains(text, usage) {
+				t.Errorf("%s: --%s's help renders differently from --help's:\n want %s", page, f.Name, usage)
+			}
+			checked++
+		})
+		for _, c := range cmd.Commands() {
+			visit(c)
+		}
+	}
+	visit(root)
+	if checked < 100 {
+		t.Fatalf("checked %d flags; the walk missed pages", checked)
 	}
 }
