@@ -42,6 +42,7 @@ const (
 	KeyJWTIssuer     = "taskmanager.jwt_issuer"
 	KeyTMIssuer      = "taskmanager.issuer"
 	KeyTMAdminCookie = "taskmanager.admin_session_cookie"
+	KeySessionCookie = "session_cookie"
 	KeyTMPreset      = "taskmanager.preset"
 	KeyTMTenant      = "taskmanager.tenant"
 	KeyTMAudience    = "taskmanager.audience"
@@ -152,6 +153,7 @@ var settings = []Setting{
 	{KeyTMSecret, "client-secret", []string{"TASKMANAGER_CLIENT_SECRET"}, "", "tmcp's OAuth client secret at TaskManager"},
 	{KeyTMScope, "scope", []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none"},
 	{KeyTMIssuer, "upstream-issuer", nil, "", "an OpenID Connect / RFC 8414 provider to discover the upstream endpoints from, instead of the TaskManager paths"},
+	{KeySessionCookie, "session-cookie", nil, "", "your TaskManager session cookie (value or name=value; - reads it from standard input; asked for without echo on a terminal)"},
 	{KeyTMAdminCookie, "admin-session-cookie", []string{"TASKMANAGER_ADMIN_SESSION_COOKIE"}, "", "an operator's TaskManager session cookie (- reads it from standard input): with no --client-id, serve auth registers itself at TaskManager once and keeps the client in its store"},
 	{KeyTMPreset, "upstream-preset", nil, "", "a provider that needs more than its issuer: github, google, entra (with --upstream-tenant) or auth0 (with --upstream-issuer)"},
 	{KeyTMTenant, "upstream-tenant", nil, "", "with --upstream-preset entra: the directory (tenant) id or domain"},

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/tmcp-dev/tmcp/pkg/cli/client"
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
@@ -46,7 +47,10 @@ the servers.`,
 		if d.ResourceSecret, err = serve.ResourceSecret(v); err != nil {
 			return err
 		}
-		if cookie, _ := cmd.Flags().GetString("session-cookie"); cookie != "" {
+		if cookie := v.GetString(config.KeySessionCookie); cookie != "" {
+			if cookie, err = client.SessionCookie(f.IO, cookie); err != nil {
+				return err
+			}
 			d.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
 		}
 		return nil
@@ -55,8 +59,7 @@ the servers.`,
 	cmdutil.Flags(fs, config.KeyTMBaseURL, config.KeyTMClientID, config.KeyTMSecret)
 	cmdutil.FlagAs(fs, "auth-server", config.KeyAuthIssuer)
 	cmdutil.FlagAs(fs, "mcp-server", config.KeyResourcePublicURL)
-	fs.String("session-cookie", "", "your TaskManager session cookie, to read tmcp's client registration exactly")
-	cmdutil.Flags(fs, config.KeyTMCookie)
+	cmdutil.Flags(fs, config.KeySessionCookie, config.KeyTMCookie)
 	fs.StringVar(&opts.Doctor.Origin, "origin", "http://localhost:6274", "origin the CORS preflight comes from (MCP Inspector's by default)")
 	ui.OutputFlag(fs, &opts.Output)
 	return cmd

@@ -32,7 +32,7 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Short:   "List the OAuth clients registered at TaskManager",
 		Example: `  tmcp client list --session-cookie "$COOKIE" --output json`,
 	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
-		opts.Upstream, opts.Session, err = client.Session(cmd, v)
+		opts.Upstream, opts.Session, err = client.Session(f.IO, v)
 		return err
 	}, runF, run)
 	client.SessionFlags(cmd.Flags())

@@ -40,7 +40,7 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 are printed once; --save writes them into the config file that serve auth reads.`,
 		Example: `  tmcp client register --session-cookie "$COOKIE" --client-name "MCP Server" --save`,
 	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) (err error) {
-		if opts.Upstream, opts.Session, err = client.Session(cmd, v); err != nil {
+		if opts.Upstream, opts.Session, err = client.Session(f.IO, v); err != nil {
 			return err
 		}
 		if len(opts.RedirectURIs) == 0 {
