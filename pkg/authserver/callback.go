@@ -51,6 +51,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fail := func(e *oauth.Error) {
+		s.noteSignInFailure(p.ClientID, e.Code, e.Description)
 		http.Redirect(w, r, e.RedirectURL(p.RedirectURI, p.ClientState, s.cfg.Issuer), http.StatusFound)
 	}
 	if upErr := q.Get("error"); upErr != "" {
@@ -93,6 +94,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if refusal := s.cfg.Admission.Admit(user); refusal != "" {
+		s.noteSignInFailure(p.ClientID, oauth.CodeAccessDenied, username(user)+" may not use this server: "+refusal)
 		s.audit(r.Context(), "sign-in refused", "client_id", p.ClientID, "sub", user.Subject, "username", username(user), "reason", refusal)
 		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "The account "+username(user)+" may not use this server: "+refusal+".",
 			"Sign in with another account, or ask the server's operator to allow this one.")

@@ -70,3 +70,46 @@ func TestOperations_NotReadyWhenTaskManagerIsDown(t *testing.T) {
 		t.Fatalf("/healthz (the process) with TaskManager down: %d", status)
 	}
 }
+
+// /status tells doctor what the server runs with: to a request from this
+// machine, or one with a resource server's introspection credentials;
+// never a secret.
+func TestStatus_OnlyLocalOrAuthenticatedAndNoSecrets(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	get := func(forwarded bool, id, secret string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, stack.Auth.URL()+"/status", nil)
+		if forwarded {
+			req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		}
+		if id != "" {
+			req.SetBasicAuth(id, secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	status, body := get(false, "", "")
+	if status != http.StatusOK || !strings.Contains(body, `"client_id":"`+testkit.UpstreamClientID+`"`) ||
+		!strings.Contains(body, `"introspection_client_id":"`+testkit.ResourceClientID+`"`) || !strings.Contains(body, `"client":{"ok":true`) {
+		t.Fatalf("local status: %d %s", status, body)
+	}
+	for _, secret := range []string{testkit.UpstreamSecret, testkit.ResourceSecret} {
+		if strings.Contains(body, secret) {
+			t.Fatal("status shows a secret")
+		}
+	}
+	if status, _ := get(true, "", ""); status != http.StatusUnauthorized {
+		t.Fatalf("forwarded request without credentials: %d, want 401", status)
+	}
+	if status, _ := get(true, testkit.ResourceClientID, "wrong"); status != http.StatusUnauthorized {
+		t.Fatalf("wrong credentials: %d", status)
+	}
+	if status, _ := get(true, testkit.ResourceClientID, testkit.ResourceSecret); status != http.StatusOK {
+		t.Fatalf("with the introspection credentials: %d", status)
+	}
+}

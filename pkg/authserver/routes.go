@@ -5,6 +5,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/status"
 	"github.com/tmcp-dev/tmcp/pkg/web"
 )
 
@@ -53,6 +54,7 @@ func (s *Server) routes() http.Handler {
 	// readiness it proves).
 	mux.HandleFunc("GET "+p+pathJWKS, s.jwks)
 	mux.HandleFunc("GET "+p+"/readyz", s.readyz)
+	mux.HandleFunc("GET "+p+status.Path, s.serveStatus)
 	mux.Handle("GET "+p+"/metrics", s.metrics.Handler())
 	return httpx.Log(s.log, s.metrics.Metrics, httpx.LimitBody(maxBody, mux))
 }

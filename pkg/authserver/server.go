@@ -93,7 +93,9 @@ type Config struct {
 	StateTTL     time.Duration
 
 	TLSCert, TLSKey string
-	Logger          *slog.Logger
+	// Version is shown at /status.
+	Version string
+	Logger  *slog.Logger
 	// Audit receives security events (consent granted, token family
 	// revoked, client registered); default Logger.
 	Audit *slog.Logger
@@ -116,6 +118,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	pages     web.Pages
+	status    statusState
 	ln        net.Listener
 	handler   http.Handler
 	prefix    string // the issuer's path, under which endpoints are served

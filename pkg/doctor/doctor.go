@@ -19,6 +19,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/status"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
@@ -31,9 +32,12 @@ type Options struct {
 	ResourceClientID string
 	ResourceSecret   string
 	Origin           string // for the CORS preflight
-	MaxSkew          time.Duration
-	HTTP             *http.Client
-	Now              func() time.Time
+	// Sources says where each setting came from (Setting* names); a
+	// setting at its default is taken from the running auth server.
+	Sources map[string]string
+	MaxSkew time.Duration
+	HTTP    *http.Client
+	Now     func() time.Time
 }
 
 // Check is one verdict.
@@ -46,8 +50,10 @@ type Check struct {
 
 // Report is every check.
 type Report struct {
-	OK     bool     `json:"ok"`
-	Checks []*Check `json:"checks"`
+	OK bool `json:"ok"`
+	// Settings are the values the checks used, and where they came from.
+	Settings []Setting `json:"settings"`
+	Checks   []*Check  `json:"checks"`
 }
 
 type doctor struct {
@@ -60,6 +66,9 @@ type doctor struct {
 	up       *upstream.Client
 	tmDown   bool // TaskManager did not answer: its other checks are not run
 	authDown bool
+
+	authStatus *status.Auth // what the running servers say, when they do
+	mcpStatus  *status.MCP
 }
 
 // Run performs every check. Checks that depend on an unreachable server
@@ -82,16 +91,23 @@ func Run(ctx context.Context, opts Options) *Report {
 	if opts.Origin == "" {
 		opts.Origin = "http://localhost:6274"
 	}
+	if opts.Sources == nil {
+		opts.Sources = map[string]string{}
+	}
 	d := &doctor{opts: opts, report: &Report{}, dates: map[string]time.Time{}, seenAt: map[string]time.Time{}}
-	up, err := upstream.New(opts.Upstream)
+	d.readStatus(ctx)
+	d.adopt()
+	d.report.Settings = d.settings()
+	up, err := upstream.New(d.opts.Upstream)
 	if err != nil {
 		d.report.Checks = []*Check{bad("taskmanager", err.Error(), fixTaskManagerDown)}
 		return d.report
 	}
 	d.up = up
 	for _, c := range []func(context.Context) *Check{
+		d.servers, d.agreement,
 		d.taskManager, d.clientCredentials, d.authorizeEndpoint, d.redirectURI, d.clientsEndpoint, d.jwks,
-		d.authMetadata, d.resourceMetadata, d.introspection, d.clocks, d.cors,
+		d.authMetadata, d.resourceMetadata, d.audience, d.introspection, d.clocks, d.cors,
 	} {
 		d.report.Checks = append(d.report.Checks, c(ctx))
 	}
@@ -158,6 +174,17 @@ func (d *doctor) clientCredentials(ctx context.Context) *Check {
 	const name = "client secret"
 	if d.tmDown {
 		return notChecked(name, "TaskManager is unreachable")
+	}
+	if d.authStatus != nil && d.authStatus.Upstream.ClientID == d.opts.Upstream.ClientID {
+		c := d.authStatus.Upstream.Client
+		switch {
+		case c.OK:
+			d.clientOK = true
+			return ok(name, "serve auth's own check: "+c.Detail)
+		case c.Refused:
+			return bad(name, "serve auth's own check: "+c.Detail, fixInvalidClient)
+		}
+		return bad(name, "serve auth could not check its client: "+c.Detail, fixTaskManagerDown)
 	}
 	if d.opts.Upstream.ClientID == "" {
 		return bad(name, "no client id configured", fixInvalidClient)
@@ -360,6 +387,15 @@ func (d *doctor) resourceMetadata(ctx context.Context) *Check {
 
 func (d *doctor) introspection(ctx context.Context) *Check {
 	const name = "introspection"
+	if c := d.mcpStatus; c != nil {
+		switch {
+		case c.Introspection.OK:
+			return ok(name, "the MCP server's own check: "+c.Introspection.Detail)
+		case c.Introspection.Refused:
+			return bad(name, "the auth server refuses the MCP server's introspection credentials ("+c.IntrospectionClientID+")", fixIntrospection)
+		}
+		return bad(name, "the MCP server cannot ask the auth server: "+c.Introspection.Detail, "Start the auth server, or point --auth-server on serve resource at it.")
+	}
 	if d.authDown {
 		return notChecked(name, "the auth server is unreachable")
 	}

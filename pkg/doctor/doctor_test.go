@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/doctor"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
@@ -35,8 +36,8 @@ func TestDoctor_HealthyDeploymentPasses(t *testing.T) {
 	opts := options(stack)
 	r := doctor.Run(context.Background(), opts)
 	checks := verdicts(r)
-	for _, name := range []string{"taskmanager", "client secret", "authorize", "redirect uri", "clients api", "jwks",
-		"auth metadata", "resource meta", "introspection", "clock skew", "cors"} {
+	for _, name := range []string{"servers", "settings", "taskmanager", "client secret", "authorize", "redirect uri", "clients api", "jwks",
+		"auth metadata", "resource meta", "tokens for mcp", "introspection", "clock skew", "cors"} {
 		if c := checks[name]; c == nil || !c.OK {
 			t.Errorf("check %q: %+v", name, c)
 		}
@@ -49,46 +50,115 @@ func TestDoctor_HealthyDeploymentPasses(t *testing.T) {
 	}
 }
 
-// Each broken deployment fails exactly the check that explains it.
+// The servers know what they run with; doctor's shell may not. A working
+// deployment passes though doctor has no client secret and no client id,
+// and the wrong introspection secret: it asks the servers.
+func TestDoctor_WorkingDeploymentPassesWithoutTheSecrets(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+	opts := options(stack)
+	opts.Upstream.ClientID, opts.Upstream.ClientSecret, opts.ResourceSecret = "", "", "not-the-servers"
+	r := doctor.Run(context.Background(), opts)
+	if !r.OK {
+		for _, c := range r.Checks {
+			t.Logf("%v %s: %s (%s)", c.OK, c.Name, c.Saw, c.Fix)
+		}
+		t.Fatal("doctor failed a working deployment because its own shell lacks the secrets")
+	}
+	if got := r.Setting(doctor.SettingClientID); got != testkit.UpstreamClientID {
+		t.Fatalf("client id = %q, want the running server's", got)
+	}
+	for _, s := range r.Settings {
+		if s.Name == doctor.SettingClientID && s.Source != "running auth server" {
+			t.Fatalf("client id source = %q", s.Source)
+		}
+	}
+}
+
+// Each broken deployment fails the checks that explain it, and explain
+// names the one whose fix says what to do.
 func TestDoctor_NamesEachFailure(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
+	explicit := map[string]string{doctor.SettingTaskManager: "--taskmanager-url", doctor.SettingClientID: "config file"}
 	cases := []struct {
 		name    string
 		mutate  func(*doctor.Options)
 		failing []string
+		explain string
 		fix     string
 	}{
-		{"WrongSecret", func(o *doctor.Options) { o.Upstream.ClientSecret = "wrong" }, []string{"client secret"}, "Invalid client"},
-		{"WrongRedirectURI", func(o *doctor.Options) { o.AuthServer = "http://localhost:1" }, []string{"redirect uri", "auth metadata", "resource meta", "introspection"}, "Invalid redirect URI"},
-		{"TaskManagerDown", func(o *doctor.Options) { o.Upstream.BaseURL = "http://127.0.0.1:1" },
-			[]string{"taskmanager", "client secret", "authorize", "redirect uri", "clients api", "jwks"}, "Start TaskManager"},
+		{"AuthServerElsewhere", func(o *doctor.Options) { o.AuthServer = "http://localhost:1" },
+			[]string{"servers", "settings", "redirect uri", "auth metadata", "resource meta", "tokens for mcp"}, "redirect uri", "Invalid redirect URI"},
+		{"TaskManagerDown", func(o *doctor.Options) { o.Upstream.BaseURL, o.Sources = "http://127.0.0.1:1", explicit },
+			[]string{"settings", "taskmanager", "client secret", "authorize", "redirect uri", "clients api", "jwks"}, "taskmanager", "Start TaskManager"},
 		{"MismatchedResourceURL", func(o *doctor.Options) { o.MCPServer = strings.Replace(o.MCPServer, "127.0.0.1", "localhost", 1) },
-			[]string{"resource meta"}, "--public-url"},
-		{"WrongIntrospectionSecret", func(o *doctor.Options) { o.ResourceSecret = "nope" }, []string{"introspection"}, "same introspection secret"},
+			[]string{"resource meta"}, "resource meta", "--public-url"},
+		// client register --save wrote a new client; serve auth still runs
+		// with the old one until it restarts.
+		{"ServerStillOnTheOldClient", func(o *doctor.Options) { o.Upstream.ClientID, o.Sources = "tm_ci_new", explicit },
+			[]string{"settings", "client secret", "redirect uri"}, "settings", "Restart serve auth"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := options(stack)
 			tc.mutate(&opts)
-			r := doctor.Run(context.Background(), opts)
-			if r.OK {
-				t.Fatal("the doctor passed a broken deployment")
-			}
-			v := verdicts(r)
-			var failed []string
-			for _, c := range r.Checks {
-				if !c.OK {
-					failed = append(failed, c.Name)
-				}
-			}
-			if strings.Join(failed, ",") != strings.Join(tc.failing, ",") {
-				t.Fatalf("failed checks = %v, want %v", failed, tc.failing)
-			}
-			if first := v[tc.failing[0]]; !strings.Contains(first.Fix, tc.fix) || first.Saw == "" {
-				t.Fatalf("%s: saw %q, fix %q; want a fix mentioning %q", first.Name, first.Saw, first.Fix, tc.fix)
-			}
+			expectFailures(t, doctor.Run(context.Background(), opts), tc.failing, tc.explain, tc.fix)
 		})
+	}
+}
+
+// Deployments broken in the servers themselves, which doctor learns by
+// asking them.
+func TestDoctor_BrokenServers(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		opts    testkit.AuthOptions
+		failing []string
+		fix     string
+	}{
+		// TaskManager refuses the client serve auth runs with (deleted
+		// there, or a wrong secret in the server's environment).
+		{"ServerClientRefused", testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Upstream.ClientSecret = "wrong" }},
+			[]string{"client secret"}, "Invalid client"},
+		// The MCP server introspects with a secret serve auth does not have.
+		{"IntrospectionSecretDiffers", testkit.AuthOptions{MutateResource: func(c *resource.Config) { c.ClientSecret = "another" }},
+			[]string{"introspection"}, "same introspection secret"},
+		// The MCP server runs on a URL the auth server issues no tokens for.
+		{"MCPServerUnknownToTheAuthServer", testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+			c.Resource = strings.TrimSuffix(c.Resource, "/mcp") + "/other-mcp"
+		}}, []string{"tokens for mcp"}, "--resource"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.Resource = true
+			stack := testkit.StartStack(t, tc.opts)
+			expectFailures(t, doctor.Run(context.Background(), options(stack)), tc.failing, tc.failing[0], tc.fix)
+		})
+	}
+}
+
+func expectFailures(t *testing.T, r *doctor.Report, failing []string, explain, fix string) {
+	t.Helper()
+	if r.OK {
+		t.Fatal("the doctor passed a broken deployment")
+	}
+	var failed []string
+	for _, c := range r.Checks {
+		if !c.OK {
+			failed = append(failed, c.Name)
+		}
+	}
+	if strings.Join(failed, ",") != strings.Join(failing, ",") {
+		for _, c := range r.Checks {
+			t.Logf("%v %s: %s (%s)", c.OK, c.Name, c.Saw, c.Fix)
+		}
+		t.Fatalf("failed checks = %v, want %v", failed, failing)
+	}
+	if c := verdicts(r)[explain]; !strings.Contains(c.Fix, fix) || c.Saw == "" {
+		t.Fatalf("%s: saw %q, fix %q; want a fix mentioning %q", c.Name, c.Saw, c.Fix, fix)
 	}
 }
 

@@ -17,7 +17,7 @@ func Print(w io.Writer, st ui.Styles, r *Report) {
 			mark = st.Fail.Render("✗")
 			failed++
 		}
-		fmt.Fprintf(w, "%s %-14s %s\n", mark, c.Name, c.Saw)
+		fmt.Fprintf(w, "%s %-15s %s\n", mark, c.Name, c.Saw)
 		if !c.OK && c.Fix != "" {
 			fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), c.Fix)
 		}

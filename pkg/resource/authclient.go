@@ -42,6 +42,11 @@ type authClient struct {
 // answered 503, never let through.
 var errAuthServer = errors.New("the authorization server is unreachable")
 
+// errCredentialsRefused is the auth server refusing this resource
+// server's introspection credentials: an operator's mistake, reported at
+// /status (to a user it is errAuthServer like any other failure).
+var errCredentialsRefused = errors.New("it refused this resource server's introspection credentials")
+
 // metadata discovers the auth server's endpoints once; a failure is not
 // remembered, so a resource server started before its auth server recovers.
 func (a *authClient) metadata(ctx context.Context) (*oauth.ServerMetadata, error) {
@@ -213,7 +218,7 @@ func (a *authClient) call(ctx context.Context, c oauth.Call, out any) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ae) && ae.Code != "" && ae.Status == http.StatusUnauthorized:
-		return fmt.Errorf("%w: it refused this resource server's credentials (%s)", errAuthServer, ae.Code)
+		return fmt.Errorf("%w: %w (%s)", errAuthServer, errCredentialsRefused, ae.Code)
 	case errors.As(err, &ae) && ae.Code != "" && ae.Status < 500 && ae.Code != oauth.CodeTemporarilyUnavailable:
 		return &oauthRefusal{Code: ae.Code, Description: ae.Description}
 	}

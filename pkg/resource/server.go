@@ -23,6 +23,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/status"
 	"github.com/tmcp-dev/tmcp/pkg/ttlcache"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
@@ -289,6 +290,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET "+status.Path, s.serveStatus)
 	// Host checks come first, then CORS (so preflights and 401s carry
 	// CORS headers), then logging around everything.
 	return httpx.Log(s.log, s.metrics.Metrics, s.allowHosts(s.cors(mux)))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -204,4 +205,28 @@ func ReadLine(r io.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(line), nil
+}
+
+// Source says where a setting's value came from, for doctor and flow
+// test to print: the flag, an environment variable, the config file, or
+// the default.
+func Source(cmd *cobra.Command, v *viper.Viper, key string) string {
+	found := ""
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if keys := fl.Annotations[settingAnnotation]; len(keys) == 1 && keys[0] == key && fl.Changed {
+			found = "--" + fl.Name
+		}
+	})
+	if found != "" {
+		return found
+	}
+	for _, env := range config.Lookup(key).Env() {
+		if val, ok := os.LookupEnv(env); ok && val != "" {
+			return "env " + env
+		}
+	}
+	if v.InConfig(key) {
+		return "config file"
+	}
+	return "default"
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -34,6 +35,8 @@ type Options struct {
 	Sandbox  sandbox.Config
 	Auth     *serve.Auth
 	Resource resource.Config
+	// StateDir holds the record doctor and flow test find the servers by.
+	StateDir string
 }
 
 // NewCmd is `tmcp dev`; runF replaces the run function in tests of flag
@@ -79,7 +82,8 @@ func (o *Options) fill(v *viper.Viper) error {
 			return fmt.Errorf("%s must be a port between 1 and 65535, not %d", k, p)
 		}
 	}
-	secret, err := secrets.LoadOrCreateSecret(filepath.Join(config.StateDir(v), config.FileDevSecret))
+	o.StateDir = config.StateDir(v)
+	secret, err := secrets.LoadOrCreateSecret(filepath.Join(o.StateDir, config.FileDevSecret))
 	if err != nil {
 		return err
 	}
@@ -130,6 +134,11 @@ func run(ctx context.Context, o *Options) error {
 	if len(o.Resource.Command) > 0 {
 		backend = strings.Join(o.Resource.Command, " ") + "  (stdio, a process per session)"
 	}
+	remove, err := config.WriteDevRecord(o.StateDir, config.DevRecord{Sandbox: sb.URL(), Auth: auth.URL(), Resource: res.URL(), PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	defer remove()
 	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), backend, o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sb.Run(ctx) })

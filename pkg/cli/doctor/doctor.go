@@ -4,6 +4,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -43,6 +44,21 @@ the servers.`,
 		d.Upstream = serve.Upstream(v)
 		d.AuthServer = serve.AuthIssuer(v)
 		d.MCPServer = serve.DefaultResource(v)
+		d.Sources = map[string]string{
+			doctor.SettingTaskManager: cmdutil.Source(cmd, v, config.KeyTMBaseURL),
+			doctor.SettingClientID:    cmdutil.Source(cmd, v, config.KeyTMClientID),
+			doctor.SettingAuthServer:  cmdutil.Source(cmd, v, config.KeyAuthIssuer),
+			doctor.SettingMCPServer:   cmdutil.Source(cmd, v, config.KeyResourcePublicURL),
+		}
+		// With no server named, the servers tmcp dev runs.
+		if rec, err := config.ReadDevRecord(config.StateDir(v)); err == nil {
+			if d.Sources[doctor.SettingAuthServer] == "default" {
+				d.AuthServer, d.Sources[doctor.SettingAuthServer] = rec.Auth, "tmcp dev"
+			}
+			if d.Sources[doctor.SettingMCPServer] == "default" {
+				d.MCPServer, d.Sources[doctor.SettingMCPServer] = rec.Resource, "tmcp dev"
+			}
+		}
 		d.ResourceClientID = v.GetString(config.KeyAuthResClientID)
 		if d.ResourceSecret, err = serve.ResourceSecret(v); err != nil {
 			return err
@@ -73,8 +89,14 @@ func run(ctx context.Context, o *Options) error {
 		}
 	} else {
 		st := o.IO.Styles()
-		fmt.Fprintf(o.IO.Out, "%s TaskManager %s · auth %s · MCP %s\n\n", st.Title.Render("tmcp doctor"),
-			o.Doctor.Upstream.BaseURL, o.Doctor.AuthServer, o.Doctor.MCPServer)
+		fmt.Fprintf(o.IO.Out, "%s TaskManager %s · auth %s · MCP %s\n", st.Title.Render("tmcp doctor"),
+			r.Setting(doctor.SettingTaskManager), r.Setting(doctor.SettingAuthServer), r.Setting(doctor.SettingMCPServer))
+		var from []string
+		for _, s := range r.Settings {
+			from = append(from, s.Name+" from "+s.Source)
+		}
+		fmt.Fprintln(o.IO.Out, st.Muted.Render("settings: "+strings.Join(from, " · ")))
+		fmt.Fprintln(o.IO.Out)
 		doctor.Print(o.IO.Out, st, r)
 	}
 	if !r.OK {

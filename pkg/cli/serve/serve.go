@@ -23,6 +23,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cimd"
+	"github.com/tmcp-dev/tmcp/pkg/cli/version"
 	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
@@ -75,6 +76,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		Upstream: Upstream(v),
 		// A stale client is found at start, not at a user's sign-in.
 		CheckUpstreamClient: true,
+		Version:             version.Version,
 	}
 	for _, key := range []string{config.KeyAuthIssuer, config.KeyTMBaseURL, config.KeyTMIssuer, config.KeyAuthResource} {
 		if err := checkURL(v, key); err != nil {

@@ -45,10 +45,14 @@ with $BROWSER when set.`,
 		Example: `  tmcp flow test
   tmcp flow test --server https://mcp.example.com/mcp --no-browser
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
-	}, opts, func(_ *cobra.Command, v *viper.Viper, _ []string) error {
+	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) error {
 		o := &opts.Flow
 		if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
 			o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
+			// With no server named, the one tmcp dev runs.
+			if rec, err := config.ReadDevRecord(config.StateDir(v)); err == nil && cmdutil.Source(cmd, v, config.KeyFlowServerPort) == "default" {
+				o.Server = rec.Resource
+			}
 		}
 		switch t := v.GetString(config.KeyFlowTransport); t {
 		case "sse":
