@@ -182,10 +182,12 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authReq
 		// send a browser without the user's say: until this browser's
 		// user approved the client, errors stay on tmcp's page.
 		s.log.InfoContext(r.Context(), "authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
+		s.noteSignInFailure(req.Client.ID, oerr.Code, oerr.Description)
 		s.errorPage(w, http.StatusBadRequest, "Authorization request refused", "The application's request was refused ("+oerr.Code+").",
 			"Nothing was sent to the application. "+oerr.Description)
 	case oerr != nil:
 		s.log.InfoContext(r.Context(), "authorization request refused", "client_id", req.Client.ID, "error", oerr.Code)
+		s.noteSignInFailure(req.Client.ID, oerr.Code, oerr.Description)
 		http.Redirect(w, r, oerr.RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
 	default:
 		return false

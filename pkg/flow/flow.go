@@ -56,7 +56,9 @@ type Options struct {
 	Prompt io.Writer
 	// Notify is called as each step finishes.
 	Notify func(*Step)
-	HTTP   *http.Client
+	// Dev says the servers are tmcp dev's, so a fix may say "tmcp dev".
+	Dev  bool
+	HTTP *http.Client
 }
 
 // Step names.
@@ -191,7 +193,9 @@ func (r *runner) run(ctx context.Context, name string, fn func(context.Context) 
 		s.Hint = hintFor(name, warn.problem)
 	case err != nil:
 		s.Error = err.Error()
-		s.Hint = hintFor(name, s.Error)
+		if s.Hint = r.diagnose(ctx, name, s.Error); s.Hint == "" {
+			s.Hint = hintFor(name, s.Error)
+		}
 	}
 	r.mu.Lock()
 	r.report.Steps = append(r.report.Steps, s)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/flow"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
@@ -75,7 +76,8 @@ func TestRun_FailuresNameTheStepAndTheFix(t *testing.T) {
 		name, step, hint string
 		opts             flow.Options
 	}{
-		{"ServerDown", "initialize", "tmcp dev", flow.Options{Server: "http://127.0.0.1:1/mcp"}},
+		{"ServerDown", "initialize", "Nothing answers at http://127.0.0.1:1/mcp: start the MCP server (tmcp serve resource)", flow.Options{Server: "http://127.0.0.1:1/mcp"}},
+		{"DevServerDown", "initialize", "Is tmcp dev still running?", flow.Options{Server: "http://127.0.0.1:1/mcp", Dev: true}},
 		{"UnknownClient", "sign in", "", flow.Options{Server: stack.Resource.URL(), ClientID: "tmcp_ci_nobody", Timeout: 2 * time.Second,
 			Open: func(u string) error {
 				go http.Get(u) //nolint:errcheck // the error page is the point
@@ -100,6 +102,61 @@ func TestRun_FailuresNameTheStepAndTheFix(t *testing.T) {
 				t.Fatalf("failed step = %+v, want %s with a hint containing %q\n%s", failed, tc.step, tc.hint, names(r))
 			}
 		})
+	}
+}
+
+// Deployments that sign in fine but fail after: the fix names the
+// setting, from what the servers say at /status.
+func TestRun_FixesNameTheSetting(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, step, hint string
+		opts             testkit.AuthOptions
+	}{
+		{"IntrospectionSecretDiffers", "initialize", "give serve auth and serve resource the same TMCP_RESOURCE_CLIENT_SECRET",
+			testkit.AuthOptions{MutateResource: func(c *resource.Config) { c.ClientSecret = "another" }}},
+		{"ResourceTheAuthServerDoesNotKnow", "sign in", "The auth server issues no tokens for http://127.0.0.1:",
+			testkit.AuthOptions{MutateResource: func(c *resource.Config) { c.Resource = strings.TrimSuffix(c.Resource, "/mcp") + "/other-mcp" }}},
+		{"AuthServerDown", "auth meta", "The auth server the MCP server names (http://127.0.0.1:1) does not answer: start it (tmcp serve auth), or fix --auth-server on serve resource",
+			testkit.AuthOptions{MutateResource: func(c *resource.Config) { c.AuthServerURL = "http://127.0.0.1:1" }}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.Resource = true
+			stack := testkit.StartStack(t, tc.opts)
+			r := flow.Run(context.Background(), flow.Options{Server: stack.Resource.URL(), Timeout: 20 * time.Second,
+				Open: func(u string) error {
+					go testkit.SignInAs(u) //nolint:errcheck // some of these end on an error page
+					return nil
+				}})
+			failed := r.Failed()
+			if r.OK || failed == nil || failed.Name != tc.step || !strings.Contains(failed.Hint, tc.hint) {
+				t.Fatalf("failed step = %+v, want %s with a fix containing %q\n%s", failed, tc.step, tc.hint, names(r))
+			}
+		})
+	}
+}
+
+// A sign-in that ends on the auth server's error page sends no callback:
+// flow test learns it from the auth server's /status and stops waiting.
+func TestRun_FailedSignInEndsTheWait(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, Mutate: func(c *authserver.Config) {
+		c.Admission = authserver.Admission{Users: []string{"someone-else@example.com"}}
+	}})
+	start := time.Now()
+	r := flow.Run(context.Background(), flow.Options{Server: stack.Resource.URL(), Timeout: time.Minute,
+		Open: func(u string) error {
+			go testkit.SignInAs(u) //nolint:errcheck // it ends on the refusal page
+			return nil
+		}})
+	failed := r.Failed()
+	if failed == nil || failed.Name != "sign in" || !strings.Contains(failed.Error, "the auth server reports the sign-in failed: access_denied") {
+		t.Fatalf("failed step = %+v\n%s", failed, names(r))
+	}
+	if waited := time.Since(start); waited > 20*time.Second {
+		t.Fatalf("flow test waited %s for a callback that could not come", waited)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
@@ -249,7 +250,14 @@ func (r *runner) signIn(ctx context.Context) (string, error) {
 	} else {
 		fmt.Fprintf(r.opts.Prompt, "Opened the browser to sign in; waiting up to %s…\n", r.opts.Timeout)
 	}
-	res, err := r.callback.wait(ctx, r.opts.Timeout)
+	fmt.Fprintln(r.opts.Prompt, "If the browser shows an error instead, press Ctrl-C and run: tmcp doctor")
+	waitCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	go r.watchSignIn(waitCtx, time.Now().Add(-time.Second), fail)
+	res, err := r.callback.wait(waitCtx, r.opts.Timeout)
+	if cause := context.Cause(waitCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
 	if err != nil {
 		return "", err
 	}

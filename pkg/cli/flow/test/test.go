@@ -51,7 +51,7 @@ with $BROWSER when set.`,
 			o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
 			// With no server named, the one tmcp dev runs.
 			if rec, err := config.ReadDevRecord(config.StateDir(v)); err == nil && cmdutil.Source(cmd, v, config.KeyFlowServerPort) == "default" {
-				o.Server = rec.Resource
+				o.Server, o.Dev = rec.Resource, true
 			}
 		}
 		switch t := v.GetString(config.KeyFlowTransport); t {
