@@ -226,7 +226,7 @@ func startAuthProcess(b *testing.B, port int, sbURL string, extra ...string) *ex
 		"--rate-limit", "0", "--registration-limit", "0", "--client-rate-limit", "0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+b.TempDir(), "XDG_CONFIG_HOME="+b.TempDir(),
 		"TASKMANAGER_BASE_URL="+sbURL, "TASKMANAGER_CLIENT_ID="+testkit.UpstreamClientID,
-		"TASKMANAGER_CLIENT_SECRET="+testkit.UpstreamSecret, "TMCP_RESOURCE_CLIENT_SECRET=bench")
+		"TASKMANAGER_CLIENT_SECRET="+testkit.UpstreamSecret, "TMCP_RESOURCE_CLIENT_SECRET=bench-resource-secret")
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func BenchmarkIdleAndStart(b *testing.B) {
 		auth := startAuthProcess(b, authPort, sb.URL())
 		res := exec.Command(tmcpBinary(b), "serve", "resource", "--port", strconv.Itoa(resPort), "--log-level", "warn",
 			"--auth-server", fmt.Sprintf("http://localhost:%d", authPort))
-		res.Env = append(os.Environ(), "XDG_STATE_HOME="+b.TempDir(), "TMCP_RESOURCE_CLIENT_SECRET=bench")
+		res.Env = append(os.Environ(), "XDG_STATE_HOME="+b.TempDir(), "TMCP_RESOURCE_CLIENT_SECRET=bench-resource-secret")
 		if err := res.Start(); err != nil {
 			b.Fatal(err)
 		}

@@ -255,6 +255,7 @@ func TestConfig_BadSettingsStopAtStart(t *testing.T) {
 		{"NegativeLimit", nil, append(auth, "--rate-limit", "-5"), `--rate-limit (TMCP_AUTH_RATE_LIMIT, auth.rate_limit in the config file): "-5" is not a whole number of 0 or more`},
 		{"RefreshShorterThanAccess", nil, append(auth, "--access-ttl", "2h", "--refresh-ttl", "1h"), "a refresh token must outlive the access tokens it renews"},
 		{"MissingTLSFiles", nil, append(auth, "--tls-cert", filepath.Join(dir, "nope.pem"), "--tls-key", filepath.Join(dir, "nope.key")), "--tls-cert/--tls-key: open"},
+		{"ShortIntrospectionSecret", []string{"TMCP_RESOURCE_CLIENT_SECRET", "short"}, auth, `--introspection-client-secret (TMCP_RESOURCE_CLIENT_SECRET, auth.resource_client_secret in the config file) is 5 characters; use at least 16`},
 		{"UnknownPreset", nil, append(auth, "--upstream-preset", "gitlab"), `--upstream-preset (TMCP_TASKMANAGER_PRESET, taskmanager.preset in the config file): unknown upstream preset "gitlab" (known: auth0, entra, github, google)`},
 		{"EntraWithoutTenant", nil, append(auth, "--upstream-preset", "entra"), "the entra preset needs --upstream-tenant"},
 		{"TenantWithoutPreset", nil, append(auth, "--upstream-tenant", "contoso.com"), "--upstream-tenant and --upstream-audience go with --upstream-preset"},

@@ -114,14 +114,14 @@ func TestOptions_ServeResource(t *testing.T) {
 	t.Setenv("MCP_RESOURCE_PORT", "8101")
 	t.Setenv("TMCP_AUTH_SCOPES_SUPPORTED", "read write admin")
 	o := parse(t, resource.NewCmd, "--auth-server", "http://as.test", "--transport", "sse", "--cache-ttl", "0",
-		"--introspection-client-secret", "s3cret", "--allowed-host", "mcp.internal")
+		"--introspection-client-secret", "s3cret-long-enough", "--allowed-host", "mcp.internal")
 	cfg := o.Config
 	want(t, "Addr", cfg.Addr, "localhost:8101")
 	want(t, "Resource", cfg.Resource, "http://localhost:8101/mcp")
 	want(t, "AuthServerURL", cfg.AuthServerURL, "http://as.test")
 	want(t, "Transport", cfg.Transport, "sse")
 	want(t, "CacheTTL", cfg.CacheTTL, time.Duration(0))
-	want(t, "ClientSecret", cfg.ClientSecret, "s3cret")
+	want(t, "ClientSecret", cfg.ClientSecret, "s3cret-long-enough")
 	want(t, "ScopesSupported", cfg.ScopesSupported, []string{"read", "write", "admin"})
 	want(t, "DefaultScope", cfg.DefaultScope, []string{"read"})
 	want(t, "AllowedOrigins", cfg.AllowedOrigins, []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"})

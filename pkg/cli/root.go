@@ -79,6 +79,7 @@ TaskManager identity, without changing TaskManager.
 		cmdutil.Group("keys", "Manage the keys JWT access tokens are signed with", rotate.NewCmd(f, nil)),
 		dev.NewCmd(f, nil), doctor.NewCmd(f, nil), migrate.NewCmd(f, nil), version.NewCmd(f),
 	)
+	cmdutil.CompleteChoices(root)
 	return root
 }
 

@@ -243,6 +243,19 @@ var settings = []Setting{
 	{KeySandboxJWT, "jwt-access-tokens", nil, false, "issue access tokens as ES256 JWTs (verified by serve auth with the JWKS) instead of opaque strings"},
 }
 
+// choices are the values a setting takes, for shell completion.
+var choices = map[string][]string{
+	KeyLogLevel:          {"debug", "info", "warn", "error"},
+	KeyResourceTransport: {"streamable_http", "sse"},
+	KeyFlowTransport:     {"streamable_http", "sse"},
+	KeyAuthTokenFormat:   {"opaque", "jwt"},
+	KeyTMAuthMethod:      {"client_secret_basic", "client_secret_post"},
+	KeyTMPreset:          {"github", "google", "entra", "auth0"},
+}
+
+// Choices are the values setting key takes, when it is one of a few.
+func Choices(key string) []string { return choices[key] }
+
 // Lookup returns the setting of key; an unknown key is a programming
 // error.
 func Lookup(key string) Setting {

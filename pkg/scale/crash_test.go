@@ -42,7 +42,7 @@ func crashTest(t *testing.T, store string) {
 	base := "http://localhost:" + itoa(port)
 	sb := testkit.StartSandbox(t, base+"/oauth/callback")
 	env := []string{"TMCP_STORE=" + store, "TMCP_ENCRYPTION_KEY=" + strings.Repeat("cd", 32),
-		"TMCP_RESOURCE_CLIENT_SECRET=crash-secret", "TASKMANAGER_BASE_URL=" + sb.URL(),
+		"TMCP_RESOURCE_CLIENT_SECRET=crash-test-resource-secret", "TASKMANAGER_BASE_URL=" + sb.URL(),
 		"TASKMANAGER_CLIENT_ID=" + testkit.UpstreamClientID, "TASKMANAGER_CLIENT_SECRET=" + testkit.UpstreamSecret,
 		"XDG_STATE_HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir()}
 	args := []string{"serve", "auth", "--port", itoa(port), "--rate-limit", "0", "--registration-limit", "0", "--client-rate-limit", "0"}

@@ -230,3 +230,30 @@ func Source(cmd *cobra.Command, v *viper.Viper, key string) string {
 	}
 	return "default"
 }
+
+// CompleteChoices makes shells complete every flag in cmd's tree whose
+// setting takes one of a few values, and -o/--output.
+func CompleteChoices(cmd *cobra.Command) {
+	complete := func(fl *pflag.Flag) {
+		values := config.Choices(firstOf(fl.Annotations[settingAnnotation]))
+		if fl.Name == "output" {
+			values = []string{ui.FormatText, ui.FormatJSON}
+		}
+		if len(values) == 0 {
+			return
+		}
+		_ = cmd.RegisterFlagCompletionFunc(fl.Name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	}
+	cmd.LocalNonPersistentFlags().VisitAll(complete)
+	cmd.PersistentFlags().VisitAll(complete)
+	for _, c := range cmd.Commands() {
+		CompleteChoices(c)
+	}
+}
+
+func firstOf(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}

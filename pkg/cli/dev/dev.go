@@ -37,6 +37,8 @@ type Options struct {
 	Resource resource.Config
 	// StateDir holds the record doctor and flow test find the servers by.
 	StateDir string
+	// The ports, for errors that name them.
+	SandboxPort, ResourcePort int
 }
 
 // NewCmd is `tmcp dev`; runF replaces the run function in tests of flag
@@ -83,6 +85,7 @@ func (o *Options) fill(v *viper.Viper) error {
 		}
 	}
 	o.StateDir = config.StateDir(v)
+	o.SandboxPort, o.ResourcePort = v.GetInt(config.KeySandboxPort), v.GetInt(config.KeyResourcePort)
 	secret, err := secrets.LoadOrCreateSecret(filepath.Join(o.StateDir, config.FileDevSecret))
 	if err != nil {
 		return err
@@ -119,16 +122,16 @@ func (o *Options) fill(v *viper.Viper) error {
 func run(ctx context.Context, o *Options) error {
 	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
-		return err
+		return serve.PortInUse(err, "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
 	}
 	auth, closeStore, err := serve.StartAuth(ctx, o.Auth, o.Logger.With("server", "auth"))
 	if err != nil {
-		return err
+		return serve.PortInUse(err, "--auth-port", config.KeyAuthPort, o.Auth.Port)
 	}
 	defer closeStore()
 	res, err := resource.New(o.Resource)
 	if err != nil {
-		return err
+		return serve.PortInUse(err, "--resource-port", config.KeyResourcePort, o.ResourcePort)
 	}
 	backend := o.Resource.Proxy
 	if len(o.Resource.Command) > 0 {

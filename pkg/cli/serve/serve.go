@@ -8,6 +8,7 @@ package serve
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/viper"
@@ -44,6 +46,8 @@ type Auth struct {
 	// AdminSession registers tmcp at TaskManager when no client is
 	// configured or stored; "-" in the setting is read by the command.
 	AdminSession upstream.Session
+	// Port is the listening port, for errors that name it.
+	Port int
 }
 
 // AuthConfig reads and validates the auth server's settings. Secrets that
@@ -128,7 +132,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if cfg.Resources, err = resourceServers(v); err != nil {
 		return nil, err
 	}
-	a := &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog),
+	a := &Auth{Server: cfg, StorePath: StorePath(v), AuditLog: v.GetString(config.KeyAuthAuditLog), Port: port,
 		AdminSession: upstream.ParseSession(v.GetString(config.KeyTMCookie), v.GetString(config.KeyTMAdminCookie))}
 	if a.StoreTimeout, err = positiveDuration(v, config.KeyAuthStoreTimeout); err != nil {
 		return nil, err
@@ -188,6 +192,9 @@ func resourceServers(v *viper.Viper) ([]authserver.ResourceServer, error) {
 	}
 	var out []authserver.ResourceServer
 	for _, r := range list {
+		if err := longEnough(config.KeyAuthResources+" "+r.Resource+" client_secret", r.ClientSecret); err != nil {
+			return nil, err
+		}
 		out = append(out, authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret})
 	}
 	if len(out) > 0 {
@@ -362,7 +369,7 @@ func DefaultResource(v *viper.Viper) string {
 // resource server on the same machine reads too.
 func ResourceSecret(v *viper.Viper) (string, error) {
 	if s := v.GetString(config.KeyAuthResSecret); s != "" {
-		return s, nil
+		return s, longEnough(name(config.KeyAuthResSecret), s)
 	}
 	s, err := secrets.LoadOrCreateSecret(filepath.Join(config.StateDir(v), config.FileResourceSecret))
 	if err != nil {
@@ -488,4 +495,24 @@ func listSetting(v *viper.Viper, key string) []string {
 		}
 	}
 	return out
+}
+
+// PortInUse turns "address already in use" into a line naming the flag
+// (and environment variable) that sets the port; other errors pass.
+func PortInUse(err error, flag, key string, port int) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	return fmt.Errorf("port %d is already in use (%s, %s): stop what holds it, or choose another port", port, flag, config.Lookup(key).Env()[0])
+}
+
+// minSecretLength is the shortest introspection secret accepted: a short
+// one is guessed (the generated ones are 44 characters).
+const minSecretLength = 16
+
+func longEnough(what, secret string) error {
+	if len(secret) < minSecretLength {
+		return fmt.Errorf("%s is %d characters; use at least %d (openssl rand -base64 32 makes one)", what, len(secret), minSecretLength)
+	}
+	return nil
 }

@@ -26,10 +26,11 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{}
 	return serve.StoreCmd(f, &cobra.Command{
-		Use:     "delete CLIENT_ID",
-		Short:   "Delete an MCP client and revoke everything it holds",
-		Example: `  tmcp mcp-clients delete tmcp_ci_k7mLkFNXl_LnbI2LGj_XpA`,
-		Args:    cmdutil.ExactArgs(1),
+		Use:               "delete CLIENT_ID",
+		Short:             "Delete an MCP client and revoke everything it holds",
+		Example:           `  tmcp mcp-clients delete tmcp_ci_k7mLkFNXl_LnbI2LGj_XpA`,
+		Args:              cmdutil.ExactArgs(1),
+		ValidArgsFunction: completeClientIDs,
 	}, opts, &opts.StoreOptions, func(_ *cobra.Command, _ *viper.Viper, args []string) error {
 		opts.ClientID = args[0]
 		return nil
@@ -48,4 +49,31 @@ func run(ctx context.Context, o *Options) error {
 		_, err = fmt.Fprintf(o.IO.Out, "✓ deleted client %s and revoked its tokens\n", o.ClientID)
 		return err
 	})
+}
+
+// completeClientIDs offers the registered clients' ids, with their names.
+func completeClientIDs(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	v, err := cmdutil.Settings(cmd)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+	defer cancel()
+	st, _, err := serve.OpenStore(ctx, v)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	defer st.Close()
+	clients, err := st.ListClients(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	out := make([]string, 0, len(clients))
+	for _, c := range clients {
+		out = append(out, c.ID+"\t"+c.Name)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

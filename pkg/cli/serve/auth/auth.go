@@ -65,7 +65,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 func run(ctx context.Context, o *Options) error {
 	srv, closeStore, err := serve.StartAuth(ctx, o.Settings, o.Logger)
 	if err != nil {
-		return err
+		return serve.PortInUse(err, "--port", config.KeyAuthPort, o.Settings.Port)
 	}
 	defer closeStore()
 	return srv.Run(ctx)

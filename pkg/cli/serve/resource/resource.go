@@ -17,6 +17,8 @@ import (
 // Options are `serve resource`'s inputs.
 type Options struct {
 	Config mcpserver.Config
+	// Port is the listening port, for errors that name it.
+	Port int
 }
 
 // NewCmd is `tmcp serve resource`; runF replaces the run function in tests
@@ -45,7 +47,7 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 		if opts.Config, err = serve.ResourceConfig(v); err != nil {
 			return err
 		}
-		opts.Config.Command = args
+		opts.Config.Command, opts.Port = args, v.GetInt(config.KeyResourcePort)
 		opts.Config.Version = version.Version
 		opts.Config.Logger, err = f.Logger(v)
 		return err
@@ -64,7 +66,7 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 func run(ctx context.Context, o *Options) error {
 	srv, err := mcpserver.New(o.Config)
 	if err != nil {
-		return err
+		return serve.PortInUse(err, "--port", config.KeyResourcePort, o.Port)
 	}
 	return srv.Run(ctx)
 }

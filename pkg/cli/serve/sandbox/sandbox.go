@@ -3,6 +3,7 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -11,17 +12,21 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
 	tm "github.com/tmcp-dev/tmcp/pkg/sandbox"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // Options are `serve sandbox`'s inputs.
 type Options struct {
+	IO     *ui.IO
 	Config tm.Config
+	// Port is the listening port, for errors that name it.
+	Port int
 }
 
 // NewCmd is `tmcp serve sandbox`; runF replaces the run function in tests
 // of flag parsing.
 func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{}
+	opts := &Options{IO: f.IO}
 	cmd := cmdutil.New(&cobra.Command{
 		Use:   "sandbox",
 		Short: "Run a TaskManager-compatible OAuth provider for development and tests",
@@ -34,6 +39,7 @@ API (/api/tasks). A demo user is created at start.`,
 		if opts.Config, err = serve.SandboxConfig(v); err != nil {
 			return err
 		}
+		opts.Port = v.GetInt(config.KeySandboxPort)
 		opts.Config.Logger, err = f.Logger(v)
 		return err
 	}, runF, run)
@@ -50,7 +56,14 @@ API (/api/tasks). A demo user is created at start.`,
 func run(ctx context.Context, o *Options) error {
 	srv, err := tm.New(ctx, o.Config)
 	if err != nil {
-		return err
+		return serve.PortInUse(err, "--port", config.KeySandboxPort, o.Port)
 	}
+	// The demo login, as tmcp dev shows it; a password of the operator's
+	// own choosing is not repeated.
+	password := "the password in TMCP_SANDBOX_DEMO_PASSWORD"
+	if o.Config.DemoPassword == config.Lookup(config.KeySandboxPassword).Default {
+		password = o.Config.DemoPassword
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Sandbox TaskManager at %s: log in as %s with %s\n", srv.URL(), o.Config.DemoEmail, password)
 	return srv.Run(ctx)
 }
