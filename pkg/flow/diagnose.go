@@ -87,8 +87,10 @@ func (r *runner) statusOf(ctx context.Context, u string, out any) bool {
 // watchSignIn polls the auth server's /status while the browser is out
 // and ends the wait when it reports this client's sign-in failed after
 // since: the browser then shows an error page, and no callback comes.
-func (r *runner) watchSignIn(ctx context.Context, since time.Time, fail context.CancelCauseFunc) {
-	u := strings.TrimSuffix(r.meta.Issuer, "/") + status.Path
+// It gets the issuer and client id as values: the run goes on changing
+// the runner's fields while it may still be polling.
+func (r *runner) watchSignIn(ctx context.Context, issuer, clientID string, since time.Time, fail context.CancelCauseFunc) {
+	u := strings.TrimSuffix(issuer, "/") + status.Path
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -101,7 +103,7 @@ func (r *runner) watchSignIn(ctx context.Context, since time.Time, fail context.
 		if !r.statusOf(ctx, u, &st) {
 			continue
 		}
-		if f := st.LastSignInFailure; f != nil && f.ClientID == r.clientID && f.At.After(since) {
+		if f := st.LastSignInFailure; f != nil && f.ClientID == clientID && f.At.After(since) {
 			fail(fmt.Errorf("the auth server reports the sign-in failed: %s: %s", f.Error, f.Detail))
 			return
 		}

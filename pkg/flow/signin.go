@@ -253,7 +253,7 @@ func (r *runner) signIn(ctx context.Context) (string, error) {
 	fmt.Fprintln(r.opts.Prompt, "If the browser shows an error instead, press Ctrl-C and run: tmcp doctor")
 	waitCtx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
-	go r.watchSignIn(waitCtx, time.Now().Add(-time.Second), fail)
+	go r.watchSignIn(waitCtx, r.meta.Issuer, r.clientID, time.Now().Add(-time.Second), fail)
 	res, err := r.callback.wait(waitCtx, r.opts.Timeout)
 	if cause := context.Cause(waitCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
