@@ -113,3 +113,23 @@ func TestStatus_OnlyLocalOrAuthenticatedAndNoSecrets(t *testing.T) {
 		t.Fatalf("with the introspection credentials: %d", status)
 	}
 }
+
+// The issuer URL opened in a browser (tmcp dev's banner links it) shows
+// what the server is, not a 404; other unknown paths stay 404.
+func TestHome_SaysWhatTheServerIs(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	resp, err := http.Get(stack.Auth.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "tmcp authorization server") ||
+		!strings.Contains(string(body), "/.well-known/oauth-authorization-server") || !strings.Contains(string(body), "/assets/style.css") {
+		t.Fatalf("home: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get(stack.Auth.URL() + "/nothing-here"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown path: %v %v", resp.StatusCode, err)
+	}
+}

@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
@@ -49,6 +50,7 @@ func (s *Server) routes() http.Handler {
 	// metadata discovery.
 	mux.HandleFunc("GET "+p+"/authorize", s.limited(s.limits.authorize, s.authorize))
 	mux.HandleFunc("GET "+p+"/healthz", s.healthz)
+	mux.HandleFunc("GET "+p+"/{$}", s.home)
 	// Served in both token formats: identity assertions are signed with
 	// the same keys (metadata names it only for JWT access tokens, whose
 	// readiness it proves).
@@ -65,4 +67,26 @@ func (s *Server) routes() http.Handler {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
+}
+
+// home is what a person who opens the issuer URL sees (tmcp dev's banner
+// links it): what this server is and where MCP clients find it.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	urls, _ := oauth.MetadataURLs(s.cfg.Issuer)
+	meta := ""
+	if len(urls) > 0 {
+		meta = urls[0]
+	}
+	s.pages.Render(w, "notice", http.StatusOK, web.Page{Brand: "tmcp", Title: "tmcp authorization server", AssetPrefix: s.prefix,
+		Message: "MCP clients find this server through its metadata at " + meta + " and send you here to sign in with your " +
+			s.upstreamName() + " account. There is nothing to do on this page.",
+		Detail: "Issuer " + s.cfg.Issuer + " · tokens for " + s.resourceList() + " · health " + s.cfg.Issuer + "/healthz, readiness /readyz"})
+}
+
+func (s *Server) resourceList() string {
+	var out []string
+	for _, r := range s.cfg.Resources {
+		out = append(out, r.Resource)
+	}
+	return strings.Join(out, ", ")
 }

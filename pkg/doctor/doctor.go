@@ -20,6 +20,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/status"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
 	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
@@ -165,7 +166,7 @@ func (d *doctor) taskManager(ctx context.Context) *Check {
 		d.tmDown = true
 		return bad(name, "cannot reach "+d.opts.Upstream.BaseURL+": "+netErr(err), fixTaskManagerDown)
 	}
-	return ok(name, fmt.Sprintf("%s answers (HTTP %d, %dms)", d.opts.Upstream.BaseURL, resp.Status, time.Since(start).Milliseconds()))
+	return ok(name, fmt.Sprintf("%s answers (HTTP %d, %s)", d.opts.Upstream.BaseURL, resp.Status, ui.Duration(time.Since(start))))
 }
 
 // clientCredentials redeems a bogus code: invalid_grant proves the client
@@ -435,11 +436,11 @@ func (d *doctor) clocks(context.Context) *Check {
 			skew = -skew
 		}
 		worst = max(worst, skew)
-		parts = append(parts, fmt.Sprintf("%s %s", server, skew))
+		parts = append(parts, server+" "+skewText(skew))
 	}
 	saw := strings.Join(parts, ", ")
 	if worst > d.opts.MaxSkew {
-		return bad(name, saw+" (more than "+d.opts.MaxSkew.String()+")", fixClock)
+		return bad(name, saw+" (more than "+ui.Duration(d.opts.MaxSkew)+")", fixClock)
 	}
 	return ok(name, saw)
 }
@@ -461,4 +462,12 @@ func (d *doctor) cors(ctx context.Context) *Check {
 		}
 	}
 	return ok(name, "preflights from "+d.opts.Origin+" allowed by the MCP server and the token endpoint")
+}
+
+// skewText is a clock difference; the Date header counts whole seconds.
+func skewText(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	return ui.Duration(d)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
+	"github.com/tmcp-dev/tmcp/pkg/web"
 )
 
 // callbackServer catches authorization responses on a loopback port
@@ -26,21 +28,24 @@ func listenCallback(port int) (*callbackServer, error) {
 		return nil, fmt.Errorf("cannot listen for the callback on localhost:%d: %w (choose another with --callback-port)", port, err)
 	}
 	c := &callbackServer{ln: ln, result: make(chan url.Values, 1)}
+	pages := web.ParsePages(nil, "")
 	mux := http.NewServeMux()
+	mux.Handle("GET /assets/", web.Assets())
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		select {
 		case c.result <- q:
 		default: // a callback nobody waits for (a reload) is dropped
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		msg := "Signed in. You can close this window and return to the terminal."
-		if q.Get("error") != "" {
-			msg = "The sign-in failed (" + q.Get("error") + "). Return to the terminal for details."
+		page := web.Page{Brand: "tmcp flow test", Title: "Signed in", Message: "You can close this window and return to the terminal."}
+		if e := q.Get("error"); e != "" {
+			// Only the error code, which flow test checks, is shown: the
+			// description comes from a server and is read in the terminal.
+			page.Title, page.Message = "Sign-in failed", "The authorization server answered "+errorCode(e)+"."
+			page.Detail = "Return to the terminal for details."
 		}
-		fmt.Fprintf(w, "<!doctype html><title>tmcp flow test</title><p id=\"result\">%s</p>", msg)
+		pages.Render(w, "notice", http.StatusOK, page)
 	})
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
@@ -62,7 +67,7 @@ func (c *callbackServer) wait(ctx context.Context, timeout time.Duration) (url.V
 	case q := <-c.result:
 		return q, nil
 	case <-t.C:
-		return nil, fmt.Errorf("%w after %s", errBrowserTimeout, timeout)
+		return nil, fmt.Errorf("%w after %s", errBrowserTimeout, ui.Duration(timeout))
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -83,4 +88,18 @@ func (c *callbackServer) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = c.srv.Shutdown(ctx)
+}
+
+// errorCode keeps an error code to the characters RFC 6749 allows in it.
+func errorCode(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r >= 0x20 && r <= 0x7e && r != '"' && r != '\\' {
+			out = append(out, r)
+		}
+		if len(out) == 64 {
+			break
+		}
+	}
+	return string(out)
 }

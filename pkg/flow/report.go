@@ -76,7 +76,7 @@ func PrintStep(w io.Writer, st ui.Styles, s *Step) {
 	case !s.OK:
 		mark = st.Fail.Render("✗")
 	}
-	dur := fmt.Sprintf("%6s", roundDuration(s.Duration))
+	dur := fmt.Sprintf("%6s", ui.Duration(s.Duration))
 	line := fmt.Sprintf("%s %-14s %s  %s", mark, s.Name, st.Muted.Render(dur), s.Detail)
 	fmt.Fprintln(w, strings.TrimRight(line, " "))
 	if !s.OK && !s.Skipped {
@@ -84,16 +84,5 @@ func PrintStep(w io.Writer, st ui.Styles, s *Step) {
 	}
 	if (!s.OK || s.Warning) && s.Hint != "" {
 		fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), s.Hint)
-	}
-}
-
-func roundDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return "<1ms"
-	case d < 10*time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	default:
-		return d.Round(100 * time.Millisecond).String()
 	}
 }

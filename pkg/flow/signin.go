@@ -12,6 +12,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/ui"
 )
 
 // authFailed is a sign-in that failed at step (reported there).
@@ -248,7 +249,7 @@ func (r *runner) signIn(ctx context.Context) (string, error) {
 	} else if err := r.opts.Open(authURL); err != nil {
 		fmt.Fprintf(r.opts.Prompt, "Could not open a browser (%v). Open this URL to sign in:\n\n  %s\n\n", err, authURL)
 	} else {
-		fmt.Fprintf(r.opts.Prompt, "Opened the browser to sign in; waiting up to %s…\n", r.opts.Timeout)
+		fmt.Fprintf(r.opts.Prompt, "Opened the browser to sign in; waiting up to %s…\n", ui.Duration(r.opts.Timeout))
 	}
 	fmt.Fprintln(r.opts.Prompt, "If the browser shows an error instead, press Ctrl-C and run: tmcp doctor")
 	waitCtx, fail := context.WithCancelCause(ctx)

@@ -34,8 +34,13 @@ type Pages map[string]*template.Template
 // ParsePages parses every file matching glob in fsys as a page named after
 // the file without its extension.
 func ParsePages(fsys fs.FS, glob string) Pages {
-	layout := template.Must(template.New("").ParseFS(assets, "assets/layout.html"))
+	layout := template.Must(template.New("").Funcs(template.FuncMap{"breakable": Breakable}).ParseFS(assets, "assets/layout.html"))
 	pages := Pages{"error": layout}
+	notice := template.Must(template.Must(layout.Clone()).ParseFS(assets, "assets/notice.html"))
+	pages["notice"] = notice
+	if fsys == nil {
+		return pages
+	}
 	files, err := fs.Glob(fsys, glob)
 	if err != nil {
 		panic(err)
@@ -92,4 +97,18 @@ func Assets() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	}))
+}
+
+// Breakable escapes a URL or identifier for HTML and lets a narrow screen
+// break it after / ? & = and before its other punctuation, rather than in
+// the middle of a word or not at all.
+func Breakable(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if strings.ContainsRune("/?&=#", r) {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String()) //nolint:gosec // every rune was escaped above
 }

@@ -28,3 +28,11 @@ func TestPages_EachPageKeepsItsOwnContentAndHeaders(t *testing.T) {
 		t.Fatalf("error page = %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+func TestBreakable_EscapesAndBreaksAfterSeparators(t *testing.T) {
+	got := string(Breakable(`https://app.example/cb?x=<script>&y=1`))
+	want := `https:/<wbr>/<wbr>app.example/<wbr>cb?<wbr>x=<wbr>&lt;script&gt;&amp;<wbr>y=<wbr>1`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
