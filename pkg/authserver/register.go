@@ -32,12 +32,15 @@ type ClientMetadata struct {
 	ApplicationType         string   `json:"application_type,omitempty"`
 }
 
-// RegistrationResponse is RFC 7591 §3.2.1.
+// RegistrationResponse is RFC 7591 §3.2.1, with RFC 7592 §3's token and
+// URI for managing the registration.
 type RegistrationResponse struct {
-	ClientID              string `json:"client_id"`
-	ClientSecret          string `json:"client_secret,omitempty"`
-	ClientIDIssuedAt      int64  `json:"client_id_issued_at"`
-	ClientSecretExpiresAt *int64 `json:"client_secret_expires_at,omitempty"`
+	ClientID                string `json:"client_id"`
+	ClientSecret            string `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
+	RegistrationClientURI   string `json:"registration_client_uri,omitempty"`
 	ClientMetadata
 }
 
@@ -108,6 +111,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		resp.ClientSecretExpiresAt = &never
 	}
 	client.Metadata, _ = json.Marshal(md)
+	resp.RegistrationAccessToken = secrets.NewToken(secrets.PrefixRegistration)
+	resp.RegistrationClientURI = s.endpoint(pathRegister + "/" + client.ID)
+	client.RegistrationTokenHash = secrets.Hash(resp.RegistrationAccessToken)
 	if err := s.store.CreateClient(r.Context(), client); err != nil {
 		s.log.ErrorContext(r.Context(), "save client", "err", err)
 		s.writeError(w, r, oauth.ServerError("could not save the client"))

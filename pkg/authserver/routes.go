@@ -45,6 +45,10 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p+path, s.corsAPI(h))
 		mux.HandleFunc("OPTIONS "+p+path, s.corsAPI(h))
 	}
+	config := s.withCORS(s.originAllowed, "GET, PUT, DELETE", s.limited(s.limits.revoke, s.clientConfig))
+	for _, method := range []string{"GET", "PUT", "DELETE", "OPTIONS"} {
+		mux.HandleFunc(method+" "+p+pathRegister+"/{id}", config)
+	}
 	mux.HandleFunc("POST "+p+pathIntrospect, s.introspect) // limited by address only when unauthenticated
 	// The 2025-03-26 MCP revision's default paths, for clients that skip
 	// metadata discovery.

@@ -57,8 +57,11 @@ type Options struct {
 	// Notify is called as each step finishes.
 	Notify func(*Step)
 	// Dev says the servers are tmcp dev's, so a fix may say "tmcp dev".
-	Dev  bool
-	HTTP *http.Client
+	Dev bool
+	// KeepClient keeps the client the run registered; otherwise it is
+	// deleted at the end (RFC 7592) where the server allows it.
+	KeepClient bool
+	HTTP       *http.Client
 }
 
 // Step names.
@@ -78,6 +81,7 @@ const (
 	stepRefresh  = "refresh"
 	stepRevoke   = "revoke"
 	stepCORS     = "cors"
+	stepCleanup  = "unregister"
 )
 
 // Authorization bounds (MCP authorization, scope challenge handling): a
@@ -117,7 +121,10 @@ type runner struct {
 	refresh2 string
 	mcp      *client.Client
 	callback *callbackServer
-	tools    []toolInfo
+	// registrationURI and registrationToken delete the client this run
+	// registered (RFC 7592).
+	registrationURI, registrationToken string
+	tools                              []toolInfo
 }
 
 // Run runs the whole flow and returns its report; Report.OK tells success.
@@ -158,6 +165,9 @@ func Run(ctx context.Context, opts Options) *Report {
 		if !r.run(ctx, s.name, s.fn) {
 			break
 		}
+	}
+	if r.registrationURI != "" && !opts.KeepClient {
+		r.run(ctx, stepCleanup, r.unregister)
 	}
 	return r.report
 }

@@ -56,7 +56,7 @@ func TestRun_WholeFlowPasses(t *testing.T) {
 			Server: stack.Resource.URL(), SSE: sse, Open: signInInBackground(t), Timeout: 20 * time.Second,
 		})
 		want := "discover=ok resource meta=ok auth meta=ok register=ok sign in=ok token=ok initialize=ok tools/list=ok " +
-			"whoami=ok list_tasks=ok step-up=ok sign in=ok token=ok create_task=ok refresh=ok revoke=ok cors=ok"
+			"whoami=ok list_tasks=ok step-up=ok sign in=ok token=ok create_task=ok refresh=ok revoke=ok cors=ok unregister=ok"
 		if got := names(report); got != want || !report.OK {
 			t.Fatalf("sse=%v steps:\n%s\nwant\n%s\nfailed: %+v", sse, got, want, report.Failed())
 		}

@@ -219,11 +219,15 @@ func (r *runner) register(ctx context.Context) (string, error) {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 		AuthMethod   string `json:"token_endpoint_auth_method"`
+		// RFC 7592: how to delete the client when the run is over.
+		RegistrationAccessToken string `json:"registration_access_token"`
+		RegistrationClientURI   string `json:"registration_client_uri"`
 	}
 	if err := r.fetch(ctx, oauth.Call{URL: r.meta.RegistrationEndpoint, JSON: registration}, &out); err != nil {
 		return "", err
 	}
 	r.clientID, r.secret, r.authMethod = out.ClientID, out.ClientSecret, out.AuthMethod
+	r.registrationURI, r.registrationToken = out.RegistrationClientURI, out.RegistrationAccessToken
 	if r.secret == "" {
 		return "public client " + out.ClientID, nil
 	}
@@ -369,4 +373,17 @@ func coversURL(resource, mcpURL string) bool {
 	}
 	prefix := strings.TrimSuffix(r.Path, "/") + "/"
 	return prefix == "/" || strings.HasPrefix(m.Path+"/", prefix)
+}
+
+// unregister deletes the client this run registered (RFC 7592 §2.3), so
+// runs do not pile up clients at the authorization server.
+func (r *runner) unregister(ctx context.Context) (string, error) {
+	a, err := r.send(ctx, oauth.Call{Method: http.MethodDelete, URL: r.registrationURI, Bearer: r.registrationToken})
+	if err != nil {
+		return "", err
+	}
+	if a.Status != http.StatusNoContent && a.Status != http.StatusOK {
+		return "", errWarn{fmt.Sprintf("deleting client %s at %s answered %d; it stays registered", r.clientID, r.registrationURI, a.Status)}
+	}
+	return "deleted client " + r.clientID + " (RFC 7592)", nil
 }

@@ -20,6 +20,8 @@ const (
 	PrefixCode         = "tmcp_ac_"
 	PrefixClientSecret = "tmcp_cs_"
 	PrefixClientID     = "tmcp_ci_"
+	// PrefixRegistration marks a registration access token (RFC 7592).
+	PrefixRegistration = "tmcp_rat_"
 )
 
 // Random returns n random bytes encoded as unpadded base64url.

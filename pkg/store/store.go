@@ -41,6 +41,10 @@ type Client struct {
 	// of the client echoes what was registered (RFC 7591 §3.2.1).
 	Metadata  []byte
 	CreatedAt time.Time
+	// RegistrationTokenHash is the hash of the registration access token
+	// that reads, updates and deletes the client (RFC 7592); empty for
+	// clients that did not register dynamically.
+	RegistrationTokenHash string
 }
 
 // Pending is an authorization request that tmcp has sent to TaskManager
@@ -167,6 +171,10 @@ type Keys interface {
 type Clients interface {
 	CreateClient(ctx context.Context, c *Client) error
 	GetClient(ctx context.Context, id string) (*Client, error)
+	// UpdateClient replaces a client's metadata (name, redirect URIs,
+	// grant and response types, scope, the metadata document); its id,
+	// secret and registration token stay.
+	UpdateClient(ctx context.Context, c *Client) error
 	// ListClients returns every registered client, oldest first.
 	ListClients(ctx context.Context) ([]*Client, error)
 	// DeleteClient removes a client and revokes every grant it holds.

@@ -164,3 +164,7 @@ func (t *timeoutStore) ClaimUpstreamRegistration(ctx context.Context, holder str
 func (t *timeoutStore) SaveUpstreamClient(ctx context.Context, holder string, sealed []byte) error {
 	return t.do(ctx, func(ctx context.Context) error { return t.s.SaveUpstreamClient(ctx, holder, sealed) })
 }
+
+func (t *timeoutStore) UpdateClient(ctx context.Context, c *Client) error {
+	return t.do(ctx, func(ctx context.Context) error { return t.s.UpdateClient(ctx, c) })
+}

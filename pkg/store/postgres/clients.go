@@ -34,6 +34,17 @@ func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error)
 	return scanClient(s.pool.QueryRow(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients WHERE id = $1`, id))
 }
 
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+	res, err := s.pool.Exec(ctx, sqlrow.Numbered(sqlrow.UpdateClient), sqlrow.UpdateClientValues(c, listValue)...)
+	if err != nil {
+		return err
+	}
+	if res.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
 func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients ORDER BY created_at, id`)
 	if err != nil {

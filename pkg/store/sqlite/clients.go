@@ -50,6 +50,17 @@ func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error)
 	return scanClient(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients WHERE id = ?`, id))
 }
 
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+	res, err := s.db.ExecContext(ctx, sqlrow.UpdateClient, sqlrow.UpdateClientValues(c, listValue)...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
 func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.ClientColumns+` FROM clients ORDER BY created_at, id`)
 	if err != nil {

@@ -128,4 +128,6 @@ var migrations = []string{
 		holder TEXT NOT NULL,
 		claimed_until {int} NOT NULL
 	);`,
+	// RFC 7592: the registration access token of a dynamic client.
+	`ALTER TABLE clients ADD COLUMN registration_token_hash TEXT NOT NULL DEFAULT '';`,
 }

@@ -55,7 +55,7 @@ func Time(n int64) time.Time {
 
 // The column lists, in the order of the scanners and value lists below.
 const (
-	ClientColumns  = `id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at`
+	ClientColumns  = `id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at, registration_token_hash`
 	PendingColumns = `state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at`
 	GrantColumns   = `id, client_id, subject, username, scope, resource, redirect_uri, upstream, upstream_expires_at, created_at, revoked_at`
 	CodeColumns    = `hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`
@@ -72,7 +72,7 @@ func Client(row Scanner, list ListColumn) (*store.Client, error) {
 	var c store.Client
 	var created int64
 	if err := row.Scan(&c.ID, &c.SecretHash, &c.Name, list(&c.RedirectURIs), list(&c.GrantTypes), list(&c.ResponseTypes),
-		&c.TokenEndpointAuthMethod, &c.Scope, &c.Metadata, &created); err != nil {
+		&c.TokenEndpointAuthMethod, &c.Scope, &c.Metadata, &created, &c.RegistrationTokenHash); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = Time(created)
@@ -82,7 +82,7 @@ func Client(row Scanner, list ListColumn) (*store.Client, error) {
 // ClientValues are c's ClientColumns; lists go through list.
 func ClientValues(c *store.Client, list func([]string) any) []any {
 	return []any{c.ID, c.SecretHash, c.Name, list(c.RedirectURIs), list(c.GrantTypes), list(c.ResponseTypes),
-		c.TokenEndpointAuthMethod, c.Scope, c.Metadata, Nanos(c.CreatedAt)}
+		c.TokenEndpointAuthMethod, c.Scope, c.Metadata, Nanos(c.CreatedAt), c.RegistrationTokenHash}
 }
 
 // Pending scans PendingColumns.
@@ -258,6 +258,15 @@ func Insert(table, columns string, numbered bool) string {
 		}
 	}
 	return `INSERT INTO ` + table + ` (` + columns + `) VALUES (` + strings.Join(marks, ", ") + `)`
+}
+
+// UpdateClient is store.UpdateClient's statement; its values come from
+// UpdateClientValues.
+const UpdateClient = `UPDATE clients SET name = ?, redirect_uris = ?, grant_types = ?, response_types = ?, scope = ?, metadata = ? WHERE id = ?`
+
+// UpdateClientValues are UpdateClient's values for c.
+func UpdateClientValues(c *store.Client, list func([]string) any) []any {
+	return []any{c.Name, list(c.RedirectURIs), list(c.GrantTypes), list(c.ResponseTypes), c.Scope, c.Metadata, c.ID}
 }
 
 // The statements of store.UpstreamClient, in "?" placeholders (PostgreSQL

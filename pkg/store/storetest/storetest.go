@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OperatorRevocation", testOperatorRevocation},
 		{"NewestGrant", testNewestGrant},
 		{"UpstreamClientRegisteredOnce", testUpstreamClientOnce},
+		{"ClientUpdateKeepsCredentials", testClientUpdate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -551,5 +552,35 @@ func testUpstreamClientOnce(t *testing.T, s store.Store) {
 	}
 	if ok, _ := s.ClaimUpstreamRegistration(ctx, "late", t0.Add(time.Hour), t0.Add(2*time.Hour)); ok {
 		t.Fatal("a stored client was claimed again")
+	}
+}
+
+// An RFC 7592 update replaces the metadata and keeps what proves the
+// client: its secret and its registration access token.
+func testClientUpdate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c := &store.Client{ID: "c-update", SecretHash: "secret-hash", Name: "before", RedirectURIs: []string{"https://a.example/cb"},
+		GrantTypes: []string{"authorization_code"}, ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: "client_secret_basic",
+		Scope: "read", Metadata: []byte(`{"client_name":"before"}`), CreatedAt: t0, RegistrationTokenHash: "rat-hash"}
+	if err := s.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	u := *c
+	u.Name, u.RedirectURIs, u.Scope, u.Metadata = "after", []string{"https://b.example/cb", "https://c.example/cb"}, "read write", []byte(`{"client_name":"after"}`)
+	u.SecretHash, u.RegistrationTokenHash = "ignored", "ignored"
+	if err := s.UpdateClient(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetClient(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "after" || len(got.RedirectURIs) != 2 || got.Scope != "read write" || string(got.Metadata) != `{"client_name":"after"}` ||
+		got.SecretHash != "secret-hash" || got.RegistrationTokenHash != "rat-hash" || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("after update: %+v", got)
+	}
+	u.ID = "c-nobody"
+	if err := s.UpdateClient(ctx, &u); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of an unknown client: %v", err)
 	}
 }

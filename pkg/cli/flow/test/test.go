@@ -94,6 +94,7 @@ with $BROWSER when set.`,
 	fs.BoolVar(&opts.Flow.Strict, "strict", false, "fail on warnings too (optional things the servers lack, like CORS)")
 	fs.BoolVar(&opts.Flow.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	fs.BoolVar(&opts.Flow.SkipProbes, "skip-probes", false, "stop after the tool calls (no refresh, revocation or CORS probes)")
+	fs.BoolVar(&opts.Flow.KeepClient, "keep-client", false, "keep the client flow test registers (by default it deletes it at the end, RFC 7592)")
 	fs.DurationVar(&opts.Flow.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
 	ui.OutputFlag(fs, &opts.Output)
 	return cmd

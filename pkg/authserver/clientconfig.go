@@ -1,0 +1,124 @@
+package authserver
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store"
+)
+
+// clientConfig is the client configuration endpoint of RFC 7592:
+// GET reads, PUT replaces and DELETE removes the registration at
+// registration_client_uri, with the registration access token the
+// client got when it registered.
+func (s *Server) clientConfig(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.registrationClient(w, r)
+	if !ok {
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.writeClientInformation(w, r, c, http.StatusOK)
+	case http.MethodPut:
+		s.updateClient(w, r, c)
+	case http.MethodDelete:
+		if err := s.store.DeleteClient(r.Context(), c.ID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
+			return
+		}
+		s.audit(r.Context(), "client deleted", "client_id", c.ID, "by", "the client (RFC 7592)")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// registrationClient authenticates the request with the client's
+// registration access token. A client that does not exist and a token that
+// is not its own are answered alike (RFC 7592 §2.1): 401 invalid_token.
+func (s *Server) registrationClient(w http.ResponseWriter, r *http.Request) (*store.Client, bool) {
+	refuse := func(why string) (*store.Client, bool) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+why+`"`)
+		s.writeError(w, r, oauth.NewError(oauth.CodeInvalidToken, why))
+		return nil, false
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return refuse("the registration access token is missing")
+	}
+	c, err := s.store.GetClient(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return refuse("the registration access token is not valid for this client")
+	case err != nil:
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
+		return nil, false
+	case c.RegistrationTokenHash == "" || !secrets.Equal(c.RegistrationTokenHash, secrets.Hash(token)):
+		return refuse("the registration access token is not valid for this client")
+	}
+	return c, true
+}
+
+// updateClient replaces the client's metadata (RFC 7592 §2.2): the
+// request holds all of it, with the client's own client_id.
+func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, c *store.Client) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		s.writeError(w, r, oauth.InvalidRequest("send the client metadata as application/json (RFC 7592 §2.2)"))
+		return
+	}
+	var req struct {
+		ClientMetadata
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		s.writeError(w, r, oauth.NewError(oauth.CodeInvalidClientMetadata, "the body is not a JSON object of client metadata"))
+		return
+	}
+	md := req.ClientMetadata
+	switch {
+	case req.ClientID != c.ID:
+		s.writeError(w, r, oauth.InvalidRequest("client_id must be this client's own ("+c.ID+")"))
+		return
+	case req.ClientSecret != "" && !secrets.Equal(c.SecretHash, secrets.Hash(req.ClientSecret)):
+		s.writeError(w, r, oauth.InvalidRequest("client_secret is not this client's secret"))
+		return
+	}
+	if oerr := s.validateMetadata(&md); oerr != nil {
+		s.writeError(w, r, oerr)
+		return
+	}
+	if md.TokenEndpointAuthMethod != c.TokenEndpointAuthMethod {
+		s.writeError(w, r, oauth.NewError(oauth.CodeInvalidClientMetadata,
+			"token_endpoint_auth_method cannot change from "+c.TokenEndpointAuthMethod+"; register a new client"))
+		return
+	}
+	c.Name, c.RedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scope = md.ClientName, md.RedirectURIs, md.GrantTypes, md.ResponseTypes, md.Scope
+	c.Metadata, _ = json.Marshal(md)
+	if err := s.store.UpdateClient(r.Context(), c); err != nil {
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
+		return
+	}
+	s.audit(r.Context(), "client updated", "client_id", c.ID, "client_name", c.Name)
+	s.writeClientInformation(w, r, c, http.StatusOK)
+}
+
+// writeClientInformation is RFC 7592 §3: the registration as it stands,
+// with the same registration access token; the client secret is not kept
+// in the clear, so it is not repeated.
+func (s *Server) writeClientInformation(w http.ResponseWriter, r *http.Request, c *store.Client, status int) {
+	var md ClientMetadata
+	_ = json.Unmarshal(c.Metadata, &md)
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	resp := RegistrationResponse{ClientID: c.ID, ClientIDIssuedAt: c.CreatedAt.Unix(), ClientMetadata: md,
+		RegistrationAccessToken: token, RegistrationClientURI: s.endpoint(pathRegister + "/" + c.ID)}
+	if c.SecretHash != "" {
+		never := int64(0)
+		resp.ClientSecretExpiresAt = &never
+	}
+	oauth.WriteJSONBody(w, status, resp)
+}
