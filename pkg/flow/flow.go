@@ -121,6 +121,9 @@ type runner struct {
 	refresh2 string
 	mcp      *client.Client
 	callback *callbackServer
+	// runCtx is the run's context: sign-ins started from inside an MCP
+	// request outlive that request's deadline.
+	runCtx context.Context
 	// registrationURI and registrationToken delete the client this run
 	// registered (RFC 7592).
 	registrationURI, registrationToken string
@@ -141,7 +144,8 @@ func Run(ctx context.Context, opts Options) *Report {
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Minute
 	}
-	r := &runner{opts: opts, report: &Report{Server: opts.Server, Strict: opts.Strict}, clientID: opts.ClientID, secret: opts.ClientSecret}
+	r := &runner{opts: opts, report: &Report{Server: opts.Server, Strict: opts.Strict}, clientID: opts.ClientID, secret: opts.ClientSecret,
+		runCtx: ctx}
 	start := time.Now()
 	defer func() {
 		r.report.Millis = time.Since(start).Milliseconds()

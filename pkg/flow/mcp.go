@@ -62,7 +62,10 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) //nolint:errcheck // only the status matters
 		resp.Body.Close()
-		if err := t.r.authorize(req.Context(), token, resp.StatusCode, c, rpcMethod(body, req.Method)); err != nil {
+		// The sign-in belongs to the run, not to this request: an MCP
+		// client may send a probe with a short deadline (server/discover),
+		// and a person takes longer than that to log in.
+		if err := t.r.authorize(t.r.runCtx, token, resp.StatusCode, c, rpcMethod(body, req.Method)); err != nil {
 			return nil, err
 		}
 	}

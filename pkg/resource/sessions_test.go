@@ -188,8 +188,10 @@ func TestSessions_FloodReturnsMemoryAfterTheTTL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods the server")
 	}
+	// The idle TTL must outlast the flood itself, which under -race on a
+	// loaded machine takes seconds: sessions must not idle out mid-flood.
 	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
-		c.SessionIdleTTL, c.MaxSessions, c.MaxSessionsPerUser = 2*time.Second, 0, 0
+		c.SessionIdleTTL, c.MaxSessions, c.MaxSessionsPerUser = 10*time.Second, 0, 0
 	}}, "read")
 	mcpURL := stack.Resource.URL()
 	initialize(t, mcpURL, tok) // warm up
@@ -215,7 +217,7 @@ func TestSessions_FloodReturnsMemoryAfterTheTTL(t *testing.T) {
 	}
 	wg.Wait()
 	flooded := heapInUse()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	var after uint64
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Second)

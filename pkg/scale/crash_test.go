@@ -123,7 +123,7 @@ func crashTest(t *testing.T, store string) {
 
 	start(t, env, base+"/healthz", args...)
 	for i, at := range got {
-		if _, info := c.Introspect(at, "tmcp-resource", "crash-secret"); info["active"] != true {
+		if _, info := c.Introspect(at, "tmcp-resource", "crash-test-resource-secret"); info["active"] != true {
 			t.Fatalf("access token %d of %d, answered before the kill, is not active after the restart", i+1, len(got))
 		}
 	}
