@@ -111,7 +111,7 @@ type Server struct {
 	sessions  *sessions
 	ready     readiness
 	gateway   *gateway
-	stdio     *stdioGateway
+	stdio     *sessionBridge
 }
 
 // New validates cfg and binds the listener.
@@ -190,7 +190,7 @@ func New(cfg Config) (*Server, error) {
 			s.ln.Close()
 			return nil, fmt.Errorf("the MCP server command %q: %w", cfg.Command[0], err)
 		}
-		s.stdio = newStdioGateway(s, cfg.Command, s.cfg.ProxyTimeout)
+		s.stdio = newStdioBridge(s, cfg.Command)
 	}
 	if cfg.Proxy != "" {
 		if cfg.Transport != TransportStreamable {
