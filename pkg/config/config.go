@@ -97,6 +97,7 @@ const (
 	KeyResourceMaxUser   = "resource.max_sessions_per_user"
 	KeyResourceProxy     = "resource.proxy"
 	KeyResourceProxyTTL  = "resource.proxy_timeout"
+	KeyResourceProxyVia  = "resource.proxy_transport"
 	KeyResourceToolScope = "resource.tool_scopes"
 	KeyResourceForwardTM = "resource.forward_taskmanager_token"
 	KeyResourceAssertion = "resource.identity_assertion"
@@ -214,6 +215,7 @@ var settings = []Setting{
 	{KeyResourceMaxSess, "max-sessions", nil, 10000, "MCP sessions open at once on this server; more get 503 with Retry-After (0: no limit)"},
 	{KeyResourceMaxUser, "max-sessions-per-user", nil, 100, "MCP sessions one user (through one client) may have open (0: no limit)"},
 	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
+	{KeyResourceProxyVia, "proxy-transport", nil, "auto", "how the --proxy MCP server speaks: streamable_http, sse (the legacy HTTP+SSE transport: a connection per MCP session) or auto (sse when the URL ends in /sse)"},
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long your MCP server (--proxy or -- COMMAND) may take to start answering before the client gets 504"},
 	{KeyResourceForwardTM, "forward-taskmanager-token", nil, false, "with --proxy: send your MCP server the signed-in user's TaskManager access token as Authorization: Bearer, so it can call TaskManager as the user"},
 	{KeyResourceAssertion, "identity-assertion", nil, false, "with --proxy: also send X-Tmcp-Identity, a JWT signed by the auth server (aud: your server's URL, at most 5 min; verify with <issuer>/.well-known/jwks.json)"},
@@ -251,6 +253,7 @@ var choices = map[string][]string{
 	KeyAuthTokenFormat:   {"opaque", "jwt"},
 	KeyTMAuthMethod:      {"client_secret_basic", "client_secret_post"},
 	KeyTMPreset:          {"github", "google", "entra", "auth0"},
+	KeyResourceProxyVia:  {"auto", "streamable_http", "sse"},
 }
 
 // Choices are the values setting key takes, when it is one of a few.

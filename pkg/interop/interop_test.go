@@ -127,8 +127,10 @@ func TestConformance_ServerScenarios(t *testing.T) {
 // TestConformance_GatewayAddsNothingLosesNothing runs every server
 // scenario of the suite against the reference "everything" server: once
 // directly over Streamable HTTP, once through serve resource --proxy in
-// front of it, and once through serve resource -- in front of the same
-// server over stdio: each scenario ends the same every way. The one difference allowed is DNS
+// front of it, once through serve resource -- in front of the same
+// server over stdio, and once through serve resource --proxy in front of
+// it speaking the legacy HTTP+SSE transport: each scenario ends the same
+// every way. The one difference allowed is DNS
 // rebinding, which the gateway's own Host check refuses even where the
 // backend does not.
 func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
@@ -152,6 +154,19 @@ func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 		c.Command = []string{node(dir), script, "stdio"}
 	}})
 	stdio := withToken(t, stdioStack.Resource.URL(), signedIn(t, stdioStack))
+	ssePort := testkit.FreePort(t)
+	legacy := exec.Command(node(dir), script, "sse")
+	legacy.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", ssePort))
+	legacy.Stdout, legacy.Stderr = &logs, &logs
+	if err := legacy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { legacy.Process.Kill(); legacy.Wait() })
+	testkit.WaitForPort(t, ssePort, 10*time.Second)
+	sseStack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
+		c.Proxy = fmt.Sprintf("http://localhost:%d/sse", ssePort) // the legacy HTTP+SSE transport, found by its path
+	}})
+	overSSE := withToken(t, sseStack.Resource.URL(), signedIn(t, sseStack))
 
 	suite := func(url string) map[string]string {
 		out, _ := run(t, 3*time.Minute, nil, node(dir), conformance(dir), "server", "--url", url)
@@ -164,10 +179,11 @@ func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 		}
 		return results
 	}
-	direct, through, overStdio := suite(backend), suite(gateway), suite(stdio)
+	direct, through, overStdio, throughSSE := suite(backend), suite(gateway), suite(stdio), suite(overSSE)
 	passed := 0
 	for scenario, want := range direct {
-		for way, results := range map[string]map[string]string{"the HTTP gateway": through, "the stdio gateway": overStdio} {
+		for way, results := range map[string]map[string]string{"the HTTP gateway": through, "the stdio gateway": overStdio,
+			"the gateway to a legacy SSE server": throughSSE} {
 			got := results[scenario]
 			if scenario == "dns-rebinding-protection" {
 				if !strings.HasSuffix(got, " 0 failed") {

@@ -187,7 +187,7 @@ func (s *Server) peek(r *http.Request) (rpcBody, error) {
 }
 
 // ownServer reports whether /mcp is a gateway to the team's own server.
-func (s *Server) ownServer() bool { return s.gateway != nil || s.stdio != nil }
+func (s *Server) ownServer() bool { return s.gateway != nil || s.bridge != nil }
 
 // toolNeeds is the scopes a call of tool needs: the gateway's tool policy,
 // or the built-in tools' own.

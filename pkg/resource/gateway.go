@@ -120,17 +120,25 @@ func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
 	if !ok {
 		return // requireToken runs first; never reached
 	}
-	pr.Out.Header.Set(HeaderUser, p.Subject)
+	var extra identity
+	extra.taskManagerToken, _ = pr.In.Context().Value(taskManagerTokenKey{}).(string)
+	extra.assertion, _ = pr.In.Context().Value(assertionKey{}).(string)
+	setIdentity(pr.Out.Header, p, extra)
+}
+
+// setIdentity puts who the user is on a request to the backend.
+func setIdentity(h http.Header, p *Principal, extra identity) {
+	h.Set(HeaderUser, p.Subject)
 	if strings.Contains(p.Username, "@") {
-		pr.Out.Header.Set(HeaderEmail, p.Username)
+		h.Set(HeaderEmail, p.Username)
 	}
-	pr.Out.Header.Set(HeaderClientID, p.ClientID)
-	pr.Out.Header.Set(HeaderScopes, strings.Join(p.Scopes, " "))
-	if token, ok := pr.In.Context().Value(taskManagerTokenKey{}).(string); ok {
-		pr.Out.Header.Set("Authorization", "Bearer "+token) // TaskManager's, never tmcp's
+	h.Set(HeaderClientID, p.ClientID)
+	h.Set(HeaderScopes, strings.Join(p.Scopes, " "))
+	if extra.taskManagerToken != "" {
+		h.Set("Authorization", "Bearer "+extra.taskManagerToken) // TaskManager's, never tmcp's
 	}
-	if assertion, ok := pr.In.Context().Value(assertionKey{}).(string); ok {
-		pr.Out.Header.Set(HeaderIdentity, assertion)
+	if extra.assertion != "" {
+		h.Set(HeaderIdentity, extra.assertion)
 	}
 }
 

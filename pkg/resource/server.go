@@ -68,6 +68,10 @@ type Config struct {
 	// built-in tools. ProxyTimeout bounds how long it may take to answer.
 	Proxy        string
 	ProxyTimeout time.Duration
+	// ProxyTransport is how Proxy speaks: streamable_http, sse (the legacy
+	// HTTP+SSE transport, a connection per MCP session) or auto (sse when
+	// its path ends in /sse).
+	ProxyTransport string
 	// Command, when set, is the team's own MCP server as a stdio program:
 	// one process per MCP session, the user's identity in its environment.
 	Command []string
@@ -111,7 +115,7 @@ type Server struct {
 	sessions  *sessions
 	ready     readiness
 	gateway   *gateway
-	stdio     *sessionBridge
+	bridge    *sessionBridge
 }
 
 // New validates cfg and binds the listener.
@@ -190,7 +194,7 @@ func New(cfg Config) (*Server, error) {
 			s.ln.Close()
 			return nil, fmt.Errorf("the MCP server command %q: %w", cfg.Command[0], err)
 		}
-		s.stdio = newStdioBridge(s, cfg.Command)
+		s.bridge = newStdioBridge(s, cfg.Command)
 	}
 	if cfg.Proxy != "" {
 		if cfg.Transport != TransportStreamable {
@@ -200,6 +204,14 @@ func New(cfg Config) (*Server, error) {
 		if s.gateway, err = newGateway(s, cfg.Proxy, s.cfg.ProxyTimeout); err != nil {
 			s.ln.Close()
 			return nil, err
+		}
+		switch ProxyTransportOf(cfg.ProxyTransport, cfg.Proxy) {
+		case ProxySSE:
+			s.bridge, s.gateway = newSSEBridge(s, s.gateway.backend), nil
+		case ProxyStreamable:
+		default:
+			s.ln.Close()
+			return nil, fmt.Errorf("--proxy-transport %q: use auto, streamable_http or sse", cfg.ProxyTransport)
 		}
 	}
 	s.hosts = s.allowedHosts()
@@ -219,8 +231,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.SessionIdleTTL > 0 {
 		go httpx.Every(ctx, min(s.cfg.SessionIdleTTL, time.Minute), s.sessions.sweep)
 	}
-	if s.stdio != nil {
-		defer s.stdio.stopAll()
+	if s.bridge != nil {
+		defer s.bridge.stopAll()
 	}
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
@@ -247,7 +259,7 @@ func (s *Server) Metadata() server.ProtectedResourceMetadataConfig {
 }
 
 func (s *Server) resourceName() string {
-	if s.gateway != nil || s.stdio != nil {
+	if s.gateway != nil || s.bridge != nil {
 		return "tmcp MCP gateway"
 	}
 	return "tmcp MCP server"
@@ -273,8 +285,8 @@ func (s *Server) routes() http.Handler {
 	switch {
 	case s.gateway != nil:
 		mux.Handle(path, s.requireToken(s.gateway))
-	case s.stdio != nil:
-		mux.Handle(path, s.requireToken(s.stdio))
+	case s.bridge != nil:
+		mux.Handle(path, s.requireToken(s.bridge))
 	case s.cfg.Transport == TransportSSE:
 		sse := server.NewSSEServer(s.newMCPServer(),
 			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),

@@ -71,7 +71,7 @@ stops all three. Then run: tmcp flow test`,
 	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
 	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
 	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
-	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
+	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
 		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide)
 	return cmd
 }

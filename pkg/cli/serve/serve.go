@@ -260,6 +260,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 		return cfg, err
 	}
 	cfg.Proxy = v.GetString(config.KeyResourceProxy)
+	cfg.ProxyTransport = v.GetString(config.KeyResourceProxyVia)
 	if cfg.ProxyTimeout, err = time.ParseDuration(v.GetString(config.KeyResourceProxyTTL)); err != nil || cfg.ProxyTimeout <= 0 {
 		return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
 	}

@@ -1,0 +1,189 @@
+package resource
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Backend transports of --proxy.
+const (
+	ProxyAuto       = "auto"
+	ProxyStreamable = "streamable_http"
+	ProxySSE        = "sse"
+)
+
+// ProxyTransportOf resolves "auto": a URL whose path ends in /sse is a
+// legacy SSE server, anything else Streamable HTTP.
+func ProxyTransportOf(transport, proxy string) string {
+	if transport != "" && transport != ProxyAuto {
+		return transport
+	}
+	if u, err := url.Parse(proxy); err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/sse") {
+		return ProxySSE
+	}
+	return ProxyStreamable
+}
+
+// newSSEBridge puts the gateway in front of a legacy SSE MCP server (the
+// 2024-11-05 HTTP+SSE transport): for each MCP session, a GET of its
+// event stream, whose first event ("endpoint") names where messages are
+// posted; responses and the server's other messages come back as
+// "message" events. The stream and every post carry the user's identity
+// headers, as the HTTP gateway sends them.
+func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = (&net.Dialer{Timeout: min(s.cfg.ProxyTimeout, 5*time.Second)}).DialContext
+	transport.ResponseHeaderTimeout = s.cfg.ProxyTimeout
+	transport.MaxIdleConnsPerHost = 256
+	hc := &http.Client{Transport: transport} // no overall timeout: the stream lasts the session
+	return newSessionBridge(s, s.cfg.ProxyTimeout, "SSE connection", func(r *http.Request, sess *bridgedSession, extra identity) (backendConn, error) {
+		pr, _ := PrincipalFrom(r.Context())
+		ctx, cancel := context.WithCancel(context.Background()) // the stream outlives the request that opened it
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, backend.String(), nil)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		req.Header.Set("Accept", "text/event-stream")
+		setIdentity(req.Header, pr, extra)
+		resp, err := hc.Do(req)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			resp.Body.Close()
+			cancel()
+			return nil, fmt.Errorf("%s answered %d %s, not an event stream", backend.Redacted(), resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		events := newEventReader(resp.Body)
+		endpoint, err := firstEndpoint(events, backend, s.cfg.ProxyTimeout, cancel)
+		if err != nil {
+			resp.Body.Close()
+			cancel()
+			return nil, err
+		}
+		log := s.log.With("mcp_session", sess.id)
+		go func() {
+			defer resp.Body.Close()
+			for {
+				name, data, err := events.next()
+				if err != nil {
+					log.Info("MCP server's event stream ended", "err", err)
+					sess.finish()
+					return
+				}
+				if name == "" || name == "message" {
+					sess.route([]byte(data))
+				}
+			}
+		}()
+		return &sseConn{hc: hc, endpoint: endpoint, principal: pr, extra: extra, timeout: s.cfg.ProxyTimeout, cancel: cancel}, nil
+	})
+}
+
+// firstEndpoint waits for the stream's "endpoint" event and resolves it
+// against the backend: it must stay on the backend's origin, since every
+// post carries who the user is.
+func firstEndpoint(events *eventReader, backend *url.URL, timeout time.Duration, cancel context.CancelFunc) (*url.URL, error) {
+	timer := time.AfterFunc(timeout, cancel)
+	defer timer.Stop()
+	for {
+		name, data, err := events.next()
+		if err != nil {
+			return nil, fmt.Errorf("the event stream ended before naming its endpoint: %w", err)
+		}
+		if name != "endpoint" {
+			continue
+		}
+		u, err := backend.Parse(strings.TrimSpace(data))
+		if err != nil {
+			return nil, fmt.Errorf("the endpoint event %q is not a URL", data)
+		}
+		if u.Scheme != backend.Scheme || u.Host != backend.Host {
+			return nil, fmt.Errorf("the endpoint event names %s, off the server's origin", u.Redacted())
+		}
+		return u, nil
+	}
+}
+
+// sseConn posts a session's messages to the endpoint its stream named.
+type sseConn struct {
+	hc        *http.Client
+	endpoint  *url.URL
+	principal *Principal
+	extra     identity
+	timeout   time.Duration
+	cancel    context.CancelFunc
+}
+
+func (c *sseConn) send(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint.String(), bytes.NewReader(msg))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	setIdentity(req.Header, c.principal, c.extra)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) //nolint:errcheck // the answer comes on the stream
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the MCP server answered %d to a message", resp.StatusCode)
+	}
+	return nil
+}
+
+func (c *sseConn) close() { c.cancel() }
+func (c *sseConn) kill()  { c.cancel() }
+
+// eventReader reads Server-Sent Events (the WHATWG event stream format):
+// "event:" and "data:" fields, a blank line ending each event.
+type eventReader struct{ sc *bufio.Scanner }
+
+func newEventReader(r io.Reader) *eventReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), maxRPCBody)
+	return &eventReader{sc: sc}
+}
+
+var errStreamEnded = errors.New("the stream ended")
+
+func (e *eventReader) next() (name, data string, err error) {
+	var lines []string
+	seen := false
+	for e.sc.Scan() {
+		line := strings.TrimSuffix(e.sc.Text(), "\r")
+		if line == "" {
+			if seen {
+				return name, strings.Join(lines, "\n"), nil
+			}
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "event":
+			name, seen = value, true
+		case "data":
+			lines, seen = append(lines, value), true
+		}
+	}
+	if err := e.sc.Err(); err != nil {
+		return "", "", err
+	}
+	return "", "", errStreamEnded
+}
