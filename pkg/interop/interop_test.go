@@ -157,7 +157,8 @@ func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 	ssePort := testkit.FreePort(t)
 	legacy := exec.Command(node(dir), script, "sse")
 	legacy.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", ssePort))
-	legacy.Stdout, legacy.Stderr = &logs, &logs
+	var legacyLogs bytes.Buffer // its own: exec copies each process's output in goroutines of its own
+	legacy.Stdout, legacy.Stderr = &legacyLogs, &legacyLogs
 	if err := legacy.Start(); err != nil {
 		t.Fatal(err)
 	}
