@@ -16,11 +16,21 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		{"http://localhost/cb", "http://localhost.evil.example/cb"},
 		{"cursor://x/cb", "cursor://x/cb?a=1"},
 		{"http://[::1]:80/cb", "http://[::1]:81/cb"},
+		{"#", "#"},
+		{"https://app.example/cb#x", "https://app.example/cb#x"},
 	} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, registered, requested string) {
 		got := MatchRedirectURI([]string{registered}, requested)
+		// A redirect URI never carries a fragment (RFC 6749 §3.1.2), even
+		// one registered so; any other exact match is accepted.
+		if strings.Contains(requested, "#") {
+			if got {
+				t.Fatalf("a redirect URI with a fragment matched: %q", requested)
+			}
+			return
+		}
 		if registered == requested && !got {
 			t.Fatalf("an exact match was refused: %q", requested)
 		}
