@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,8 +24,12 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
+	"github.com/tmcp-dev/tmcp/pkg/testkit/oidcop"
 )
 
 const workers = 8
@@ -155,20 +160,26 @@ func BenchmarkToolsCall(b *testing.B) {
 	}
 }
 
-// BenchmarkIntrospect: /introspect against a bare net/http handler that
-// parses the same form and writes a JSON body of the same size (target
-// ≥ 0.50).
+// BenchmarkIntrospect: /introspect with serve auth's default settings
+// against a bare net/http handler that parses the same form and writes a
+// JSON body of the same size (target ≥ 0.50) and against the example
+// OpenID provider of zitadel/oidc (an in-memory map) introspecting its
+// own token; then again with a million live tokens in the store.
 func BenchmarkIntrospect(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true})
+		// serve auth's default rate limits, as an operator runs it.
+		defaults := authserver.Limits{PerIP: config.Lookup(config.KeyAuthRateLimit).Default.(int),
+			Registrations: config.Lookup(config.KeyAuthRegLimit).Default.(int), PerClient: config.Lookup(config.KeyAuthClientLimit).Default.(int),
+			FailedAuth: config.Lookup(config.KeyAuthFailedLimit).Default.(int)}
+		stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true, Mutate: func(c *authserver.Config) { c.Limits = defaults }})
 		token := tmcpToken(b, stack)
 		form := url.Values{"token": {token}}.Encode()
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-		introspect := func(u string) func(int) error {
+		introspectAs := func(u, form, id, secret string) func(int) error {
 			return func(int) error {
 				req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(testkit.ResourceClientID, testkit.ResourceSecret)
+				req.SetBasicAuth(id, secret)
 				resp, err := hc.Do(req)
 				if err != nil {
 					return err
@@ -181,6 +192,9 @@ func BenchmarkIntrospect(b *testing.B) {
 				}
 				return err
 			}
+		}
+		introspect := func(u string) func(int) error {
+			return introspectAs(u, form, testkit.ResourceClientID, testkit.ResourceSecret)
 		}
 		// The baseline answers with the body tmcp gives, byte for byte.
 		req, _ := http.NewRequest(http.MethodPost, stack.Auth.URL()+"/introspect", strings.NewReader(form))
@@ -200,10 +214,51 @@ func BenchmarkIntrospect(b *testing.B) {
 			w.Write(sample)
 		}))
 		defer bare.Close()
-		rates := interleaved(b, 4, time.Second, introspect(bare.URL), introspect(stack.Auth.URL()+"/introspect"))
-		base, rate := rates[0], rates[1]
+		// Beside them, the example OpenID provider of zitadel/oidc (an
+		// in-memory token map) introspecting one of its own tokens.
+		opts := oidcop.Options{Users: []oidcop.User{{ID: "u1", Username: "bench", Password: "bench-pw", Email: "bench@example.com"}},
+			ClientID: "bench-client", ClientSecret: "bench-client-secret", RedirectURI: "http://127.0.0.1:1/callback", Quiet: true}
+		op := oidcop.Start(b, opts)
+		opToken := op.AccessToken(b, opts, opts.Users[0])
+		opIntrospect := introspectAs(op.Issuer+"/oauth/introspect", url.Values{"token": {opToken}}.Encode(), opts.ClientID, opts.ClientSecret)
+		rates := interleaved(b, 4, time.Second, introspect(bare.URL), introspect(stack.Auth.URL()+"/introspect"), opIntrospect)
+		base, rate, opRate := rates[0], rates[1], rates[2]
 		b.ReportMetric(rate/base, "ratio")
-		fmt.Printf("introspect         %8.0f/s  bare %8.0f/s  ratio %.2f\n", rate, base, rate/base)
+		b.ReportMetric(rate/opRate, "ratio_to_zitadel_example")
+		fmt.Printf("introspect         %8.0f/s  bare %8.0f/s  ratio %.2f;  zitadel/oidc example provider %8.0f/s (tmcp %.2fx)\n", rate, base, rate/base, opRate, rate/opRate)
+
+		// The same with a million live tokens in the store (SQLite).
+		start := time.Now()
+		fillTokens(b, stack, token, 1_000_000)
+		filled := time.Since(start)
+		rates = interleaved(b, 2, time.Second, introspect(bare.URL), introspect(stack.Auth.URL()+"/introspect"))
+		b.ReportMetric(rates[1]/rates[0], "ratio_1M_tokens")
+		fmt.Printf("introspect, 1M live tokens %8.0f/s  bare %8.0f/s  ratio %.2f  (%.2f of the empty store's rate; filled in %s)\n",
+			rates[1], rates[0], rates[1]/rates[0], rates[1]/rate, filled.Round(time.Second))
+	}
+}
+
+// fillTokens stores n live access tokens in the stack's SQLite store, on
+// the grant of token (the hot lookups then search a table of that size),
+// in one statement: row by row through the store would take a minute.
+func fillTokens(tb testing.TB, stack *testkit.Stack, token string, n int) {
+	ctx := context.Background()
+	t, err := stack.Store.GetToken(ctx, secrets.Hash(token))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+stack.StorePath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	_, err = db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO tokens (`+sqlrow.TokenColumns+`)
+		SELECT lower(hex(randomblob(32))), 'access', ?, 'filler-' || i, 'read', ?, ?, 0, 0, '', NULL, 0 FROM n`,
+		n, t.GrantID, now.UnixNano(), now.Add(time.Hour).UnixNano())
+	if err != nil {
+		tb.Fatal(err)
 	}
 }
 

@@ -7,13 +7,17 @@ package oidcop
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -39,6 +43,9 @@ type Options struct {
 	// ClaimsInIDToken puts the profile and email claims in the ID token;
 	// otherwise (the example's default) only userinfo has them.
 	ClaimsInIDToken bool
+	// Quiet drops the provider's request log, which goes to the process's
+	// default logger (for benchmarks).
+	Quiet bool
 }
 
 // Provider is a running OpenID provider.
@@ -82,7 +89,11 @@ func Start(t testing.TB, o Options) *Provider {
 		t.Fatal(err)
 	}
 	p := &Provider{Issuer: "http://" + ln.Addr().String(), Seen: make(chan url.Values, 16)}
-	router := exampleop.SetupServer(p.Issuer, backing, nil, false)
+	var logger *slog.Logger // nil keeps the default logger
+	if o.Quiet {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	router := exampleop.SetupServer(p.Issuer, backing, logger, false)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/auth":
@@ -131,3 +142,32 @@ func (s claimsInIDToken) GetClientByClientID(ctx context.Context, id string) (op
 type assertingClient struct{ op.Client }
 
 func (assertingClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+// AccessToken signs u in with the authorization code flow (PKCE) for
+// the provider's client and returns the access token the client gets, for
+// tests that ask the provider's own endpoints about it.
+func (p *Provider) AccessToken(t testing.TB, o Options, u User) string {
+	t.Helper()
+	verifier := "bench-verifier-0123456789-0123456789-0123456789"
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"client_id": {o.ClientID}, "redirect_uri": {o.RedirectURI}, "response_type": {"code"}, "scope": {"openid email"},
+		"state": {"s"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	back := SignIn(t, testkit.NewBrowser(t, o.RedirectURI), p.Issuer+"/auth?"+q.Encode(), u)
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
+		"redirect_uri": {o.RedirectURI}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest(http.MethodPost, p.Issuer+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(o.ClientID, o.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("the provider's token endpoint answered %d without an access token", resp.StatusCode)
+	}
+	return tok.AccessToken
+}
