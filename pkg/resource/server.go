@@ -116,6 +116,8 @@ type Server struct {
 	ready     readiness
 	gateway   *gateway
 	bridge    *sessionBridge
+	// backendReady checks that the --proxy MCP server accepts connections.
+	backendReady func(context.Context) error
 }
 
 // New validates cfg and binds the listener.
@@ -205,9 +207,10 @@ func New(cfg Config) (*Server, error) {
 			s.ln.Close()
 			return nil, err
 		}
+		s.backendReady = s.gateway.ready
 		switch ProxyTransportOf(cfg.ProxyTransport, cfg.Proxy) {
 		case ProxySSE:
-			s.bridge, s.gateway = newSSEBridge(s, s.gateway.backend), nil
+			s.bridge, s.gateway, s.backendReady = newSSEBridge(s, s.gateway.backend), nil, s.gateway.ready
 		case ProxyStreamable:
 		default:
 			s.ln.Close()
@@ -314,8 +317,8 @@ func (s *Server) routes() http.Handler {
 // answer is kept for readyCacheTTL, so probes cannot load the auth server.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	err := s.ready.check(r.Context(), s.now(), func(ctx context.Context) error {
-		if s.gateway != nil {
-			if err := s.gateway.ready(ctx); err != nil {
+		if s.backendReady != nil {
+			if err := s.backendReady(ctx); err != nil {
 				return err
 			}
 		}

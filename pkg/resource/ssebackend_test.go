@@ -109,4 +109,13 @@ func TestGateway_LegacySSEBackendDown(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway || time.Since(start) > 5*time.Second {
 		t.Fatalf("backend down: %d after %s", resp.StatusCode, time.Since(start))
 	}
+	// /readyz includes the backend.
+	ready, err := http.Get(strings.TrimSuffix(stack.Resource.URL(), "/mcp") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with the SSE backend down: %d", ready.StatusCode)
+	}
 }
