@@ -17,15 +17,15 @@ import (
 // registration_client_uri, with the registration access token the
 // client got when it registered.
 func (s *Server) clientConfig(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.registrationClient(w, r)
+	c, token, ok := s.registrationClient(w, r)
 	if !ok {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		s.writeClientInformation(w, r, c, http.StatusOK)
+		s.writeClientInformation(w, c, token)
 	case http.MethodPut:
-		s.updateClient(w, r, c)
+		s.updateClient(w, r, c, token)
 	case http.MethodDelete:
 		if err := s.store.DeleteClient(r.Context(), c.ID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
@@ -40,11 +40,10 @@ func (s *Server) clientConfig(w http.ResponseWriter, r *http.Request) {
 // registrationClient authenticates the request with the client's
 // registration access token. A client that does not exist and a token that
 // is not its own are answered alike (RFC 7592 §2.1): 401 invalid_token.
-func (s *Server) registrationClient(w http.ResponseWriter, r *http.Request) (*store.Client, bool) {
-	refuse := func(why string) (*store.Client, bool) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+why+`"`)
-		s.writeError(w, r, oauth.NewError(oauth.CodeInvalidToken, why))
-		return nil, false
+func (s *Server) registrationClient(w http.ResponseWriter, r *http.Request) (*store.Client, string, bool) {
+	refuse := func(why string) (*store.Client, string, bool) {
+		s.refuseRegistrationToken(w, r, why)
+		return nil, "", false
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
@@ -56,16 +55,21 @@ func (s *Server) registrationClient(w http.ResponseWriter, r *http.Request) (*st
 		return refuse("the registration access token is not valid for this client")
 	case err != nil:
 		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
-		return nil, false
+		return nil, "", false
 	case c.RegistrationTokenHash == "" || !secrets.Equal(c.RegistrationTokenHash, secrets.Hash(token)):
 		return refuse("the registration access token is not valid for this client")
 	}
-	return c, true
+	return c, token, true
+}
+
+func (s *Server) refuseRegistrationToken(w http.ResponseWriter, r *http.Request, why string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+why+`"`)
+	s.writeError(w, r, oauth.NewError(oauth.CodeInvalidToken, why))
 }
 
 // updateClient replaces the client's metadata (RFC 7592 §2.2): the
 // request holds all of it, with the client's own client_id.
-func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, c *store.Client) {
+func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, c *store.Client, token string) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		s.writeError(w, r, oauth.InvalidRequest("send the client metadata as application/json (RFC 7592 §2.2)"))
 		return
@@ -99,26 +103,30 @@ func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, c *store.C
 	}
 	c.Name, c.RedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scope = md.ClientName, md.RedirectURIs, md.GrantTypes, md.ResponseTypes, md.Scope
 	c.Metadata, _ = json.Marshal(md)
-	if err := s.store.UpdateClient(r.Context(), c); err != nil {
+	err := s.store.UpdateClient(r.Context(), c)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // deleted meanwhile
+		s.refuseRegistrationToken(w, r, "the registration access token is not valid for this client")
+		return
+	case err != nil:
 		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
 		return
 	}
 	s.audit(r.Context(), "client updated", "client_id", c.ID, "client_name", c.Name)
-	s.writeClientInformation(w, r, c, http.StatusOK)
+	s.writeClientInformation(w, c, token)
 }
 
 // writeClientInformation is RFC 7592 §3: the registration as it stands,
 // with the same registration access token; the client secret is not kept
 // in the clear, so it is not repeated.
-func (s *Server) writeClientInformation(w http.ResponseWriter, r *http.Request, c *store.Client, status int) {
+func (s *Server) writeClientInformation(w http.ResponseWriter, c *store.Client, token string) {
 	var md ClientMetadata
 	_ = json.Unmarshal(c.Metadata, &md)
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	resp := RegistrationResponse{ClientID: c.ID, ClientIDIssuedAt: c.CreatedAt.Unix(), ClientMetadata: md,
 		RegistrationAccessToken: token, RegistrationClientURI: s.endpoint(pathRegister + "/" + c.ID)}
 	if c.SecretHash != "" {
 		never := int64(0)
 		resp.ClientSecretExpiresAt = &never
 	}
-	oauth.WriteJSONBody(w, status, resp)
+	oauth.WriteJSONBody(w, http.StatusOK, resp)
 }

@@ -16,10 +16,14 @@ import (
 // time.
 const clientCheckTTL = 30 * time.Second
 
-// statusState is what /status remembers between requests.
+// statusState is what /status remembers between requests. The client
+// check runs under its own lock, so a callback noting a failed sign-in
+// never waits for a request to the provider.
 type statusState struct {
-	mu          sync.Mutex
+	checking    sync.Mutex // guards clientCheck and one check at a time
 	clientCheck status.Check
+
+	mu          sync.Mutex
 	lastFailure *status.Failure
 }
 
@@ -47,14 +51,15 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) upstreamClientCheck(ctx context.Context) status.Check {
-	s.status.mu.Lock()
-	defer s.status.mu.Unlock()
-	if c := s.status.clientCheck; !c.At.IsZero() && s.now().Sub(c.At) < clientCheckTTL {
+	s.status.checking.Lock()
+	defer s.status.checking.Unlock()
+	c := s.status.clientCheck
+	if !c.At.IsZero() && s.now().Sub(c.At) < clientCheckTTL {
 		return c
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c := status.Check{At: s.now(), OK: true, Detail: "client " + s.cfg.Upstream.ClientID + " authenticates (a code that cannot exist got refused as a code)"}
+	c = status.Check{At: s.now(), OK: true, Detail: "client " + s.cfg.Upstream.ClientID + " authenticates (a code that cannot exist got refused as a code)"}
 	if err := s.upstream.CheckClient(ctx); err != nil {
 		c.OK, c.Detail = false, err.Error()
 		if errors.Is(err, upstream.ErrClientRefused) {

@@ -99,6 +99,7 @@ func Run(ctx context.Context, opts Options) *Report {
 	d.readStatus(ctx)
 	d.adopt()
 	d.report.Settings = d.settings()
+	d.opts.Upstream.RedirectURL = d.callback()
 	up, err := upstream.New(d.opts.Upstream)
 	if err != nil {
 		d.report.Checks = []*Check{bad("taskmanager", err.Error(), fixTaskManagerDown)}
@@ -190,31 +191,18 @@ func (d *doctor) clientCredentials(ctx context.Context) *Check {
 	if d.opts.Upstream.ClientID == "" {
 		return bad(name, "no client id configured", fixInvalidClient)
 	}
-	form := url.Values{"grant_type": {oauth.GrantAuthorizationCode}, "code": {"tmcp-doctor-" + secrets.Random(8)},
-		"redirect_uri": {d.callback()}, "code_verifier": {secrets.Random(32)}}
-	endpoint := d.tm(d.opts.Upstream.TokenEndpoint)
-	method := d.opts.Upstream.AuthMethod
-	if method != oauth.AuthMethodPost {
-		method = oauth.AuthMethodBasic
-	}
-	resp, err := d.send(ctx, oauth.Call{URL: endpoint, Form: form, Client: oauth.ClientCredentials{
-		ID: d.opts.Upstream.ClientID, Secret: d.opts.Upstream.ClientSecret, Method: method}}, "taskmanager")
-	if err != nil {
+	// The same check serve auth makes at start.
+	err := d.up.CheckClient(ctx)
+	switch {
+	case err == nil:
+		d.clientOK = true
+		return ok(name, fmt.Sprintf("client %s authenticates (a code that cannot exist was refused as a code)", d.opts.Upstream.ClientID))
+	case errors.Is(err, upstream.ErrClientRefused):
+		return bad(name, fmt.Sprintf("client %s: %v", d.opts.Upstream.ClientID, err), fixInvalidClient)
+	case errors.Is(err, oauth.ErrUnreachable):
 		return bad(name, "token endpoint unreachable: "+netErr(err), fixTaskManagerDown)
 	}
-	var oe oauth.Error
-	_ = json.Unmarshal(resp.Body, &oe)
-	switch {
-	case oe.Code == oauth.CodeInvalidGrant:
-		d.clientOK = true
-		return ok(name, fmt.Sprintf("client %s authenticates (a bogus code got invalid_grant)", d.opts.Upstream.ClientID))
-	case oe.Code == oauth.CodeInvalidClient || resp.Status == http.StatusUnauthorized:
-		return bad(name, fmt.Sprintf("TaskManager answered %d invalid_client for client %s", resp.Status, d.opts.Upstream.ClientID), fixInvalidClient)
-	case resp.Status == http.StatusNotFound:
-		return bad(name, endpoint+" answered 404", fmt.Sprintf(fixEndpointPath, "token_endpoint"))
-	default:
-		return bad(name, fmt.Sprintf("the token endpoint answered %d %q to a bogus code", resp.Status, oe.Code), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
-	}
+	return bad(name, err.Error(), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
 }
 
 func (d *doctor) callback() string {

@@ -2,10 +2,7 @@ package doctor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
@@ -32,25 +29,16 @@ const sourceRunning = "running auth server"
 // readStatus asks both running servers what they run with. A server
 // that does not answer is left nil: the other checks say why.
 func (d *doctor) readStatus(ctx context.Context) {
-	creds := oauth.ClientCredentials{ID: d.opts.ResourceClientID, Secret: d.opts.ResourceSecret, Method: oauth.AuthMethodBasic}
-	if creds.Secret == "" {
-		creds = oauth.ClientCredentials{}
+	var creds oauth.ClientCredentials
+	if d.opts.ResourceSecret != "" {
+		creds = oauth.ClientCredentials{ID: d.opts.ResourceClientID, Secret: d.opts.ResourceSecret, Method: oauth.AuthMethodBasic}
 	}
-	var auth status.Auth
-	if d.fetchStatus(ctx, strings.TrimSuffix(d.opts.AuthServer, "/")+status.Path, creds, &auth) && auth.Server == "auth" {
-		d.authStatus = &auth
+	if st, ok := status.ReadAuth(ctx, d.opts.HTTP, d.opts.AuthServer, creds); ok {
+		d.authStatus = st
 	}
-	if u, err := url.Parse(d.opts.MCPServer); err == nil && u.IsAbs() {
-		var mcp status.MCP
-		if d.fetchStatus(ctx, u.Scheme+"://"+u.Host+status.Path, creds, &mcp) && mcp.Server == "resource" {
-			d.mcpStatus = &mcp
-		}
+	if st, ok := status.ReadMCP(ctx, d.opts.HTTP, d.opts.MCPServer, creds); ok {
+		d.mcpStatus = st
 	}
-}
-
-func (d *doctor) fetchStatus(ctx context.Context, u string, creds oauth.ClientCredentials, out any) bool {
-	a, err := d.send(ctx, oauth.Call{URL: u, Client: creds}, "")
-	return err == nil && a.Status == http.StatusOK && json.Unmarshal(a.Body, out) == nil
 }
 
 // adopt takes from the running auth server what doctor's settings leave

@@ -2,10 +2,7 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -40,7 +37,7 @@ func (r *runner) diagnose(ctx context.Context, step, msg string) string {
 	if r.access == "" || !(strings.Contains(m, "401") || strings.Contains(m, "503") || strings.Contains(m, "unavailable")) {
 		return ""
 	}
-	st, ok := r.mcpStatus(ctx)
+	st, ok := status.ReadMCP(ctx, r.opts.HTTP, r.opts.Server, oauth.ClientCredentials{})
 	switch {
 	case !ok:
 		return ""
@@ -67,30 +64,12 @@ func firstOr(list []string, or string) string {
 	return or
 }
 
-// mcpStatus asks the MCP server what it runs with.
-func (r *runner) mcpStatus(ctx context.Context) (*status.MCP, bool) {
-	u, err := url.Parse(r.opts.Server)
-	if err != nil || !u.IsAbs() {
-		return nil, false
-	}
-	var st status.MCP
-	return &st, r.statusOf(ctx, u.Scheme+"://"+u.Host+status.Path, &st) && st.Server == "resource"
-}
-
-func (r *runner) statusOf(ctx context.Context, u string, out any) bool {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	a, err := r.send(ctx, oauth.Call{URL: u})
-	return err == nil && a.Status == http.StatusOK && json.Unmarshal(a.Body, out) == nil
-}
-
 // watchSignIn polls the auth server's /status while the browser is out
 // and ends the wait when it reports this client's sign-in failed after
 // since: the browser then shows an error page, and no callback comes.
 // It gets the issuer and client id as values: the run goes on changing
 // the runner's fields while it may still be polling.
 func (r *runner) watchSignIn(ctx context.Context, issuer, clientID string, since time.Time, fail context.CancelCauseFunc) {
-	u := strings.TrimSuffix(issuer, "/") + status.Path
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -99,8 +78,8 @@ func (r *runner) watchSignIn(ctx context.Context, issuer, clientID string, since
 			return
 		case <-tick.C:
 		}
-		var st status.Auth
-		if !r.statusOf(ctx, u, &st) {
+		st, ok := status.ReadAuth(ctx, r.opts.HTTP, issuer, oauth.ClientCredentials{})
+		if !ok {
 			continue
 		}
 		if f := st.LastSignInFailure; f != nil && f.ClientID == clientID && f.At.After(since) {

@@ -22,7 +22,7 @@ func hintFor(step, msg string) string {
 		return hintInvalidClient
 	case strings.Contains(m, "redirect uri") || strings.Contains(m, "redirect_uri") || strings.Contains(m, "invalid_redirect_uri"):
 		return hintRedirect
-	case strings.Contains(m, "connection refused") || strings.Contains(m, "no such host") || strings.Contains(m, "unreachable"):
+	case unreachable(m):
 		return hintUnreachable
 	case strings.Contains(m, "timed out waiting for the browser"):
 		return hintTimeout

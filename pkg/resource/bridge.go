@@ -427,5 +427,3 @@ func (p *bridgedSession) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
-func trimSpace(b []byte) []byte { return bytes.TrimSpace(b) }

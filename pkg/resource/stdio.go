@@ -2,6 +2,7 @@ package resource
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net/http"
 	"os"
@@ -72,7 +73,7 @@ type processConn struct {
 func (c *processConn) send(msg []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	_, err := c.stdin.Write(append(trimSpace(msg), '\n'))
+	_, err := c.stdin.Write(append(bytes.TrimSpace(msg), '\n'))
 	return err
 }
 

@@ -7,10 +7,15 @@
 package status
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
 // Path is where both servers answer.
@@ -89,4 +94,28 @@ func Local(r *http.Request) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// ReadAuth asks the auth server at issuer what it runs with; creds may be
+// empty from this machine. false: no answer, or not tmcp's auth server.
+func ReadAuth(ctx context.Context, hc *http.Client, issuer string, creds oauth.ClientCredentials) (*Auth, bool) {
+	var st Auth
+	return &st, read(ctx, hc, strings.TrimSuffix(issuer, "/")+Path, creds, &st) && st.Server == "auth"
+}
+
+// ReadMCP asks the MCP server whose endpoint is mcpURL (its status is at
+// the origin) what it runs with.
+func ReadMCP(ctx context.Context, hc *http.Client, mcpURL string, creds oauth.ClientCredentials) (*MCP, bool) {
+	u, err := url.Parse(mcpURL)
+	if err != nil || !u.IsAbs() {
+		return nil, false
+	}
+	var st MCP
+	return &st, read(ctx, hc, u.Scheme+"://"+u.Host+Path, creds, &st) && st.Server == "resource"
+}
+
+func read(ctx context.Context, hc *http.Client, u string, creds oauth.ClientCredentials, out any) bool {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return oauth.Fetch(ctx, hc, oauth.Call{URL: u, Client: creds}, out) == nil
 }

@@ -34,14 +34,14 @@ func (c *Client) CheckClient(ctx context.Context) error {
 		Header: http.Header{"Accept": {"application/json"}}, // GitHub answers forms otherwise
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err) // keeps oauth.ErrUnreachable for callers that tell it apart
 	}
 	var oe oauth.Error
 	_ = json.Unmarshal(a.Body, &oe)
 	switch {
 	// GitHub says incorrect_client_credentials, with status 200.
 	case oe.Code == oauth.CodeInvalidClient || oe.Code == "incorrect_client_credentials" || a.Status == http.StatusUnauthorized:
-		return fmt.Errorf("%w: %d %s", ErrClientRefused, a.Status, oe.Code)
+		return fmt.Errorf("%w (HTTP %d %s)", ErrClientRefused, a.Status, oe.Code)
 	case oe.Code != "":
 		return nil // the code was refused, so the client was known
 	}

@@ -64,11 +64,7 @@ func (c *Client) Identify(ctx context.Context, tok *Token, verify VerifyFunc) (*
 		if err != nil {
 			return nil, err
 		}
-		claims = verified.All
-		if claims == nil {
-			claims = Claims{"sub": verified.Subject, "email": verified.Email,
-				"preferred_username": verified.PreferredUsername, "name": verified.Name}
-		}
+		claims = verified.All // every claim: the username and groups claims are settings
 	}
 	if claims != nil && (!c.lacksClaims(claims) || c.cfg.UserinfoEndpoint == "") {
 		return c.user(claims)
