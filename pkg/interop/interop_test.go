@@ -130,7 +130,10 @@ func TestConformance_ServerScenarios(t *testing.T) {
 // front of it, once through serve resource -- in front of the same
 // server over stdio, and once through serve resource --proxy in front of
 // it speaking the legacy HTTP+SSE transport: each scenario ends the same
-// every way. The one difference allowed is DNS
+// every way. A scenario that ends differently is asked again on its own
+// both ways (timing-bound scenarios, such as three streams answering
+// within two seconds, can miss under the load of the whole test run);
+// it fails only if it still differs. The one difference allowed is DNS
 // rebinding, which the gateway's own Host check refuses even where the
 // backend does not.
 func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
@@ -180,20 +183,49 @@ func TestConformance_GatewayAddsNothingLosesNothing(t *testing.T) {
 		}
 		return results
 	}
-	direct, through, overStdio, throughSSE := suite(backend), suite(gateway), suite(stdio), suite(overSSE)
+	// again runs one scenario on its own, verbosely: a scenario that
+	// ended differently under the load of a whole suite must end the
+	// same when asked again, or the difference is the gateway's.
+	again := func(scenario, url string) (string, string) {
+		out, _ := run(t, time.Minute, nil, node(dir), conformance(dir), "server", "--url", url, "--scenario", scenario, "--verbose")
+		if m := scenarioLine.FindStringSubmatch(summary(out)); m != nil {
+			return m[2], out
+		}
+		return "", out
+	}
+	ways := []struct {
+		name string
+		url  string
+	}{{"the HTTP gateway", gateway}, {"the stdio gateway", stdio}, {"the gateway to a legacy SSE server", overSSE}}
+	direct := suite(backend)
+	results := make([]map[string]string, len(ways))
+	for i, way := range ways {
+		results[i] = suite(way.url)
+	}
 	passed := 0
 	for scenario, want := range direct {
-		for way, results := range map[string]map[string]string{"the HTTP gateway": through, "the stdio gateway": overStdio,
-			"the gateway to a legacy SSE server": throughSSE} {
-			got := results[scenario]
+		for i, way := range ways {
+			want, got := want, results[i][scenario]
 			if scenario == "dns-rebinding-protection" {
 				if !strings.HasSuffix(got, " 0 failed") {
-					t.Errorf("%s through %s: %s", scenario, way, got)
+					t.Errorf("%s through %s: %s", scenario, way.name, got)
 				}
 				continue
 			}
+			if got == want {
+				continue
+			}
+			t.Logf("%s: directly %q, through %s %q in the whole suite; asking again", scenario, want, way.name, got)
+			for attempt := 0; attempt < 2 && got != want; attempt++ {
+				var directOut, wayOut string
+				want, directOut = again(scenario, backend)
+				got, wayOut = again(scenario, way.url)
+				if got != want {
+					t.Logf("directly:\n%s\nthrough %s:\n%s", directOut, way.name, wayOut)
+				}
+			}
 			if got != want {
-				t.Errorf("%s: directly %q, through %s %q", scenario, want, way, got)
+				t.Errorf("%s: directly %q, through %s %q", scenario, want, way.name, got)
 			}
 		}
 		if strings.HasSuffix(want, " 0 failed") {
