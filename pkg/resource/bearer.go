@@ -134,6 +134,7 @@ type rpcBody struct {
 	need       []string // scopes its calls need
 	initialize bool     // it opens a session
 	listsTools bool     // it asks for tools/list
+	raw        []byte   // the body itself
 }
 
 type rpcBodyKey struct{}
@@ -144,20 +145,35 @@ func bodyOf(r *http.Request) rpcBody {
 	return b
 }
 
+// readBody reads r's body whole, up to maxRPCBody, in one allocation
+// when the client said how long it is.
+func readBody(r *http.Request) ([]byte, error) {
+	defer r.Body.Close()
+	if n := r.ContentLength; n >= 0 && n <= maxRPCBody {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
+	if err == nil && len(body) > maxRPCBody {
+		err = errors.New("too large")
+	}
+	return body, err
+}
+
 // peek reads a JSON-RPC body (a message or a batch), restoring it for the
 // MCP server. A body that is not JSON-RPC needs nothing here; the MCP
 // server answers it.
 func (s *Server) peek(r *http.Request) (rpcBody, error) {
 	var out rpcBody
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
-	r.Body.Close()
+	body, err := readBody(r)
 	if err != nil {
 		return out, err
 	}
-	if len(body) > maxRPCBody {
-		return out, errors.New("too large")
-	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	out.raw = body
 	out.initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
 	out.listsTools = bytes.Contains(body, []byte(`"tools/list"`))
 	if !bytes.Contains(body, []byte("tools/call")) && !bytes.Contains(body, []byte("prompts/get")) && !bytes.Contains(body, []byte("resources/read")) {

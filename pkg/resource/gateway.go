@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/pkg/forward"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
@@ -36,56 +38,108 @@ const (
 type gateway struct {
 	backend *url.URL
 	timeout time.Duration
-	proxy   *httputil.ReverseProxy
+	fwd     *forward.Forwarder
 	s       *Server
 }
 
 // strippedHeaders never reach the backend from the MCP client.
-var strippedHeaders = []string{"Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-	"X-Forwarded-Proto", HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity}
+var strippedHeaders = forward.Excluding("Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+	"X-Forwarded-Proto", HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity)
 
 func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, error) {
 	u, err := url.Parse(backend)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--proxy %q: want the MCP server's http(s) URL, like http://127.0.0.1:3000/mcp", backend)
 	}
-	g := &gateway{backend: u, timeout: timeout, s: s}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.DialContext = (&net.Dialer{Timeout: min(timeout, 5*time.Second)}).DialContext
-	transport.ResponseHeaderTimeout = timeout
-	transport.MaxIdleConnsPerHost = 256
-	g.proxy = &httputil.ReverseProxy{
-		Rewrite:        g.rewrite,
-		Transport:      transport,
-		FlushInterval:  0, // SSE and unsized bodies are flushed as they come (httputil does so for them)
-		ModifyResponse: g.track,
-		ErrorHandler:   g.failed,
+	fwd, err := forward.New(u, forward.Options{DialTimeout: min(timeout, 5*time.Second), HeaderTimeout: timeout, MaxIdle: 256})
+	if err != nil {
+		return nil, err
 	}
-	return g, nil
+	return &gateway{backend: u, timeout: timeout, fwd: fwd, s: s}, nil
 }
-
-type taskManagerTokenKey struct{}
-
-type assertionKey struct{}
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, _ := PrincipalFrom(ctx)
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		http.Error(w, "no principal", http.StatusInternalServerError) // requireToken runs first; never reached
+		return
+	}
+	var extra identity
+	var err error
 	if g.s.cfg.ForwardTaskManagerToken {
-		token, err := g.s.auth.upstreamToken(ctx, p, g.s.cfg.TaskManager)
+		extra.taskManagerToken, err = g.s.auth.upstreamToken(ctx, p, g.s.cfg.TaskManager)
 		if !g.s.exchanged(w, r, err, "your TaskManager access") {
 			return
 		}
-		ctx = context.WithValue(ctx, taskManagerTokenKey{}, token)
 	}
 	if g.s.cfg.IdentityAssertion {
-		assertion, err := g.s.auth.identityAssertion(ctx, p, g.backend.String())
+		extra.assertion, err = g.s.auth.identityAssertion(ctx, p, g.backend.String())
 		if !g.s.exchanged(w, r, err, "an identity assertion for you") {
 			return
 		}
-		ctx = context.WithValue(ctx, assertionKey{}, assertion)
 	}
-	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+	body := bodyOf(r).raw // a POST's, read by the bearer check
+	if r.Method != http.MethodPost {
+		if body, err = readBody(r); err != nil {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+	}
+	ids := make(http.Header, 6)
+	setIdentity(ids, p, extra)
+	resp, err := g.fwd.Do(ctx, &forward.Request{Method: r.Method, Header: r.Header, Exclude: strippedHeaders, Extra: ids,
+		Body: body, RawQuery: r.URL.RawQuery})
+	if err != nil {
+		g.failed(w, r, err)
+		return
+	}
+	defer resp.Body.Close()
+	resp.Request = r
+	if err := g.track(resp); err != nil {
+		g.failed(w, r, err)
+		return
+	}
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	g.copyBody(w, resp)
+}
+
+// copyBuffers are the buffers answers are copied through.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+// copyBody sends the backend's answer on: a sized JSON answer as it
+// comes, a stream (SSE, or a body of unknown length) flushed after every
+// read, so each event reaches the client when the backend sends it.
+func (g *gateway) copyBody(w http.ResponseWriter, resp *http.Response) {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	flusher, _ := w.(http.Flusher)
+	if resp.ContentLength >= 0 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		flusher = nil
+	}
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return // the client went away
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil {
+			if err != io.EOF && resp.Request.Context().Err() == nil {
+				g.s.log.WarnContext(resp.Request.Context(), "backend MCP server's answer broke off", "backend", g.backend.Redacted(), "err", err)
+				panic(http.ErrAbortHandler) // the client must see the answer end early, not a whole one
+			}
+			return
+		}
+	}
 }
 
 // exchanged answers for a token exchange that failed and reports whether
@@ -107,23 +161,6 @@ func (s *Server) exchanged(w http.ResponseWriter, r *http.Request, err error, wh
 			Description: "the authorization server cannot hand out " + what + " right now; try again shortly"})
 	}
 	return false
-}
-
-func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
-	pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path, pr.Out.URL.RawPath = g.backend.Scheme, g.backend.Host, g.backend.Path, ""
-	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
-	pr.Out.Host = ""
-	for _, h := range strippedHeaders {
-		pr.Out.Header.Del(h)
-	}
-	p, ok := PrincipalFrom(pr.In.Context())
-	if !ok {
-		return // requireToken runs first; never reached
-	}
-	var extra identity
-	extra.taskManagerToken, _ = pr.In.Context().Value(taskManagerTokenKey{}).(string)
-	extra.assertion, _ = pr.In.Context().Value(assertionKey{}).(string)
-	setIdentity(pr.Out.Header, p, extra)
 }
 
 // setIdentity puts who the user is on a request to the backend.

@@ -170,6 +170,39 @@ func TestGateway_BackendDownOrSlow(t *testing.T) {
 	}
 }
 
+// An answer the backend breaks off reaches the client broken off: never
+// as a whole answer that is shorter than it says.
+func TestGateway_AnAnswerBrokenOffStaysBroken(t *testing.T) {
+	t.Parallel()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		// Chunked, so no length tells the client that more was due.
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"1b\r\nevent: message\ndata: {\"json\r\n")
+		buf.Flush()
+		conn.Close()
+	}))
+	t.Cleanup(backend.Close)
+	stack, _, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	req, _ := http.NewRequest(http.MethodPost, stack.Resource.URL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return // cut off before the status line: broken, as it should be
+	}
+	defer resp.Body.Close()
+	if body, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatalf("%d %q read whole; want the answer cut off", resp.StatusCode, body)
+	}
+}
+
 // With --forward-taskmanager-token the team's MCP server gets the user's
 // TaskManager token, and calls TaskManager's API as the user with it.
 func TestGateway_ForwardsTheTaskManagerToken(t *testing.T) {

@@ -237,6 +237,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.bridge != nil {
 		defer s.bridge.stopAll()
 	}
+	if s.gateway != nil {
+		defer s.gateway.fwd.Close()
+	}
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
