@@ -116,10 +116,12 @@ type Request struct {
 }
 
 // hopByHop are the fields that belong to one connection (RFC 9110
-// §7.6.1), never forwarded either way.
+// §7.6.1), never forwarded either way; and, on requests, the ones the
+// forwarder writes itself (Host, Content-Length) and Expect, whose
+// 100-continue is answered already: the body was read before sending.
 var hopByHop = Fields{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Host": true, "Content-Length": true}
+	"Host": true, "Content-Length": true, "Expect": true}
 
 // Fields is a set of canonical header names.
 type Fields map[string]bool
@@ -217,6 +219,11 @@ func (f *Forwarder) roundTrip(c *conn, req *Request) (*http.Response, error) {
 		// the final one; a proxy may drop them.
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue
+		}
+		for _, v := range resp.Header["Connection"] {
+			for _, t := range splitTokens(v) {
+				delete(resp.Header, http.CanonicalHeaderKey(t))
+			}
 		}
 		for name := range hopByHop {
 			if name != "Content-Length" {

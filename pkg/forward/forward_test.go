@@ -115,6 +115,8 @@ func TestForward_HopByHopAndExcludedFieldsStayBehind(t *testing.T) {
 	var seen http.Header
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		seen = r.Header.Clone()
+		w.Header().Set("Connection", "X-Per-Hop-Answer")
+		w.Header().Set("X-Per-Hop-Answer", "1")
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("X-Answer", "yes")
 	}, false)
@@ -124,12 +126,13 @@ func TestForward_HopByHopAndExcludedFieldsStayBehind(t *testing.T) {
 	req.Header.Set("X-Per-Hop", "1")
 	req.Header.Set("Keep-Alive", "timeout=5")
 	req.Header.Set("Authorization", "Bearer tmcp_at_secret")
+	req.Header.Set("Expect", "100-continue")
 	req.Header.Set("X-Kept", "1")
 	req.Header.Set("X-User", "forged")
 	req.Exclude = Excluding("Authorization", "X-User")
 	req.Extra = http.Header{"X-User": {"alice\r\nX-Injected: 1"}}
 	resp, _ := send(t, f, req)
-	for _, name := range []string{"Connection", "X-Per-Hop", "Keep-Alive", "Authorization", "X-Injected"} {
+	for _, name := range []string{"Connection", "X-Per-Hop", "Keep-Alive", "Authorization", "X-Injected", "Expect"} {
 		if v := seen.Get(name); v != "" {
 			t.Errorf("the backend got %s: %s", name, v)
 		}
@@ -137,7 +140,7 @@ func TestForward_HopByHopAndExcludedFieldsStayBehind(t *testing.T) {
 	if seen.Get("X-Kept") != "1" || seen.Get("X-User") != "alice  X-Injected: 1" {
 		t.Errorf("the backend got X-Kept %q, X-User %q", seen.Get("X-Kept"), seen.Get("X-User"))
 	}
-	if resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-Answer") != "yes" {
+	if resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-Per-Hop-Answer") != "" || resp.Header.Get("Connection") != "" || resp.Header.Get("X-Answer") != "yes" {
 		t.Errorf("the answer's fields: %v", resp.Header)
 	}
 }
