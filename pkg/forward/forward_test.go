@@ -224,13 +224,9 @@ func TestForward_ThePoolIsBounded(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if n := f.Idle(); n != 3 {
-		t.Fatalf("%d idle connections after 10 at once, want the limit of 3", n)
-	}
+	wantIdle(t, f, 3, "the limit, after 10 at once")
 	f.Close()
-	if n := f.Idle(); n != 0 {
-		t.Fatalf("%d idle connections after Close", n)
-	}
+	wantIdle(t, f, 0, "after Close")
 	if _, err := f.Do(context.Background(), post("{}")); !errors.Is(err, errClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
@@ -245,8 +241,13 @@ func TestForward_AnAnswerLeftUnreadClosesItsConnection(t *testing.T) {
 	}
 	resp.Body.Read(make([]byte, 10))
 	resp.Body.Close()
-	if n := f.Idle(); n != 0 {
-		t.Fatalf("%d idle: a connection with an answer half read cannot carry another", n)
+	wantIdle(t, f, 0, "a connection with an answer half read cannot carry another")
+}
+
+func wantIdle(t *testing.T, f *Forwarder, want int, why string) {
+	t.Helper()
+	if n := f.Idle(); n != want {
+		t.Fatalf("%d idle connections, want %d: %s", n, want, why)
 	}
 }
 
@@ -295,9 +296,7 @@ func TestForward_TheCallersContextEndsAStream(t *testing.T) {
 		t.Fatal("the read still waits after the context ended")
 	}
 	resp.Body.Close()
-	if n := f.Idle(); n != 0 {
-		t.Fatalf("%d idle: a cut-off connection is spent", n)
-	}
+	wantIdle(t, f, 0, "a cut-off connection is spent")
 }
 
 func TestForward_AnEndedContextBeforeTheAnswer(t *testing.T) {
