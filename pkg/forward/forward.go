@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -34,8 +35,8 @@ type Options struct {
 	// DialTimeout bounds opening a connection.
 	DialTimeout time.Duration
 	// HeaderTimeout bounds writing a request and reading its response's
-	// status line and headers; the body may then take as long as it
-	// lasts (an SSE stream lasts a session).
+	// status line and headers, and a whole answer that is not an event
+	// stream; an SSE stream may last as long as its session.
 	HeaderTimeout time.Duration
 	// MaxIdle is how many idle connections are kept.
 	MaxIdle int
@@ -163,7 +164,7 @@ func (f *Forwarder) Do(ctx context.Context, req *Request) (*http.Response, error
 		}
 		return nil, err
 	}
-	if f.opts.HeaderTimeout > 0 {
+	if f.opts.HeaderTimeout > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		c.nc.SetDeadline(time.Time{})
 	}
 	resp.Body = &body{ReadCloser: resp.Body, f: f, c: c, stop: stop, reuse: !resp.Close}

@@ -271,6 +271,28 @@ func TestForward_ASlowBackendTimesOut(t *testing.T) {
 	}
 }
 
+func TestForward_AnAnswerThatStallsTimesOut(t *testing.T) {
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "{\"jsonrpc\":")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}, false)
+	f := newForwarder(t, b, "/", Options{HeaderTimeout: 300 * time.Millisecond})
+	resp, err := f.Do(context.Background(), post("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	_, err = io.ReadAll(resp.Body)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || time.Since(start) > 3*time.Second {
+		t.Fatalf("err %v after %s, want a timeout", err, time.Since(start))
+	}
+}
+
 func TestForward_TheCallersContextEndsAStream(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
