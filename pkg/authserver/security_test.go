@@ -8,15 +8,20 @@ package authserver_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite"
+
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -186,5 +191,263 @@ func TestSecurity_SlowlorisAgainstEveryServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Login CSRF, the other way round: a GET of the callback URL from another
+// browser is refused and does not burn the sign-in, which the browser
+// that started it still completes.
+func TestSecurity_CallbackFromAnotherBrowserDoesNotBurnTheSignIn(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	b, authz, callback := toCallback(t, stack, c)
+	if p := testkit.NewBrowser(t, "").Get(callback); p.Status != http.StatusForbidden {
+		t.Fatalf("the callback from another browser: %d, want 403", p.Status)
+	}
+	p := b.Get(callback)
+	loc := p.Location()
+	if loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("the sign-in's own browser after the attempt: %d %s", p.Status, p.Header.Get("Location"))
+	}
+	if status, tok := c.Exchange(loc.Query().Get("code"), authz.Verifier); status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", status, tok)
+	}
+}
+
+// tmcp's own PKCE verifier towards TaskManager is sealed at rest, like
+// TaskManager's tokens: what the pending sign-in stores is not the
+// verifier whose challenge went to TaskManager.
+func TestSecurity_UpstreamVerifierSealedAtRest(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	b := testkit.NewBrowser(t, stack.Sandbox.URL())
+	consent := b.Get(c.AuthorizeURL(nil).URL)
+	toTM := b.Submit(consent, "approve", nil)
+	loc := toTM.Location()
+	if loc == nil {
+		t.Fatalf("approve did not send the browser to TaskManager: %d", toTM.Status)
+	}
+	challenge := loc.Query().Get("code_challenge")
+	db, err := sql.Open("sqlite", "file:"+stack.StorePath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored string
+	if err := db.QueryRowContext(context.Background(), `SELECT upstream_verifier FROM pendings`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored == "" || oauth.VerifyS256(stored, challenge) {
+		t.Fatalf("the pending sign-in keeps the verifier in plaintext: %q", stored)
+	}
+}
+
+// An error page never echoes unregistered input as prose: a made-up
+// client_id shows as a short, quoted id under a fixed message.
+func TestSecurity_ErrorPageTextInjection(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	lure := "x. SECURITY ALERT: your account is locked, visit https://evil.example/unlock to restore it"
+	p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(map[string]string{"client_id": lure}).URL)
+	if p.Status != http.StatusBadRequest || strings.Contains(p.Body, "SECURITY ALERT") || strings.Contains(p.Body, "evil.example") {
+		t.Fatalf("the error page repeats the request's text: %d\n%s", p.Status, p.Body)
+	}
+	if !strings.Contains(p.Body, "not registered with this server") || !strings.Contains(p.Body, "…") {
+		t.Fatalf("the error page lacks the fixed message or the shortened id:\n%s", p.Body)
+	}
+}
+
+// RFC 9700 §4.11.2, open redirect: a client anyone can register (open DCR)
+// names an attacker's redirect URI; until this browser's user approved
+// the client, an error in its request stays on tmcp's page and the
+// browser goes nowhere.
+func TestSecurity_NoOpenRedirectThroughErrors(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.RedirectURI = "https://evil.example/landing"
+	c.Register(map[string]any{"redirect_uris": []string{c.RedirectURI}, "token_endpoint_auth_method": "none",
+		"grant_types": []string{"authorization_code"}})
+	for _, params := range []map[string]string{{"response_type": "token"}, {"scope": "admin"}, {"code_challenge": ""}, {"prompt": "none"}} {
+		p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(params).URL)
+		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
+			t.Errorf("%v: %d to %q, want an error page", params, p.Status, p.Header.Get("Location"))
+		}
+	}
+}
+
+// prompt=none never shows a page: consent_required before the user
+// approved the client, login_required after (tmcp has no session of its
+// own to sign in silently with).
+func TestSecurity_PromptNoneShowsNoPage(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := stack.PublicClient(t)
+	b := testkit.NewBrowser(t, c.RedirectURI)
+	if p := b.Get(c.AuthorizeURL(map[string]string{"prompt": "none"}).URL); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "consent_required") {
+		t.Fatalf("prompt=none before approval: %d", p.Status)
+	}
+	b.Submit(b.Get(c.AuthorizeURL(nil).URL), "approve", nil)
+	p := b.Get(c.AuthorizeURL(map[string]string{"prompt": "none"}).URL)
+	if loc := p.Location(); loc == nil || loc.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none after approval: %d %s", p.Status, p.Header.Get("Location"))
+	}
+}
+
+// A public client is known by its id alone, which anyone can send: junk
+// with the victim's id is limited by address, and never drains the
+// client's own limit, which counts only requests holding a valid code or
+// refresh token of its.
+func TestSecurity_PublicClientLimitNotDrainedByJunk(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = authserver.Limits{PerClient: 60} }}) // bursts of 15
+	_, rt := s.tokens(t)
+	for range 20 {
+		status, _ := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"tmcp_rt_junk"}})
+		if status != http.StatusBadRequest {
+			t.Fatalf("junk refresh: %d, want 400", status)
+		}
+	}
+	if status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}); status != http.StatusOK {
+		t.Fatalf("the victim's real refresh after 20 junk requests: %d %v", status, body)
+	}
+}
+
+// Behind a trusted proxy the client's address is read from
+// X-Forwarded-For, so one client's failures lock out only that client at
+// that address; the header counts for nothing from anyone else.
+func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Limits = authserver.Limits{FailedAuth: 3}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	introspect := func(secret, forwardedFor string) int {
+		req, _ := http.NewRequest(http.MethodPost, c.Meta.IntrospectionEndpoint, strings.NewReader("token=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testkit.ResourceClientID, secret)
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		status, _ := testkit.Do(t, req)
+		return status
+	}
+	for range 3 {
+		if status := introspect("guess", "203.0.113.9"); status != http.StatusUnauthorized {
+			t.Fatalf("a guess: %d", status)
+		}
+	}
+	if status := introspect(testkit.ResourceSecret, "203.0.113.9"); status != http.StatusTooManyRequests {
+		t.Fatalf("the guesser's address after 3 failures: %d, want 429", status)
+	}
+	if status := introspect(testkit.ResourceSecret, "198.51.100.7"); status != http.StatusOK {
+		t.Fatalf("the real resource server, behind the same proxy: %d, want 200", status)
+	}
+	if status := introspect(testkit.ResourceSecret, ""); status != http.StatusOK {
+		t.Fatalf("the real resource server, direct: %d, want 200", status)
+	}
+}
+
+// Redirect URIs: https, loopback http and reverse-domain private-use
+// schemes by default, the same policy for DCR and client metadata
+// documents, never a fragment, and a consent page that names where the
+// redirect really goes.
+func TestSecurity_RedirectURIPolicy(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Registration.RedirectSchemes = []string{"myapp"}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	for _, u := range []string{"ws://127.0.0.1/cb", "ftp://files.example/cb", "chrome://settings/cb", "view-source:https://a.example/cb",
+		"mailto:someone@example.com", "x-javascript:alert(1)", "cursor://anysphere.cursor-mcp/oauth/callback"} {
+		status, body := c.JSON(http.MethodPost, c.Meta.RegistrationEndpoint, map[string]any{"redirect_uris": []string{u}, "token_endpoint_auth_method": "none"})
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "invalid_redirect_uri") {
+			t.Errorf("DCR with %s: %d %s", u, status, body)
+		}
+	}
+	if status, body := c.JSON(http.MethodPost, c.Meta.RegistrationEndpoint, map[string]any{"redirect_uris": []string{"com.example.app:/oauth2redirect"}, "token_endpoint_auth_method": "none"}); status != http.StatusCreated {
+		t.Errorf("DCR with a reverse-domain private-use scheme: %d %s", status, body)
+	}
+
+	// The consent page of a configured private-use scheme names the
+	// application that opens it, not a host hidden in its query.
+	c.RedirectURI = "myapp:evil?u=https://good.example.com/cb"
+	c.Register(map[string]any{"redirect_uris": []string{c.RedirectURI}, "token_endpoint_auth_method": "none"})
+	p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(nil).URL)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "opens myapp: links") || strings.Contains(p.Body, "trust <strong>good.example.com") {
+		t.Errorf("consent page for %s: %d\n%s", c.RedirectURI, p.Status, p.Body)
+	}
+
+	// A loopback redirect with a fragment matches nothing, whatever port.
+	lb := stack.PublicClient(t)
+	pageError(t, lb.AuthorizeURL(map[string]string{"redirect_uri": lb.RedirectURI + "#frag"}).URL, "redirect URI does not match")
+}
+
+func TestSecurity_RedirectURIPolicyAppliesToMetadataDocuments(t *testing.T) {
+	t.Parallel()
+	id, pool := cimdClient(t, `"`+testkit.ClientRedirect+`","ftp://files.example/cb"`)
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.CIMD = cimd.Options{AllowPrivate: true, RootCAs: pool}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = id
+	pageError(t, c.AuthorizeURL(nil).URL, "metadata document could not be used")
+}
+
+// A thief replaying a rotated refresh token within the grace gets the
+// answer the client already got, never a new token family, so the real
+// client's tokens keep working; another client gets nothing; the kept
+// answer is sealed at rest.
+func TestSecurity_RefreshGraceGivesAThiefNoNewFamily(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{})
+	_, rt := s.tokens(t)
+	refresh := func(c *testkit.OAuthClient, token string) (int, map[string]any) {
+		return c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}})
+	}
+	status, real := refresh(s.c, rt)
+	if status != http.StatusOK {
+		t.Fatalf("the client's refresh: %d %v", status, real)
+	}
+
+	other := s.stack.PublicClient(t)
+	if status, body := refresh(other, rt); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("another client's replay: %d %v", status, body)
+	}
+	status, stolen := refresh(s.c, rt)
+	if status != http.StatusOK || stolen["access_token"] != real["access_token"] || stolen["refresh_token"] != real["refresh_token"] {
+		t.Fatalf("the replay within grace got other tokens than the client's own answer: %d", status)
+	}
+	if status, next := refresh(s.c, real["refresh_token"].(string)); status != http.StatusOK {
+		t.Fatalf("the client's next refresh after the replay: %d %v", status, next)
+	}
+
+	db, err := sql.Open("sqlite", "file:"+s.stack.StorePath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(context.Background(), `SELECT answer FROM tokens WHERE answer IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	kept := 0
+	for rows.Next() {
+		var answer []byte
+		if err := rows.Scan(&answer); err != nil {
+			t.Fatal(err)
+		}
+		kept++
+		if strings.Contains(string(answer), real["refresh_token"].(string)) || strings.Contains(string(answer), "tmcp_") {
+			t.Fatal("a kept answer holds a token in plaintext")
+		}
+	}
+	if kept != 1 {
+		t.Fatalf("%d answers kept, want 1 (the newest rotation's; the one before was dropped when its successor was used)", kept)
 	}
 }
