@@ -299,6 +299,12 @@ func (b *body) Close() error {
 		return nil
 	}
 	b.done = true
+	if !b.eof {
+		// An answer left unread spends its connection. Closing it first
+		// also keeps the body's Close from reading the rest, which for
+		// an event stream would wait for the session's end.
+		b.c.nc.Close()
+	}
 	err := b.ReadCloser.Close()
 	// A request whose context ended has had its deadline pulled in: the
 	// connection is spent.

@@ -251,6 +251,34 @@ func wantIdle(t *testing.T, f *Forwarder, want int, why string) {
 	}
 }
 
+func TestForward_ClosingAStreamEarlyDoesNotWaitForItsEnd(t *testing.T) {
+	end := make(chan struct{})
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "event: message\ndata: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-end: // the session's end, at the test's end at the latest
+		}
+	}, false)
+	t.Cleanup(func() { close(end) })
+	f := newForwarder(t, b, "/", Options{})
+	resp, err := f.Do(context.Background(), &Request{Method: http.MethodGet, Header: http.Header{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Read(make([]byte, 8))
+	closed := make(chan struct{})
+	go func() { resp.Body.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close waits for the rest of a stream")
+	}
+	wantIdle(t, f, 0, "a stream closed early spends its connection")
+}
+
 func TestForward_ASlowBackendTimesOut(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		io.ReadAll(r.Body) // so the server notices the client leave
