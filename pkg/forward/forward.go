@@ -56,6 +56,7 @@ type Forwarder struct {
 
 	mu     sync.Mutex
 	idle   []*conn // most recently used last
+	sweep  *time.Timer
 	closed bool
 }
 
@@ -362,11 +363,31 @@ func (f *Forwarder) dial(ctx context.Context) (*conn, error) {
 	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, nil
 }
 
-// put pools c, and closes the connections that idled out meanwhile (the
-// oldest are first).
+// put pools c. A sweep closes connections that idle out while nothing
+// asks for them: the backend closes its side after a while, and each
+// half-closed one would hold a file descriptor here until used.
 func (f *Forwarder) put(c *conn) {
+	c.idleFrom = f.now()
+	f.mu.Lock()
+	// Bytes after the end of a response mean the two sides disagree
+	// about where it ended: the connection cannot carry another.
+	keep := !f.closed && len(f.idle) < f.opts.MaxIdle && c.br.Buffered() == 0
+	if keep {
+		f.idle = append(f.idle, c)
+		if f.sweep == nil {
+			f.sweep = time.AfterFunc(f.opts.IdleTimeout, f.prune)
+		}
+	}
+	f.mu.Unlock()
+	if !keep {
+		c.nc.Close()
+	}
+}
+
+// prune closes the connections idle past IdleTimeout (the oldest are
+// first) and sweeps again when the next one will be.
+func (f *Forwarder) prune() {
 	now := f.now()
-	c.idleFrom = now
 	var expired []*conn
 	f.mu.Lock()
 	for len(f.idle) > 0 && now.Sub(f.idle[0].idleFrom) >= f.opts.IdleTimeout {
@@ -374,18 +395,14 @@ func (f *Forwarder) put(c *conn) {
 		f.idle[0] = nil
 		f.idle = f.idle[1:]
 	}
-	// Bytes after the end of a response mean the two sides disagree
-	// about where it ended: the connection cannot carry another.
-	keep := !f.closed && len(f.idle) < f.opts.MaxIdle && c.br.Buffered() == 0
-	if keep {
-		f.idle = append(f.idle, c)
+	if len(f.idle) > 0 && !f.closed {
+		f.sweep.Reset(f.opts.IdleTimeout - now.Sub(f.idle[0].idleFrom))
+	} else {
+		f.sweep = nil
 	}
 	f.mu.Unlock()
-	if !keep {
+	for _, c := range expired {
 		c.nc.Close()
-	}
-	for _, e := range expired {
-		e.nc.Close()
 	}
 }
 
@@ -402,6 +419,10 @@ func (f *Forwarder) Close() {
 	f.mu.Lock()
 	idle := f.idle
 	f.idle, f.closed = nil, true
+	if f.sweep != nil {
+		f.sweep.Stop()
+		f.sweep = nil
+	}
 	f.mu.Unlock()
 	for _, c := range idle {
 		c.nc.Close()

@@ -201,6 +201,29 @@ func TestForward_IdleConnectionsExpire(t *testing.T) {
 	}
 }
 
+func TestForward_IdleConnectionsCloseWithNothingAsked(t *testing.T) {
+	var closed atomic.Int32
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }, false,
+		func(s *http.Server) {
+			s.ConnState = func(_ net.Conn, st http.ConnState) {
+				if st == http.StateClosed {
+					closed.Add(1)
+				}
+			}
+		})
+	f := newForwarder(t, b, "/", Options{IdleTimeout: 100 * time.Millisecond})
+	send(t, f, post("{}"))
+	wantIdle(t, f, 1, "kept after its answer")
+	deadline := time.Now().Add(3 * time.Second)
+	for closed.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if closed.Load() != 1 {
+		t.Fatal("the idle connection is still open at the backend after its idle timeout")
+	}
+	wantIdle(t, f, 0, "swept after its idle timeout")
+}
+
 func TestForward_ThePoolIsBounded(t *testing.T) {
 	start := make(chan struct{})
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { <-start; io.WriteString(w, "ok") }, false)
