@@ -145,12 +145,17 @@ func TestForward_HopByHopAndExcludedFieldsStayBehind(t *testing.T) {
 	}
 }
 
+// sendEvent starts or goes on with an event stream: one event, sent now.
+func sendEvent(w http.ResponseWriter, data string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	io.WriteString(w, "event: message\ndata: "+data+"\n\n")
+	w.(http.Flusher).Flush()
+}
+
 func TestForward_StreamsAnAnswerAsItComes(t *testing.T) {
 	release := make(chan struct{})
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, "event: message\ndata: first\n\n")
-		w.(http.Flusher).Flush()
+		sendEvent(w, "first")
 		<-release
 		io.WriteString(w, "event: message\ndata: second\n\n")
 	}, false)
@@ -277,9 +282,7 @@ func wantIdle(t *testing.T, f *Forwarder, want int, why string) {
 func TestForward_ClosingAStreamEarlyDoesNotWaitForItsEnd(t *testing.T) {
 	end := make(chan struct{})
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, "event: message\ndata: first\n\n")
-		w.(http.Flusher).Flush()
+		sendEvent(w, "first")
 		select {
 		case <-r.Context().Done():
 		case <-end: // the session's end, at the test's end at the latest
