@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,14 +109,16 @@ func BenchmarkGateway(b *testing.B) {
 		defer bareProxy.Close()
 		proxied := rawCaller(b, bareProxy.URL+target.Path, "none", "whoami")
 		copied := rawCaller(b, "http://"+tcpForwarder(b, target.Host)+target.Path, "none", "whoami")
-		rates := interleavedWith(b, rawWorkers, 4, time.Second, direct, through, own, proxied, copied)
-		b.ReportMetric(rates[1]/rates[0], "ratio_gateway")
-		b.ReportMetric(rates[2]/rates[0], "ratio_builtin")
-		b.ReportMetric(rates[3]/rates[0], "ratio_reverse_proxy")
-		b.ReportMetric(rates[4]/rates[0], "ratio_tcp_forwarder")
-		fmt.Printf("tools/call  gateway  %8.0f/s  backend directly %8.0f/s  ratio %.2f  (%d connections)\n", rates[1], rates[0], rates[1]/rates[0], rawWorkers)
-		fmt.Printf("tools/call  httputil.ReverseProxy %8.0f/s  ratio %.2f; TCP forwarder %8.0f/s  ratio %.2f\n", rates[3], rates[3]/rates[0], rates[4], rates[4]/rates[0])
-		fmt.Printf("tools/call  built-in %8.0f/s  bare mcp-go       %8.0f/s  ratio %.2f  (%d connections)\n", rates[2], rates[0], rates[2]/rates[0], rawWorkers)
+		rounds := inRounds(b, rawWorkers, 6, time.Second, direct, through, own, proxied, copied)
+		rates := meanRates(rounds)
+		ratio := func(i int) float64 { return medianRatio(rounds, i) }
+		b.ReportMetric(ratio(1), "ratio_gateway")
+		b.ReportMetric(ratio(2), "ratio_builtin")
+		b.ReportMetric(ratio(3), "ratio_reverse_proxy")
+		b.ReportMetric(ratio(4), "ratio_tcp_forwarder")
+		fmt.Printf("tools/call  gateway  %8.0f/s  backend directly %8.0f/s  ratio %.2f  (%d connections)\n", rates[1], rates[0], ratio(1), rawWorkers)
+		fmt.Printf("tools/call  httputil.ReverseProxy %8.0f/s  ratio %.2f; TCP forwarder %8.0f/s  ratio %.2f\n", rates[3], ratio(3), rates[4], ratio(4))
+		fmt.Printf("tools/call  built-in %8.0f/s  bare mcp-go       %8.0f/s  ratio %.2f  (%d connections)\n", rates[2], rates[0], ratio(2), rawWorkers)
 	}
 }
 
@@ -156,20 +159,56 @@ func interleaved(tb testing.TB, rounds int, per time.Duration, ops ...func(int) 
 
 func interleavedWith(tb testing.TB, n, rounds int, per time.Duration, ops ...func(int) error) []float64 {
 	sums := make([]float64, len(ops))
-	for r := 0; r < rounds; r++ {
+	for _, round := range inRounds(tb, n, rounds, per, ops...) {
+		for i, rate := range round {
+			sums[i] += rate / float64(rounds)
+		}
+	}
+	return sums
+}
+
+// inRounds measures each op in turn, rounds times, and returns each
+// round's rates.
+func inRounds(tb testing.TB, n, rounds int, per time.Duration, ops ...func(int) error) [][]float64 {
+	out := make([][]float64, rounds)
+	for r := range out {
+		out[r] = make([]float64, len(ops))
 		for i, op := range ops {
 			runtime.GC()
 			rate, errs := load(n, per, op)
 			if errs > 0 {
 				tb.Fatalf("%d errors", errs)
 			}
-			sums[i] += rate
+			out[r][i] = rate
 		}
 	}
-	for i := range sums {
-		sums[i] /= float64(rounds)
+	return out
+}
+
+// medianRatio is the median over rounds of op i's rate against op 0's in
+// the same round: a round in which the machine ran fast or slow for one
+// of them counts once, not by how far off it was.
+func medianRatio(rounds [][]float64, i int) float64 {
+	ratios := make([]float64, len(rounds))
+	for r, rates := range rounds {
+		ratios[r] = rates[i] / rates[0]
 	}
-	return sums
+	sort.Float64s(ratios)
+	if n := len(ratios); n%2 == 0 {
+		return (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	return ratios[len(ratios)/2]
+}
+
+// meanRates is each op's mean rate over rounds.
+func meanRates(rounds [][]float64) []float64 {
+	out := make([]float64, len(rounds[0]))
+	for _, rates := range rounds {
+		for i, rate := range rates {
+			out[i] += rate / float64(len(rounds))
+		}
+	}
+	return out
 }
 
 // BenchmarkToolsCall: authenticated tools/call through serve resource
