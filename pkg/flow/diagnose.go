@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/status"
 )
@@ -70,21 +71,13 @@ func firstOr(list []string, or string) string {
 // It gets the issuer and client id as values: the run goes on changing
 // the runner's fields while it may still be polling.
 func (r *runner) watchSignIn(ctx context.Context, issuer, clientID string, since time.Time, fail context.CancelCauseFunc) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	httpx.Every(ctx, time.Second, func(ctx context.Context) {
 		st, ok := status.ReadAuth(ctx, r.opts.HTTP, issuer, oauth.ClientCredentials{})
 		if !ok {
-			continue
-		}
-		if f := st.LastSignInFailure; f != nil && f.ClientID == clientID && f.At.After(since) {
-			fail(fmt.Errorf("the auth server reports the sign-in failed: %s: %s", f.Error, f.Detail))
 			return
 		}
-	}
+		if f := st.LastSignInFailure; f != nil && f.ClientID == clientID && f.At.After(since) {
+			fail(fmt.Errorf("the auth server reports the sign-in failed: %s: %s", f.Error, f.Detail)) // ends ctx, and the watch
+		}
+	})
 }

@@ -47,6 +47,9 @@ const retryAfter = "5"
 // maxRPCBody bounds the JSON-RPC bodies the scope check reads.
 const maxRPCBody = 1 << 20
 
+// presizedBody is the largest body read into memory of its claimed size.
+const presizedBody = 64 << 10
+
 // requireToken authenticates every MCP request (RFC 6750 §2.1 header only)
 // and answers 401 with the challenge MCP clients discover the auth server
 // from (RFC 9728 §5.1), or 403 when a tools/call needs a scope the token
@@ -145,11 +148,12 @@ func bodyOf(r *http.Request) rpcBody {
 	return b
 }
 
-// readBody reads r's body whole, up to maxRPCBody, in one allocation
-// when the client said how long it is.
+// readBody reads r's body whole, up to maxRPCBody: in one allocation
+// when the client said it is small, else grown as it arrives, so a
+// length that is claimed and never sent reserves no memory.
 func readBody(r *http.Request) ([]byte, error) {
 	defer r.Body.Close()
-	if n := r.ContentLength; n >= 0 && n <= maxRPCBody {
+	if n := r.ContentLength; n >= 0 && n <= presizedBody {
 		body := make([]byte, n)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, err
