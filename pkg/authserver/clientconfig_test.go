@@ -3,6 +3,7 @@ package authserver_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,25 +26,12 @@ func TestClientConfiguration_ReadUpdateDelete(t *testing.T) {
 		t.Fatalf("registration response: token %q uri %q", token, uri)
 	}
 	call := func(method, bearer string, body any) (int, map[string]any, http.Header) {
-		var rd *bytes.Reader
+		var rd io.Reader
 		if body != nil {
 			raw, _ := json.Marshal(body)
 			rd = bytes.NewReader(raw)
-		} else {
-			rd = bytes.NewReader(nil)
 		}
-		req, _ := http.NewRequest(method, uri, rd)
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp := testkit.Send(t, testkit.BearerRequest(t, method, uri, bearer, rd))
 		out := map[string]any{}
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out, resp.Header

@@ -287,27 +287,34 @@ func TestToken_CodeRules(t *testing.T) {
 		status, body = s.c.Exchange(s.code, s.authz.Verifier)
 		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
 	})
-	t.Run("MissingVerifier", func(t *testing.T) {
-		t.Parallel()
-		s := signIn(t, testkit.AuthOptions{})
-		status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {s.code}})
-		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_request")
-		s.tokens(t) // a request refused before the code was read leaves it usable
-	})
-	t.Run("RedirectURIMismatch", func(t *testing.T) {
-		t.Parallel()
-		s := signIn(t, testkit.AuthOptions{})
-		status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {s.code},
-			"code_verifier": {s.authz.Verifier}, "redirect_uri": {"http://127.0.0.1:3999/other"}})
-		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
-	})
-	t.Run("ResourceMismatch", func(t *testing.T) {
-		t.Parallel()
-		s := signIn(t, testkit.AuthOptions{})
-		status, body := s.c.Form(s.c.Meta.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {s.code},
-			"code_verifier": {s.authz.Verifier}, "resource": {"http://localhost:8002/mcp"}})
-		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_target")
-	})
+	// Requests refused before the code is redeemed: each asks with the
+	// right code and verifier but one field missing or wrong.
+	for name, tc := range map[string]struct {
+		form      url.Values
+		want      string
+		codeAfter bool // the code still redeems afterwards
+	}{
+		"MissingVerifier":     {url.Values{"code_verifier": nil}, "invalid_request", true},
+		"RedirectURIMismatch": {url.Values{"redirect_uri": {"http://127.0.0.1:3999/other"}}, "invalid_grant", false},
+		"ResourceMismatch":    {url.Values{"resource": {"http://localhost:8002/mcp"}}, "invalid_target", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := signIn(t, testkit.AuthOptions{})
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {s.code}, "code_verifier": {s.authz.Verifier}}
+			for k, v := range tc.form {
+				form[k] = v
+				if v == nil {
+					delete(form, k)
+				}
+			}
+			status, body := s.c.Form(s.c.Meta.TokenEndpoint, form)
+			wantOAuthError(t, status, body, http.StatusBadRequest, tc.want)
+			if tc.codeAfter {
+				s.tokens(t) // a request refused before the code was read leaves it usable
+			}
+		})
+	}
 	t.Run("CodeOfAnotherClient", func(t *testing.T) {
 		t.Parallel()
 		s := signIn(t, testkit.AuthOptions{})
@@ -740,16 +747,8 @@ func TestRegistration_Policy(t *testing.T) {
 	}})
 	c := testkit.Discover(t, stack.Auth.URL())
 	register := func(token string, redirect string) (int, map[string]any, string) {
-		req, _ := http.NewRequest(http.MethodPost, c.Meta.RegistrationEndpoint, strings.NewReader(`{"redirect_uris":["`+redirect+`"]}`))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp := testkit.Send(t, testkit.BearerRequest(t, http.MethodPost, c.Meta.RegistrationEndpoint, token,
+			strings.NewReader(`{"redirect_uris":["`+redirect+`"]}`)))
 		var body map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		return resp.StatusCode, body, resp.Header.Get("WWW-Authenticate")

@@ -189,10 +189,8 @@ func TestGateway_AnAnswerBrokenOffStaysBroken(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 	stack, _, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
-	req, _ := http.NewRequest(http.MethodPost, stack.Resource.URL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req := testkit.MCPRequest(t, http.MethodPost, stack.Resource.URL(), tok, "",
+		strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return // cut off before the status line: broken, as it should be

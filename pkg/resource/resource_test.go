@@ -43,21 +43,11 @@ func token(t *testing.T, c *testkit.OAuthClient, scope string) string {
 func rawCall(t *testing.T, mcpURL, token, tool string, header ...string) *http.Response {
 	t.Helper()
 	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":%q,"arguments":{}}}`, tool)
-	req, _ := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	req := testkit.MCPRequest(t, http.MethodPost, mcpURL, token, "", strings.NewReader(body))
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return testkit.Send(t, req)
 }
 
 func prmURL(stack *testkit.Stack) string {

@@ -32,19 +32,7 @@ func newSession(t *testing.T, mcpURL, token string) *session {
 func (s *session) rpc(t *testing.T, method string, params any) json.RawMessage {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	req, _ := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	if s.id != "" {
-		req.Header.Set("Mcp-Session-Id", s.id)
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, s.url, s.token, s.id, bytes.NewReader(body)))
 	if id := resp.Header.Get("Mcp-Session-Id"); id != "" {
 		s.id = id
 	}

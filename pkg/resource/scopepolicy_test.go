@@ -55,18 +55,7 @@ func TestGateway_PromptAndResourcePolicies(t *testing.T) {
 	mcpURL := stack.Resource.URL()
 	id := initialize(t, mcpURL, tok)
 	post := func(body string) *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Mcp-Session-Id", id)
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, id, strings.NewReader(body)))
 	}
 	for _, c := range []struct{ body, scope string }{
 		{`{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"secret_plan"}}`, `scope="read admin"`},

@@ -1,8 +1,8 @@
 package resource_test
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"strings"
@@ -19,24 +19,15 @@ import (
 // JSON-RPC method (POST only), sessionID the Mcp-Session-Id to send.
 func send(t *testing.T, mcpURL, token, method, rpc, sessionID string) *http.Response {
 	t.Helper()
-	var body *bytes.Reader
+	var body io.Reader
 	if rpc != "" {
 		params := "{}"
 		if rpc == "initialize" {
-			params = `{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`
+			params = `{"protocolVersion":"` + testkit.MCPVersion + `","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`
 		}
-		body = bytes.NewReader([]byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":%q,"params":%s}`, rpc, params)))
-	} else {
-		body = bytes.NewReader(nil)
+		body = strings.NewReader(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":%q,"params":%s}`, rpc, params))
 	}
-	req, _ := http.NewRequest(method, mcpURL, body)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	if sessionID != "" {
-		req.Header.Set("Mcp-Session-Id", sessionID)
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	}
+	req := testkit.MCPRequest(t, method, mcpURL, token, sessionID, body)
 	if method == http.MethodGet {
 		req.Header.Set("Accept", "text/event-stream")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,23 +71,12 @@ func tokenCall(t *testing.T, base string, form url.Values, basic bool) (int, map
 
 func api(t *testing.T, method, u, token string, body any) (int, map[string]any, []byte) {
 	t.Helper()
-	var rd *bytes.Reader
+	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
 	}
-	req, _ := http.NewRequest(method, u, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := testkit.Send(t, testkit.BearerRequest(t, method, u, token, rd))
 	var raw bytes.Buffer
 	raw.ReadFrom(resp.Body)
 	out := map[string]any{}

@@ -142,15 +142,7 @@ func TestCluster_TwoAuthInstancesOnePostgres(t *testing.T) {
 			t.Fatalf("revoke at B: %d", status)
 		}
 		body := `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
-		req, _ = http.NewRequest(http.MethodPost, c.resource, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Authorization", "Bearer "+at)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, c.resource, at, "", strings.NewReader(body)))
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("the resource server still accepts a token revoked on the other instance: %d", resp.StatusCode)
 		}

@@ -253,17 +253,17 @@ func singleUse(old *store.Token) store.Rotation {
 	return store.RevokeFamily
 }
 
-// withinAnswer retries while the token keeps its answer.
-func withinAnswer(at time.Time) store.RotationPolicy {
-	return func(old *store.Token) store.Rotation {
-		switch {
-		case old.UsedAt.IsZero():
-			return store.RotateFirst
-		case len(old.Answer.Sealed) > 0 && at.Before(old.Answer.Until):
-			return store.RotateRetry
-		}
-		return store.RevokeFamily
+// retryWhileKept retries while the token holds a kept answer; the store
+// drops that answer when the successor is used (the time limit is the
+// auth server's rule, tested there).
+func retryWhileKept(old *store.Token) store.Rotation {
+	if old.UsedAt.IsZero() {
+		return store.RotateFirst
 	}
+	if len(old.Answer.Sealed) > 0 {
+		return store.RotateRetry
+	}
+	return store.RevokeFamily
 }
 
 // A retry changes nothing and sees the kept answer; once the successor
@@ -277,7 +277,7 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 	}
 	answer := store.Answer{Sealed: []byte("sealed answer"), Until: t0.Add(10 * time.Second)}
 	a2, r2 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r1.Hash, t0, withinAnswer(t0), []*store.Token{a2, r2}, answer); err != nil {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, retryWhileKept, []*store.Token{a2, r2}, answer); err != nil {
 		t.Fatal(err)
 	}
 	if tok := mustToken(t, s, r1.Hash); string(tok.Answer.Sealed) != "sealed answer" || !tok.Answer.Until.Equal(answer.Until) {
@@ -288,7 +288,7 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 		a3, r3 := pair(g.ID, t0.Add(time.Hour))
 		err := s.RotateRefresh(ctx, r1.Hash, t0.Add(5*time.Second), func(old *store.Token) store.Rotation {
 			seen = old.Answer.Sealed
-			return withinAnswer(t0.Add(5 * time.Second))(old)
+			return retryWhileKept(old)
 		}, []*store.Token{a3, r3}, store.Answer{Sealed: []byte("other")})
 		if err != nil || string(seen) != "sealed answer" {
 			t.Fatalf("retry %d within grace: %v, saw %q", i+1, err, seen)
@@ -304,14 +304,14 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 	// The successor is used: the predecessor's answer is dropped, and a
 	// late retry of it revokes the family.
 	a4, r4 := pair(g.ID, t0.Add(time.Hour))
-	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(6*time.Second), withinAnswer(t0.Add(6*time.Second)), []*store.Token{a4, r4},
+	if err := s.RotateRefresh(ctx, r2.Hash, t0.Add(6*time.Second), retryWhileKept, []*store.Token{a4, r4},
 		store.Answer{Sealed: []byte("second"), Until: t0.Add(16 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if tok := mustToken(t, s, r1.Hash); len(tok.Answer.Sealed) != 0 {
 		t.Fatalf("the predecessor kept its answer after its successor was used")
 	}
-	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(7*time.Second), withinAnswer(t0.Add(7*time.Second)), nil, store.Answer{}); !errors.Is(err, store.ErrReused) {
+	if err := s.RotateRefresh(ctx, r1.Hash, t0.Add(7*time.Second), retryWhileKept, nil, store.Answer{}); !errors.Is(err, store.ErrReused) {
 		t.Fatalf("retry after the successor was used = %v, want ErrReused", err)
 	}
 	if tok := mustToken(t, s, r4.Hash); tok.RevokedAt.IsZero() {
@@ -325,7 +325,7 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 	if err := s.SaveTokens(ctx, a5, r5); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RotateRefresh(ctx, r5.Hash, t0, withinAnswer(t0), []*store.Token{a6, r6}, answer); err != nil {
+	if err := s.RotateRefresh(ctx, r5.Hash, t0, retryWhileKept, []*store.Token{a6, r6}, answer); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Sweep(ctx, t0.Add(11*time.Second)); err != nil {
