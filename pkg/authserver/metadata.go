@@ -24,7 +24,7 @@ func (s *Server) Metadata() oauth.ServerMetadata {
 		ScopesSupported:                            s.cfg.ScopesSupported,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query"},
-		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		GrantTypesSupported:                        s.grants.Types(),
 		TokenEndpointAuthMethodsSupported:          authMethods,
 		RevocationEndpointAuthMethodsSupported:     authMethods,
 		IntrospectionEndpointAuthMethodsSupported:  []string{oauth.AuthMethodBasic, oauth.AuthMethodPost},

@@ -109,6 +109,7 @@ type Server struct {
 	upstream  *upstream.Client
 	verifier  *jwks.Verifier
 	lookup    *ttlcache.Cache[*store.Client] // TaskManager's answers about client ids
+	grants    oauth.Grants[tokenGrant]
 	limits    limiters
 	cimd      *cimd.Resolver
 	keys      keyring
@@ -161,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 		metrics: newMetrics(),
 		cimd:    cimd.New(cfg.CIMD),
 	}
+	s.grants = oauth.Grants[tokenGrant]{oauth.GrantAuthorizationCode: s.redeemCode, oauth.GrantRefreshToken: s.refresh}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
 			return nil, err

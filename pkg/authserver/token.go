@@ -43,23 +43,21 @@ func (s *Server) tokenEndpoint() http.HandlerFunc {
 	}
 }
 
+// tokenGrant answers a token request of one grant type from client.
+type tokenGrant func(r *http.Request, client *store.Client) (*TokenResponse, *oauth.Error)
+
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	client, oerr := s.authenticateClient(r)
 	if oerr != nil {
 		s.writeError(w, r, oerr)
 		return
 	}
-	var resp *TokenResponse
-	switch gt := r.PostForm.Get("grant_type"); gt {
-	case oauth.GrantAuthorizationCode:
-		resp, oerr = s.redeemCode(r, client)
-	case oauth.GrantRefreshToken:
-		resp, oerr = s.refresh(r, client)
-	case "":
-		oerr = oauth.InvalidRequest("grant_type is missing")
-	default:
-		oerr = oauth.NewError(oauth.CodeUnsupportedGrantType, "supported grant types: authorization_code, refresh_token")
+	grant, oerr := s.grants.For(r)
+	if oerr != nil {
+		s.writeError(w, r, oerr)
+		return
 	}
+	resp, oerr := grant(r, client)
 	if oerr != nil {
 		s.writeError(w, r, oerr)
 		return

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -215,5 +216,31 @@ func TestRedirectTarget_NamesWhereTheBrowserGoes(t *testing.T) {
 		if got := RedirectTarget(u); got != want {
 			t.Errorf("RedirectTarget(%q) = %q, want %q", u, got, want)
 		}
+	}
+}
+
+func TestGrants_ForAndTypes(t *testing.T) {
+	grants := Grants[string]{"refresh_token": "refresh", "authorization_code": "code"}
+	form := func(gt string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/token", nil)
+		r.PostForm = url.Values{}
+		if gt != "" {
+			r.PostForm.Set("grant_type", gt)
+		}
+		return r
+	}
+	if h, oerr := grants.For(form("refresh_token")); oerr != nil || h != "refresh" {
+		t.Fatalf("refresh_token → %q, %v", h, oerr)
+	}
+	if _, oerr := grants.For(form("")); oerr == nil || oerr.Code != CodeInvalidRequest {
+		t.Fatalf("no grant_type → %v, want invalid_request", oerr)
+	}
+	_, oerr := grants.For(form("password"))
+	if oerr == nil || oerr.Code != CodeUnsupportedGrantType ||
+		oerr.Description != "supported grant types: authorization_code, refresh_token" {
+		t.Fatalf("password → %+v", oerr)
+	}
+	if got := grants.Types(); !slices.Equal(got, []string{"authorization_code", "refresh_token"}) {
+		t.Fatalf("Types() = %v", got)
 	}
 }

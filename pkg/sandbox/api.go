@@ -116,7 +116,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		Issuer: u, AuthorizationEndpoint: u + "/oidc/authorize", TokenEndpoint: u + "/oidc/token",
 		UserinfoEndpoint: u + "/oidc/userinfo", JWKSURI: u + "/oidc/jwks", IntrospectionEndpoint: u + "/api/oauth/introspect",
 		ScopesSupported: knownScopes, ResponseTypesSupported: []string{"code"},
-		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
+		GrantTypesSupported:               s.grants.Types(),
 		TokenEndpointAuthMethodsSupported: []string{oauth.AuthMethodBasic, oauth.AuthMethodPost},
 		CodeChallengeMethodsSupported:     []string{oauth.MethodS256},
 		SubjectTypesSupported:             []string{"public"}, IDTokenSigningAlgValuesSupported: []string{"ES256"},

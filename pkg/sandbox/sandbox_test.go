@@ -214,6 +214,12 @@ func TestSandbox_TasksNeedScopes(t *testing.T) {
 			t.Errorf("create %v = %d, want 400", bad, status)
 		}
 	}
+	if status, got, _ := api(t, http.MethodPatch, tasks+"/"+id, rw, map[string]any{"title": " "}); status != 400 || got["error"] != "invalid_request" {
+		t.Errorf("update to an empty title = %d %v", status, got)
+	}
+	if status, got, _ := api(t, http.MethodPatch, tasks+"/999999", rw, map[string]any{"done": true}); status != 404 || got["error"] != "not_found" {
+		t.Errorf("update of a missing task = %d %v", status, got)
+	}
 	if status, _, _ := api(t, http.MethodDelete, tasks+"/"+id, rw, nil); status != 204 {
 		t.Fatalf("delete = %d", status)
 	}

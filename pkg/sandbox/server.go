@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/web"
 )
 
@@ -65,6 +66,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	pages   web.Pages
+	grants  oauth.Grants[tokenGrant]
 	kid     string
 	key     *ecdsa.PrivateKey
 	demo    *user
@@ -110,6 +112,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, db: d, log: cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
 		logins: httpx.NewLimiter(cfg.FailedLogins, time.Minute, cfg.FailedLogins)}
+	s.grants = oauth.Grants[tokenGrant]{oauth.GrantAuthorizationCode: s.exchangeCode, oauth.GrantRefreshToken: s.refresh}
 	if err := s.setup(ctx); err != nil {
 		d.sql.Close()
 		return nil, err

@@ -10,12 +10,44 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
-type taskHandler func(w http.ResponseWriter, r *http.Request, u *user)
+// taskHandler answers a tasks API request for u: the status and body of
+// a success, or an error (an *apiFault, or a store error).
+type taskHandler func(r *http.Request, u *user) (int, any, error)
 
+// apiFault is a refusal with its status and OAuth-style error code.
+type apiFault struct {
+	status     int
+	code, desc string
+}
+
+func (f *apiFault) Error() string { return f.desc }
+
+func badRequest(desc string) error {
+	return &apiFault{http.StatusBadRequest, oauth.CodeInvalidRequest, desc}
+}
+
+// requireScope serves h to a bearer token holding scope and writes its
+// answer: a missing task is 404, any other store failure 500.
 func (s *Server) requireScope(scope string, h taskHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if t, u := s.bearer(w, r, scope); t != nil {
-			h(w, r, u)
+		t, u := s.bearer(w, r, scope)
+		if t == nil {
+			return
+		}
+		status, body, err := h(r, u)
+		var fault *apiFault
+		switch {
+		case err == nil && body == nil:
+			w.WriteHeader(status)
+		case err == nil:
+			oauth.WriteJSONBody(w, status, body)
+		case errors.As(err, &fault):
+			apiError(w, fault.status, fault.code, fault.desc)
+		case errors.Is(err, errNotFound):
+			apiError(w, http.StatusNotFound, "not_found", "no such task")
+		default:
+			s.log.Error("task store", "err", err)
+			apiError(w, http.StatusInternalServerError, oauth.CodeServerError, "the task store failed")
 		}
 	}
 }
@@ -29,79 +61,61 @@ type TaskInput struct {
 
 const maxTitle = 200
 
-func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, u *user) {
+func (s *Server) listTasks(r *http.Request, u *user) (int, any, error) {
 	tasks, err := s.db.listTasks(r.Context(), u.ID)
-	if err != nil {
-		apiError(w, http.StatusInternalServerError, oauth.CodeServerError, "could not list tasks")
-		return
-	}
-	oauth.WriteJSONBody(w, http.StatusOK, tasks)
+	return http.StatusOK, tasks, err
 }
 
-func (s *Server) getTask(w http.ResponseWriter, r *http.Request, u *user) {
-	id, ok := taskID(w, r)
-	if !ok {
-		return
+func (s *Server) getTask(r *http.Request, u *user) (int, any, error) {
+	id, err := taskID(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	t, err := s.db.getTask(r.Context(), u.ID, id)
-	if !s.taskResult(w, err) {
-		return
-	}
-	oauth.WriteJSONBody(w, http.StatusOK, t)
+	return http.StatusOK, t, err
 }
 
-func (s *Server) createTask(w http.ResponseWriter, r *http.Request, u *user) {
-	in, ok := readTask(w, r)
-	if !ok {
-		return
+func (s *Server) createTask(r *http.Request, u *user) (int, any, error) {
+	in, err := readTask(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	if in.Title == nil || strings.TrimSpace(*in.Title) == "" {
-		apiError(w, http.StatusBadRequest, oauth.CodeInvalidRequest, "title is required")
-		return
+		return 0, nil, badRequest("title is required")
 	}
 	var t Task
 	apply(&t, in)
 	created, err := s.db.createTask(r.Context(), u.ID, t, s.now())
-	if !s.taskResult(w, err) {
-		return
-	}
-	oauth.WriteJSONBody(w, http.StatusCreated, created)
+	return http.StatusCreated, created, err
 }
 
-func (s *Server) updateTask(w http.ResponseWriter, r *http.Request, u *user) {
-	id, ok := taskID(w, r)
-	if !ok {
-		return
+func (s *Server) updateTask(r *http.Request, u *user) (int, any, error) {
+	id, err := taskID(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	in, ok := readTask(w, r)
-	if !ok {
-		return
+	in, err := readTask(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	if in.Title != nil && strings.TrimSpace(*in.Title) == "" {
-		apiError(w, http.StatusBadRequest, oauth.CodeInvalidRequest, "title cannot be empty")
-		return
+		return 0, nil, badRequest("title cannot be empty")
 	}
 	t, err := s.db.getTask(r.Context(), u.ID, id)
-	if !s.taskResult(w, err) {
-		return
+	if err != nil {
+		return 0, nil, err
 	}
 	apply(t, in)
 	updated, err := s.db.updateTask(r.Context(), u.ID, *t, s.now())
-	if !s.taskResult(w, err) {
-		return
-	}
-	oauth.WriteJSONBody(w, http.StatusOK, updated)
+	return http.StatusOK, updated, err
 }
 
-func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request, u *user) {
-	id, ok := taskID(w, r)
-	if !ok {
-		return
+func (s *Server) deleteTask(r *http.Request, u *user) (int, any, error) {
+	id, err := taskID(r)
+	if err != nil {
+		return 0, nil, err
 	}
-	if !s.taskResult(w, s.db.deleteTask(r.Context(), u.ID, id)) {
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, s.db.deleteTask(r.Context(), u.ID, id)
 }
 
 func apply(t *Task, in TaskInput) {
@@ -116,46 +130,27 @@ func apply(t *Task, in TaskInput) {
 	}
 }
 
-func taskID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+func taskID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		apiError(w, http.StatusBadRequest, oauth.CodeInvalidRequest, "the task id must be a positive integer")
-		return 0, false
+		return 0, badRequest("the task id must be a positive integer")
 	}
-	return id, true
+	return id, nil
 }
 
-func readTask(w http.ResponseWriter, r *http.Request) (TaskInput, bool) {
+func readTask(r *http.Request) (TaskInput, error) {
 	var in TaskInput
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			apiError(w, http.StatusRequestEntityTooLarge, oauth.CodeInvalidRequest, "the request body is too large")
-		} else {
-			apiError(w, http.StatusBadRequest, oauth.CodeInvalidRequest, "the body must be a JSON task: "+err.Error())
+			return in, &apiFault{http.StatusRequestEntityTooLarge, oauth.CodeInvalidRequest, "the request body is too large"}
 		}
-		return in, false
+		return in, badRequest("the body must be a JSON task: " + err.Error())
 	}
 	if in.Title != nil && len(*in.Title) > maxTitle {
-		apiError(w, http.StatusBadRequest, oauth.CodeInvalidRequest, "title is longer than 200 characters")
-		return in, false
+		return in, badRequest("title is longer than 200 characters")
 	}
-	return in, true
-}
-
-// taskResult writes the error response for err, if any, and reports
-// whether the handler may go on.
-func (s *Server) taskResult(w http.ResponseWriter, err error) bool {
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, errNotFound):
-		apiError(w, http.StatusNotFound, "not_found", "no such task")
-	default:
-		s.log.Error("task store", "err", err)
-		apiError(w, http.StatusInternalServerError, oauth.CodeServerError, "the task store failed")
-	}
-	return false
+	return in, nil
 }

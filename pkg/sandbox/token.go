@@ -30,6 +30,9 @@ func (s *Server) authenticateClient(r *http.Request) (*client, *oauth.Error) {
 	return c, nil
 }
 
+// tokenGrant answers a token request of one grant type from c.
+type tokenGrant func(r *http.Request, c *client) (*tokenResponse, *oauth.Error)
+
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauth.WriteJSON(w, r, oauth.FormError(err))
@@ -40,17 +43,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteJSON(w, r, oerr)
 		return
 	}
-	var resp *tokenResponse
-	switch r.PostForm.Get("grant_type") {
-	case "authorization_code":
-		resp, oerr = s.exchangeCode(r, c)
-	case "refresh_token":
-		resp, oerr = s.refresh(r, c)
-	case "":
-		oerr = oauth.InvalidRequest("grant_type is missing")
-	default:
-		oerr = oauth.NewError(oauth.CodeUnsupportedGrantType, "supported grant types: authorization_code, refresh_token")
+	grant, oerr := s.grants.For(r)
+	if oerr != nil {
+		oauth.WriteJSON(w, r, oerr)
+		return
 	}
+	resp, oerr := grant(r, c)
 	if oerr != nil {
 		oauth.WriteJSON(w, r, oerr)
 		return
