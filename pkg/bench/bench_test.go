@@ -35,6 +35,8 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/testkit/oidcop"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 const workers = 8
 
 // bareMCP is the same mcp-go streamable server and whoami tool, with no
@@ -335,7 +337,7 @@ func BenchmarkFullFlow(b *testing.B) {
 // startAuthProcess runs `serve auth` as its own process (for memory
 // figures) against the sandbox at sbURL.
 func startAuthProcess(b *testing.B, port int, sbURL string, extra ...string) *exec.Cmd {
-	cmd := exec.Command(tmcpBinary(b), append([]string{"serve", "auth", "--port", strconv.Itoa(port), "--log-level", "warn",
+	cmd := exec.Command(testkit.Binary(b), append([]string{"serve", "auth", "--port", strconv.Itoa(port), "--log-level", "warn",
 		"--rate-limit", "0", "--registration-limit", "0", "--client-rate-limit", "0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+b.TempDir(), "XDG_CONFIG_HOME="+b.TempDir(),
 		"TASKMANAGER_BASE_URL="+sbURL, "TASKMANAGER_CLIENT_ID="+testkit.UpstreamClientID,
@@ -439,7 +441,7 @@ func BenchmarkIdleAndStart(b *testing.B) {
 		sb := testkit.StartSandbox(b, "http://localhost:1/oauth/callback")
 		authPort, resPort := testkit.FreePort(b), testkit.FreePort(b)
 		auth := startAuthProcess(b, authPort, sb.URL())
-		res := exec.Command(tmcpBinary(b), "serve", "resource", "--port", strconv.Itoa(resPort), "--log-level", "warn",
+		res := exec.Command(testkit.Binary(b), "serve", "resource", "--port", strconv.Itoa(resPort), "--log-level", "warn",
 			"--auth-server", fmt.Sprintf("http://localhost:%d", authPort))
 		res.Env = append(os.Environ(), "XDG_STATE_HOME="+b.TempDir(), "TMCP_RESOURCE_CLIENT_SECRET=bench-resource-secret")
 		if err := res.Start(); err != nil {
@@ -452,7 +454,7 @@ func BenchmarkIdleAndStart(b *testing.B) {
 		var starts []time.Duration
 		for j := 0; j < 20; j++ {
 			t0 := time.Now()
-			if err := exec.Command(tmcpBinary(b), "--help").Run(); err != nil {
+			if err := exec.Command(testkit.Binary(b), "--help").Run(); err != nil {
 				b.Fatal(err)
 			}
 			starts = append(starts, time.Since(t0))

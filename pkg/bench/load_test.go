@@ -2,14 +2,11 @@ package bench
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -59,30 +56,4 @@ func procMemKB(pid int, field string) int {
 		}
 	}
 	return 0
-}
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func tmcpBinary(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tmcp-bench-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tmcp")
-		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tmcp").CombinedOutput(); err != nil {
-			buildErr = err
-			_ = out
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return binPath
 }

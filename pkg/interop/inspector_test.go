@@ -18,7 +18,7 @@ import (
 // scripted, then the call's structured result is checked.
 func TestInspectorCLI(t *testing.T) {
 	dir := interopDir(t)
-	mcpURL, _ := startDev(t, buildTmcp(t))
+	mcpURL, _ := startDev(t, testkit.Binary(t))
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -44,17 +44,6 @@ func conformance(dir string) string {
 	return filepath.Join(dir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
 }
 
-// buildTmcp builds the real binary once per test.
-func buildTmcp(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tmcp")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/tmcp")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build tmcp: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func run(t *testing.T, timeout time.Duration, env []string, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -78,7 +67,7 @@ func TestConformance_AuthScenarios(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("curl is needed as the headless browser")
 	}
-	env := []string{"TMCP=" + buildTmcp(t), "BROWSER=curl -sfL -o /dev/null", "NO_COLOR=1"}
+	env := []string{"TMCP=" + testkit.Binary(t), "BROWSER=curl -sfL -o /dev/null", "NO_COLOR=1"}
 	client := filepath.Join(dir, "flow-client.sh")
 	out, err := run(t, 5*time.Minute, env, node(dir), conformance(dir), "client", "--command", client,
 		"--suite", "auth", "--expected-failures", filepath.Join(dir, "expected-failures.yaml"))

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testkit.Main(m)
 }
 
 // TestTypeScriptSDKClient runs the official TypeScript SDK's OAuth client
@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 // `tmcp dev`.
 func TestTypeScriptSDKClient(t *testing.T) {
 	dir := interopDir(t)
-	mcpURL, authURL := startDev(t, buildTmcp(t))
+	mcpURL, authURL := startDev(t, testkit.Binary(t))
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

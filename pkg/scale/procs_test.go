@@ -3,11 +3,9 @@ package scale_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,38 +15,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testkit.StopPostgres()
-	os.Exit(code)
-}
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// tmcpBinary builds the real binary once for the package's tests.
-func tmcpBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tmcp-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tmcp")
-		out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, "../../cmd/tmcp").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // proc is a running tmcp process.
 type proc struct {
@@ -81,7 +48,7 @@ func start(t *testing.T, env []string, healthURL string, args ...string) *proc {
 // ends.
 func launch(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(tmcpBinary(t), args...), logs: &syncBuffer{}}
+	p := &proc{cmd: exec.Command(testkit.Binary(t), args...), logs: &syncBuffer{}}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -120,7 +87,7 @@ func TestVersion_BuiltFromAClone(t *testing.T) {
 	if _, err := os.Stat("../../.git"); err != nil {
 		t.Skip("not a git checkout: go build records no commit")
 	}
-	out, err := exec.Command(tmcpBinary(t), "version", "-o", "json").Output()
+	out, err := exec.Command(testkit.Binary(t), "version", "-o", "json").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
