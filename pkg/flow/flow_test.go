@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/flow"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
@@ -228,6 +230,36 @@ func TestRun_MalformedMetadataURLs(t *testing.T) {
 			if failed == nil || failed.Name != want || !strings.Contains(failed.Error, "not a usable URL") {
 				t.Errorf("%s = %s: failed step %+v, want %s naming the malformed URL\n%s", field, bad, failed, want, names(r))
 			}
+		}
+	}
+}
+
+// A server whose whoami answers text alone (no structuredContent) fails
+// that step and says so; one without the built-in tools skips their steps.
+func TestRun_ToolAnswersOfTheWrongShape(t *testing.T) {
+	t.Parallel()
+	run := func(tools ...string) *flow.Report {
+		team := server.NewMCPServer("team", "1.0.0")
+		for _, name := range tools {
+			team.AddTool(mcp.NewTool(name), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return mcp.NewToolResultText("alice"), nil
+			})
+		}
+		backend := httptest.NewServer(server.NewStreamableHTTPServer(team))
+		t.Cleanup(backend.Close)
+		stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
+			c.Proxy = backend.URL + "/mcp"
+		}})
+		return flow.Run(context.Background(), flow.Options{Server: stack.Resource.URL(), Open: signInInBackground(t), Timeout: 20 * time.Second})
+	}
+	report := run("whoami")
+	if s := report.Step("whoami"); report.OK || s == nil || s.OK || s.Error != "whoami answered something other than an identity" {
+		t.Fatalf("whoami step = %+v\n%s", s, names(report))
+	}
+	report = run("hello")
+	for _, name := range []string{"whoami", "list_tasks", "create_task"} {
+		if s := report.Step(name); !report.OK || s == nil || !s.Skipped || !strings.Contains(s.Detail+s.Error, "the server has no "+name+" tool") {
+			t.Fatalf("%s step = %+v\n%s", name, s, names(report))
 		}
 	}
 }

@@ -201,21 +201,31 @@ func structured(res *mcp.CallToolResult, out any) error {
 	return json.Unmarshal(raw, out)
 }
 
-func (r *runner) whoami(ctx context.Context) (string, error) {
-	if _, ok := r.tool("whoami"); !ok {
-		return "", errSkip{"the server has no whoami tool"}
+// callFor calls a tool a step is about and decodes its structuredContent
+// into out; an answer that does not decode, or that valid refuses, is
+// "something other than shape". A server without the tool skips the step.
+func (r *runner) callFor(ctx context.Context, name string, args map[string]any, out any, shape string, valid func() bool) error {
+	if _, ok := r.tool(name); !ok {
+		return errSkip{"the server has no " + name + " tool"}
 	}
-	res, _, err := r.callTool(ctx, "whoami", nil)
+	res, _, err := r.callTool(ctx, name, args)
 	if err != nil {
-		return "", err
+		return err
 	}
+	if structured(res, out) != nil || !valid() {
+		return fmt.Errorf("%s answered something other than %s", name, shape)
+	}
+	return nil
+}
+
+func (r *runner) whoami(ctx context.Context) (string, error) {
 	var id struct {
 		Username string   `json:"username"`
 		ClientID string   `json:"client_id"`
 		Scopes   []string `json:"scopes"`
 	}
-	if err := structured(res, &id); err != nil || id.ClientID == "" {
-		return "", errors.New("whoami answered something other than an identity")
+	if err := r.callFor(ctx, "whoami", nil, &id, "an identity", func() bool { return id.ClientID != "" }); err != nil {
+		return "", err
 	}
 	if id.ClientID != r.clientID {
 		return "", fmt.Errorf("whoami names client %q, not this one (%q)", id.ClientID, r.clientID)
@@ -224,18 +234,11 @@ func (r *runner) whoami(ctx context.Context) (string, error) {
 }
 
 func (r *runner) readTool(ctx context.Context) (string, error) {
-	if _, ok := r.tool("list_tasks"); !ok {
-		return "", errSkip{"the server has no list_tasks tool"}
-	}
-	res, _, err := r.callTool(ctx, "list_tasks", nil)
-	if err != nil {
-		return "", err
-	}
 	var out struct {
 		Tasks []json.RawMessage `json:"tasks"`
 	}
-	if err := structured(res, &out); err != nil || out.Tasks == nil {
-		return "", errors.New(`list_tasks answered something other than {"tasks": […]}`)
+	if err := r.callFor(ctx, "list_tasks", nil, &out, `{"tasks": […]}`, func() bool { return out.Tasks != nil }); err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("%d tasks at TaskManager", len(out.Tasks)), nil
 }
@@ -243,19 +246,13 @@ func (r *runner) readTool(ctx context.Context) (string, error) {
 // writeTool creates a task and deletes it again: with a read-only token it
 // is where a tmcp server asks for write, and the client steps up.
 func (r *runner) writeTool(ctx context.Context) (string, error) {
-	if _, ok := r.tool("create_task"); !ok {
-		return "", errSkip{"the server has no create_task tool"}
-	}
 	before := r.signInCount()
-	res, _, err := r.callTool(ctx, "create_task", map[string]any{"title": "tmcp flow test", "description": "made and deleted by tmcp flow test"})
-	if err != nil {
-		return "", err
-	}
 	var task struct {
 		ID int64 `json:"id"`
 	}
-	if err := structured(res, &task); err != nil || task.ID == 0 {
-		return "", errors.New("create_task answered something other than a task")
+	args := map[string]any{"title": "tmcp flow test", "description": "made and deleted by tmcp flow test"}
+	if err := r.callFor(ctx, "create_task", args, &task, "a task", func() bool { return task.ID != 0 }); err != nil {
+		return "", err
 	}
 	detail := fmt.Sprintf("task %d created", task.ID)
 	if _, ok := r.tool("delete_task"); ok {
