@@ -1,108 +1,78 @@
 // Package postgres is the store for several tmcp instances sharing one
-// PostgreSQL database (pgx v5). Consumption of codes and states is one
-// conditional statement; refresh rotation and family revocation are
-// transactions holding row locks, so they are correct across processes.
+// PostgreSQL database (pgx v5, through database/sql): sqlstore's
+// statements, with row locks where a transaction reads what it changes.
 package postgres
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlstore"
 )
 
 // Store implements store.Store on PostgreSQL.
-type Store struct{ pool *pgxpool.Pool }
+type Store = sqlstore.Store
 
-var _ store.Store = (*Store)(nil)
+// SchemaVersionCurrent is the version Open brings a schema to.
+var SchemaVersionCurrent = sqlstore.SchemaVersionCurrent()
 
-// Open connects to dsn (postgres://…) and applies the migrations.
+// textArray scans a TEXT[] column into a slice. pgtype's Map caches scan
+// plans and is not safe for concurrent use, so each scan borrows one.
+type textArray struct{ p *[]string }
+
+var typeMaps = sync.Pool{New: func() any { return pgtype.NewMap() }}
+
+func (a textArray) Scan(src any) error {
+	m := typeMaps.Get().(*pgtype.Map)
+	defer typeMaps.Put(m)
+	return m.SQLScanner(a.p).Scan(src)
+}
+
+var dialect = sqlstore.Dialect{
+	Numbered: true,
+	LockRow:  " FOR UPDATE",
+	// Several instances may start at once.
+	LockMigrations: `SELECT pg_advisory_xact_lock(7342015)`,
+	Types:          sqlrow.PostgreSQLTypes,
+	ListColumn:     func(p *[]string) any { return textArray{p} },
+	ListValue: func(v []string) any {
+		if v == nil {
+			return []string{}
+		}
+		return v
+	},
+	IsConflict: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
+	},
+}
+
+// Open connects to dsn (postgres://…) and applies the migrations. The
+// connection limits are pgxpool's, read from the DSN the same way
+// (pool_max_conns, default the larger of 4 and the CPUs;
+// pool_max_conn_idle_time, default 30 minutes).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("PostgreSQL DSN: %w", err)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	db := stdlib.OpenDB(*cfg.ConnConfig)
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
+	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	s, err := sqlstore.Open(ctx, db, dialect)
 	if err != nil {
-		return nil, err
-	}
-	s := &Store{pool: pool}
-	if err := s.Migrate(ctx); err != nil {
-		pool.Close()
+		db.Close()
 		return nil, err
 	}
 	return s, nil
-}
-
-var migrations = sqlrow.Migrations(sqlrow.PostgreSQLTypes)
-
-// SchemaVersionCurrent is the version Migrate brings a schema to.
-var SchemaVersionCurrent = len(migrations)
-
-// Migrate brings the schema to the newest version. An advisory lock lets
-// several instances start at once.
-func (s *Store) Migrate(ctx context.Context) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342015)`); err != nil {
-		return err
-	}
-	if err := store.ApplyMigrations(ctx, migrationTx{tx}, migrations); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
-}
-
-type migrationTx struct{ tx pgx.Tx }
-
-func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
-	_, err := m.tx.Exec(ctx, query, args...)
-	return err
-}
-
-func (m migrationTx) Version(ctx context.Context) (int, bool, error) {
-	var v int
-	err := m.tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (migrationTx) SetVersion() string { return `UPDATE schema_version SET version = $1` }
-
-// SchemaVersion reports the applied migration version.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	return v, s.pool.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
-}
-
-func (s *Store) Close() error                   { s.pool.Close(); return nil }
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
-
-var ts = sqlrow.Nanos
-
-func notFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-// conflict maps a unique-key violation to store.ErrConflict.
-func conflict(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		return store.ErrConflict
-	}
-	return err
 }

@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,19 +17,43 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
+	"github.com/tmcp-dev/tmcp/pkg/store/sqlstore"
 )
 
 // Store implements store.Store on SQLite.
-type Store struct {
-	db *sql.DB
-	// tokenGrant is introspection's query, prepared once: SQLite spends
-	// more time parsing a statement than running this one.
-	tokenGrant *sql.Stmt
+type Store = sqlstore.Store
+
+// Lists are kept as JSON text.
+type jsonList []string
+
+func (l *jsonList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("list column holds %T", src)
+	}
+	return json.Unmarshal(b, (*[]string)(l))
 }
 
-var _ store.Store = (*Store)(nil)
+var dialect = sqlstore.Dialect{
+	Types:      sqlrow.SQLiteTypes,
+	ListColumn: func(p *[]string) any { return (*jsonList)(p) },
+	ListValue: func(v []string) any {
+		if v == nil {
+			v = []string{}
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	},
+	IsConflict:    func(err error) bool { return strings.Contains(err.Error(), "UNIQUE") },
+	PrepareLookup: true,
+	AfterSweep:    shrink,
+}
 
 // Open opens (creating if needed) the database at path and applies the
 // schema migrations.
@@ -58,107 +83,45 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db}
 	// Auto-vacuum is a property of the file, set once here: as a pragma of
 	// every connection it would take the write lock for each new one and
 	// stall requests under load.
-	if err := s.incrementalVacuum(ctx); err != nil {
+	if err := incrementalVacuum(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	s, err := sqlstore.Open(ctx, db, dialect)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if s.tokenGrant, err = db.PrepareContext(ctx, sqlrow.TokenGrantQuery(`t.hash = ?`)); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return s, nil
-}
-
-var migrations = sqlrow.Migrations(sqlrow.SQLiteTypes)
-
-func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := store.ApplyMigrations(ctx, migrationTx{tx}, migrations); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-type migrationTx struct{ tx *sql.Tx }
-
-func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
-	_, err := m.tx.ExecContext(ctx, query, args...)
-	return err
-}
-
-func (m migrationTx) Version(ctx context.Context) (int, bool, error) {
-	var v int
-	err := m.tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (migrationTx) SetVersion() string { return `UPDATE schema_version SET version = ?` }
-
-// Close closes the database.
-func (s *Store) Close() error {
-	s.tokenGrant.Close()
-	return s.db.Close()
-}
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
-
-var ts = sqlrow.Nanos
-
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-// conflict maps a unique-key violation to store.ErrConflict.
-func conflict(err error) error {
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-		return store.ErrConflict
-	}
-	return err
 }
 
 // incrementalVacuum turns on incremental auto-vacuum for a database made
 // before tmcp asked for it (a one-time VACUUM), so that sweeps can give
 // the space of expired rows back to the file system.
-func (s *Store) incrementalVacuum(ctx context.Context) error {
+func incrementalVacuum(ctx context.Context, db *sql.DB) error {
 	var mode int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+	if err := db.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
 		return err
 	}
 	if mode == 2 { // INCREMENTAL
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+	if _, err := db.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `VACUUM`)
+	_, err := db.ExecContext(ctx, `VACUUM`)
 	return err
 }
 
 // shrink returns freed pages to the file system and truncates the WAL,
 // after a sweep deleted rows.
-func (s *Store) shrink(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+func shrink(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return err
 }

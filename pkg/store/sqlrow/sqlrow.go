@@ -1,7 +1,7 @@
-// Package sqlrow is what the SQLite and PostgreSQL stores share: the
+// Package sqlrow is how store values live in SQL tables: the schema, the
 // column lists, how a row becomes a store value and a value becomes
-// statement arguments, and how times are kept. The statements themselves
-// stay in each backend, where placeholders and locking differ.
+// statement arguments, and how times are kept. sqlstore writes the
+// statements.
 package sqlrow
 
 import (
@@ -12,12 +12,12 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/store"
 )
 
-// Scanner is one row: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all fit.
+// Scanner is one row: *sql.Row and *sql.Rows both fit.
 type Scanner interface {
 	Scan(dest ...any) error
 }
 
-// Rows is a result set as both drivers give it.
+// Rows is a result set.
 type Rows interface {
 	Scanner
 	Next() bool

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,6 +103,26 @@ func testClientRoundTrip(t *testing.T, s store.Store) {
 	if _, err := s.GetClient(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetClient(unknown) = %v, want ErrNotFound", err)
 	}
+
+	// List elements that a list column's encoding must quote, read by
+	// many at once.
+	odd := []string{"https://x.example/cb?a=1,2&b={x}", `app.example:/c"b\`, "NULL", " spaced ", ""}
+	if err := s.CreateClient(ctx, &store.Client{ID: "c2", RedirectURIs: odd, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			got, err := s.GetClient(ctx, "c2")
+			if err != nil || !slices.Equal(got.RedirectURIs, odd) {
+				t.Errorf("GetClient(c2) = %q, %v", got.RedirectURIs, err)
+			}
+			if all, err := s.ListClients(ctx); err != nil || len(all) != 2 {
+				t.Errorf("ListClients = %d clients, %v", len(all), err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func testPendingSingleUse(t *testing.T, s store.Store) {
