@@ -47,11 +47,8 @@ func TestClientLookup_AcceptsTaskManagerClients(t *testing.T) {
 	id := registerAtSandbox(t, stack.Sandbox.URL())
 	c := testkit.Discover(t, stack.Auth.URL())
 	c.ClientID = id // no registration at tmcp
-	authz := c.AuthorizeURL(nil)
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
-	if status != http.StatusOK || tok["access_token"] == nil {
-		t.Fatalf("exchange as a TaskManager-registered client: %d %v", status, tok)
+	if tok := c.SignInForTokens(nil); tok["access_token"] == nil {
+		t.Fatalf("exchange as a TaskManager-registered client: %v", tok)
 	}
 	pageError(t, c.AuthorizeURL(map[string]string{"redirect_uri": "https://other.example/cb"}).URL, "redirect URI does not match")
 	pageError(t, c.AuthorizeURL(map[string]string{"client_id": "tm_ci_unknown"}).URL, "not registered with this server")

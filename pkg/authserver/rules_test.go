@@ -405,9 +405,7 @@ func TestToken_RefreshRules(t *testing.T) {
 		t.Parallel()
 		stack := testkit.StartStack(t, testkit.AuthOptions{})
 		c := stack.PublicClient(t)
-		authz := c.AuthorizeURL(map[string]string{"scope": "read"})
-		code := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL).Query().Get("code")
-		_, tok := c.Exchange(code, authz.Verifier)
+		tok := c.SignInForTokens(map[string]string{"scope": "read"})
 		status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"},
 			"refresh_token": {tok["refresh_token"].(string)}, "scope": {"read write"}})
 		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_scope")
@@ -656,12 +654,7 @@ func TestMetadata_DiscoveryPaths(t *testing.T) {
 		}
 	}
 	// The whole flow works under the issuer's path too.
-	c := pathStack.PublicClient(t)
-	authz := c.AuthorizeURL(nil)
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	if status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier); status != http.StatusOK {
-		t.Fatalf("flow under an issuer path: %d %v", status, tok)
-	}
+	pathStack.PublicClient(t).SignInForTokens(nil)
 }
 
 func TestFallbackPaths_2025_03_26(t *testing.T) {
@@ -670,11 +663,7 @@ func TestFallbackPaths_2025_03_26(t *testing.T) {
 	c := stack.PublicClient(t)
 	c.Meta.AuthorizationEndpoint = stack.Auth.URL() + "/authorize"
 	c.Meta.TokenEndpoint = stack.Auth.URL() + "/token"
-	authz := c.AuthorizeURL(nil)
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	if status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier); status != http.StatusOK {
-		t.Fatalf("fallback token path: %d %v", status, tok)
-	}
+	c.SignInForTokens(nil)
 }
 
 func TestCORS_OnlyOnAPIEndpoints(t *testing.T) {

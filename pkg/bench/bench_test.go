@@ -55,16 +55,6 @@ func bareMCP(tb testing.TB) string {
 	return srv.URL + "/mcp"
 }
 
-func tmcpToken(tb testing.TB, stack *testkit.Stack) string {
-	c := testkit.Discover(tb, stack.Auth.URL())
-	c.Resource = stack.Resource.URL()
-	c.RegisterPublic()
-	authz := c.AuthorizeURL(map[string]string{"scope": "read"})
-	back := testkit.SignIn(tb, testkit.NewBrowser(tb, c.RedirectURI), authz.URL)
-	_, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
-	return tok["access_token"].(string)
-}
-
 // mcpCaller opens one MCP session a worker and returns an op that calls
 // whoami on the worker's session.
 func mcpCaller(tb testing.TB, mcpURL, token string) func(int) error {
@@ -97,9 +87,9 @@ func BenchmarkGateway(b *testing.B) {
 		backend := bareMCP(b)
 		direct := rawCaller(b, backend, "none", "whoami")
 		gw := testkit.StartStack(b, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) { c.Proxy = backend }})
-		through := rawCaller(b, gw.Resource.URL(), tmcpToken(b, gw), "whoami")
+		through := rawCaller(b, gw.Resource.URL(), gw.AccessToken(b, "read"), "whoami")
 		builtin := testkit.StartStack(b, testkit.AuthOptions{Resource: true})
-		own := rawCaller(b, builtin.Resource.URL(), tmcpToken(b, builtin), "whoami")
+		own := rawCaller(b, builtin.Resource.URL(), builtin.AccessToken(b, "read"), "whoami")
 		// Two references. A bare httputil.ReverseProxy (no auth, no
 		// checks) in front of the same backend: what a gateway built on
 		// the standard library's proxy reaches here. A TCP forwarder that
@@ -224,7 +214,7 @@ func BenchmarkToolsCall(b *testing.B) {
 		for _, format := range formats {
 			stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true,
 				Mutate: func(c *authserver.Config) { c.TokenFormat = format }})
-			ops = append(ops, mcpCaller(b, stack.Resource.URL(), tmcpToken(b, stack)))
+			ops = append(ops, mcpCaller(b, stack.Resource.URL(), stack.AccessToken(b, "read")))
 		}
 		rates := interleaved(b, 4, time.Second, append([]func(int) error{bare}, ops...)...)
 		for k, format := range formats {
@@ -246,7 +236,7 @@ func BenchmarkIntrospect(b *testing.B) {
 			Registrations: config.Lookup(config.KeyAuthRegLimit).Default.(int), PerClient: config.Lookup(config.KeyAuthClientLimit).Default.(int),
 			FailedAuth: config.Lookup(config.KeyAuthFailedLimit).Default.(int)}
 		stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true, Mutate: func(c *authserver.Config) { c.Limits = defaults }})
-		token := tmcpToken(b, stack)
+		token := stack.AccessToken(b, "read")
 		form := url.Values{"token": {token}}.Encode()
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 		introspectAs := func(u, form, id, secret string) func(int) error { return introspectOp(hc, u, form, id, secret) }
@@ -498,7 +488,7 @@ func BenchmarkIntrospectMillionTokens(b *testing.B) {
 	// rounds, so the machine's drift hits both alike.
 	stackOp := func() (*testkit.Stack, string, func(int) error) {
 		stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true})
-		token := tmcpToken(b, stack)
+		token := stack.AccessToken(b, "read")
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 		return stack, token, introspectOp(hc, stack.Auth.URL()+"/introspect", url.Values{"token": {token}}.Encode(),
 			testkit.ResourceClientID, testkit.ResourceSecret)

@@ -234,13 +234,7 @@ var scenarioLine = regexp.MustCompile(`(?m)^[✓✗] ([a-z0-9-]+): (\d+ passed, 
 // its resource server.
 func signedIn(t *testing.T, stack *testkit.Stack) string {
 	t.Helper()
-	c := testkit.Discover(t, stack.Auth.URL())
-	c.Resource = stack.Resource.URL()
-	c.RegisterPublic()
-	authz := c.AuthorizeURL(nil)
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	_, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
-	return tok["access_token"].(string)
+	return stack.AccessToken(t, "")
 }
 
 // withToken puts a proxy on loopback in front of mcpURL that adds token:

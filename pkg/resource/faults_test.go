@@ -42,9 +42,7 @@ func TestFaults_StorageStoppedAndFrozen(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	stack, c, _ := full(t, testkit.AuthOptions{Store: store.WithTimeout(st, time.Second),
 		MutateResource: func(cfg *resource.Config) { cfg.CacheTTL = 0 }}, "read")
-	authz := c.AuthorizeURL(nil)
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	_, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
+	tok := c.SignInForTokens(nil)
 	access, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
 	mcpURL, authURL := stack.Resource.URL(), stack.Auth.URL()
 

@@ -29,13 +29,7 @@ func full(t *testing.T, opts testkit.AuthOptions, scope string) (*testkit.Stack,
 
 func token(t *testing.T, c *testkit.OAuthClient, scope string) string {
 	t.Helper()
-	authz := c.AuthorizeURL(map[string]string{"scope": scope})
-	back := testkit.SignIn(t, testkit.NewBrowser(t, c.RedirectURI), authz.URL)
-	status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
-	if status != http.StatusOK {
-		t.Fatalf("exchange: %d %v", status, tok)
-	}
-	return tok["access_token"].(string)
+	return c.SignInForTokens(map[string]string{"scope": scope})["access_token"].(string)
 }
 
 // rawCall posts a JSON-RPC tools/call without an MCP client, to see the

@@ -216,3 +216,31 @@ func (s *Stack) PublicClient(t testing.TB) *OAuthClient {
 	c.RegisterPublic()
 	return c
 }
+
+// SignInForTokens signs in as the demo user, with params on the authorize
+// request, and redeems the code: the token response. A step that fails
+// fails the test.
+func (c *OAuthClient) SignInForTokens(params map[string]string) map[string]any {
+	c.t.Helper()
+	authz := c.AuthorizeURL(params)
+	back := SignIn(c.t, NewBrowser(c.t, c.RedirectURI), authz.URL)
+	status, tok := c.Exchange(back.Query().Get("code"), authz.Verifier)
+	if status != http.StatusOK {
+		c.t.Fatalf("exchange: %d %v", status, tok)
+	}
+	return tok
+}
+
+// AccessToken is the demo user's access token with scope (empty: the
+// default), for a new public client, bound to the stack's MCP server.
+func (s *Stack) AccessToken(t testing.TB, scope string) string {
+	t.Helper()
+	c := Discover(t, s.Auth.URL())
+	c.Resource = s.Resource.URL()
+	c.RegisterPublic()
+	var params map[string]string
+	if scope != "" {
+		params = map[string]string{"scope": scope}
+	}
+	return c.SignInForTokens(params)["access_token"].(string)
+}
