@@ -50,9 +50,8 @@ var dialect = sqlstore.Dialect{
 		b, _ := json.Marshal(v)
 		return string(b)
 	},
-	IsConflict:    func(err error) bool { return strings.Contains(err.Error(), "UNIQUE") },
-	PrepareLookup: true,
-	AfterSweep:    shrink,
+	IsConflict: func(err error) bool { return strings.Contains(err.Error(), "UNIQUE") },
+	AfterSweep: shrink,
 }
 
 // Open opens (creating if needed) the database at path and applies the

@@ -30,10 +30,6 @@ type Dialect struct {
 	ListColumn     sqlrow.ListColumn
 	ListValue      func([]string) any
 	IsConflict     func(error) bool
-	// PrepareLookup prepares introspection's query once: SQLite spends
-	// more time parsing that statement than running it (pgx caches its
-	// statements on each connection itself).
-	PrepareLookup bool
 	// AfterSweep runs after a sweep removed rows.
 	AfterSweep func(ctx context.Context, db *sql.DB) error
 }
@@ -43,6 +39,9 @@ type Store struct {
 	db         *sql.DB
 	d          Dialect
 	migrations []string
+	// tokenGrant is introspection's query, prepared once: SQLite spends
+	// more time parsing it than running it (on PostgreSQL, database/sql
+	// keeps it prepared on each connection, as pgx's own cache would).
 	tokenGrant *sql.Stmt
 }
 
@@ -54,11 +53,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	if d.PrepareLookup {
-		var err error
-		if s.tokenGrant, err = db.PrepareContext(ctx, s.q(sqlrow.TokenGrantQuery(`t.hash = ?`))); err != nil {
-			return nil, err
-		}
+	var err error
+	if s.tokenGrant, err = db.PrepareContext(ctx, s.q(sqlrow.TokenGrantQuery(`t.hash = ?`))); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -74,9 +71,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if s.tokenGrant != nil {
-		s.tokenGrant.Close()
-	}
+	s.tokenGrant.Close()
 	return s.db.Close()
 }
 

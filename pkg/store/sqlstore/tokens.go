@@ -121,12 +121,6 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 }
 
 func (s *Store) GetTokenGrant(ctx context.Context, hash string) (*store.Token, *store.Grant, error) {
-	var row *sql.Row
-	if s.tokenGrant != nil {
-		row = s.tokenGrant.QueryRowContext(ctx, hash)
-	} else {
-		row = s.db.QueryRowContext(ctx, s.q(sqlrow.TokenGrantQuery(`t.hash = ?`)), hash)
-	}
-	t, g, err := sqlrow.TokenGrant(row)
+	t, g, err := sqlrow.TokenGrant(s.tokenGrant.QueryRowContext(ctx, hash))
 	return t, g, notFound(err)
 }
