@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,5 +100,37 @@ func TestSweep_ShrinksTheFileAndSideFilesArePrivate(t *testing.T) {
 	t.Logf("database and WAL: %d KiB with 20,000 tokens, %d KiB after the sweep", full>>10, after>>10)
 	if after > full/4 {
 		t.Fatalf("the files kept %d of %d bytes after the sweep", after, full)
+	}
+}
+
+// A database migrated by a newer tmcp is refused, and left as it was.
+func TestOpen_RefusesANewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tmcp.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := s.SchemaVersion(ctx)
+	if err != nil || current == 0 {
+		t.Fatalf("schema version %d, %v", current, err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE schema_version SET version = ?`, current+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := sqlite.Open(ctx, path); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("database schema version %d is newer than this tmcp knows (%d); upgrade tmcp", current+1, current)) {
+		t.Fatalf("open of a newer schema = %v", err)
+	}
+	db, _ = sql.Open("sqlite", "file:"+path)
+	defer db.Close()
+	var v int
+	if err := db.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != current+1 {
+		t.Fatalf("schema version after the refusal = %d, %v", v, err)
 	}
 }

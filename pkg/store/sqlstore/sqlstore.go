@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/tmcp-dev/tmcp/pkg/store"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
@@ -106,6 +107,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// migrate brings the schema up to date in one transaction: it makes the
+// version table on first use, then applies each migration not yet
+// applied. A schema newer than this tmcp knows is refused, not touched.
 func (s *Store) migrate(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if s.d.LockMigrations != "" {
@@ -113,30 +117,30 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 		}
-		return store.ApplyMigrations(ctx, migrationTx{tx, s}, s.migrations)
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		var version int
+		switch err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version); {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if version > len(s.migrations) {
+			return fmt.Errorf("database schema version %d is newer than this tmcp knows (%d); upgrade tmcp", version, len(s.migrations))
+		}
+		for i := version; i < len(s.migrations); i++ {
+			if _, err := tx.ExecContext(ctx, s.migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE schema_version SET version = ?`), len(s.migrations))
+		return err
 	})
 }
-
-type migrationTx struct {
-	tx *sql.Tx
-	s  *Store
-}
-
-func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
-	_, err := m.tx.ExecContext(ctx, query, args...)
-	return err
-}
-
-func (m migrationTx) Version(ctx context.Context) (int, bool, error) {
-	var v int
-	err := m.tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (m migrationTx) SetVersion() string { return m.s.q(`UPDATE schema_version SET version = ?`) }
 
 var ts = sqlrow.Nanos
 
