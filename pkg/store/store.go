@@ -1,6 +1,7 @@
 // Package store defines what the authorization server keeps and the
-// narrow interfaces through which it keeps it. Implementations live in
-// sub-packages (sqlite) and all pass the contract suite in storetest.
+// narrow interfaces through which it keeps it. sqlstore implements them
+// once in SQL, for sqlite and postgres; both pass the contract suite in
+// storetest.
 //
 // The store is deliberately dumb about policy: it stores, finds and
 // atomically consumes; expiry, binding and audience rules are decided by
