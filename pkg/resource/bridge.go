@@ -2,6 +2,7 @@ package resource
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,7 +38,10 @@ type sessionBridge struct {
 
 // backendConn is one session's connection to the MCP server.
 type backendConn interface {
-	send(msg []byte) error
+	// send delivers one message; it gives up when ctx (the request's)
+	// ends, so a backend that stops reading holds no request, nor the
+	// server's shutdown.
+	send(ctx context.Context, msg []byte) error
 	// close asks the connection to end; kill ends it now.
 	close()
 	kill()
@@ -144,7 +148,7 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			waits = append(waits, p.await(m.ID))
 			ids = append(ids, m.ID)
 		}
-		if err := p.conn.send(raws[i]); err != nil {
+		if err := p.conn.send(r.Context(), raws[i]); err != nil {
 			rpcError(w, http.StatusBadGateway, rpcInternalError, g.ended())
 			return
 		}

@@ -53,6 +53,9 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 			cancel()
 			return nil, err
 		}
+		// ...but opening it does not: a client that leaves ends it.
+		stopWaiting := context.AfterFunc(r.Context(), cancel)
+		defer stopWaiting()
 		req.Header.Set("Accept", "text/event-stream")
 		setIdentity(req.Header, pr, extra)
 		resp, err := hc.Do(req)
@@ -67,6 +70,9 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 		}
 		events := newEventReader(resp.Body)
 		endpoint, err := firstEndpoint(events, backend, s.cfg.ProxyTimeout, cancel)
+		if !stopWaiting() && err == nil {
+			err = r.Context().Err()
+		}
 		if err != nil {
 			resp.Body.Close()
 			cancel()
@@ -126,8 +132,8 @@ type sseConn struct {
 	cancel    context.CancelFunc
 }
 
-func (c *sseConn) send(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+func (c *sseConn) send(ctx context.Context, msg []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint.String(), bytes.NewReader(msg))
 	if err != nil {

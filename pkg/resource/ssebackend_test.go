@@ -119,3 +119,35 @@ func TestGateway_LegacySSEBackendDown(t *testing.T) {
 		t.Fatalf("/readyz with the SSE backend down: %d", ready.StatusCode)
 	}
 }
+
+// The wait for a legacy server's endpoint event ends with the client that
+// asked: a backend that never names its endpoint holds no request (nor the
+// server's shutdown) for the whole --proxy-timeout.
+func TestGateway_LegacySSEBackendSilentEndsWithTheClient(t *testing.T) {
+	t.Parallel()
+	ended := make(chan struct{})
+	var once sync.Once
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		once.Do(func() { close(ended) })
+	}))
+	t.Cleanup(backend.Close)
+	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.Proxy, c.ProxyTimeout = backend.URL+"/sse", time.Minute
+	}}, "read")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + testkit.MCPVersion + `","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+	if resp, err := http.DefaultClient.Do(testkit.MCPRequest(t, http.MethodPost, stack.Resource.URL(), tok, "", strings.NewReader(body)).WithContext(ctx)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d though the backend named no endpoint", resp.StatusCode)
+	}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gateway still holds the backend's stream after its client left")
+	}
+}

@@ -3,12 +3,14 @@ package resource
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 )
 
 // newStdioBridge runs the team's stdio MCP server: a process per MCP
@@ -70,10 +72,30 @@ type processConn struct {
 	writeMu sync.Mutex
 }
 
-func (c *processConn) send(msg []byte) error {
+func (c *processConn) send(ctx context.Context, msg []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	// A process that stops reading its stdin fills the pipe; the write
+	// then gives up with the request. Its input may end mid-line, so the
+	// process gets EOF and the session ends.
+	pipe, _ := c.stdin.(interface{ SetWriteDeadline(time.Time) error })
+	aborted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		if pipe != nil {
+			pipe.SetWriteDeadline(time.Now())
+		}
+		close(aborted)
+	})
 	_, err := c.stdin.Write(append(bytes.TrimSpace(msg), '\n'))
+	if !stop() {
+		<-aborted
+		if err == nil && pipe != nil {
+			pipe.SetWriteDeadline(time.Time{})
+		}
+	}
+	if err != nil {
+		c.stdin.Close()
+	}
 	return err
 }
 

@@ -1,7 +1,9 @@
 package resource_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +26,10 @@ func TestMain(m *testing.M) {
 		stdioServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
+		deafServer()
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -42,6 +48,20 @@ func stdioServer() {
 	})
 	fmt.Fprintln(os.Stderr, "stdio server up")
 	_ = server.ServeStdio(m)
+}
+
+// deafServer answers initialize and then reads nothing more: a process
+// stuck on something else, whose stdin pipe fills up.
+func deafServer() {
+	var req struct {
+		ID json.RawMessage `json:"id"`
+	}
+	line, _ := bufio.NewReader(os.Stdin).ReadBytes('\n')
+	if json.Unmarshal(line, &req) != nil {
+		os.Exit(2)
+	}
+	fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"deaf","version":"1"}}}`+"\n", req.ID)
+	select {}
 }
 
 func stdioStack(t *testing.T, mutate func(*resource.Config)) (*testkit.Stack, *testkit.OAuthClient, string) {
@@ -126,5 +146,32 @@ func waitUntil(t *testing.T, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")
 		}
+	}
+}
+
+// A process that stops reading its input fills the pipe: the request
+// writing to it gives up with its client, the next one is answered at
+// once, and the server still stops within its grace (the stack's cleanup
+// fails on a shutdown that timed out).
+func TestStdio_AProcessThatStopsReadingHoldsNoRequest(t *testing.T) {
+	t.Parallel()
+	stack, _, tok := stdioStack(t, func(c *resource.Config) { c.Command = []string{os.Args[0], "stdio-deaf-server"} })
+	mcpURL := stack.Resource.URL()
+	id := initialize(t, mcpURL, tok)
+	big := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":{"pad":"` + strings.Repeat("x", 900<<10) + `"}}}`
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if resp, err := http.DefaultClient.Do(testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, id, strings.NewReader(big)).WithContext(ctx)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d though the process reads nothing", resp.StatusCode)
+	}
+	next := testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, id, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"ping"}`))
+	resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(next)
+	if err != nil {
+		t.Fatalf("the next request waits on the first: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("next request = %d, want 502 (the process's input has ended)", resp.StatusCode)
 	}
 }
