@@ -4,12 +4,16 @@
 package httpx
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,7 +55,8 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // Serve runs srv on ln until ctx ends, then shuts it down gracefully,
-// giving in-flight requests up to 10 seconds.
+// giving in-flight requests up to 10 seconds. A shutdown that runs out
+// of time names the requests that held it.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, keyFile string) error {
 	// Requests run under a context that shutdown cancels once in-flight
 	// requests had their grace: long-lived streams (SSE, MCP's GET stream)
@@ -62,6 +67,8 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	if certFile != "" {
 		srv.Handler = hsts(srv.Handler)
 	}
+	running := &inFlight{}
+	srv.Handler = running.track(srv.Handler)
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -80,21 +87,62 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	grace := time.AfterFunc(streamGrace, endStreams)
 	defer grace.Stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		held := running.describe(time.Now())
 		srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown: %w (still running: %s)", err, held)
 	}
 	<-errc
 	return nil
 }
 
 // streamGrace is how long shutdown lets requests finish before it ends
-// the streams still open.
-const streamGrace = time.Second
+// the streams still open; shutdownTimeout, how long it waits in all.
+var (
+	streamGrace     = time.Second
+	shutdownTimeout = 10 * time.Second
+)
+
+// inFlight is the requests a server is running, with when each began.
+type inFlight struct{ started sync.Map } // *http.Request → time.Time
+
+func (f *inFlight) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.started.Store(r, time.Now())
+		defer f.started.Delete(r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// describe names the longest-running requests, as "POST /mcp (12s)".
+func (f *inFlight) describe(now time.Time) string {
+	type running struct {
+		what string
+		age  time.Duration
+	}
+	var all []running
+	f.started.Range(func(k, v any) bool {
+		r := k.(*http.Request)
+		all = append(all, running{r.Method + " " + r.URL.Path, now.Sub(v.(time.Time))})
+		return true
+	})
+	if len(all) == 0 {
+		return "no request; a connection was still reading one"
+	}
+	slices.SortFunc(all, func(a, b running) int { return cmp.Compare(b.age, a.age) })
+	names := make([]string, 0, 5)
+	for _, r := range all[:min(5, len(all))] {
+		names = append(names, fmt.Sprintf("%s (%s)", r.what, r.age.Round(time.Second)))
+	}
+	if len(all) > 5 {
+		names = append(names, fmt.Sprintf("and %d more", len(all)-5))
+	}
+	return strings.Join(names, ", ")
+}
 
 // ListenerURL is the http(s) base URL of ln, naming loopback and wildcard
 // listeners "localhost".

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,44 @@ func TestServe_ShutdownEndsOpenStreams(t *testing.T) {
 		}
 	case <-time.After(9 * time.Second):
 		t.Fatal("shutdown waited for the stream")
+	}
+}
+
+// A handler that ignores its context holds the shutdown until it runs
+// out; the error then names what was still running. (Not parallel: it
+// shortens the package's shutdown timeout.)
+func TestServe_ShutdownThatRunsOutNamesTheRequests(t *testing.T) {
+	defer func(grace, timeout time.Duration) { streamGrace, shutdownTimeout = grace, timeout }(streamGrace, shutdownTimeout)
+	streamGrace, shutdownTimeout = 50*time.Millisecond, 300*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, stuck := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stuck" {
+			close(stuck)
+			<-release // deaf to its context, like a write to a pipe nobody reads
+		}
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, NewServer(h, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{WriteTimeout: -1}), ln, "", "")
+	}()
+	go http.Post("http://"+ln.Addr().String()+"/stuck", "text/plain", nil) //nolint:errcheck // cut off by the shutdown
+	<-stuck
+	if resp, err := http.Get("http://" + ln.Addr().String() + "/quick"); err == nil {
+		resp.Body.Close()
+	}
+	stop()
+	err = <-done
+	if err == nil || !strings.Contains(err.Error(), "context deadline exceeded (still running: POST /stuck (") {
+		t.Fatalf("shutdown = %v, want it to name POST /stuck", err)
+	}
+	if strings.Contains(err.Error(), "/quick") {
+		t.Fatalf("shutdown names a request that had ended: %v", err)
 	}
 }
 
