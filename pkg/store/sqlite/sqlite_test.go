@@ -15,31 +15,29 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/store/storetest"
 )
 
+// open opens the store at path, or fails the test.
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	return s
+}
+
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tmcp.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, filepath.Join(t.TempDir(), "tmcp.db")) })
 }
 
 func TestOpen_ReopenKeepsDataAndRestrictsMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "tmcp.db")
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t, path)
 	if err := s.CreateClient(ctx, &store.Client{ID: "kept"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
+	s = open(t, path)
 	defer s.Close()
 	if _, err := s.GetClient(ctx, "kept"); err != nil {
 		t.Fatalf("client lost across restart: %v", err)
@@ -70,10 +68,7 @@ func fileSize(t *testing.T, paths ...string) int64 {
 func TestSweep_ShrinksTheFileAndSideFilesArePrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tmcp.db")
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t, path)
 	defer s.Close()
 	t0 := time.Unix(1_800_000_000, 0)
 	g := &store.Grant{ID: "g", ClientID: "c", Subject: "u", Upstream: []byte("sealed"), CreatedAt: t0}
@@ -107,10 +102,7 @@ func TestSweep_ShrinksTheFileAndSideFilesArePrivate(t *testing.T) {
 func TestOpen_RefusesANewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tmcp.db")
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t, path)
 	current, err := s.SchemaVersion(ctx)
 	if err != nil || current == 0 {
 		t.Fatalf("schema version %d, %v", current, err)
