@@ -125,21 +125,22 @@ func TestGateway_LegacySSEBackendDown(t *testing.T) {
 // server's shutdown) for the whole --proxy-timeout.
 func TestGateway_LegacySSEBackendSilentEndsWithTheClient(t *testing.T) {
 	t.Parallel()
-	ended := make(chan struct{})
-	var once sync.Once
+	opened, ended := make(chan struct{}), make(chan struct{})
+	var openOnce, endOnce sync.Once
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
+		openOnce.Do(func() { close(opened) })
 		<-r.Context().Done()
-		once.Do(func() { close(ended) })
+		endOnce.Do(func() { close(ended) })
 	}))
 	t.Cleanup(backend.Close)
 	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
 		c.Proxy, c.ProxyTimeout = backend.URL+"/sse", time.Minute
 	}}, "read")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-opened; cancel() }() // the client leaves once the gateway waits on the stream
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + testkit.MCPVersion + `","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
 	if resp, err := http.DefaultClient.Do(testkit.MCPRequest(t, http.MethodPost, stack.Resource.URL(), tok, "", strings.NewReader(body)).WithContext(ctx)); err == nil {
 		resp.Body.Close()
