@@ -123,14 +123,15 @@ func bad(name, saw, fix string) *Check   { return &Check{Name: name, Saw: saw, F
 
 // Fixes from the troubleshooting guide.
 const (
-	fixTaskManagerDown = "Start TaskManager, or point --taskmanager-url (TASKMANAGER_BASE_URL) at it."
-	fixInvalidClient   = "Invalid client: check TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET against TaskManager (tmcp client list), or register a new client with tmcp client register."
-	fixRedirect        = "Invalid redirect URI: tmcp's client at TaskManager must list %s exactly (and http://localhost:3030/callback for flow test with a pre-registered client)."
-	fixEndpointPath    = "Check the endpoint setting (taskmanager.%s) against TaskManager's routes."
-	fixMetadata        = "The MCP server's metadata must name the auth server's issuer (--auth-server on serve resource) and its own public URL as resource (--public-url)."
-	fixIntrospection   = "Token validation will fail: give serve resource the same introspection secret as serve auth (TMCP_RESOURCE_CLIENT_SECRET, or the same state dir)."
-	fixClock           = "Clocks differ: synchronize them (NTP); tokens and JWTs are checked against time."
-	fixCORS            = "CORS: browser-based MCP clients need preflights from %s answered; set --allowed-origin on serve resource and --cors-origin on serve auth."
+	fixTaskManagerDown    = "Start TaskManager, or point --taskmanager-url (TASKMANAGER_BASE_URL) at it."
+	fixTaskManagerFailing = "TaskManager answers with a failure of its own: see its logs, then run tmcp doctor again."
+	fixInvalidClient      = "Invalid client: check TASKMANAGER_CLIENT_ID and TASKMANAGER_CLIENT_SECRET against TaskManager (tmcp client list), or register a new client with tmcp client register."
+	fixRedirect           = "Invalid redirect URI: tmcp's client at TaskManager must list %s exactly (and http://localhost:3030/callback for flow test with a pre-registered client)."
+	fixEndpointPath       = "Check the endpoint setting (taskmanager.%s) against TaskManager's routes."
+	fixMetadata           = "The MCP server's metadata must name the auth server's issuer (--auth-server on serve resource) and its own public URL as resource (--public-url)."
+	fixIntrospection      = "Token validation will fail: give serve resource the same introspection secret as serve auth (TMCP_RESOURCE_CLIENT_SECRET, or the same state dir)."
+	fixClock              = "Clocks differ: synchronize them (NTP); tokens and JWTs are checked against time."
+	fixCORS               = "CORS: browser-based MCP clients need preflights from %s answered; set --allowed-origin on serve resource and --cors-origin on serve auth."
 )
 
 // send makes one request of a check and notes the server's clock.
@@ -201,6 +202,8 @@ func (d *doctor) clientCredentials(ctx context.Context) *Check {
 		return bad(name, fmt.Sprintf("client %s: %v", d.opts.Upstream.ClientID, err), fixInvalidClient)
 	case errors.Is(err, oauth.ErrUnreachable):
 		return bad(name, "token endpoint unreachable: "+netErr(err), fixTaskManagerDown)
+	case errors.Is(err, upstream.ErrProviderFailing):
+		return bad(name, "not checked: "+err.Error(), fixTaskManagerFailing)
 	}
 	return bad(name, err.Error(), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
 }

@@ -23,6 +23,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -152,10 +153,12 @@ func (f *Forwarder) Do(ctx context.Context, req *Request) (*http.Response, error
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) }) // unblocks any read or write
+	// The header deadline first, then the context's: a context that ends
+	// at once must not have its deadline overwritten.
 	if f.opts.HeaderTimeout > 0 {
 		c.nc.SetDeadline(f.now().Add(f.opts.HeaderTimeout))
 	}
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) }) // unblocks any read or write
 	resp, err := f.roundTrip(c, req)
 	if err != nil {
 		stop()
@@ -167,6 +170,9 @@ func (f *Forwarder) Do(ctx context.Context, req *Request) (*http.Response, error
 	}
 	if f.opts.HeaderTimeout > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		c.nc.SetDeadline(time.Time{})
+		if ctx.Err() != nil { // ended meanwhile: its deadline may just have been cleared
+			c.nc.SetDeadline(time.Unix(1, 0))
+		}
 	}
 	resp.Body = &body{ReadCloser: resp.Body, f: f, c: c, stop: stop, reuse: !resp.Close}
 	return resp, nil
@@ -253,25 +259,10 @@ func connectionFields(exclude Fields, tokens []string) Fields {
 
 func splitTokens(v string) []string {
 	var out []string
-	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != ',' {
-			i++
-		}
-		t := v[:i]
-		for len(t) > 0 && (t[0] == ' ' || t[0] == '\t') {
-			t = t[1:]
-		}
-		for len(t) > 0 && (t[len(t)-1] == ' ' || t[len(t)-1] == '\t') {
-			t = t[:len(t)-1]
-		}
-		if t != "" {
+	for _, t := range strings.Split(v, ",") {
+		if t = textproto.TrimString(t); t != "" {
 			out = append(out, t)
 		}
-		if i < len(v) {
-			i++
-		}
-		v = v[i:]
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -143,12 +144,19 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.forget(id) // answered, or no longer waited for
 		}
 	}()
+	// Handing the messages over is bounded like waiting for the answers.
+	sendCtx, cancelSend := context.WithTimeout(r.Context(), g.timeout)
+	defer cancelSend()
 	for i, m := range msgs {
 		if m.isRequest() {
 			waits = append(waits, p.await(m.ID))
 			ids = append(ids, m.ID)
 		}
-		if err := p.conn.send(r.Context(), raws[i]); err != nil {
+		if err := p.conn.send(sendCtx, raws[i]); err != nil {
+			if errors.Is(sendCtx.Err(), context.DeadlineExceeded) {
+				rpcError(w, http.StatusGatewayTimeout, rpcInternalError, fmt.Sprintf("the MCP server behind this gateway did not take the message within %s", g.timeout))
+				return
+			}
 			rpcError(w, http.StatusBadGateway, rpcInternalError, g.ended())
 			return
 		}

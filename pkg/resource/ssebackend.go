@@ -93,7 +93,7 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 				}
 			}
 		}()
-		return &sseConn{hc: hc, endpoint: endpoint, principal: pr, extra: extra, timeout: s.cfg.ProxyTimeout, cancel: cancel}, nil
+		return &sseConn{hc: hc, endpoint: endpoint, principal: pr, extra: extra, cancel: cancel}, nil
 	})
 }
 
@@ -128,13 +128,10 @@ type sseConn struct {
 	endpoint  *url.URL
 	principal *Principal
 	extra     identity
-	timeout   time.Duration
 	cancel    context.CancelFunc
 }
 
 func (c *sseConn) send(ctx context.Context, msg []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint.String(), bytes.NewReader(msg))
 	if err != nil {
 		return err

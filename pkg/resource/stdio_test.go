@@ -177,3 +177,25 @@ func TestStdio_AProcessThatStopsReadingHoldsNoRequest(t *testing.T) {
 	case <-time.After(time.Second):
 	}
 }
+
+// A message the process does not take within --proxy-timeout is answered
+// 504, like an answer that does not come; the process's input, cut
+// mid-message, has ended, so the session's next request gets 502.
+func TestStdio_AMessageTheProcessDoesNotTakeTimesOut(t *testing.T) {
+	t.Parallel()
+	stack, _, tok := stdioStack(t, func(c *resource.Config) {
+		c.Command, c.ProxyTimeout = []string{os.Args[0], "stdio-deaf-server"}, time.Second
+	})
+	mcpURL := stack.Resource.URL()
+	id := initialize(t, mcpURL, tok)
+	big := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":{"pad":"` + strings.Repeat("x", 900<<10) + `"}}}`
+	resp := testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, id, strings.NewReader(big)))
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(body), "did not take the message within 1s") {
+		t.Fatalf("a message the process does not take: %d %s", resp.StatusCode, body)
+	}
+	next := testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, id, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"ping"}`)))
+	if next.StatusCode != http.StatusBadGateway {
+		t.Fatalf("next request = %d, want 502 (the process's input has ended)", next.StatusCode)
+	}
+}

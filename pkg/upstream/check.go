@@ -16,11 +16,17 @@ import (
 // or secret, or a client deleted there.
 var ErrClientRefused = errors.New("the provider refuses tmcp's client")
 
+// ErrProviderFailing is the provider answering with a failure of its own
+// (5xx, server_error, temporarily_unavailable); it comes wrapped with
+// ErrUnavailable.
+var ErrProviderFailing = errors.New("the provider answered with a failure of its own")
+
 // CheckClient redeems a code that cannot exist, with tmcp's client
 // credentials: invalid_grant (or any refusal of the code) shows the client
 // authenticated; invalid_client that it did not, which ErrClientRefused
-// reports. A provider that cannot be reached or answers something else
-// gives an error wrapping ErrUnavailable: that decides nothing.
+// reports. A provider that cannot be reached, fails (5xx, server_error,
+// temporarily_unavailable) or answers something else gives an error
+// wrapping ErrUnavailable: that decides nothing.
 func (c *Client) CheckClient(ctx context.Context) error {
 	method := c.cfg.AuthMethod
 	if method != oauth.AuthMethodPost {
@@ -39,6 +45,9 @@ func (c *Client) CheckClient(ctx context.Context) error {
 	var oe oauth.Error
 	_ = json.Unmarshal(a.Body, &oe)
 	switch {
+	// A provider that fails refuses nothing: its answer decides nothing.
+	case a.Status >= 500 || oe.Code == oauth.CodeServerError || oe.Code == oauth.CodeTemporarilyUnavailable:
+		return fmt.Errorf("%w: %w (HTTP %d %s)", ErrUnavailable, ErrProviderFailing, a.Status, oe.Code)
 	// GitHub says incorrect_client_credentials, with status 200.
 	case oe.Code == oauth.CodeInvalidClient || oe.Code == "incorrect_client_credentials" || a.Status == http.StatusUnauthorized:
 		return fmt.Errorf("%w (HTTP %d %s)", ErrClientRefused, a.Status, oe.Code)

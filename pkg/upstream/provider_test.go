@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -141,5 +142,46 @@ func TestIdentify_GitHubShapedAPI(t *testing.T) {
 	}
 	if _, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "revoked"}, noJWT); err == nil {
 		t.Fatal("a refused token identified someone")
+	}
+}
+
+// CheckClient decides only on a refusal: the code refused means the
+// client authenticated, invalid_client that it did not; a provider that
+// fails (5xx, server_error, temporarily_unavailable, HTML) decides
+// nothing and says it is unavailable.
+func TestCheckClient_OnlyARefusalDecides(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   error // nil: the client authenticates
+	}{
+		{400, `{"error":"invalid_grant"}`, nil},
+		{401, `{"error":"invalid_client"}`, upstream.ErrClientRefused},
+		{200, `{"error":"incorrect_client_credentials"}`, upstream.ErrClientRefused},
+		{503, `{"error":"temporarily_unavailable"}`, upstream.ErrUnavailable},
+		{500, `{"error":"server_error"}`, upstream.ErrUnavailable},
+		{400, `{"error":"server_error"}`, upstream.ErrUnavailable},
+		{502, `<html>Bad Gateway</html>`, upstream.ErrUnavailable},
+	} {
+		tm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tc.status)
+			w.Write([]byte(tc.body))
+		}))
+		c, err := upstream.New(upstream.Config{BaseURL: tm.URL, TokenEndpoint: "/api/oauth/token", ClientID: "tmcp", ClientSecret: "s3cret-value"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.CheckClient(context.Background())
+		tm.Close()
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%d %s: %v, want %v", tc.status, tc.body, err, tc.want)
+		}
+		if failing := errors.Is(err, upstream.ErrProviderFailing); failing != (tc.status >= 500 || strings.Contains(tc.body, "server_error") || strings.Contains(tc.body, "temporarily")) {
+			t.Errorf("%d %s: ErrProviderFailing = %v", tc.status, tc.body, failing)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret-value") {
+			t.Errorf("%d %s: the error shows the client secret: %v", tc.status, tc.body, err)
+		}
 	}
 }
