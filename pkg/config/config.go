@@ -95,6 +95,8 @@ const (
 	KeyResourceIdleTTL   = "resource.session_idle_ttl"
 	KeyResourceMaxSess   = "resource.max_sessions"
 	KeyResourceMaxUser   = "resource.max_sessions_per_user"
+	KeyResourceMaxClient = "resource.max_sessions_per_client"
+	KeyResourceStdioEnv  = "resource.stdio_env"
 	KeyResourceProxy     = "resource.proxy"
 	KeyResourceProxyTTL  = "resource.proxy_timeout"
 	KeyResourceProxyVia  = "resource.proxy_transport"
@@ -213,7 +215,9 @@ var settings = []Setting{
 	{KeyResourceTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeyResourceIdleTTL, "session-idle-ttl", nil, "30m", "MCP sessions idle this long end; the client starts a new one (0: never)"},
 	{KeyResourceMaxSess, "max-sessions", nil, 10000, "MCP sessions open at once on this server; more get 503 with Retry-After (0: no limit)"},
-	{KeyResourceMaxUser, "max-sessions-per-user", nil, 100, "MCP sessions one user (through one client) may have open (0: no limit)"},
+	{KeyResourceMaxUser, "max-sessions-per-user", nil, 20, "MCP sessions one user may have open across all their clients (a stdio server runs a process for each; 0: no limit)"},
+	{KeyResourceMaxClient, "max-sessions-per-client", nil, 10, "MCP sessions one user may have open through one client (0: no limit)"},
+	{KeyResourceStdioEnv, "stdio-env", nil, []string{}, "with -- COMMAND: what else the server's processes get in their environment besides PATH, HOME, LANG, TZ, TMPDIR and the user's identity: NAME (tmcp's own value) or NAME=VALUE (repeatable)"},
 	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
 	{KeyResourceProxyVia, "proxy-transport", nil, "auto", "how the --proxy MCP server speaks: streamable_http, sse (the legacy HTTP+SSE transport: a connection per MCP session) or auto (sse when the URL ends in /sse)"},
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long your MCP server (--proxy or -- COMMAND) may take to answer (an event stream: to start) before the client gets 504"},

@@ -3,14 +3,14 @@ package resource
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
@@ -44,18 +44,23 @@ func withPrincipal(ctx context.Context, p *Principal) context.Context {
 // retryAfter is the Retry-After of a 503, in seconds.
 const retryAfter = "5"
 
-// maxRPCBody bounds the JSON-RPC bodies the scope check reads.
+// maxRPCBody bounds the JSON-RPC bodies the gateway and the built-in
+// server read.
 const maxRPCBody = 1 << 20
-
-// presizedBody is the largest body read into memory of its claimed size.
-const presizedBody = 64 << 10
 
 // requireToken authenticates every MCP request (RFC 6750 §2.1 header only)
 // and answers 401 with the challenge MCP clients discover the auth server
-// from (RFC 9728 §5.1), or 403 when a tools/call needs a scope the token
-// lacks, naming the scopes to step up to.
+// from (RFC 9728 §5.1), or 403 when a call needs a scope the token lacks,
+// naming the scopes to step up to. A POST's body is read here, once and
+// strictly (mcpmsg): the policies judge that reading, and the very bytes
+// judged are what the MCP server behind gets; a body that cannot be
+// judged is refused before anything runs.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := mcpmsg.CheckRequest(r); err != nil {
+			err.Write(w)
+			return
+		}
 		token, ok := bearerToken(r)
 		if !ok {
 			s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{})
@@ -77,25 +82,53 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				ErrorDescription: "the access token is invalid, expired, revoked, or for another resource"})
 			return
 		}
-		var body rpcBody
+		var body *mcpmsg.Body
 		if r.Method == http.MethodPost {
-			if body, err = s.peek(r); err != nil {
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			if body, ok = s.readMessages(w, r); !ok {
 				return
 			}
-			if !oauth.ScopeSubset(body.need, p.Scopes) {
+			need, rerr := s.needs(body)
+			if rerr != nil {
+				rerr.Write(w)
+				return
+			}
+			if !oauth.ScopeSubset(need, p.Scopes) {
 				s.challenge(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
-					ErrorDescription: "this request needs the " + oauth.JoinScope(body.need) + " scope",
-					Scope:            oauth.JoinScope(union(p.Scopes, body.need))})
+					ErrorDescription: "this request needs the " + oauth.JoinScope(need) + " scope",
+					Scope:            oauth.JoinScope(union(p.Scopes, need))})
 				return
 			}
 		}
-		if !s.sessions.guard(w, r, p, body.initialize) {
+		if !s.sessions.guard(w, r, p, body != nil && body.Opens()) {
 			return
 		}
-		ctx := context.WithValue(withPrincipal(r.Context(), p), rpcBodyKey{}, body)
+		ctx := withPrincipal(r.Context(), p)
+		if body != nil {
+			ctx = context.WithValue(ctx, rpcBodyKey{}, body)
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// readMessages reads and judges a POST's messages, and puts the body
+// back for the built-in MCP server.
+func (s *Server) readMessages(w http.ResponseWriter, r *http.Request) (*mcpmsg.Body, bool) {
+	raw, rerr := mcpmsg.ReadBody(r, maxRPCBody)
+	if rerr != nil {
+		rerr.Write(w)
+		return nil, false
+	}
+	body, err := mcpmsg.Decode(raw)
+	if err != nil {
+		err.(*mcpmsg.Error).Write(w)
+		return nil, false
+	}
+	if rerr := mcpmsg.CheckHeaders(r.Header, body); rerr != nil {
+		rerr.Write(w)
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return body, true
 }
 
 func bearerToken(r *http.Request) (string, bool) {
@@ -124,86 +157,39 @@ func (s *Server) challenge(w http.ResponseWriter, status int, c oauth.BearerChal
 	oauth.WriteJSON(w, nil, body)
 }
 
-type rpcCall struct {
-	Method string `json:"method"`
-	Params struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-	} `json:"params"`
-}
-
-// rpcBody is what the bearer check learned of a POST's JSON-RPC body.
-type rpcBody struct {
-	need       []string // scopes its calls need
-	initialize bool     // it opens a session
-	listsTools bool     // it asks for tools/list
-	raw        []byte   // the body itself
-}
-
 type rpcBodyKey struct{}
 
-// bodyOf is what requireToken learned of r's body.
-func bodyOf(r *http.Request) rpcBody {
-	b, _ := r.Context().Value(rpcBodyKey{}).(rpcBody)
+// bodyOf is the body requireToken read from r, or nil for GET and DELETE.
+func bodyOf(r *http.Request) *mcpmsg.Body {
+	b, _ := r.Context().Value(rpcBodyKey{}).(*mcpmsg.Body)
 	return b
 }
 
-// readBody reads r's body whole, up to maxRPCBody: in one allocation
-// when the client said it is small, else grown as it arrives, so a
-// length that is claimed and never sent reserves no memory.
-func readBody(r *http.Request) ([]byte, error) {
-	defer r.Body.Close()
-	if n := r.ContentLength; n >= 0 && n <= presizedBody {
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, err
+// needs is the scopes a body's calls need: tools by the tool policy (or
+// the built-in tools' own), and, in front of the team's own server,
+// prompts by the prompt policy and resources by the resource policy.
+func (s *Server) needs(b *mcpmsg.Body) ([]string, *mcpmsg.Error) {
+	var need []string
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if m.Tool != "" {
+			need = union(need, s.toolNeeds(m.Tool))
 		}
-		return body, nil
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
-	if err == nil && len(body) > maxRPCBody {
-		err = errors.New("too large")
-	}
-	return body, err
-}
-
-// peek reads a JSON-RPC body (a message or a batch), restoring it for the
-// MCP server. A body that is not JSON-RPC needs nothing here; the MCP
-// server answers it.
-func (s *Server) peek(r *http.Request) (rpcBody, error) {
-	var out rpcBody
-	body, err := readBody(r)
-	if err != nil {
-		return out, err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	out.raw = body
-	out.initialize = bytes.Contains(body, []byte(`"initialize"`)) && rpcMethodIs(body, "initialize")
-	out.listsTools = bytes.Contains(body, []byte(`"tools/list"`))
-	if !bytes.Contains(body, []byte("tools/call")) && !bytes.Contains(body, []byte("prompts/get")) && !bytes.Contains(body, []byte("resources/read")) {
-		return out, nil // only these need a scope beyond a valid token
-	}
-	var calls []rpcCall
-	trimmed := bytes.TrimSpace(body)
-	if bytes.HasPrefix(trimmed, []byte("[")) {
-		_ = json.Unmarshal(trimmed, &calls)
-	} else {
-		var one rpcCall
-		if json.Unmarshal(trimmed, &one) == nil {
-			calls = append(calls, one)
+		if !s.ownServer() {
+			continue
+		}
+		if m.Prompt != "" {
+			need = union(need, s.cfg.PromptPolicy.Need(m.Prompt, s.cfg.DefaultScope))
+		}
+		if m.Resource != "" {
+			sc, err := s.cfg.ResourcePolicy.NeedURI(m.Resource, s.cfg.DefaultScope)
+			if err != nil {
+				return nil, &mcpmsg.Error{Code: mcpmsg.CodeInvalidParams, ID: m.ID, Message: "the resource URI " + strconv.Quote(m.Resource) + " cannot be judged: " + err.Error()}
+			}
+			need = union(need, sc)
 		}
 	}
-	for _, c := range calls {
-		switch {
-		case c.Method == "tools/call":
-			out.need = union(out.need, s.toolNeeds(c.Params.Name))
-		case c.Method == "prompts/get" && s.ownServer():
-			out.need = union(out.need, s.cfg.PromptPolicy.Need(c.Params.Name, s.cfg.DefaultScope))
-		case c.Method == "resources/read" && s.ownServer():
-			out.need = union(out.need, s.cfg.ResourcePolicy.Need(c.Params.URI, s.cfg.DefaultScope))
-		}
-	}
-	return out, nil
+	return need, nil
 }
 
 // ownServer reports whether /mcp is a gateway to the team's own server.
@@ -232,7 +218,3 @@ func union(a, b []string) []string {
 	return out
 }
 
-func rpcMethodIs(body []byte, method string) bool {
-	var one rpcCall
-	return json.Unmarshal(bytes.TrimSpace(body), &one) == nil && one.Method == method
-}

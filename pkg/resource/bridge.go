@@ -1,12 +1,10 @@
 package resource
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
 
@@ -62,15 +61,6 @@ func newSessionBridge(s *Server, timeout time.Duration, what string,
 	return g
 }
 
-// rpcMessage is the part of a JSON-RPC message the gateway routes by.
-type rpcMessage struct {
-	ID     json.RawMessage `json:"id,omitempty"`
-	Method string          `json:"method,omitempty"`
-}
-
-func (m rpcMessage) isRequest() bool  { return len(m.ID) > 0 && m.Method != "" }
-func (m rpcMessage) isResponse() bool { return len(m.ID) > 0 && m.Method == "" }
-
 func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(server.HeaderKeySessionID)
 	switch r.Method {
@@ -91,18 +81,10 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return
-	}
-	msgs, raws, err := splitMessages(body)
-	if err != nil {
-		rpcError(w, http.StatusBadRequest, rpcParseError, "the body is not JSON-RPC")
-		return
-	}
+	body := bodyOf(r) // read and judged by requireToken
 	var p *bridgedSession
 	if id == "" {
-		if !bodyOf(r).initialize {
+		if !body.Opens() {
 			// Sessionless clients (2026-07-28) fall back to initialize.
 			rpcError(w, http.StatusBadRequest, rpcInvalidRequest, "send initialize first: this gateway runs one MCP server process per session")
 			return
@@ -123,6 +105,7 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			extra.assertion = assertion
 		}
+		var err error
 		if p, err = g.start(r, extra); err != nil {
 			g.s.log.ErrorContext(r.Context(), "open a connection to the MCP server", "backend", g.what, "err", err)
 			rpcError(w, http.StatusBadGateway, rpcInternalError, "the MCP server behind this gateway could not be reached")
@@ -138,7 +121,7 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var waits []chan []byte
-	var ids []json.RawMessage
+	var ids []string
 	defer func() {
 		for _, id := range ids {
 			p.forget(id) // answered, or no longer waited for
@@ -147,12 +130,12 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Handing the messages over is bounded like waiting for the answers.
 	sendCtx, cancelSend := context.WithTimeout(r.Context(), g.timeout)
 	defer cancelSend()
-	for i, m := range msgs {
-		if m.isRequest() {
-			waits = append(waits, p.await(m.ID))
-			ids = append(ids, m.ID)
+	for _, m := range body.Messages {
+		if m.Kind == mcpmsg.KindRequest {
+			waits = append(waits, p.await(m.IDKey))
+			ids = append(ids, m.IDKey)
 		}
-		if err := p.conn.send(sendCtx, raws[i]); err != nil {
+		if err := p.conn.send(sendCtx, m.Raw); err != nil {
 			if errors.Is(sendCtx.Err(), context.DeadlineExceeded) {
 				rpcError(w, http.StatusGatewayTimeout, rpcInternalError, fmt.Sprintf("the MCP server behind this gateway did not take the message within %s", g.timeout))
 				return
@@ -194,31 +177,12 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if len(answers) == 1 && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) {
+	if len(answers) == 1 && !body.Batch {
 		w.Write(answers[0])
 		return
 	}
 	out, _ := json.Marshal(answers)
 	w.Write(out)
-}
-
-// splitMessages reads one JSON-RPC message or a batch.
-func splitMessages(body []byte) ([]rpcMessage, []json.RawMessage, error) {
-	var raws []json.RawMessage
-	if t := bytes.TrimSpace(body); bytes.HasPrefix(t, []byte("[")) {
-		if err := json.Unmarshal(t, &raws); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		raws = []json.RawMessage{t}
-	}
-	msgs := make([]rpcMessage, len(raws))
-	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &msgs[i]); err != nil {
-			return nil, nil, err
-		}
-	}
-	return msgs, raws, nil
 }
 
 // JSON-RPC error codes the gateway answers with.
@@ -315,16 +279,17 @@ type bridgedSession struct {
 	done    chan struct{}
 }
 
-// hide applies --hide-unauthorized to the answer of r's tools/list.
-func (p *bridgedSession) hide(r *http.Request, answer []byte) []byte {
+// hide applies --hide-unauthorized to a message for the user of r: any
+// message, since a tools/list answer may also come on the GET stream.
+func (p *bridgedSession) hide(r *http.Request, msg []byte) []byte {
 	pr, ok := PrincipalFrom(r.Context())
-	if !ok || !p.g.s.cfg.HideUnauthorized || !bodyOf(r).listsTools {
-		return answer
+	if !ok || !p.g.s.cfg.HideUnauthorized {
+		return msg
 	}
-	return hideTools(answer, p.g.s.toolFilter(pr))
+	return hideTools(msg, p.g.s.toolFilter(pr))
 }
 
-func (p *bridgedSession) await(id json.RawMessage) chan []byte {
+func (p *bridgedSession) await(id string) chan []byte {
 	ch := make(chan []byte, 1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -332,15 +297,15 @@ func (p *bridgedSession) await(id json.RawMessage) chan []byte {
 	case <-p.done:
 		close(ch)
 	default:
-		p.waiting[string(id)] = ch
+		p.waiting[id] = ch
 	}
 	return ch
 }
 
-func (p *bridgedSession) forget(id json.RawMessage) {
+func (p *bridgedSession) forget(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.waiting, string(id))
+	delete(p.waiting, id)
 }
 
 // route delivers one message from the MCP server: a response to the
@@ -348,23 +313,25 @@ func (p *bridgedSession) forget(id json.RawMessage) {
 // client) to the session's GET stream, dropped when nobody listens and
 // the buffer is full.
 func (p *bridgedSession) route(msg []byte) {
-	var m rpcMessage
-	if json.Unmarshal(msg, &m) != nil {
+	body, err := mcpmsg.Decode(msg)
+	if err != nil {
 		return // not JSON-RPC: a process that logs to stdout
 	}
-	if m.isResponse() {
-		p.mu.Lock()
-		ch, ok := p.waiting[string(m.ID)]
-		delete(p.waiting, string(m.ID))
-		p.mu.Unlock()
-		if ok {
-			ch <- msg
-			return
+	for _, m := range body.Messages {
+		if m.Kind == mcpmsg.KindResponse {
+			p.mu.Lock()
+			ch, ok := p.waiting[m.IDKey]
+			delete(p.waiting, m.IDKey)
+			p.mu.Unlock()
+			if ok {
+				ch <- m.Raw
+				continue
+			}
 		}
-	}
-	select {
-	case p.events <- msg:
-	default:
+		select {
+		case p.events <- m.Raw:
+		default:
+		}
 	}
 }
 
@@ -405,7 +372,7 @@ func (p *bridgedSession) answerStream(w http.ResponseWriter, r *http.Request, wa
 				event(p.hide(r, a))
 				answered = true
 			case msg := <-p.events:
-				event(msg)
+				event(p.hide(r, msg))
 			case <-timeout:
 				event(rpcErrorMessage("the MCP server behind this gateway did not answer in time"))
 				return
@@ -430,7 +397,7 @@ func (p *bridgedSession) stream(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case msg := <-p.events:
-			fmt.Fprintf(w, "event: message\ndata: %s\n\n", msg)
+			fmt.Fprintf(w, "event: message\ndata: %s\n\n", p.hide(r, msg))
 			flusher.Flush()
 		case <-p.done:
 			return

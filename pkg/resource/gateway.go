@@ -12,9 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
 	"github.com/tmcp-dev/tmcp/pkg/forward"
+	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
@@ -42,9 +41,47 @@ type gateway struct {
 	s       *Server
 }
 
-// strippedHeaders never reach the backend from the MCP client.
+// strippedHeaders never reach the backend from the MCP client: its
+// credentials, and anything a server or the framework under it may take
+// for who the user is or where the request came from.
 var strippedHeaders = forward.Excluding("Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-	"X-Forwarded-Proto", HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity)
+	"X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip",
+	"X-Original-Url", "X-Original-Uri", "X-Rewrite-Url", "X-Client-Ip", "True-Client-Ip", "X-Remote-User", "Remote-User",
+	HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity)
+
+// excluded is what of h does not reach the backend: strippedHeaders, and
+// the names that read as one of them once '_' is taken for '-' (CGI,
+// WSGI and Rack name headers HTTP_X_FORWARDED_USER either way) or that
+// begin X-Forwarded- / X-Tmcp-. Most requests have none, and share
+// strippedHeaders.
+func excluded(h http.Header) forward.Fields {
+	var extra []string
+	for name := range h {
+		if !strippedHeaders[name] && lookalike(name) {
+			extra = append(extra, name)
+		}
+	}
+	if extra == nil {
+		return strippedHeaders
+	}
+	out := make(forward.Fields, len(strippedHeaders)+len(extra))
+	for k := range strippedHeaders {
+		out[k] = true
+	}
+	for _, k := range extra {
+		out[k] = true
+	}
+	return out
+}
+
+// lookalike reports whether a header name may be read as a stripped one.
+func lookalike(name string) bool {
+	if strings.IndexByte(name, '_') >= 0 {
+		return true
+	}
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "x-tmcp-")
+}
 
 func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, error) {
 	u, err := url.Parse(backend)
@@ -75,16 +112,13 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body := bodyOf(r).raw // a POST's, read by the bearer check
-	if r.Method != http.MethodPost {
-		if body, err = readBody(r); err != nil {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
+	var body []byte // GET and DELETE carry none
+	if b := bodyOf(r); b != nil {
+		body = b.Raw // the bytes requireToken judged
 	}
 	ids := make(http.Header, 6)
 	setIdentity(ids, p, extra)
-	resp, err := g.fwd.Do(ctx, &forward.Request{Method: r.Method, Header: r.Header, Exclude: strippedHeaders, Extra: ids,
+	resp, err := g.fwd.Do(ctx, &forward.Request{Method: r.Method, Header: r.Header, Exclude: excluded(r.Header), Extra: ids,
 		Body: body, RawQuery: r.URL.RawQuery})
 	if err != nil {
 		g.failed(w, r, err)
@@ -183,18 +217,21 @@ func (g *gateway) track(resp *http.Response) error {
 		return nil
 	}
 	p, _ := PrincipalFrom(r.Context())
-	body := bodyOf(r)
-	if g.s.cfg.HideUnauthorized && body.listsTools {
+	if g.s.cfg.HideUnauthorized {
+		// Every answer, on every stream: a tools/list answer may come on
+		// a stream resumed with GET.
 		if err := hideInResponse(resp, g.s.toolFilter(p)); err != nil {
 			return err
 		}
 	}
-	id := resp.Header.Get(server.HeaderKeySessionID)
+	sent, minted := r.Header.Get(mcpmsg.HeaderSessionID), resp.Header.Get(mcpmsg.HeaderSessionID)
 	switch {
-	case id != "" && body.initialize:
-		g.s.sessions.add(id, owner(p))
 	case r.Method == http.MethodDelete:
-		g.s.sessions.remove(r.Header.Get(server.HeaderKeySessionID))
+		g.s.sessions.remove(sent)
+	case minted != "" && sent == "":
+		// Bound to its user whatever opened it; a client cannot name a
+		// session the gateway did not see minted.
+		g.s.sessions.add(minted, owner(p))
 	}
 	return nil
 }

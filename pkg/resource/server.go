@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -56,12 +57,11 @@ type Config struct {
 	Transport      string
 	AllowedOrigins []string
 	AllowedHosts   []string
-	// SessionIdleTTL ends MCP sessions idle this long; MaxSessions and
-	// MaxSessionsPerUser bound how many are open (zero: no bound).
-	SessionIdleTTL     time.Duration
-	MaxSessions        int
-	MaxSessionsPerUser int
-	Version            string
+	// SessionIdleTTL ends MCP sessions idle this long; Sessions bounds
+	// how many are open.
+	SessionIdleTTL time.Duration
+	Sessions       SessionLimits
+	Version        string
 
 	// Proxy, when set, is the team's own MCP server (Streamable HTTP):
 	// /mcp passes authenticated requests on to it instead of serving the
@@ -75,6 +75,11 @@ type Config struct {
 	// Command, when set, is the team's own MCP server as a stdio program:
 	// one process per MCP session, the user's identity in its environment.
 	Command []string
+	// StdioEnv is what else Command's processes get in their environment
+	// besides PATH, HOME, LANG, TZ, TMPDIR and the identity: NAME (tmcp's
+	// own value) or NAME=VALUE. Nothing else of tmcp's environment, its
+	// secrets least of all, reaches them.
+	StdioEnv []string
 	// ToolPolicy, PromptPolicy and ResourcePolicy say which scopes the own
 	// server's tools (by name), prompts (by name) and resources (by URI)
 	// need; what no rule names needs the default scope.
@@ -174,7 +179,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CacheTTL <= 0 {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
-	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.MaxSessions, cfg.MaxSessionsPerUser, cfg.Now)
+	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.Sessions, cfg.Now)
 	if s.cfg.ProxyTimeout <= 0 {
 		s.cfg.ProxyTimeout = defaultProxyTimeout
 	}
@@ -196,7 +201,12 @@ func New(cfg Config) (*Server, error) {
 			s.ln.Close()
 			return nil, fmt.Errorf("the MCP server command %q: %w", cfg.Command[0], err)
 		}
-		s.bridge = newStdioBridge(s, cfg.Command)
+		env, err := stdioEnv(cfg.StdioEnv, os.LookupEnv)
+		if err != nil {
+			s.ln.Close()
+			return nil, err
+		}
+		s.bridge = newStdioBridge(s, cfg.Command, env)
 	}
 	if cfg.Proxy != "" {
 		if cfg.Transport != TransportStreamable {

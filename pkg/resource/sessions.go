@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +19,10 @@ import (
 type sessions struct {
 	mu      sync.Mutex
 	byID    map[string]*session
-	byOwner map[string]int
+	byOwner map[string]int // by user and client
+	byUser  map[string]int // by user, across their clients
 	idle    time.Duration
-	max     int
-	perUser int
+	limits  SessionLimits
 	now     func() time.Time
 	// onEnd learns of every session that ends, however it ends (closed,
 	// idle, swept); it runs on its own goroutine.
@@ -30,15 +31,30 @@ type sessions struct {
 
 type session struct {
 	owner    string
+	user     string
 	lastSeen time.Time
 }
 
-func newSessions(idle time.Duration, max, perUser int, now func() time.Time) *sessions {
-	return &sessions{byID: map[string]*session{}, byOwner: map[string]int{}, idle: idle, max: max, perUser: perUser, now: now}
+// SessionLimits bound how many MCP sessions are open (zero: no bound):
+// on the server, per user across all their clients, and per user through
+// one client. A gateway runs a backend session (a process, for a stdio
+// server) for each.
+type SessionLimits struct {
+	Max, PerUser, PerClient int
+}
+
+func newSessions(idle time.Duration, limits SessionLimits, now func() time.Time) *sessions {
+	return &sessions{byID: map[string]*session{}, byOwner: map[string]int{}, byUser: map[string]int{}, idle: idle, limits: limits, now: now}
 }
 
 // owner is who a session belongs to: one user through one client.
 func owner(p *Principal) string { return p.Subject + "\x00" + p.ClientID }
+
+// userOf is the user part of an owner.
+func userOf(who string) string {
+	user, _, _ := strings.Cut(who, "\x00")
+	return user
+}
 
 // hooks registers sessions as the MCP server creates them and forgets them
 // as it closes them; the request that created one carries its principal.
@@ -59,8 +75,10 @@ func (s *sessions) add(id, who string) {
 	if _, ok := s.byID[id]; ok {
 		return
 	}
-	s.byID[id] = &session{owner: who, lastSeen: s.now()}
+	user := userOf(who)
+	s.byID[id] = &session{owner: who, user: user, lastSeen: s.now()}
 	s.byOwner[who]++
+	s.byUser[user]++
 }
 
 func (s *sessions) remove(id string) {
@@ -77,6 +95,9 @@ func (s *sessions) removeLocked(id string) {
 	delete(s.byID, id)
 	if s.byOwner[e.owner]--; s.byOwner[e.owner] <= 0 {
 		delete(s.byOwner, e.owner)
+	}
+	if s.byUser[e.user]--; s.byUser[e.user] <= 0 {
+		delete(s.byUser, e.user)
 	}
 	if s.onEnd != nil {
 		go s.onEnd(id)
@@ -108,10 +129,16 @@ func (s *sessions) use(id, who string) bool {
 func (s *sessions) room(who string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.max > 0 && len(s.byID) >= s.max || s.perUser > 0 && s.byOwner[who] >= s.perUser {
+	if !s.roomLocked(who) {
 		s.sweepLocked()
 	}
-	return (s.max <= 0 || len(s.byID) < s.max) && (s.perUser <= 0 || s.byOwner[who] < s.perUser)
+	return s.roomLocked(who)
+}
+
+func (s *sessions) roomLocked(who string) bool {
+	l := s.limits
+	return (l.Max <= 0 || len(s.byID) < l.Max) && (l.PerClient <= 0 || s.byOwner[who] < l.PerClient) &&
+		(l.PerUser <= 0 || s.byUser[userOf(who)] < l.PerUser)
 }
 
 // sweep drops idle sessions.

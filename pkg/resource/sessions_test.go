@@ -144,7 +144,7 @@ func TestSessions_IdleExpiryAndCaps(t *testing.T) {
 	clock.Store(time.Now().UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
-		c.SessionIdleTTL, c.MaxSessionsPerUser, c.Now = time.Minute, 2, now
+		c.SessionIdleTTL, c.Sessions, c.Now = time.Minute, resource.SessionLimits{PerClient: 2}, now
 	}}, "read")
 	mcpURL := stack.Resource.URL()
 	a, b := initialize(t, mcpURL, tok), initialize(t, mcpURL, tok)
@@ -182,7 +182,7 @@ func TestSessions_FloodReturnsMemoryAfterTheTTL(t *testing.T) {
 	// The idle TTL must outlast the flood itself, which under -race on a
 	// loaded machine takes seconds: sessions must not idle out mid-flood.
 	stack, _, tok := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
-		c.SessionIdleTTL, c.MaxSessions, c.MaxSessionsPerUser = 10*time.Second, 0, 0
+		c.SessionIdleTTL, c.Sessions = 10*time.Second, resource.SessionLimits{}
 	}}, "read")
 	mcpURL := stack.Resource.URL()
 	initialize(t, mcpURL, tok) // warm up

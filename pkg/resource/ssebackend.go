@@ -1,10 +1,8 @@
 package resource
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tmcp-dev/tmcp/pkg/sse"
 )
 
 // Backend transports of --proxy.
@@ -68,7 +68,7 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 			cancel()
 			return nil, fmt.Errorf("%s answered %d %s, not an event stream", backend.Redacted(), resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
-		events := newEventReader(resp.Body)
+		events := sse.NewReader(resp.Body, maxAnswer)
 		endpoint, err := firstEndpoint(events, backend, s.cfg.ProxyTimeout, cancel)
 		if !stopWaiting() && err == nil {
 			err = r.Context().Err()
@@ -82,14 +82,14 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 		go func() {
 			defer resp.Body.Close()
 			for {
-				name, data, err := events.next()
+				e, err := events.Next()
 				if err != nil {
 					log.Info("MCP server's event stream ended", "err", err)
 					sess.finish()
 					return
 				}
-				if name == "" || name == "message" {
-					sess.route([]byte(data))
+				if !e.IsComment && (e.Name == "" || e.Name == "message") {
+					sess.route(e.Data)
 				}
 			}
 		}()
@@ -100,17 +100,18 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 // firstEndpoint waits for the stream's "endpoint" event and resolves it
 // against the backend: it must stay on the backend's origin, since every
 // post carries who the user is.
-func firstEndpoint(events *eventReader, backend *url.URL, timeout time.Duration, cancel context.CancelFunc) (*url.URL, error) {
+func firstEndpoint(events *sse.Reader, backend *url.URL, timeout time.Duration, cancel context.CancelFunc) (*url.URL, error) {
 	timer := time.AfterFunc(timeout, cancel)
 	defer timer.Stop()
 	for {
-		name, data, err := events.next()
+		e, err := events.Next()
 		if err != nil {
 			return nil, fmt.Errorf("the event stream ended before naming its endpoint: %w", err)
 		}
-		if name != "endpoint" {
+		if e.Name != "endpoint" {
 			continue
 		}
+		data := string(e.Data)
 		u, err := backend.Parse(strings.TrimSpace(data))
 		if err != nil {
 			return nil, fmt.Errorf("the endpoint event %q is not a URL", data)
@@ -153,40 +154,3 @@ func (c *sseConn) send(ctx context.Context, msg []byte) error {
 func (c *sseConn) close() { c.cancel() }
 func (c *sseConn) kill()  { c.cancel() }
 
-// eventReader reads Server-Sent Events (the WHATWG event stream format):
-// "event:" and "data:" fields, a blank line ending each event.
-type eventReader struct{ sc *bufio.Scanner }
-
-func newEventReader(r io.Reader) *eventReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), maxRPCBody)
-	return &eventReader{sc: sc}
-}
-
-var errStreamEnded = errors.New("the stream ended")
-
-func (e *eventReader) next() (name, data string, err error) {
-	var lines []string
-	seen := false
-	for e.sc.Scan() {
-		line := strings.TrimSuffix(e.sc.Text(), "\r")
-		if line == "" {
-			if seen {
-				return name, strings.Join(lines, "\n"), nil
-			}
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "event":
-			name, seen = value, true
-		case "data":
-			lines, seen = append(lines, value), true
-		}
-	}
-	if err := e.sc.Err(); err != nil {
-		return "", "", err
-	}
-	return "", "", errStreamEnded
-}

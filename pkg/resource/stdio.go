@@ -5,28 +5,91 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
+// Identity variables a stdio server's process gets.
+const (
+	EnvUser             = "TMCP_USER"
+	EnvEmail            = "TMCP_EMAIL"
+	EnvClientID         = "TMCP_CLIENT_ID"
+	EnvScopes           = "TMCP_SCOPES"
+	EnvTaskManagerToken = "TASKMANAGER_ACCESS_TOKEN"
+)
+
+// stdioBaseEnv is what of tmcp's own environment every process gets: what
+// programs need to run, and nothing that configures tmcp.
+var stdioBaseEnv = []string{"PATH", "HOME", "LANG", "TZ", "TMPDIR"}
+
+// stdioEnv is the environment stdio processes start with, before their
+// user's identity: stdioBaseEnv and the operator's --stdio-env entries
+// (NAME for tmcp's own value, NAME=VALUE). A NAME of tmcp's own settings
+// (TMCP_*, TASKMANAGER_*) is refused: those are tmcp's secrets and
+// configuration; a server that needs such a value is given it as
+// NAME=VALUE. An identity variable cannot be set at all.
+func stdioEnv(entries []string, lookup func(string) (string, bool)) ([]string, error) {
+	var env []string
+	for _, name := range stdioBaseEnv {
+		if v, ok := lookup(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	for _, e := range entries {
+		name, value, set := strings.Cut(e, "=")
+		if !validEnvName(name) {
+			return nil, fmt.Errorf("--stdio-env %q: want NAME or NAME=VALUE", e)
+		}
+		switch name {
+		case EnvUser, EnvEmail, EnvClientID, EnvScopes, EnvTaskManagerToken:
+			return nil, fmt.Errorf("--stdio-env %s: tmcp sets it to the signed-in user's identity", name)
+		}
+		if !set {
+			upper := strings.ToUpper(name)
+			if strings.HasPrefix(upper, "TMCP_") || strings.HasPrefix(upper, "TASKMANAGER_") {
+				return nil, fmt.Errorf("--stdio-env %s: tmcp's own settings stay with tmcp; give the server the value it needs as NAME=VALUE", name)
+			}
+			if value, set = lookup(name); !set {
+				continue
+			}
+		}
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, name+"=") })
+		env = append(env, name+"="+value)
+	}
+	return env, nil
+}
+
+func validEnvName(name string) bool {
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // newStdioBridge runs the team's stdio MCP server: a process per MCP
-// session, with who the user is in its environment (TMCP_USER,
+// session, with env and who the user is in its environment (TMCP_USER,
 // TMCP_EMAIL, TMCP_CLIENT_ID, TMCP_SCOPES, and TASKMANAGER_ACCESS_TOKEN
 // when asked), its stderr in the log with the session id.
-func newStdioBridge(s *Server, command []string) *sessionBridge {
+func newStdioBridge(s *Server, command, env []string) *sessionBridge {
 	return newSessionBridge(s, s.cfg.ProxyTimeout, "process", func(r *http.Request, sess *bridgedSession, extra identity) (backendConn, error) {
 		pr, _ := PrincipalFrom(r.Context())
 		cmd := exec.Command(command[0], command[1:]...)
-		cmd.Env = append(os.Environ(), "TMCP_USER="+pr.Subject, "TMCP_CLIENT_ID="+pr.ClientID, "TMCP_SCOPES="+strings.Join(pr.Scopes, " "))
+		cmd.Env = append(slices.Clip(env), EnvUser+"="+pr.Subject, EnvClientID+"="+pr.ClientID, EnvScopes+"="+strings.Join(pr.Scopes, " "))
 		if strings.Contains(pr.Username, "@") {
-			cmd.Env = append(cmd.Env, "TMCP_EMAIL="+pr.Username)
+			cmd.Env = append(cmd.Env, EnvEmail+"="+pr.Username)
 		}
 		if extra.taskManagerToken != "" {
-			cmd.Env = append(cmd.Env, "TASKMANAGER_ACCESS_TOKEN="+extra.taskManagerToken)
+			cmd.Env = append(cmd.Env, EnvTaskManagerToken+"="+extra.taskManagerToken)
 		}
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -86,7 +149,7 @@ func (c *processConn) send(ctx context.Context, msg []byte) error {
 		}
 		close(aborted)
 	})
-	_, err := c.stdin.Write(append(bytes.TrimSpace(msg), '\n'))
+	_, err := c.stdin.Write(line(msg))
 	if !stop() {
 		<-aborted
 		if err == nil && pipe != nil {
@@ -101,3 +164,17 @@ func (c *processConn) send(ctx context.Context, msg []byte) error {
 
 func (c *processConn) close() { c.stdin.Close() }
 func (c *processConn) kill()  { c.cmd.Process.Kill() }
+
+// line is msg as one line of stdio (MCP stdio: messages are delimited by
+// newlines and hold none). A strictly read message has CR and LF only
+// between its tokens, where a space means the same.
+func line(msg []byte) []byte {
+	out := make([]byte, 0, len(msg)+1)
+	for _, c := range bytes.TrimSpace(msg) {
+		if c == '\n' || c == '\r' {
+			c = ' '
+		}
+		out = append(out, c)
+	}
+	return append(out, '\n')
+}

@@ -111,7 +111,7 @@ func TestStdio_CrashIdleAndCap(t *testing.T) {
 	clock := testkit.NewClock()
 	logs := &testkit.LogBuffer{}
 	stack, _, tok := stdioStack(t, func(c *resource.Config) {
-		c.MaxSessions, c.SessionIdleTTL, c.Now, c.Logger = 2, time.Minute, clock.Now, testkit.Logger(logs)
+		c.Sessions.Max, c.SessionIdleTTL, c.Now, c.Logger = 2, time.Minute, clock.Now, testkit.Logger(logs)
 	})
 	mcpURL := stack.Resource.URL()
 	crashing := initialize(t, mcpURL, tok)

@@ -72,7 +72,7 @@ stops all three. Then run: tmcp flow test`,
 	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
 	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
 	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
-		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide)
+		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide, config.KeyResourceStdioEnv)
 	return cmd
 }
 

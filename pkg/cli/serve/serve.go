@@ -218,7 +218,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 			return resource.Config{}, err
 		}
 	}
-	if err := checkNotNegative(v, config.KeyResourceMaxSess, config.KeyResourceMaxUser); err != nil {
+	if err := checkNotNegative(v, config.KeyResourceMaxSess, config.KeyResourceMaxUser, config.KeyResourceMaxClient); err != nil {
 		return resource.Config{}, err
 	}
 	cfg := resource.Config{
@@ -252,7 +252,9 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	if cfg.SessionIdleTTL, err = time.ParseDuration(v.GetString(config.KeyResourceIdleTTL)); err != nil || cfg.SessionIdleTTL < 0 {
 		return cfg, fmt.Errorf("%s: %q is not a duration (like 30m; 0 keeps idle sessions)", config.KeyResourceIdleTTL, v.GetString(config.KeyResourceIdleTTL))
 	}
-	cfg.MaxSessions, cfg.MaxSessionsPerUser = v.GetInt(config.KeyResourceMaxSess), v.GetInt(config.KeyResourceMaxUser)
+	cfg.Sessions = resource.SessionLimits{Max: v.GetInt(config.KeyResourceMaxSess), PerUser: v.GetInt(config.KeyResourceMaxUser),
+		PerClient: v.GetInt(config.KeyResourceMaxClient)}
+	cfg.StdioEnv = v.GetStringSlice(config.KeyResourceStdioEnv)
 	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	cfg.IdentityAssertion = v.GetBool(config.KeyResourceAssertion)
 	cfg.HideUnauthorized = v.GetBool(config.KeyResourceHide)
