@@ -217,4 +217,3 @@ func union(a, b []string) []string {
 	}
 	return out
 }
-

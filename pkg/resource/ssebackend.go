@@ -153,4 +153,3 @@ func (c *sseConn) send(ctx context.Context, msg []byte) error {
 
 func (c *sseConn) close() { c.cancel() }
 func (c *sseConn) kill()  { c.cancel() }
-

@@ -21,7 +21,7 @@ type Event struct {
 	Data  []byte
 	// Comment is a comment line's text (a keep-alive); such an Event has
 	// no other fields.
-	Comment []byte
+	Comment   []byte
 	IsComment bool
 }
 
