@@ -22,8 +22,8 @@ func newStdioBridge(s *Server, command []string) *sessionBridge {
 		pr, _ := PrincipalFrom(r.Context())
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Env = append(os.Environ(), "TMCP_USER="+pr.Subject, "TMCP_CLIENT_ID="+pr.ClientID, "TMCP_SCOPES="+strings.Join(pr.Scopes, " "))
-		if strings.Contains(pr.Username, "@") {
-			cmd.Env = append(cmd.Env, "TMCP_EMAIL="+pr.Username)
+		if pr.Email != "" {
+			cmd.Env = append(cmd.Env, "TMCP_EMAIL="+pr.Email)
 		}
 		if extra.taskManagerToken != "" {
 			cmd.Env = append(cmd.Env, "TASKMANAGER_ACCESS_TOKEN="+extra.taskManagerToken)

@@ -41,6 +41,10 @@ func stdioServer() {
 		return mcp.NewToolResultText(fmt.Sprintf("%s via %s with %s in %d", os.Getenv("TMCP_USER"), os.Getenv("TMCP_CLIENT_ID"),
 			os.Getenv("TMCP_SCOPES"), os.Getpid())), nil
 	})
+	m.AddTool(mcp.NewTool("email"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		email, set := os.LookupEnv("TMCP_EMAIL")
+		return mcp.NewToolResultText(fmt.Sprintf("%q set=%v", email, set)), nil
+	})
 	m.AddTool(mcp.NewTool("crash"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		fmt.Fprintln(os.Stderr, "crashing on purpose")
 		os.Exit(3)
