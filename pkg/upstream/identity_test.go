@@ -141,7 +141,8 @@ func TestIdentify_EmailAndItsVerificationComeFromOneAnswer(t *testing.T) {
 // shown, but it is no address and the allow-list does not match it,
 // unless the operator named that claim with --username-claim.
 func TestIdentify_PreferredUsernameIsNeverAnAddress(t *testing.T) {
-	claims := idToken(map[string]any{"preferred_username": "ceo@corp.example", "username": "ceo@corp.example"})
+	// email_verified true speaks of the email claim, which is absent.
+	claims := idToken(map[string]any{"preferred_username": "ceo@corp.example", "username": "ceo@corp.example", "email_verified": true})
 	for _, tc := range []struct {
 		claim  string
 		chosen bool
