@@ -118,12 +118,23 @@ func TestGateway_OnlyAVerifiedAddressIsForwarded(t *testing.T) {
 	}
 }
 
+// emailServer is a stdio MCP server whose tool says what TMCP_EMAIL its
+// process was started with (`resource.test stdio-email-server`).
+func emailServer() {
+	m := server.NewMCPServer("stdio-email", "1.0.0")
+	m.AddTool(mcp.NewTool("email"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		email, set := os.LookupEnv("TMCP_EMAIL")
+		return mcp.NewToolResultText(fmt.Sprintf("%q set=%v", email, set)), nil
+	})
+	_ = server.ServeStdio(m)
+}
+
 // Only a verified address is in a stdio server's TMCP_EMAIL: the
 // sandbox TaskManager's demo user's is, an unverified one is not.
 func TestStdio_OnlyAVerifiedAddressIsInTheEnvironment(t *testing.T) {
 	t.Parallel()
 	stdio := func(c *resource.Config) {
-		c.Command, c.ProxyTimeout = []string{os.Args[0], "stdio-mcp-server"}, 5*time.Second
+		c.Command, c.ProxyTimeout = []string{os.Args[0], "stdio-email-server"}, 5*time.Second
 	}
 	email := func(mcpURL, token string) string {
 		mc, err := testkit.MCP(t, mcpURL, token, "2025-06-18", false)
@@ -133,7 +144,7 @@ func TestStdio_OnlyAVerifiedAddressIsInTheEnvironment(t *testing.T) {
 		_, got := testkit.CallTool(t, mc, "email", nil)
 		return got
 	}
-	sandbox, _, demo := stdioStack(t, nil)
+	sandbox, _, demo := stdioStack(t, stdio)
 	if got := email(sandbox.Resource.URL(), demo); got != `"demo@example.com" set=true` {
 		t.Errorf("the sandbox's demo user: TMCP_EMAIL %s", got)
 	}

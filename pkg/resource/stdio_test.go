@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		stdioServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-email-server" {
+		emailServer()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
 		deafServer()
 		return
@@ -40,10 +44,6 @@ func stdioServer() {
 	m.AddTool(mcp.NewTool("who"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText(fmt.Sprintf("%s via %s with %s in %d", os.Getenv("TMCP_USER"), os.Getenv("TMCP_CLIENT_ID"),
 			os.Getenv("TMCP_SCOPES"), os.Getpid())), nil
-	})
-	m.AddTool(mcp.NewTool("email"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		email, set := os.LookupEnv("TMCP_EMAIL")
-		return mcp.NewToolResultText(fmt.Sprintf("%q set=%v", email, set)), nil
 	})
 	m.AddTool(mcp.NewTool("crash"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		fmt.Fprintln(os.Stderr, "crashing on purpose")
