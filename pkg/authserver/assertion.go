@@ -3,7 +3,6 @@ package authserver
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -53,10 +52,7 @@ func (s *Server) identityAssertion(w http.ResponseWriter, r *http.Request, t *st
 	claims := identityClaims{
 		Claims: jwt.Claims{Issuer: s.cfg.Issuer, Subject: g.Subject, Audience: jwt.Audience{r.PostForm.Get("audience")},
 			Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: secrets.Random(16)},
-		ClientID: g.ClientID, Scope: t.Scope, Username: g.Username,
-	}
-	if strings.Contains(g.Username, "@") {
-		claims.Email = g.Username
+		ClientID: g.ClientID, Scope: t.Scope, Username: g.Username, Email: g.Email, // only a verified address
 	}
 	signed, err := s.signJWT(r.Context(), AssertionType, claims)
 	if err != nil {

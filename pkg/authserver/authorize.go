@@ -196,10 +196,14 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authReq
 }
 
 // toUpstream starts tmcp's own authorization request at TaskManager with
-// its own PKCE pair and a random single-use state bound to this browser.
+// its own PKCE pair and a random single-use state bound to this browser;
+// an OpenID provider also gets a fresh nonce, kept (hashed) with the
+// state, which its ID token must carry back (OpenID Connect Core
+// §3.1.2.1, §3.1.3.7).
 func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, req *authRequest, browser string) {
 	state := secrets.Random(32)
 	verifier := secrets.Random(48) // 64 characters, within RFC 7636's 43..128
+	nonce := secrets.Random(32)
 	// The verifier is sealed at rest like TaskManager's tokens, bound to
 	// its state.
 	sealed := base64.RawURLEncoding.EncodeToString(s.sealer.Seal([]byte(verifier), []byte(secrets.Hash(state))))
@@ -207,12 +211,12 @@ func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, req *authReq
 		StateHash: secrets.Hash(state), BrowserHash: secrets.Hash(browser),
 		ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: oauth.JoinScope(req.Scope),
 		Resource: req.Resource, CodeChallenge: req.Challenge, ClientState: req.State,
-		UpstreamVerifier: sealed, ExpiresAt: s.now().Add(s.cfg.StateTTL),
+		UpstreamVerifier: sealed, ExpiresAt: s.now().Add(s.cfg.StateTTL), NonceHash: secrets.Hash(nonce),
 	})
 	if err != nil {
 		http.Redirect(w, r, s.unavailable(r.Context(), "storage", err).RedirectURL(req.RedirectURI, req.State, s.cfg.Issuer), http.StatusFound)
 		return
 	}
 	s.log.DebugContext(r.Context(), "sending browser to TaskManager", "client_id", req.Client.ID, "scope", oauth.JoinScope(req.Scope), "resource", req.Resource)
-	http.Redirect(w, r, s.upstream.AuthorizeURL(state, verifier, oauth.JoinScope(req.Scope)), http.StatusFound)
+	http.Redirect(w, r, s.upstream.AuthorizeURL(state, verifier, nonce, oauth.JoinScope(req.Scope)), http.StatusFound)
 }

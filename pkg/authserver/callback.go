@@ -87,7 +87,16 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.DebugContext(r.Context(), "TaskManager code exchanged", "client_id", p.ClientID, "upstream_scope", tok.Scope,
 		"upstream_expires", tok.Expiry, "refresh_token", tok.RefreshToken != "")
-	user, err := s.identify(r.Context(), tok)
+	user, err := s.identify(r.Context(), tok, p.NonceHash)
+	if errors.Is(err, upstream.ErrIDTokenRefused) {
+		// Not a fault: the provider's answer is not this sign-in's
+		// (another sign-in's code or ID token, or one for another party).
+		s.noteSignInFailure(p.ClientID, oauth.CodeAccessDenied, err.Error())
+		s.audit(r.Context(), "sign-in refused", "client_id", p.ClientID, "reason", err.Error())
+		s.errorPage(w, http.StatusForbidden, "Sign-in refused", upperFirst(err.Error())+".",
+			"Nothing was issued. Start the sign-in again from your MCP client.")
+		return
+	}
 	if err != nil {
 		s.log.WarnContext(r.Context(), "could not establish who signed in at TaskManager", "client_id", p.ClientID, "err", err)
 		fail(upstreamFailure(err))
@@ -121,7 +130,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 func (s *Server) completeGrant(r *http.Request, p *store.Pending, tok *upstream.Token, user *upstream.User, scope []string) (string, error) {
 	now := s.now()
 	g := &store.Grant{
-		ID: secrets.Random(16), ClientID: p.ClientID, Subject: user.Subject, Username: username(user),
+		ID: secrets.Random(16), ClientID: p.ClientID, Subject: user.Subject, Username: username(user), Email: user.Email,
 		Scope: oauth.JoinScope(scope), Resource: p.Resource, RedirectURI: p.RedirectURI,
 		UpstreamExpiresAt: tok.Expiry, CreatedAt: now,
 	}
@@ -158,9 +167,18 @@ func (s *Server) openUpstream(g *store.Grant) (*upstream.Token, error) {
 
 // identify establishes who signed in: from the verified claims of a JWT
 // access token or ID token when TaskManager issues JWTs, else from its
-// userinfo endpoint. An unverifiable JWT is never trusted.
-func (s *Server) identify(ctx context.Context, tok *upstream.Token) (*upstream.User, error) {
-	return s.upstream.Identify(ctx, tok, s.verifier.Verify)
+// userinfo endpoint. An unverifiable JWT is never trusted, nor an ID
+// token without the sign-in's nonce.
+func (s *Server) identify(ctx context.Context, tok *upstream.Token, nonceHash string) (*upstream.User, error) {
+	return s.upstream.Identify(ctx, tok, nonceHash, s.verifier.Verify)
+}
+
+// upperFirst capitalises an error message to open a sentence.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // upstreamFailure is what the MCP client is told when TaskManager fails.

@@ -8,12 +8,14 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
 
-// Introspection is the RFC 7662 §2.2 answer.
+// Introspection is the RFC 7662 §2.2 answer, plus email: the address
+// the provider verified, never the username.
 type Introspection struct {
 	Active    bool   `json:"active"`
 	Scope     string `json:"scope,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
 	Username  string `json:"username,omitempty"`
+	Email     string `json:"email,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
 	Exp       int64  `json:"exp,omitempty"`
 	Iat       int64  `json:"iat,omitempty"`
@@ -68,7 +70,7 @@ func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) (Int
 		return inactive, nil
 	}
 	return Introspection{
-		Active: true, Scope: t.Scope, ClientID: g.ClientID, Username: g.Username, TokenType: "Bearer",
+		Active: true, Scope: t.Scope, ClientID: g.ClientID, Username: g.Username, Email: g.Email, TokenType: "Bearer",
 		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), Subject: g.Subject, Audience: g.Resource, Issuer: s.cfg.Issuer,
 	}, nil
 }

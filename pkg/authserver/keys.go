@@ -124,12 +124,14 @@ func (s *Server) signer(ctx context.Context) (string, *ecdsa.PrivateKey, error) 
 	return kr.kid, kr.private, nil
 }
 
-// accessClaims are RFC 9068 §2.2's, plus the username.
+// accessClaims are RFC 9068 §2.2's, plus the username and the address
+// the provider verified (OpenID Connect Core §5.1's email).
 type accessClaims struct {
 	jwt.Claims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
 	Username string `json:"username,omitempty"`
+	Email    string `json:"email,omitempty"`
 }
 
 // signJWT signs claims with the active key, with typ in the header.
@@ -152,7 +154,7 @@ func (s *Server) mintJWT(ctx context.Context, g *store.Grant, scope string, now,
 		Claims: jwt.Claims{Issuer: s.cfg.Issuer, Subject: g.Subject, Audience: jwt.Audience{g.Resource},
 			Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			ID: secrets.Random(16)},
-		ClientID: g.ClientID, Scope: scope, Username: g.Username,
+		ClientID: g.ClientID, Scope: scope, Username: g.Username, Email: g.Email,
 	})
 }
 

@@ -21,6 +21,10 @@ import (
 var (
 	alice = oidcop.User{ID: "u-alice", Username: "alice", Password: "alice-pw", Email: "alice@example.com", FirstName: "Alice", LastName: "A"}
 	bob   = oidcop.User{ID: "u-bob", Username: "bob", Password: "bob-pw", Email: "bob@other.org", FirstName: "Bob", LastName: "B"}
+	// mallory's address was never verified, and her username (the
+	// preferred_username claim) is someone else's address.
+	mallory = oidcop.User{ID: "u-mallory", Username: "ceo@example.com", Password: "mallory-pw", Email: "mallory@example.com",
+		EmailUnverified: true, FirstName: "Mallory", LastName: "M"}
 )
 
 const providerSecret = "provider-client-secret"
@@ -39,7 +43,7 @@ func startWithProvider(t *testing.T, o oidcop.Options, opts testkit.AuthOptions,
 	ps := &providerStack{}
 	opts.Resource = true
 	opts.Provider = func(callback string) upstream.Config {
-		o.Users, o.ClientID, o.RedirectURI = []oidcop.User{alice, bob}, "tmcp-at-provider", callback
+		o.Users, o.ClientID, o.RedirectURI = []oidcop.User{alice, bob, mallory}, "tmcp-at-provider", callback
 		if o.ClientSecret == "" {
 			o.ClientSecret = providerSecret
 		}

@@ -273,7 +273,7 @@ func (c *Config) defaults() error {
 	}
 	setDur(&c.CodeTTL, time.Minute)
 	setDur(&c.StateTTL, 10*time.Minute)
-	return nil
+	return c.Admission.Check()
 }
 
 // URL is the issuer.

@@ -104,9 +104,22 @@ func TestOptions_ServeAuthOtherProvider(t *testing.T) {
 	want(t, "users", cfg.Admission.Users, []string{"ops@partner.example"})
 	want(t, "groups", cfg.Admission.Groups, []string{"mcp"})
 
+	want(t, "provider verifies email", cfg.Upstream.ProviderVerifiesEmail, false) // unverified unless the operator says so
+
 	gh := parse(t, auth.NewCmd, "--client-id", "c1", "--client-secret", "s1", "--upstream-preset", "github").Settings.Server.Upstream
 	want(t, "github authorize", gh.AuthorizeEndpoint, "https://github.com/login/oauth/authorize")
 	want(t, "github auth method", gh.AuthMethod, "client_secret_post")
+}
+
+// The operator's word that TaskManager issues only verified addresses:
+// a flag, or TMCP_PROVIDER_VERIFIES_EMAIL.
+func TestOptions_ProviderVerifiesEmail(t *testing.T) {
+	isolate(t)
+	o := parse(t, auth.NewCmd, "--client-id", "c1", "--client-secret", "s1", "--provider-verifies-email")
+	want(t, "flag", o.Settings.Server.Upstream.ProviderVerifiesEmail, true)
+	t.Setenv("TMCP_PROVIDER_VERIFIES_EMAIL", "true")
+	o = parse(t, auth.NewCmd, "--client-id", "c1", "--client-secret", "s1")
+	want(t, "environment", o.Settings.Server.Upstream.ProviderVerifiesEmail, true)
 }
 
 func TestOptions_ServeResource(t *testing.T) {

@@ -49,6 +49,7 @@ const (
 	KeyTMScopeMap    = "taskmanager.upstream_scopes"
 	KeyTMUserClaim   = "taskmanager.username_claim"
 	KeyTMGroupClaim  = "taskmanager.groups_claim"
+	KeyTMVerifiesEml = "taskmanager.provider_verifies_email"
 
 	KeyAuthHost          = "auth.host"
 	KeyAuthPort          = "auth.port"
@@ -162,7 +163,8 @@ var settings = []Setting{
 	{KeyTMTenant, "upstream-tenant", nil, "", "with --upstream-preset entra: the directory (tenant) id or domain"},
 	{KeyTMAudience, "upstream-audience", nil, "", "with --upstream-preset auth0: the API (audience) the provider's access tokens are for"},
 	{KeyTMScopeMap, "upstream-scope", nil, []string{}, "what to ask the provider for: SCOPE… on every sign-in, or MCP-SCOPE=SCOPE… with that MCP scope (repeatable; default: TaskManager gets the MCP scopes, an OpenID provider \"openid email profile\")"},
-	{KeyTMUserClaim, "username-claim", nil, "", "the provider's claim shown as the user's name (default: email, then preferred_username, then sub)"},
+	{KeyTMUserClaim, "username-claim", nil, "", "the provider's claim shown as the user's name, which --allowed-users then matches (default: the verified email, then preferred_username, then sub; only sub and a verified email are matched)"},
+	{KeyTMVerifiesEml, "provider-verifies-email", []string{"TMCP_PROVIDER_VERIFIES_EMAIL"}, false, "state that the provider issues only addresses it verified: an email claim without email_verified (TaskManager's tokens) then counts for --allowed-users, --allowed-domains and X-Forwarded-Email (an email_verified other than true never does)"},
 	{KeyTMGroupClaim, "groups-claim", nil, "", "the provider's claim listing the user's groups, for --allowed-groups (default groups)"},
 	{KeyTMAuthorize, "upstream-authorize-url", nil, "/api/oauth/authorize", "the provider's authorization endpoint (a path under the TaskManager URL, or a URL)"},
 	{KeyTMToken, "upstream-token-url", nil, "/api/oauth/token", "the provider's token endpoint (a path under the TaskManager URL, or a URL)"},
@@ -197,8 +199,8 @@ var settings = []Setting{
 	{KeyAuthClientLimit, "client-rate-limit", nil, 300, "token, revocation requests a minute per client (0: no limit)"},
 	{KeyAuthFailedLimit, "failed-auth-limit", nil, 10, "failed client authentications a minute per address before it is refused (0: no limit)"},
 	{KeyAuthTrustedProxy, "trusted-proxy", nil, []string{}, "reverse proxies (CIDR, repeatable) whose X-Forwarded-For names the client's address for rate limits and lockouts"},
-	{KeyAuthAllowUsers, "allowed-users", nil, []string{}, "only these users may sign in: usernames, addresses or subjects (repeatable or comma-separated; default anyone the provider signs in)"},
-	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users with an address in these email domains may sign in (repeatable or comma-separated)"},
+	{KeyAuthAllowUsers, "allowed-users", nil, []string{}, "only these users may sign in: subjects, verified addresses, or usernames from --username-claim (repeatable or comma-separated; default anyone the provider signs in)"},
+	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users whose verified address is in these email domains may sign in (repeatable or comma-separated)"},
 	{KeyAuthAllowGroups, "allowed-groups", nil, []string{}, "only members of these groups (see --groups-claim) may sign in (repeatable or comma-separated)"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},

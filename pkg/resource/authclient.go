@@ -75,6 +75,7 @@ type introspection struct {
 	Scope    string `json:"scope"`
 	ClientID string `json:"client_id"`
 	Username string `json:"username"`
+	Email    string `json:"email"`
 	Subject  string `json:"sub"`
 	Audience any    `json:"aud"`
 	Exp      int64  `json:"exp"`
@@ -114,7 +115,7 @@ func (a *authClient) principal(ctx context.Context, token, resource string) (*Pr
 	if !in.Active || in.Exp == 0 || !now.Before(exp) || !audienceIs(in.Audience, resource) {
 		return nil, nil
 	}
-	p := &Principal{Subject: in.Subject, Username: in.Username, ClientID: in.ClientID,
+	p := &Principal{Subject: in.Subject, Username: in.Username, Email: in.Email, ClientID: in.ClientID,
 		Scopes: oauth.ParseScope(in.Scope), Expiry: exp, token: token}
 	// A cached answer never outlives the token, and a revocation is seen
 	// at the latest after cacheTTL.
@@ -239,7 +240,7 @@ func (a *authClient) verifyJWT(ctx context.Context, m *oauth.ServerMetadata, tok
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errAuthServer, err)
 	}
-	return &Principal{Subject: c.Subject, Username: c.Username, ClientID: c.ClientID, Scopes: oauth.ParseScope(c.Scope),
+	return &Principal{Subject: c.Subject, Username: c.Username, Email: c.Email, ClientID: c.ClientID, Scopes: oauth.ParseScope(c.Scope),
 		Expiry: c.Expiry.Time(), token: token}, nil
 }
 

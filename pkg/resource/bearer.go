@@ -18,6 +18,9 @@ import (
 type Principal struct {
 	Subject  string
 	Username string
+	// Email is the address the provider verified ("" if none): the
+	// only one passed on as the user's, never the username.
+	Email    string
 	ClientID string
 	Scopes   []string
 	Expiry   time.Time

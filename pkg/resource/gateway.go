@@ -196,8 +196,8 @@ func (s *Server) exchanged(w http.ResponseWriter, r *http.Request, err error, wh
 // setIdentity puts who the user is on a request to the backend.
 func setIdentity(h http.Header, p *Principal, extra identity) {
 	h.Set(HeaderUser, p.Subject)
-	if strings.Contains(p.Username, "@") {
-		h.Set(HeaderEmail, p.Username)
+	if p.Email != "" {
+		h.Set(HeaderEmail, p.Email)
 	}
 	h.Set(HeaderClientID, p.ClientID)
 	h.Set(HeaderScopes, strings.Join(p.Scopes, " "))

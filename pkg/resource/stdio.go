@@ -85,8 +85,8 @@ func newStdioBridge(s *Server, command, env []string) *sessionBridge {
 		pr, _ := PrincipalFrom(r.Context())
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Env = append(slices.Clip(env), EnvUser+"="+pr.Subject, EnvClientID+"="+pr.ClientID, EnvScopes+"="+strings.Join(pr.Scopes, " "))
-		if strings.Contains(pr.Username, "@") {
-			cmd.Env = append(cmd.Env, EnvEmail+"="+pr.Username)
+		if pr.Email != "" {
+			cmd.Env = append(cmd.Env, EnvEmail+"="+pr.Email)
 		}
 		if extra.taskManagerToken != "" {
 			cmd.Env = append(cmd.Env, EnvTaskManagerToken+"="+extra.taskManagerToken)

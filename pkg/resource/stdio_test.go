@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		stdioServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-email-server" {
+		emailServer()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
 		deafServer()
 		return

@@ -11,12 +11,14 @@ import (
 )
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2), with
-// the audience set to the client the token was issued to.
+// the audience set to the client the token was issued to, and the user's
+// address, verified: the sandbox's only user is the operator's own.
 type accessClaims struct {
 	jwt.Claims
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope"`
-	Email    string `json:"email"`
+	ClientID      string `json:"client_id"`
+	Scope         string `json:"scope"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
 }
 
 func (s *Server) signAccessToken(r *http.Request, clientID, userID, scope string, now time.Time) (string, error) {
@@ -35,7 +37,7 @@ func (s *Server) signAccessToken(r *http.Request, clientID, userID, scope string
 			Expiry: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)), IssuedAt: jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now), ID: secrets.Random(16),
 		},
-		ClientID: clientID, Scope: scope, Email: u.Email,
+		ClientID: clientID, Scope: scope, Email: u.Email, EmailVerified: true,
 	}
 	return jwt.Signed(signer).Claims(c).Serialize()
 }

@@ -63,6 +63,10 @@ type Pending struct {
 	// UpstreamVerifier is tmcp's own PKCE verifier towards TaskManager.
 	UpstreamVerifier string
 	ExpiresAt        time.Time
+	// NonceHash is the hash of the OpenID nonce sent with the request,
+	// which the provider's ID token must carry back (OpenID Connect Core
+	// §3.1.2.1).
+	NonceHash string
 }
 
 // Grant is one user's authorization of one client for one resource: the
@@ -76,6 +80,9 @@ type Grant struct {
 	Scope       string
 	Resource    string
 	RedirectURI string
+	// Email is the address the provider verified, "" when it did not:
+	// the only address passed on as the user's (Username is for show).
+	Email string
 	// Upstream is TaskManager's token set, sealed (AES-256-GCM).
 	Upstream          []byte
 	UpstreamExpiresAt time.Time

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/secrets"
 )
 
 // Claims are what a verified token or the userinfo endpoint says of the
@@ -49,12 +50,22 @@ const DefaultGroupsClaim = "groups"
 // VerifyFunc checks a JWT from the provider and returns its claims.
 type VerifyFunc func(ctx context.Context, raw string) (*jwks.Claims, error)
 
+// ErrIDTokenRefused wraps every reason a verified ID token is still not
+// taken for this sign-in (OpenID Connect Core §3.1.3.7): a refusal, not
+// a fault.
+var ErrIDTokenRefused = errors.New("the provider's ID token is not for this sign-in")
+
 // Identify establishes who signed in: from the verified ID token (or
 // TaskManager's JWT access token), with the userinfo endpoint filling in
 // what the token does not say (OpenID Connect Core §5.3). The userinfo
-// answer must be about the same subject (§5.3.2).
-func (c *Client) Identify(ctx context.Context, tok *Token, verify VerifyFunc) (*User, error) {
+// answer must be about the same subject (§5.3.2). An OpenID provider's
+// ID token is required (§3.1.3.3) and must be this sign-in's: nonceHash
+// is the secrets.Hash of the nonce AuthorizeURL sent.
+func (c *Client) Identify(ctx context.Context, tok *Token, nonceHash string, verify VerifyFunc) (*User, error) {
 	raw := tok.IDToken
+	if c.cfg.OpenID && raw == "" {
+		return nil, fmt.Errorf("%w: the provider's token answer has no ID token", ErrIDTokenRefused)
+	}
 	if !c.cfg.OpenID && jwks.LooksLikeJWT(tok.AccessToken) {
 		raw = tok.AccessToken // TaskManager's JWT access tokens name the user
 	}
@@ -63,6 +74,11 @@ func (c *Client) Identify(ctx context.Context, tok *Token, verify VerifyFunc) (*
 		verified, err := verify(ctx, raw)
 		if err != nil {
 			return nil, err
+		}
+		if raw == tok.IDToken {
+			if err := c.checkIDToken(verified, nonceHash); err != nil {
+				return nil, err
+			}
 		}
 		claims = verified.All // every claim: the username and groups claims are settings
 	}
@@ -80,6 +96,10 @@ func (c *Client) Identify(ctx context.Context, tok *Token, verify VerifyFunc) (*
 		return nil, fmt.Errorf("%w: the userinfo answer is about subject %q, the token about %q",
 			ErrUnavailable, info.String("sub"), claims.String("sub"))
 	}
+	if _, ok := claims["email_verified"]; !ok && info["email"] != nil {
+		// An address and whether it was verified come from one answer.
+		delete(claims, "email")
+	}
 	for k, v := range info {
 		if _, ok := claims[k]; !ok {
 			claims[k] = v
@@ -88,11 +108,40 @@ func (c *Client) Identify(ctx context.Context, tok *Token, verify VerifyFunc) (*
 	return c.user(claims)
 }
 
+// checkIDToken applies OpenID Connect Core §3.1.3.7 beyond signature,
+// issuer, audience and lifetime: an ID token naming several audiences
+// must name tmcp as its authorized party, an azp must be tmcp's client
+// id (items 4, 5), and an OpenID provider's must carry the nonce this
+// sign-in sent (item 11).
+func (c *Client) checkIDToken(t *jwks.Claims, nonceHash string) error {
+	azp, hasAZP := t.All["azp"]
+	if s, _ := azp.(string); hasAZP && s != c.cfg.ClientID {
+		return fmt.Errorf("%w: it was issued to another party (azp %q, not tmcp's client id)", ErrIDTokenRefused, fmt.Sprint(azp))
+	}
+	if len(t.Audience) > 1 && !hasAZP {
+		return fmt.Errorf("%w: it names %d audiences and no authorized party (azp)", ErrIDTokenRefused, len(t.Audience))
+	}
+	if !c.cfg.OpenID {
+		return nil // no nonce was sent
+	}
+	nonce, _ := t.All["nonce"].(string)
+	switch {
+	case nonce == "":
+		return fmt.Errorf("%w: it carries no nonce", ErrIDTokenRefused)
+	case nonceHash == "" || !secrets.Equal(secrets.Hash(nonce), nonceHash):
+		return fmt.Errorf("%w: its nonce is not the one this sign-in sent", ErrIDTokenRefused)
+	}
+	return nil
+}
+
 // lacksClaims says whether the token leaves out a claim tmcp was told to
 // use, so userinfo must be asked.
 func (c *Client) lacksClaims(claims Claims) bool {
 	if claims.String(c.usernameClaims()[0]) == "" {
 		return true
+	}
+	if _, ok := claims["email_verified"]; !ok && claims["email"] != nil && !c.cfg.ProviderVerifiesEmail {
+		return true // userinfo may say whether the address was verified
 	}
 	if c.cfg.GroupsClaim != "" {
 		_, ok := claims[c.cfg.GroupsClaim]
@@ -109,14 +158,40 @@ func (c *Client) usernameClaims() []string {
 	return []string{"email", "preferred_username", "username", "sub"}
 }
 
+// verifiedEmail is the claims' address when the provider verified it:
+// email_verified is the JSON boolean true (OpenID Connect Core §5.1; the
+// string "true" is no boolean), or absent from a provider the operator
+// vouched for (Config.ProviderVerifiesEmail).
+func (c *Client) verifiedEmail(claims Claims) string {
+	email, _ := claims["email"].(string)
+	if !strings.Contains(email, "@") {
+		return ""
+	}
+	verified, present := claims["email_verified"]
+	if verified == true || !present && c.cfg.ProviderVerifiesEmail {
+		return email
+	}
+	return ""
+}
+
 func (c *Client) user(claims Claims) (*User, error) {
-	u := &User{Subject: claims.String("sub"), Email: claims.String("email"), Name: claims.String("name")}
+	u := &User{Subject: claims.String("sub"), Email: c.verifiedEmail(claims), Name: claims.String("name")}
 	if u.Subject == "" {
 		return nil, fmt.Errorf("%w: the provider named no subject (sub)", ErrUnavailable)
 	}
-	for _, name := range c.usernameClaims() {
-		if u.Username = claims.String(name); u.Username != "" {
-			break
+	if name := c.cfg.UsernameClaim; name != "" {
+		u.Username = claims.String(name)
+		// The operator's choice is matched as given; an address counts
+		// only when verified, as Email.
+		u.UsernameChosen = name != "email"
+	} else {
+		// OpenID Connect Core §5.7: only sub identifies the user; many
+		// providers let users choose preferred_username, so it is shown,
+		// never taken for an address nor matched.
+		for _, name := range []string{u.Email, claims.String("preferred_username"), claims.String("username"), u.Subject} {
+			if u.Username = name; name != "" {
+				break
+			}
 		}
 	}
 	if u.Username == "" {
@@ -144,23 +219,24 @@ func (c *Client) userInfoClaims(ctx context.Context, accessToken string) (Claims
 	if c.cfg.EmailsEndpoint == "" {
 		return info, nil
 	}
-	// GitHub: a numeric id, a login and maybe no public email.
+	// GitHub: a numeric id, a login and maybe no public email. Its
+	// profile says nothing of verification: the address is the primary
+	// one /user/emails marks verified.
 	info["sub"], info["preferred_username"] = info.String("id"), info.String("login")
-	if info.String("email") == "" {
-		var emails []struct {
-			Email    string `json:"email"`
-			Primary  bool   `json:"primary"`
-			Verified bool   `json:"verified"`
-		}
-		err := c.call(ctx, oauth.Call{URL: c.Endpoint(c.cfg.EmailsEndpoint), Bearer: accessToken}, &emails)
-		var refused *Error
-		if err != nil && !errors.As(err, &refused) {
-			return nil, err
-		}
-		for _, e := range emails {
-			if e.Primary && e.Verified {
-				info["email"] = e.Email
-			}
+	delete(info, "email_verified")
+	var emails []struct {
+		Email    string `json:"email"`
+		Primary  bool   `json:"primary"`
+		Verified bool   `json:"verified"`
+	}
+	err := c.call(ctx, oauth.Call{URL: c.Endpoint(c.cfg.EmailsEndpoint), Bearer: accessToken}, &emails)
+	var refused *Error
+	if err != nil && !errors.As(err, &refused) {
+		return nil, err
+	}
+	for _, e := range emails {
+		if e.Primary && e.Verified {
+			info["email"], info["email_verified"] = e.Email, true
 		}
 	}
 	return info, nil

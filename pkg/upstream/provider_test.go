@@ -98,9 +98,12 @@ func TestPresets(t *testing.T) {
 	}
 }
 
-// GitHub names users by numeric id and login; a private address comes
-// from /user/emails, the primary verified one.
+// GitHub names users by numeric id and login; the address is the
+// primary one /user/emails marks verified, and none when the primary is
+// unverified (the public profile's says nothing of verification).
 func TestIdentify_GitHubShapedAPI(t *testing.T) {
+	emails := `[{"email":"old@example.com","primary":false,"verified":true},{"email":"octocat@github.com","primary":true,"verified":true}]`
+	profile := `{"id": 583231, "login": "octocat", "name": "The Octocat", "email": null}`
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer gho_token" {
 			http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
@@ -109,9 +112,9 @@ func TestIdentify_GitHubShapedAPI(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/user":
-			w.Write([]byte(`{"id": 583231, "login": "octocat", "name": "The Octocat", "email": null}`))
+			w.Write([]byte(profile))
 		case "/user/emails":
-			w.Write([]byte(`[{"email":"old@example.com","primary":false,"verified":true},{"email":"octocat@github.com","primary":true,"verified":true}]`))
+			w.Write([]byte(emails))
 		}
 	}))
 	defer api.Close()
@@ -128,19 +131,25 @@ func TestIdentify_GitHubShapedAPI(t *testing.T) {
 		t.Fatal("GitHub gives no JWT to verify")
 		return nil, nil
 	}
-	u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, noJWT)
+	u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, "", noJWT)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Subject != "583231" || u.Username != "octocat@github.com" || u.Name != "The Octocat" {
+	if u.Subject != "583231" || u.Username != "octocat@github.com" || u.Email != "octocat@github.com" || u.Name != "The Octocat" {
 		t.Fatalf("user = %+v", u)
 	}
+	emails = `[{"email":"octocat@github.com","primary":true,"verified":false}]`
+	profile = `{"id": 583231, "login": "octocat", "email": "octocat@github.com"}`
+	if u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, "", noJWT); err != nil || u.Email != "" || u.Username != "octocat" {
+		t.Fatalf("unverified primary address: %+v %v, want no address and the login", u, err)
+	}
+	emails = `[{"email":"octocat@github.com","primary":true,"verified":true}]`
 	cfg.UsernameClaim = "preferred_username"
 	c, _ = upstream.New(cfg)
-	if u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, noJWT); err != nil || u.Username != "octocat" {
+	if u, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "gho_token"}, "", noJWT); err != nil || u.Username != "octocat" {
 		t.Fatalf("--username-claim preferred_username: %+v %v", u, err)
 	}
-	if _, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "revoked"}, noJWT); err == nil {
+	if _, err := c.Identify(context.Background(), &upstream.Token{AccessToken: "revoked"}, "", noJWT); err == nil {
 		t.Fatal("a refused token identified someone")
 	}
 }

@@ -54,8 +54,15 @@ type Config struct {
 	// access_type=offline, Auth0's audience).
 	AuthParams url.Values
 	// UsernameClaim names the claim shown as the user's name; empty
-	// takes email, then preferred_username, then sub.
+	// takes the verified email, then preferred_username, then sub. A
+	// claim named here is matched by the allow-list as given.
 	UsernameClaim string
+	// ProviderVerifiesEmail is the operator's word that the provider
+	// issues only addresses it verified: an email claim without
+	// email_verified counts as verified (an email_verified other than
+	// true never does). For TaskManager, whose tokens carry no
+	// email_verified.
+	ProviderVerifiesEmail bool
 	// GroupsClaim names the claim listing the user's groups (default
 	// "groups"); when set, userinfo is asked if the token lacks it.
 	GroupsClaim string
@@ -84,11 +91,18 @@ type Token struct {
 // User is who the provider says signed in.
 type User struct {
 	Subject string `json:"sub"`
-	Email   string `json:"email"`
-	Name    string `json:"name"`
-	// Username is what tmcp shows (see Config.UsernameClaim).
-	Username string   `json:"username,omitempty"`
-	Groups   []string `json:"groups,omitempty"`
+	// Email is the address the provider verified (OpenID Connect Core
+	// §5.1: email_verified true), "" when it did not: the only address
+	// tmcp admits by or passes on.
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	// Username is what tmcp shows (see Config.UsernameClaim): it may
+	// be a name the user chose, and is never taken for an address.
+	Username string `json:"username,omitempty"`
+	// UsernameChosen says the operator named Username's claim
+	// (Config.UsernameClaim), so the allow-list may match it.
+	UsernameChosen bool     `json:"-"`
+	Groups         []string `json:"groups,omitempty"`
 }
 
 // Error is an OAuth error TaskManager answered with.
@@ -158,8 +172,9 @@ func (c *Client) Endpoint(p string) string {
 func (c *Client) ClientID() string { return c.cfg.ClientID }
 
 // AuthorizeURL is where the browser goes to log in at the provider, for
-// the MCP client's scope.
-func (c *Client) AuthorizeURL(state, verifier, mcpScope string) string {
+// the MCP client's scope. An OpenID provider also gets nonce, which its
+// ID token must carry back (OpenID Connect Core §3.1.2.1).
+func (c *Client) AuthorizeURL(state, verifier, nonce, mcpScope string) string {
 	cfg := *c.oauth
 	cfg.Scopes = c.UpstreamScopes(oauth.ParseScope(mcpScope))
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
@@ -167,6 +182,9 @@ func (c *Client) AuthorizeURL(state, verifier, mcpScope string) string {
 		for _, v := range vs {
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
 		}
+	}
+	if c.cfg.OpenID {
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce)) // last: no setting replaces it
 	}
 	return cfg.AuthCodeURL(state, opts...)
 }

@@ -111,6 +111,16 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	}
 	cfg.Admission = authserver.Admission{Users: listSetting(v, config.KeyAuthAllowUsers),
 		Domains: listSetting(v, config.KeyAuthAllowDomains), Groups: listSetting(v, config.KeyAuthAllowGroups)}
+	for _, d := range cfg.Admission.Domains {
+		if err := authserver.CheckAllowedDomain(d); err != nil {
+			return nil, fmt.Errorf("%s: %w", name(config.KeyAuthAllowDomains), err)
+		}
+	}
+	for _, u := range cfg.Admission.Users {
+		if err := authserver.CheckAllowedUser(u); err != nil {
+			return nil, fmt.Errorf("%s: %w", name(config.KeyAuthAllowUsers), err)
+		}
+	}
 	if cfg.Upstream.ClientID != "" && cfg.Upstream.ClientSecret == "" {
 		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-secret (or TASKMANAGER_CLIENT_SECRET) for client %q", cfg.Upstream.ClientID)
 	}
@@ -328,6 +338,7 @@ func Upstream(v *viper.Viper) upstream.Config {
 	}
 	cfg.UsernameClaim = v.GetString(config.KeyTMUserClaim)
 	cfg.GroupsClaim = v.GetString(config.KeyTMGroupClaim)
+	cfg.ProviderVerifiesEmail = v.GetBool(config.KeyTMVerifiesEml)
 	return cfg
 }
 

@@ -130,4 +130,9 @@ var migrations = []string{
 	);`,
 	// RFC 7592: the registration access token of a dynamic client.
 	`ALTER TABLE clients ADD COLUMN registration_token_hash TEXT NOT NULL DEFAULT '';`,
+	// The address the provider verified, apart from the username; the
+	// OpenID nonce a sign-in's ID token must carry back. Grants made
+	// before have no verified address until the user signs in again.
+	`ALTER TABLE grants ADD COLUMN email TEXT NOT NULL DEFAULT '';
+	ALTER TABLE pendings ADD COLUMN nonce_hash TEXT NOT NULL DEFAULT '';`,
 }

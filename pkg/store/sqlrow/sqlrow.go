@@ -56,8 +56,8 @@ func Time(n int64) time.Time {
 // The column lists, in the order of the scanners and value lists below.
 const (
 	ClientColumns  = `id, secret_hash, name, redirect_uris, grant_types, response_types, auth_method, scope, metadata, created_at, registration_token_hash`
-	PendingColumns = `state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at`
-	GrantColumns   = `id, client_id, subject, username, scope, resource, redirect_uri, upstream, upstream_expires_at, created_at, revoked_at`
+	PendingColumns = `state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at, nonce_hash`
+	GrantColumns   = `id, client_id, subject, username, scope, resource, redirect_uri, upstream, upstream_expires_at, created_at, revoked_at, email`
 	CodeColumns    = `hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`
 	TokenColumns   = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, answer, answer_until`
 	KeyColumns     = `kid, alg, private, public, created_at, retired_at`
@@ -90,7 +90,7 @@ func Pending(row Scanner) (*store.Pending, error) {
 	var p store.Pending
 	var exp int64
 	if err := row.Scan(&p.StateHash, &p.BrowserHash, &p.ClientID, &p.RedirectURI, &p.Scope, &p.Resource,
-		&p.CodeChallenge, &p.ClientState, &p.UpstreamVerifier, &exp); err != nil {
+		&p.CodeChallenge, &p.ClientState, &p.UpstreamVerifier, &exp, &p.NonceHash); err != nil {
 		return nil, err
 	}
 	p.ExpiresAt = Time(exp)
@@ -100,7 +100,7 @@ func Pending(row Scanner) (*store.Pending, error) {
 // PendingValues are p's PendingColumns.
 func PendingValues(p *store.Pending) []any {
 	return []any{p.StateHash, p.BrowserHash, p.ClientID, p.RedirectURI, p.Scope, p.Resource,
-		p.CodeChallenge, p.ClientState, p.UpstreamVerifier, Nanos(p.ExpiresAt)}
+		p.CodeChallenge, p.ClientState, p.UpstreamVerifier, Nanos(p.ExpiresAt), p.NonceHash}
 }
 
 // Grant scans GrantColumns.
@@ -120,7 +120,7 @@ type grantRow struct {
 func (r *grantRow) dest() []any {
 	g := &r.g
 	return []any{&g.ID, &g.ClientID, &g.Subject, &g.Username, &g.Scope, &g.Resource, &g.RedirectURI,
-		&g.Upstream, &r.upExp, &r.created, &r.revoked}
+		&g.Upstream, &r.upExp, &r.created, &r.revoked, &g.Email}
 }
 
 func (r *grantRow) value() *store.Grant {
@@ -131,7 +131,7 @@ func (r *grantRow) value() *store.Grant {
 // GrantValues are g's GrantColumns.
 func GrantValues(g *store.Grant) []any {
 	return []any{g.ID, g.ClientID, g.Subject, g.Username, g.Scope, g.Resource, g.RedirectURI,
-		g.Upstream, Nanos(g.UpstreamExpiresAt), Nanos(g.CreatedAt), Nanos(g.RevokedAt)}
+		g.Upstream, Nanos(g.UpstreamExpiresAt), Nanos(g.CreatedAt), Nanos(g.RevokedAt), g.Email}
 }
 
 // Code scans CodeColumns.

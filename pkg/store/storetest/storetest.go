@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NewestGrant", testNewestGrant},
 		{"UpstreamClientRegisteredOnce", testUpstreamClientOnce},
 		{"ClientUpdateKeepsCredentials", testClientUpdate},
+		{"GrantKeepsTheVerifiedEmailApartFromTheUsername", testGrantEmail},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +129,7 @@ func testClientRoundTrip(t *testing.T, s store.Store) {
 func testPendingSingleUse(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p := &store.Pending{StateHash: "s1", BrowserHash: "b", ClientID: "c", RedirectURI: "r", Scope: "read",
-		Resource: "res", CodeChallenge: "cc", ClientState: "xyz", UpstreamVerifier: "v", ExpiresAt: t0}
+		Resource: "res", CodeChallenge: "cc", ClientState: "xyz", UpstreamVerifier: "v", ExpiresAt: t0, NonceHash: "nh"}
 	if err := s.SavePending(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func testPendingSingleUse(t *testing.T, s store.Store) {
 		t.Fatalf("TakePending by another browser = %v, want ErrNotYours", err)
 	}
 	got, err := s.TakePending(ctx, "s1", "b")
-	if err != nil || got.ClientState != "xyz" || got.UpstreamVerifier != "v" || !got.ExpiresAt.Equal(t0) {
+	if err != nil || got.ClientState != "xyz" || got.UpstreamVerifier != "v" || !got.ExpiresAt.Equal(t0) || got.NonceHash != "nh" {
 		t.Fatalf("TakePending = %+v, %v", got, err)
 	}
 	if _, err := s.TakePending(ctx, "s1", "b"); !errors.Is(err, store.ErrNotFound) {
@@ -411,6 +412,33 @@ func testSweep(t *testing.T, s store.Store) {
 	mustToken(t, s, live.Hash)
 	if _, err := s.TakePending(ctx, "new", ""); err != nil {
 		t.Errorf("live pending swept: %v", err)
+	}
+}
+
+// The verified address is kept apart from the username, which may look
+// like an address and is not one; a grant without one reads back empty.
+func testGrantEmail(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := &store.Grant{ID: secrets.Random(16), ClientID: "c", Subject: "u", Username: "mallory@corp.example",
+		Email: "m@verified.example", CreatedAt: t0}
+	plain := &store.Grant{ID: secrets.Random(16), ClientID: "c", Subject: "u2", Username: "bob", CreatedAt: t0}
+	for _, x := range []*store.Grant{g, plain} {
+		if err := s.CreateGrant(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.GetGrant(ctx, g.ID); err != nil || got.Email != g.Email || got.Username != g.Username {
+		t.Fatalf("GetGrant = %+v, %v", got, err)
+	}
+	if got, err := s.GetGrant(ctx, plain.ID); err != nil || got.Email != "" {
+		t.Fatalf("GetGrant without an address = %+v, %v", got, err)
+	}
+	a, _ := pair(g.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := s.GetTokenGrant(ctx, a.Hash); err != nil || got.Email != g.Email || got.Username != g.Username {
+		t.Fatalf("GetTokenGrant = %+v, %v", got, err)
 	}
 }
 

@@ -32,6 +32,9 @@ import (
 type User struct {
 	ID, Username, Password, Email string
 	FirstName, LastName           string
+	// EmailUnverified: the provider never verified Email (its
+	// email_verified is false, which it leaves out).
+	EmailUnverified bool
 }
 
 // Options shape the provider.
@@ -63,7 +66,7 @@ func Start(t testing.TB, o Options) *Provider {
 	users := map[string]*storage.User{}
 	for _, u := range o.Users {
 		users[u.ID] = &storage.User{ID: u.ID, Username: u.Username, Password: u.Password, Email: u.Email,
-			EmailVerified: true, FirstName: u.FirstName, LastName: u.LastName}
+			EmailVerified: !u.EmailUnverified, FirstName: u.FirstName, LastName: u.LastName}
 	}
 	raw, err := json.Marshal(users)
 	if err != nil {

@@ -55,7 +55,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		config.KeyAuthTLSCert, config.KeyAuthTLSKey, config.KeyAuthCORSOrigins, config.KeyAuthRateLimit,
 		config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthTrustedProxy, config.KeyAuthRegSchemes,
 		config.KeyAuthDev, config.KeyAuthAuditLog,
-		config.KeyTMAdminCookie, config.KeyTMCookie, config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim,
+		config.KeyTMAdminCookie, config.KeyTMCookie, config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim, config.KeyTMVerifiesEml,
 		config.KeyTMAuthorize, config.KeyTMToken, config.KeyTMUserinfo,
 		config.KeyAuthAllowUsers, config.KeyAuthAllowDomains, config.KeyAuthAllowGroups,
 	)
