@@ -69,7 +69,7 @@ const (
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if want := s.cfg.Registration.InitialAccessToken; want != "" {
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, _ := bearerToken(r)
 		if !secrets.Equal(got, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="registration needs the initial access token"`)
 			s.writeError(w, r, oauth.NewError(oauth.CodeInvalidToken, "registration needs the initial access token"))
