@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,13 +27,21 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/cli/tokens/revoke"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
 // parse runs cmd with args under a root that carries the persistent flags,
 // as the real tree does, and returns what its run function received.
 func parse[O any](t *testing.T, newCmd func(*cmdutil.Factory, func(context.Context, *O) error) *cobra.Command, args ...string) *O {
 	t.Helper()
+	return parseWithInput(t, "", newCmd, args...)
+}
+
+// parseWithInput is parse with stdin on standard input.
+func parseWithInput[O any](t *testing.T, stdin string, newCmd func(*cmdutil.Factory, func(context.Context, *O) error) *cobra.Command, args ...string) *O {
+	t.Helper()
 	io, _, _ := ui.Test()
+	io.In = strings.NewReader(stdin)
 	f := &cmdutil.Factory{IO: io}
 	var got *O
 	cmd := newCmd(f, func(_ context.Context, o *O) error { got = o; return nil })
@@ -126,6 +135,20 @@ func TestOptions_ServeResource(t *testing.T) {
 	want(t, "DefaultScope", cfg.DefaultScope, []string{"read"})
 	want(t, "AllowedOrigins", cfg.AllowedOrigins, []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"})
 	want(t, "AllowedHosts", cfg.AllowedHosts, []string{"mcp.internal"})
+}
+
+// --admin-session-cookie - reads the cookie from standard input as the
+// flag takes it: the value alone, or name=value.
+func TestOptions_AdminSessionCookieFromStandardInput(t *testing.T) {
+	isolate(t)
+	for _, in := range []string{"abc123\n", "session=abc123\n", "  session=abc123  \r\n"} {
+		o := parseWithInput(t, in, auth.NewCmd, "--admin-session-cookie", "-")
+		want(t, "cookie from "+strconv.Quote(in), o.Settings.AdminSession, upstream.Session{CookieName: "session", Value: "abc123"})
+	}
+	o := parseWithInput(t, "tm_session=xyz\n", auth.NewCmd, "--admin-session-cookie", "-", "--cookie-name", "tm_session")
+	want(t, "cookie with --cookie-name", o.Settings.AdminSession, upstream.Session{CookieName: "tm_session", Value: "xyz"})
+	flag := parse(t, auth.NewCmd, "--admin-session-cookie", "session=abc123")
+	want(t, "cookie from the flag", flag.Settings.AdminSession, upstream.Session{CookieName: "session", Value: "abc123"})
 }
 
 func TestOptions_ServeSandbox(t *testing.T) {
