@@ -341,7 +341,7 @@ func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
 			t.Fatalf("a guess: %d", status)
 		}
 	}
-	if status := introspect(testkit.ResourceSecret, "203.0.113.9"); status != http.StatusTooManyRequests {
+	if status := introspect("guess", "203.0.113.9"); status != http.StatusTooManyRequests {
 		t.Fatalf("the guesser's address after 3 failures: %d, want 429", status)
 	}
 	if status := introspect(testkit.ResourceSecret, "198.51.100.7"); status != http.StatusOK {
@@ -349,6 +349,50 @@ func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
 	}
 	if status := introspect(testkit.ResourceSecret, ""); status != http.StatusOK {
 		t.Fatalf("the real resource server, direct: %d, want 200", status)
+	}
+}
+
+// Wrong secrets sent with the resource server's client id, from its own
+// address, lock out only the wrong secrets: the resource server's right
+// secret still introspects, exchanges tokens and reads /status, however
+// many failures others sent.
+func TestSecurity_LockoutNeverRefusesTheResourceServersSecret(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = authserver.Limits{FailedAuth: 3} }})
+	access, _ := s.tokens(t)
+	post := func(endpoint, secret string, form url.Values) int {
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testkit.ResourceClientID, secret)
+		status, _ := testkit.Do(t, req)
+		return status
+	}
+	introspect := url.Values{"token": {access}}
+	for i := range 10 {
+		want := http.StatusUnauthorized
+		if i >= 3 {
+			want = http.StatusTooManyRequests
+		}
+		if status := post(s.c.Meta.IntrospectionEndpoint, "guess", introspect); status != want {
+			t.Fatalf("wrong secret %d: %d, want %d", i+1, status, want)
+		}
+	}
+	if status := post(s.c.Meta.IntrospectionEndpoint, testkit.ResourceSecret, introspect); status != http.StatusOK {
+		t.Fatalf("the resource server's introspection after others' failures: %d, want 200", status)
+	}
+	exchange := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {access}, "subject_token_type": {oauth.TokenTypeAccessToken}}
+	if status := post(s.c.Meta.TokenEndpoint, testkit.ResourceSecret, exchange); status != http.StatusOK {
+		t.Fatalf("the resource server's token exchange after others' failures: %d, want 200", status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.stack.Auth.URL()+"/status", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.SetBasicAuth(testkit.ResourceClientID, testkit.ResourceSecret)
+	if status, body := testkit.Do(t, req); status != http.StatusOK {
+		t.Fatalf("/status with the resource server's credentials after others' failures: %d %v", status, body)
+	}
+	// The wrong secrets stay locked out, at the token endpoint too.
+	if status := post(s.c.Meta.TokenEndpoint, "guess", exchange); status != http.StatusTooManyRequests {
+		t.Fatalf("a wrong secret at the token exchange: %d, want 429", status)
 	}
 }
 
