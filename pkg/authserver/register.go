@@ -98,6 +98,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oerr)
 		return
 	}
+	// Counted once the request is a registration that would be stored.
+	if ok, wait := s.limits.allRegistrations.Allow(""); !ok {
+		s.tooMany(w, r, wait, "too many client registrations on this server")
+		return
+	}
 	now := s.now()
 	resp := RegistrationResponse{ClientID: secrets.PrefixClientID + secrets.Random(16),
 		ClientIDIssuedAt: now.Unix(), ClientMetadata: md}

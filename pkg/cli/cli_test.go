@@ -253,6 +253,7 @@ func TestConfig_BadSettingsStopAtStart(t *testing.T) {
 		{"IssuerWithoutScheme", nil, append(auth, "--issuer", "localhost:9000"), `"localhost:9000" is not an http(s) URL; add http:// or https://`},
 		{"TaskManagerWithoutScheme", nil, append(auth, "--taskmanager-url", "localhost:4321"), "--taskmanager-url (TASKMANAGER_BASE_URL"},
 		{"NegativeLimit", nil, append(auth, "--rate-limit", "-5"), `--rate-limit (TMCP_AUTH_RATE_LIMIT, auth.rate_limit in the config file): "-5" is not a whole number of 0 or more`},
+		{"NegativeGlobalRegistrationLimit", []string{"TMCP_AUTH_REGISTRATION_GLOBAL_LIMIT", "-1"}, auth, `--registration-global-limit (TMCP_AUTH_REGISTRATION_GLOBAL_LIMIT, auth.registration_global_limit in the config file): "-1" is not a whole number of 0 or more`},
 		{"RefreshShorterThanAccess", nil, append(auth, "--access-ttl", "2h", "--refresh-ttl", "1h"), "a refresh token must outlive the access tokens it renews"},
 		{"MissingTLSFiles", nil, append(auth, "--tls-cert", filepath.Join(dir, "nope.pem"), "--tls-key", filepath.Join(dir, "nope.key")), "--tls-cert/--tls-key: open"},
 		{"ShortIntrospectionSecret", []string{"TMCP_RESOURCE_CLIENT_SECRET", "short"}, auth, `--introspection-client-secret (TMCP_RESOURCE_CLIENT_SECRET, auth.resource_client_secret in the config file) is 5 characters; use at least 16`},

@@ -90,6 +90,7 @@ func TestOptions_ServeAuth(t *testing.T) {
 	want(t, "CORSOrigins", cfg.CORSOrigins, []string{"https://a.test", "https://b.test"})
 	want(t, "ClientLookup", cfg.ClientLookup, true)
 	want(t, "PerIP", cfg.Limits.PerIP, 7)
+	want(t, "AllRegistrations (default)", cfg.Limits.AllRegistrations, 1000)
 	want(t, "TokenFormat", cfg.TokenFormat, "opaque")
 	want(t, "resource", cfg.Resources[0].Resource, "https://mcp.test/mcp")
 	want(t, "StorePath", o.Settings.StorePath, "/tmp/x.db")

@@ -75,6 +75,7 @@ const (
 	KeyAuthRegSchemes    = "auth.registration_redirect_schemes"
 	KeyAuthRegToken      = "auth.registration_access_token"
 	KeyAuthRegLimit      = "auth.registration_limit"
+	KeyAuthRegAllLimit   = "auth.registration_global_limit"
 	KeyAuthClientLimit   = "auth.client_rate_limit"
 	KeyAuthFailedLimit   = "auth.failed_auth_limit"
 	KeyAuthTrustedProxy  = "auth.trusted_proxies"
@@ -191,7 +192,8 @@ var settings = []Setting{
 	{KeyAuthRegSchemes, "registration-scheme", nil, []string{}, "extra redirect URI schemes clients may register, besides https, loopback http and reverse-domain private-use schemes like com.example.app (* for any; repeatable, or separated by commas or spaces)"},
 	{KeyAuthRegToken, "", []string{"TMCP_REGISTRATION_TOKEN"}, "", "initial access token required to register clients (RFC 7591 §3); empty allows open registration"},
 	{KeyAuthRateLimit, "rate-limit", nil, 600, "requests a minute per client address on each endpoint (0: no limit)"},
-	{KeyAuthRegLimit, "registration-limit", nil, 60, "client registrations an hour per client address (0: no limit)"},
+	{KeyAuthRegLimit, "registration-limit", nil, 60, "client registrations an hour per client address, per /64 for IPv6 (0: no limit)"},
+	{KeyAuthRegAllLimit, "registration-global-limit", nil, 1000, "client registrations an hour across all addresses, however many a flood comes from (0: no limit)"},
 	{KeyAuthClientLimit, "client-rate-limit", nil, 300, "token, revocation requests a minute per client (0: no limit)"},
 	{KeyAuthFailedLimit, "failed-auth-limit", nil, 10, "failed client authentications a minute per address before it is refused (0: no limit)"},
 	{KeyAuthTrustedProxy, "trusted-proxy", nil, []string{}, "reverse proxies (CIDRs: repeatable, or separated by commas or spaces) whose X-Forwarded-For names the client's address for rate limits and lockouts"},

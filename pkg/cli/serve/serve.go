@@ -68,7 +68,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 			InitialAccessToken: v.GetString(config.KeyAuthRegToken),
 		},
 		Limits: authserver.Limits{
-			PerIP: v.GetInt(config.KeyAuthRateLimit), Registrations: v.GetInt(config.KeyAuthRegLimit),
+			PerIP: v.GetInt(config.KeyAuthRateLimit), Registrations: v.GetInt(config.KeyAuthRegLimit), AllRegistrations: v.GetInt(config.KeyAuthRegAllLimit),
 			PerClient: v.GetInt(config.KeyAuthClientLimit), FailedAuth: v.GetInt(config.KeyAuthFailedLimit),
 		},
 		TLSCert:  v.GetString(config.KeyAuthTLSCert),
@@ -83,7 +83,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 			return nil, err
 		}
 	}
-	if err := checkNotNegative(v, config.KeyAuthRateLimit, config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit); err != nil {
+	if err := checkNotNegative(v, config.KeyAuthRateLimit, config.KeyAuthRegLimit, config.KeyAuthRegAllLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit); err != nil {
 		return nil, err
 	}
 	if err := backend.Check(StorePath(v)); err != nil {
