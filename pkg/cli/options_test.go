@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -152,6 +153,27 @@ func TestOptions_AdminSessionCookieFromStandardInput(t *testing.T) {
 	want(t, "cookie from the flag", flag.Settings.AdminSession, upstream.Session{CookieName: "session", Value: "abc123"})
 }
 
+// Identity assertions are for the MCP server behind the resource server:
+// --assertion-audience, else resource.proxy from the same configuration,
+// else none; with auth.resource_servers, each one's assertion_audiences.
+func TestOptions_AssertionAudiences(t *testing.T) {
+	isolate(t)
+	aud := func(o *auth.Options) []string { return o.Settings.Server.Resources[0].AssertionAudiences }
+	want(t, "by default", aud(parse(t, auth.NewCmd)), []string(nil))
+	t.Setenv("TMCP_RESOURCE_PROXY", "http://127.0.0.1:3000/mcp")
+	want(t, "from resource.proxy", aud(parse(t, auth.NewCmd)), []string{"http://127.0.0.1:3000/mcp"})
+	want(t, "--assertion-audience over resource.proxy", aud(parse(t, auth.NewCmd, "--assertion-audience", "https://notes.internal/mcp")),
+		[]string{"https://notes.internal/mcp"})
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte("auth:\n  resource_servers:\n    - resource: https://a.test/mcp\n      client_id: a\n      client_secret: a-secret-of-16-chars\n"+
+		"      assertion_audiences: http://10.0.0.5:3000/mcp, http://10.0.0.6:3000/mcp\n    - resource: https://b.test/mcp\n      client_id: b\n      client_secret: b-secret-of-16-chars\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs := parse(t, auth.NewCmd, "--config", file).Settings.Server.Resources
+	want(t, "resource_servers' own", [][]string{rs[0].AssertionAudiences, rs[1].AssertionAudiences},
+		[][]string{{"http://10.0.0.5:3000/mcp", "http://10.0.0.6:3000/mcp"}, nil})
+}
+
 func TestOptions_ServeSandbox(t *testing.T) {
 	state := isolate(t)
 	o := parse(t, sandbox.NewCmd, "--port", "4400", "--client-id", "tmcp", "--client-secret", "x", "--jwt-access-tokens")
@@ -175,6 +197,8 @@ func TestOptions_Dev(t *testing.T) {
 	want(t, "dev registration limit", o.Auth.Server.Limits.Registrations, 0)
 	want(t, "resource auth server", o.Resource.AuthServerURL, "http://localhost:9500")
 	want(t, "introspection secret", o.Resource.ClientSecret, o.Auth.Server.Resources[0].ClientSecret)
+	withProxy := parse(t, dev.NewCmd, "--proxy", "http://127.0.0.1:3000/mcp", "--identity-assertion")
+	want(t, "dev --proxy: the assertion audience", withProxy.Auth.Server.Resources[0].AssertionAudiences, []string{"http://127.0.0.1:3000/mcp"})
 }
 
 func TestOptions_ClientRegister(t *testing.T) {

@@ -66,6 +66,7 @@ const (
 	KeyAuthResource      = "auth.resource"
 	KeyAuthResClientID   = "auth.resource_client_id"
 	KeyAuthResSecret     = "auth.resource_client_secret"
+	KeyAuthAssertionAud  = "auth.assertion_audiences"
 	KeyAuthCORSOrigins   = "auth.cors_origins"
 	KeyAuthClientLookup  = "auth.taskmanager_client_lookup"
 	KeyAuthRateLimit     = "auth.rate_limit"
@@ -201,6 +202,7 @@ var settings = []Setting{
 	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users with an address in these email domains may sign in (repeatable or comma-separated)"},
 	{KeyAuthAllowGroups, "allowed-groups", nil, []string{}, "only members of these groups (see --groups-claim) may sign in (repeatable or comma-separated)"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
+	{KeyAuthAssertionAud, "assertion-audience", nil, []string{}, "URLs of the MCP servers behind the resource server (its --proxy) it may get identity assertions for; other audiences are refused (repeatable, or separated by commas or spaces; default: resource.proxy when the same configuration sets it, as tmcp dev does; with auth.resource_servers, give each its assertion_audiences)"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 
 	{KeyResourceHost, "host", []string{"MCP_RESOURCE_HOST"}, "localhost", "host of the MCP resource server"},

@@ -30,6 +30,7 @@ var lists = map[string]ListSyntax{
 	KeyAuthCORSOrigins:     Words,
 	KeyAuthRegSchemes:      Words,
 	KeyAuthTrustedProxy:    Words,
+	KeyAuthAssertionAud:    Words,
 	KeyAuthAllowUsers:      Commas,
 	KeyAuthAllowDomains:    Commas,
 	KeyAuthAllowGroups:     Commas,

@@ -187,30 +187,54 @@ func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Serv
 
 // resourceServers reads auth.resource_servers from the config file, or
 // builds the single default one from the resource server's host and port.
+// The default one's identity assertions are for --assertion-audience, else
+// for resource.proxy when the same configuration names it (tmcp dev).
 func resourceServers(v *viper.Viper) ([]authserver.ResourceServer, error) {
 	var list []struct {
-		Resource     string `mapstructure:"resource"`
-		ClientID     string `mapstructure:"client_id"`
-		ClientSecret string `mapstructure:"client_secret"`
+		Resource           string `mapstructure:"resource"`
+		ClientID           string `mapstructure:"client_id"`
+		ClientSecret       string `mapstructure:"client_secret"`
+		AssertionAudiences any    `mapstructure:"assertion_audiences"`
 	}
 	if err := v.UnmarshalKey(config.KeyAuthResources, &list); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.KeyAuthResources, err)
 	}
+	audiences, err := listOf(v, config.KeyAuthAssertionAud)
+	if err != nil {
+		return nil, err
+	}
 	var out []authserver.ResourceServer
 	for _, r := range list {
-		if err := longEnough(config.KeyAuthResources+" "+r.Resource+" client_secret", r.ClientSecret); err != nil {
+		what := config.KeyAuthResources + " " + r.Resource
+		if err := longEnough(what+" client_secret", r.ClientSecret); err != nil {
 			return nil, err
 		}
-		out = append(out, authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret})
+		rs := authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret}
+		if rs.AssertionAudiences, err = config.SplitList(r.AssertionAudiences, config.Words); err != nil {
+			return nil, fmt.Errorf("%s assertion_audiences: %w", what, err)
+		}
+		for _, aud := range rs.AssertionAudiences {
+			if !isHTTPURL(aud) {
+				return nil, fmt.Errorf("%s assertion_audiences: %q is not an http(s) URL; add http:// or https://", what, aud)
+			}
+		}
+		out = append(out, rs)
 	}
 	if len(out) > 0 {
+		if len(audiences) > 0 {
+			return nil, fmt.Errorf("%s names the default resource server's; with %s give each its assertion_audiences", name(config.KeyAuthAssertionAud), config.KeyAuthResources)
+		}
 		return out, nil
 	}
 	secret, err := ResourceSecret(v)
 	if err != nil {
 		return nil, err
 	}
-	return []authserver.ResourceServer{{Resource: DefaultResource(v), ClientID: v.GetString(config.KeyAuthResClientID), ClientSecret: secret}}, nil
+	if proxy := v.GetString(config.KeyResourceProxy); len(audiences) == 0 && proxy != "" {
+		audiences = []string{proxy}
+	}
+	return []authserver.ResourceServer{{Resource: DefaultResource(v), ClientID: v.GetString(config.KeyAuthResClientID), ClientSecret: secret,
+		AssertionAudiences: audiences}}, nil
 }
 
 // ResourceConfig reads `serve resource`'s settings.
@@ -456,6 +480,17 @@ func name(key string) string {
 	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], key)
 }
 
+// listOf reads a list setting of http(s) URLs.
+func listOf(v *viper.Viper, key string) ([]string, error) {
+	urls, err := list(v, key)
+	for _, u := range urls {
+		if err == nil && !isHTTPURL(u) {
+			err = fmt.Errorf("%s: %q is not an http(s) URL; add http:// or https://", name(key), u)
+		}
+	}
+	return urls, err
+}
+
 // list reads a list setting (see config.List); a bad entry is an error
 // that names the setting.
 func list(v *viper.Viper, key string) ([]string, error) {
@@ -468,15 +503,15 @@ func list(v *viper.Viper, key string) ([]string, error) {
 
 // checkURL refuses a setting that must be an absolute http(s) URL.
 func checkURL(v *viper.Viper, key string) error {
-	raw := v.GetString(key)
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if raw := v.GetString(key); raw != "" && !isHTTPURL(raw) {
 		return fmt.Errorf("%s: %q is not an http(s) URL; add http:// or https://", name(key), raw)
 	}
 	return nil
+}
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // checkNotNegative refuses negative limits.
