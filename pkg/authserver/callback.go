@@ -103,7 +103,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if refusal := s.cfg.Admission.Admit(user); refusal != "" {
-		s.noteSignInFailure(p.ClientID, oauth.CodeAccessDenied, username(user)+" may not use this server: "+refusal)
+		// /status names no user: the audit log and the user's page do.
+		s.noteSignInFailure(p.ClientID, oauth.CodeAccessDenied, "the account may not use this server: "+refusal)
 		s.audit(r.Context(), "sign-in refused", "client_id", p.ClientID, "sub", user.Subject, "username", username(user), "reason", refusal)
 		s.errorPage(w, http.StatusForbidden, "Sign-in refused", "The account "+username(user)+" may not use this server: "+refusal+".",
 			"Sign in with another account, or ask the server's operator to allow this one.")

@@ -45,8 +45,8 @@ func (s *Server) registrationClient(w http.ResponseWriter, r *http.Request) (*st
 		s.refuseRegistrationToken(w, r, why)
 		return nil, "", false
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearerToken(r)
+	if !ok {
 		return refuse("the registration access token is missing")
 	}
 	c, err := s.store.GetClient(r.Context(), r.PathValue("id"))
@@ -60,6 +60,18 @@ func (s *Server) registrationClient(w http.ResponseWriter, r *http.Request) (*st
 		return refuse("the registration access token is not valid for this client")
 	}
 	return c, token, true
+}
+
+// bearerToken is the token of an "Authorization: Bearer …" header. RFC
+// 7235 §2.1: the auth-scheme is case-insensitive and one or more spaces
+// follow it.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }
 
 func (s *Server) refuseRegistrationToken(w http.ResponseWriter, r *http.Request, why string) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -70,5 +71,48 @@ func TestClientConfiguration_ReadUpdateDelete(t *testing.T) {
 	}
 	if _, err := stack.Store.GetClient(t.Context(), c.ClientID); err == nil {
 		t.Fatal("the client is still stored")
+	}
+}
+
+// RFC 7235 §2.1: the auth-scheme is case-insensitive. The registration
+// access token (RFC 7592) and the initial access token (RFC 7591 §3) are
+// accepted after "bearer", "BEARER" or "Bearer" and one or more spaces.
+func TestClientConfiguration_BearerSchemeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Registration.InitialAccessToken = "iat-secret"
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	send := func(method, u, authorization, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, u, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", authorization)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return testkit.Do(t, req)
+	}
+	var reg map[string]any
+	for _, scheme := range []string{"bearer ", "BEARER ", "Bearer   "} {
+		status, body := send(http.MethodPost, c.Meta.RegistrationEndpoint, scheme+"iat-secret",
+			`{"redirect_uris":["http://localhost:3030/callback"],"token_endpoint_auth_method":"none"}`)
+		if status != http.StatusCreated {
+			t.Fatalf("registration with %q: %d %v", scheme, status, body)
+		}
+		reg = body
+	}
+	token, _ := reg["registration_access_token"].(string)
+	uri, _ := reg["registration_client_uri"].(string)
+	for _, scheme := range []string{"bearer ", "BEARER ", "BeArEr ", "Bearer  "} {
+		if status, body := send(http.MethodGet, uri, scheme+token, ""); status != http.StatusOK || body["client_id"] != reg["client_id"] {
+			t.Fatalf("read with %q: %d %v", scheme, status, body)
+		}
+	}
+	for _, authz := range []string{"Bearer", "Bearer ", "Basic " + token, "Bearer" + token, "Bearertmcp " + token} {
+		if status, body := send(http.MethodGet, uri, authz, ""); status != http.StatusUnauthorized || body["error"] != "invalid_token" {
+			t.Fatalf("read with %q: %d %v", authz, status, body)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	case f.Get("subject_token_type") != oauth.TokenTypeAccessToken:
 		oerr = oauth.InvalidRequest("subject_token_type must be " + oauth.TokenTypeAccessToken)
 	case assertion:
-		oerr = checkAssertionAudience(f.Get("audience"))
+		oerr = checkAssertionAudience(rs, f.Get("audience"))
 	case f.Has("requested_token_type") && f.Get("requested_token_type") != oauth.TokenTypeAccessToken:
 		oerr = oauth.InvalidRequest("only access tokens can be requested")
 	case f.Has("audience") && f.Get("audience") != s.upstream.Endpoint("/") && f.Get("audience") != s.cfg.Upstream.BaseURL:

@@ -77,13 +77,18 @@ func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) (Int
 
 // authenticateResourceServer checks the caller's introspection credentials
 // against the configured resource servers, in constant time.
+//
+// The right secret always passes: the failed-authentication lockout
+// counts and refuses only failures, so nobody sending wrong secrets with a
+// resource server's client id, from its address or behind the same proxy,
+// can stop introspection for every user. Its secret is long (16
+// characters at least, 44 random ones when generated), so the lockout
+// slows no guessing worth fearing there; every wrong guess still counts
+// against its address's request limit (Limits.PerIP).
 func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *oauth.Error) {
 	creds, oerr := oauth.ReadClientCredentials(r)
 	if oerr != nil {
 		return nil, s.anonymousIntrospection(r, oauth.InvalidClient("introspection requires the resource server's credentials"))
-	}
-	if oerr := s.refuseAfterFailures(r, creds.ID); oerr != nil {
-		return nil, oerr
 	}
 	for i := range s.cfg.Resources {
 		rs := &s.cfg.Resources[i]
@@ -94,8 +99,12 @@ func (s *Server) authenticateResourceServer(r *http.Request) (*ResourceServer, *
 		}
 	}
 	s.log.InfoContext(r.Context(), "introspection with bad credentials", "client_id", creds.ID)
-	s.limits.failedAuth.Allow(s.failureKey(r, creds.ID))
-	return nil, s.anonymousIntrospection(r, oauth.InvalidClient("unknown resource server or wrong secret"))
+	oerr = s.refuseAfterFailures(r, creds.ID)
+	if oerr == nil {
+		s.limits.failedAuth.Allow(s.failureKey(r, creds.ID))
+		oerr = oauth.InvalidClient("unknown resource server or wrong secret")
+	}
+	return nil, s.anonymousIntrospection(r, oerr)
 }
 
 // anonymousIntrospection counts a request that did not authenticate

@@ -1,7 +1,10 @@
 package authserver_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -158,5 +161,86 @@ func TestRateLimit_ResourceServerExchangesNotLimitedByAddress(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("exchanges with a wrong secret were never limited")
+	}
+}
+
+// registerFrom registers a public client as a request forwarded for addr
+// by a trusted proxy on loopback.
+func registerFrom(t *testing.T, c *testkit.OAuthClient, addr string) (int, map[string]any, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.Meta.RegistrationEndpoint,
+		strings.NewReader(`{"redirect_uris":["`+testkit.ClientRedirect+`"],"token_endpoint_auth_method":"none"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body, resp.Header.Get("Retry-After")
+}
+
+func proxiedStack(t *testing.T, l authserver.Limits) *testkit.OAuthClient {
+	t.Helper()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Limits = l
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}})
+	return testkit.Discover(t, stack.Auth.URL())
+}
+
+// An IPv6 user holds a whole /64: the per-address registration limit
+// counts the /64, so new addresses in it get no new budget; IPv4 counts
+// each address.
+func TestRateLimit_RegistrationsCountAnIPv6Slash64AsOneAddress(t *testing.T) {
+	t.Parallel()
+	c := proxiedStack(t, authserver.Limits{Registrations: 6}) // bursts of 1
+	for _, tc := range []struct {
+		addr string
+		want int
+	}{
+		{"2001:db8:1:2::1", http.StatusCreated},
+		{"2001:db8:1:2::2", http.StatusTooManyRequests},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", http.StatusTooManyRequests},
+		{"2001:db8:1:3::1", http.StatusCreated}, // the next /64
+		{"198.51.100.1", http.StatusCreated},
+		{"198.51.100.2", http.StatusCreated},
+		{"::ffff:198.51.100.2", http.StatusTooManyRequests}, // the same IPv4 address
+	} {
+		status, body, retry := registerFrom(t, c, tc.addr)
+		if status != tc.want {
+			t.Fatalf("registration from %s: %d %v, want %d", tc.addr, status, body, tc.want)
+		}
+		if status == http.StatusTooManyRequests {
+			want429(t, status, body, retry)
+		}
+	}
+}
+
+// However many addresses a flood comes from, registrations across the
+// server are bounded (--registration-global-limit): 429
+// temporarily_unavailable with Retry-After.
+func TestRateLimit_RegistrationsBoundedAcrossAllAddresses(t *testing.T) {
+	t.Parallel()
+	c := proxiedStack(t, authserver.Limits{Registrations: 60, AllRegistrations: 12}) // bursts of 2 across the server
+	for i := range 3 {
+		status, body, retry := registerFrom(t, c, fmt.Sprintf("198.51.100.%d", i+1))
+		if i < 2 {
+			if status != http.StatusCreated {
+				t.Fatalf("registration %d: %d %v", i+1, status, body)
+			}
+			continue
+		}
+		want429(t, status, body, retry)
+	}
+	// A refused registration (bad metadata) spends nothing of it.
+	stack := proxiedStack(t, authserver.Limits{AllRegistrations: 6}) // bursts of 1
+	if status, body := stack.JSON(http.MethodPost, stack.Meta.RegistrationEndpoint, map[string]any{"redirect_uris": []string{"javascript:alert(1)"}}); status != http.StatusBadRequest {
+		t.Fatalf("bad metadata: %d %s", status, body)
+	}
+	if status, body, _ := registerFrom(t, stack, "203.0.113.1"); status != http.StatusCreated {
+		t.Fatalf("the first good registration after a refused one: %d %v", status, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -111,6 +112,74 @@ func TestStatus_OnlyLocalOrAuthenticatedAndNoSecrets(t *testing.T) {
 	}
 	if status, _ := get(true, testkit.ResourceClientID, testkit.ResourceSecret); status != http.StatusOK {
 		t.Fatalf("with the introspection credentials: %d", status)
+	}
+}
+
+// A request with any proxy header (here only X-Forwarded-Host, as some
+// proxies send) is not local: /status wants the introspection credentials,
+// and wrong ones are throttled like every failed client authentication.
+func TestStatus_ForwardedNeedsCredentialsAndFailuresAreThrottled(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = authserver.Limits{FailedAuth: 3} }})
+	get := func(header, secret string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, stack.Auth.URL()+"/status", nil)
+		req.Header.Set(header, "mcp-auth.example.com")
+		if secret != "" {
+			req.SetBasicAuth(testkit.ResourceClientID, secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP", "Forwarded"} {
+		if status, _ := get(h, ""); status != http.StatusUnauthorized {
+			t.Fatalf("with %s and no credentials: %d, want 401", h, status)
+		}
+	}
+	for i := range 3 {
+		if status, _ := get("X-Forwarded-Host", "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("wrong credentials %d: %d, want 401", i+1, status)
+		}
+	}
+	if status, retry := get("X-Forwarded-Host", "wrong"); status != http.StatusTooManyRequests || retry == "" {
+		t.Fatalf("wrong credentials after 3 failures: %d (Retry-After %q), want 429", status, retry)
+	}
+	if status, _ := get("X-Forwarded-Host", testkit.ResourceSecret); status != http.StatusOK {
+		t.Fatalf("the introspection credentials: %d, want 200", status)
+	}
+}
+
+// /status names no user: a sign-in refused by the allow-list shows there
+// as access_denied for its client, without the account's address or name
+// (the user's own page and the audit log have them).
+func TestStatus_NamesNoUser(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Admission = authserver.Admission{Users: []string{"someone-else@example.org"}}
+	}})
+	c := stack.PublicClient(t)
+	b := testkit.NewBrowser(t, c.RedirectURI)
+	p := b.Get(c.AuthorizeURL(nil).URL)
+	for step := 0; step < 5 && p.Status == http.StatusOK; step++ {
+		if strings.HasSuffix(p.URL.Path, "/login") {
+			p = b.Submit(p, "login", map[string]string{"email": testkit.DemoEmail, "password": testkit.DemoPassword})
+			continue
+		}
+		p = b.Submit(p, "approve", nil)
+	}
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, testkit.DemoEmail) {
+		t.Fatalf("the refused sign-in ended %d at %s (the user's own page names the account)", p.Status, p.URL)
+	}
+	status, body := get(t, stack.Auth.URL()+"/status")
+	if status != http.StatusOK || !strings.Contains(body, `"last_sign_in_failure":{`) || !strings.Contains(body, `"error":"access_denied"`) ||
+		!strings.Contains(body, c.ClientID) {
+		t.Fatalf("status after a refused sign-in: %d %s", status, body)
+	}
+	if strings.Contains(body, testkit.DemoEmail) || strings.Contains(strings.ToLower(body), "demo@") {
+		t.Fatalf("/status names the user: %s", body)
 	}
 }
 

@@ -69,7 +69,7 @@ const (
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if want := s.cfg.Registration.InitialAccessToken; want != "" {
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, _ := bearerToken(r)
 		if !secrets.Equal(got, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="registration needs the initial access token"`)
 			s.writeError(w, r, oauth.NewError(oauth.CodeInvalidToken, "registration needs the initial access token"))
@@ -96,6 +96,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if oerr := s.validateMetadata(&md); oerr != nil {
 		s.log.InfoContext(r.Context(), "client registration refused", "error", oerr.Code, "reason", oerr.Description)
 		s.writeError(w, r, oerr)
+		return
+	}
+	// Counted once the request is a registration that would be stored.
+	if ok, wait := s.limits.allRegistrations.Allow(""); !ok {
+		s.tooMany(w, r, wait, "too many client registrations on this server")
 		return
 	}
 	now := s.now()

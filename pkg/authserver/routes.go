@@ -40,7 +40,7 @@ func (s *Server) routes() http.Handler {
 	token := s.tokenEndpoint()
 	for path, h := range map[string]http.HandlerFunc{
 		pathToken: token, "/token": token,
-		pathRegister: s.limited(s.limits.register, s.register), pathRevoke: s.limited(s.limits.revoke, s.revoke),
+		pathRegister: s.limitedBy(s.limits.register, s.clientNetwork, s.register), pathRevoke: s.limited(s.limits.revoke, s.revoke),
 	} {
 		mux.HandleFunc("POST "+p+path, s.corsAPI(h))
 		mux.HandleFunc("OPTIONS "+p+path, s.corsAPI(h))

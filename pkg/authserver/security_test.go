@@ -14,10 +14,13 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	_ "modernc.org/sqlite"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
@@ -110,6 +113,63 @@ func TestSecurity_MCP_TokenExchangeOnlyForItsOwnResource(t *testing.T) {
 	wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
 	status, body = exchange(s.c.ClientID, "")
 	wantOAuthError(t, status, body, http.StatusUnauthorized, "invalid_client")
+}
+
+// An identity assertion is minted only for an MCP server configured
+// behind the calling resource server (invalid_target for any other URL,
+// and for another resource server's); each carries a fresh jti and names
+// the MCP resource (the gateway) it was minted through.
+func TestSecurity_IdentityAssertionOnlyForTheResourceServersAudience(t *testing.T) {
+	t.Parallel()
+	const backend = "http://127.0.0.1:3000/mcp"
+	s := signIn(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.Resources[0].AssertionAudiences = []string{backend}
+		c.Resources[1].AssertionAudiences = []string{"http://127.0.0.1:3001/mcp"}
+	}})
+	access, _ := s.tokens(t)
+	assertion := func(id, secret, audience string) (int, map[string]any) {
+		form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {access},
+			"subject_token_type": {oauth.TokenTypeAccessToken}, "requested_token_type": {oauth.TokenTypeJWT}, "audience": {audience}}
+		req, _ := http.NewRequest(http.MethodPost, s.c.Meta.TokenEndpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(id, secret)
+		return testkit.Do(t, req)
+	}
+	ids := map[string]bool{}
+	for range 2 {
+		status, body := assertion(testkit.ResourceClientID, testkit.ResourceSecret, backend)
+		if status != http.StatusOK {
+			t.Fatalf("an assertion for the configured backend: %d %v", status, body)
+		}
+		parsed, err := jwt.ParseSigned(body["access_token"].(string), []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims jwt.Claims
+		var extra struct {
+			Resource string `json:"resource"`
+		}
+		if err := parsed.UnsafeClaimsWithoutVerification(&claims, &extra); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal([]string(claims.Audience), []string{backend}) || extra.Resource != testkit.ResourceURL || claims.ID == "" {
+			t.Fatalf("assertion claims: aud %v, resource %q, jti %q", claims.Audience, extra.Resource, claims.ID)
+		}
+		ids[claims.ID] = true
+	}
+	if len(ids) != 2 {
+		t.Fatal("two assertions share a jti")
+	}
+	for _, c := range []struct{ id, secret, audience, why string }{
+		{testkit.ResourceClientID, testkit.ResourceSecret, "https://bank.example/api", "any other URL"},
+		{testkit.ResourceClientID, testkit.ResourceSecret, "http://127.0.0.1:3001/mcp", "another resource server's backend"},
+		{testkit.ResourceClientID, testkit.ResourceSecret, "not a url", "not a URL"},
+		{"other-resource", "other-secret", backend, "another resource server asking for this one's backend"},
+	} {
+		if status, body := assertion(c.id, c.secret, c.audience); status != http.StatusBadRequest || body["error"] != "invalid_target" {
+			t.Errorf("an assertion for %s: %d %v, want 400 invalid_target", c.why, status, body)
+		}
+	}
 }
 
 // Cookies: __Host- prefix and Secure when served over https, HttpOnly and
@@ -341,7 +401,7 @@ func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
 			t.Fatalf("a guess: %d", status)
 		}
 	}
-	if status := introspect(testkit.ResourceSecret, "203.0.113.9"); status != http.StatusTooManyRequests {
+	if status := introspect("guess", "203.0.113.9"); status != http.StatusTooManyRequests {
 		t.Fatalf("the guesser's address after 3 failures: %d, want 429", status)
 	}
 	if status := introspect(testkit.ResourceSecret, "198.51.100.7"); status != http.StatusOK {
@@ -349,6 +409,50 @@ func TestSecurity_LockoutByClientAndAddressBehindTrustedProxy(t *testing.T) {
 	}
 	if status := introspect(testkit.ResourceSecret, ""); status != http.StatusOK {
 		t.Fatalf("the real resource server, direct: %d, want 200", status)
+	}
+}
+
+// Wrong secrets sent with the resource server's client id, from its own
+// address, lock out only the wrong secrets: the resource server's right
+// secret still introspects, exchanges tokens and reads /status, however
+// many failures others sent.
+func TestSecurity_LockoutNeverRefusesTheResourceServersSecret(t *testing.T) {
+	t.Parallel()
+	s := signIn(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Limits = authserver.Limits{FailedAuth: 3} }})
+	access, _ := s.tokens(t)
+	post := func(endpoint, secret string, form url.Values) int {
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testkit.ResourceClientID, secret)
+		status, _ := testkit.Do(t, req)
+		return status
+	}
+	introspect := url.Values{"token": {access}}
+	for i := range 10 {
+		want := http.StatusUnauthorized
+		if i >= 3 {
+			want = http.StatusTooManyRequests
+		}
+		if status := post(s.c.Meta.IntrospectionEndpoint, "guess", introspect); status != want {
+			t.Fatalf("wrong secret %d: %d, want %d", i+1, status, want)
+		}
+	}
+	if status := post(s.c.Meta.IntrospectionEndpoint, testkit.ResourceSecret, introspect); status != http.StatusOK {
+		t.Fatalf("the resource server's introspection after others' failures: %d, want 200", status)
+	}
+	exchange := url.Values{"grant_type": {oauth.GrantTokenExchange}, "subject_token": {access}, "subject_token_type": {oauth.TokenTypeAccessToken}}
+	if status := post(s.c.Meta.TokenEndpoint, testkit.ResourceSecret, exchange); status != http.StatusOK {
+		t.Fatalf("the resource server's token exchange after others' failures: %d, want 200", status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.stack.Auth.URL()+"/status", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.SetBasicAuth(testkit.ResourceClientID, testkit.ResourceSecret)
+	if status, body := testkit.Do(t, req); status != http.StatusOK {
+		t.Fatalf("/status with the resource server's credentials after others' failures: %d %v", status, body)
+	}
+	// The wrong secrets stay locked out, at the token endpoint too.
+	if status := post(s.c.Meta.TokenEndpoint, "guess", exchange); status != http.StatusTooManyRequests {
+		t.Fatalf("a wrong secret at the token exchange: %d, want 429", status)
 	}
 }
 

@@ -38,6 +38,10 @@ type ResourceServer struct {
 	Resource     string
 	ClientID     string
 	ClientSecret string
+	// AssertionAudiences are the URLs of the MCP servers behind this
+	// resource server (its --proxy) that it may get identity assertions
+	// for; none, no assertion.
+	AssertionAudiences []string
 }
 
 // Config is everything the auth server needs; it opens nothing itself.
@@ -237,6 +241,11 @@ func (c *Config) defaults() error {
 		}
 		if r.ClientID == "" || r.ClientSecret == "" {
 			return fmt.Errorf("resource %s needs introspection credentials (client id and secret)", r.Resource)
+		}
+		for _, aud := range r.AssertionAudiences {
+			if !httpURL(aud) {
+				return fmt.Errorf("resource %s: identity assertion audience %q is not an http(s) URL", r.Resource, aud)
+			}
 		}
 	}
 	if c.DefaultResource == "" {

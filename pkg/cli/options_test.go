@@ -2,8 +2,10 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,13 +28,21 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve/sandbox"
 	"github.com/tmcp-dev/tmcp/pkg/cli/tokens/revoke"
 	"github.com/tmcp-dev/tmcp/pkg/ui"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
 // parse runs cmd with args under a root that carries the persistent flags,
 // as the real tree does, and returns what its run function received.
 func parse[O any](t *testing.T, newCmd func(*cmdutil.Factory, func(context.Context, *O) error) *cobra.Command, args ...string) *O {
 	t.Helper()
+	return parseWithInput(t, "", newCmd, args...)
+}
+
+// parseWithInput is parse with stdin on standard input.
+func parseWithInput[O any](t *testing.T, stdin string, newCmd func(*cmdutil.Factory, func(context.Context, *O) error) *cobra.Command, args ...string) *O {
+	t.Helper()
 	io, _, _ := ui.Test()
+	io.In = strings.NewReader(stdin)
 	f := &cmdutil.Factory{IO: io}
 	var got *O
 	cmd := newCmd(f, func(_ context.Context, o *O) error { got = o; return nil })
@@ -81,6 +91,7 @@ func TestOptions_ServeAuth(t *testing.T) {
 	want(t, "CORSOrigins", cfg.CORSOrigins, []string{"https://a.test", "https://b.test"})
 	want(t, "ClientLookup", cfg.ClientLookup, true)
 	want(t, "PerIP", cfg.Limits.PerIP, 7)
+	want(t, "AllRegistrations (default)", cfg.Limits.AllRegistrations, 1000)
 	want(t, "TokenFormat", cfg.TokenFormat, "opaque")
 	want(t, "resource", cfg.Resources[0].Resource, "https://mcp.test/mcp")
 	want(t, "StorePath", o.Settings.StorePath, "/tmp/x.db")
@@ -141,6 +152,41 @@ func TestOptions_ServeResource(t *testing.T) {
 	want(t, "AllowedHosts", cfg.AllowedHosts, []string{"mcp.internal"})
 }
 
+// --admin-session-cookie - reads the cookie from standard input as the
+// flag takes it: the value alone, or name=value.
+func TestOptions_AdminSessionCookieFromStandardInput(t *testing.T) {
+	isolate(t)
+	for _, in := range []string{"abc123\n", "session=abc123\n", "  session=abc123  \r\n"} {
+		o := parseWithInput(t, in, auth.NewCmd, "--admin-session-cookie", "-")
+		want(t, "cookie from "+strconv.Quote(in), o.Settings.AdminSession, upstream.Session{CookieName: "session", Value: "abc123"})
+	}
+	o := parseWithInput(t, "tm_session=xyz\n", auth.NewCmd, "--admin-session-cookie", "-", "--cookie-name", "tm_session")
+	want(t, "cookie with --cookie-name", o.Settings.AdminSession, upstream.Session{CookieName: "tm_session", Value: "xyz"})
+	flag := parse(t, auth.NewCmd, "--admin-session-cookie", "session=abc123")
+	want(t, "cookie from the flag", flag.Settings.AdminSession, upstream.Session{CookieName: "session", Value: "abc123"})
+}
+
+// Identity assertions are for the MCP server behind the resource server:
+// --assertion-audience, else resource.proxy from the same configuration,
+// else none; with auth.resource_servers, each one's assertion_audiences.
+func TestOptions_AssertionAudiences(t *testing.T) {
+	isolate(t)
+	aud := func(o *auth.Options) []string { return o.Settings.Server.Resources[0].AssertionAudiences }
+	want(t, "by default", aud(parse(t, auth.NewCmd)), []string(nil))
+	t.Setenv("TMCP_RESOURCE_PROXY", "http://127.0.0.1:3000/mcp")
+	want(t, "from resource.proxy", aud(parse(t, auth.NewCmd)), []string{"http://127.0.0.1:3000/mcp"})
+	want(t, "--assertion-audience over resource.proxy", aud(parse(t, auth.NewCmd, "--assertion-audience", "https://notes.internal/mcp")),
+		[]string{"https://notes.internal/mcp"})
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte("auth:\n  resource_servers:\n    - resource: https://a.test/mcp\n      client_id: a\n      client_secret: a-secret-of-16-chars\n"+
+		"      assertion_audiences: http://10.0.0.5:3000/mcp, http://10.0.0.6:3000/mcp\n    - resource: https://b.test/mcp\n      client_id: b\n      client_secret: b-secret-of-16-chars\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs := parse(t, auth.NewCmd, "--config", file).Settings.Server.Resources
+	want(t, "resource_servers' own", [][]string{rs[0].AssertionAudiences, rs[1].AssertionAudiences},
+		[][]string{{"http://10.0.0.5:3000/mcp", "http://10.0.0.6:3000/mcp"}, nil})
+}
+
 func TestOptions_ServeSandbox(t *testing.T) {
 	state := isolate(t)
 	o := parse(t, sandbox.NewCmd, "--port", "4400", "--client-id", "tmcp", "--client-secret", "x", "--jwt-access-tokens")
@@ -164,6 +210,8 @@ func TestOptions_Dev(t *testing.T) {
 	want(t, "dev registration limit", o.Auth.Server.Limits.Registrations, 0)
 	want(t, "resource auth server", o.Resource.AuthServerURL, "http://localhost:9500")
 	want(t, "introspection secret", o.Resource.ClientSecret, o.Auth.Server.Resources[0].ClientSecret)
+	withProxy := parse(t, dev.NewCmd, "--proxy", "http://127.0.0.1:3000/mcp", "--identity-assertion")
+	want(t, "dev --proxy: the assertion audience", withProxy.Auth.Server.Resources[0].AssertionAudiences, []string{"http://127.0.0.1:3000/mcp"})
 }
 
 func TestOptions_ClientRegister(t *testing.T) {

@@ -67,6 +67,7 @@ const (
 	KeyAuthResource      = "auth.resource"
 	KeyAuthResClientID   = "auth.resource_client_id"
 	KeyAuthResSecret     = "auth.resource_client_secret"
+	KeyAuthAssertionAud  = "auth.assertion_audiences"
 	KeyAuthCORSOrigins   = "auth.cors_origins"
 	KeyAuthClientLookup  = "auth.taskmanager_client_lookup"
 	KeyAuthRateLimit     = "auth.rate_limit"
@@ -76,6 +77,7 @@ const (
 	KeyAuthRegSchemes    = "auth.registration_redirect_schemes"
 	KeyAuthRegToken      = "auth.registration_access_token"
 	KeyAuthRegLimit      = "auth.registration_limit"
+	KeyAuthRegAllLimit   = "auth.registration_global_limit"
 	KeyAuthClientLimit   = "auth.client_rate_limit"
 	KeyAuthFailedLimit   = "auth.failed_auth_limit"
 	KeyAuthTrustedProxy  = "auth.trusted_proxies"
@@ -155,14 +157,14 @@ var settings = []Setting{
 	{KeyTMBaseURL, "taskmanager-url", []string{"TASKMANAGER_BASE_URL"}, "http://localhost:4321", "TaskManager base URL"},
 	{KeyTMClientID, "client-id", []string{"TASKMANAGER_CLIENT_ID"}, "", "tmcp's OAuth client id at TaskManager"},
 	{KeyTMSecret, "client-secret", []string{"TASKMANAGER_CLIENT_SECRET"}, "", "tmcp's OAuth client secret at TaskManager"},
-	{KeyTMScope, "scope", []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none"},
+	{KeyTMScope, "scope", []string{"TASKMANAGER_MCP_SCOPE"}, "read", "scope granted when an MCP client asks for none (several: separated by spaces or commas)"},
 	{KeyTMIssuer, "upstream-issuer", nil, "", "an OpenID Connect / RFC 8414 provider to discover the upstream endpoints from, instead of the TaskManager paths"},
 	{KeySessionCookie, "session-cookie", nil, "", "your TaskManager session cookie (value or name=value; - reads it from standard input; asked for without echo on a terminal)"},
 	{KeyTMAdminCookie, "admin-session-cookie", []string{"TASKMANAGER_ADMIN_SESSION_COOKIE"}, "", "an operator's TaskManager session cookie (- reads it from standard input): with no --client-id, serve auth registers itself at TaskManager once and keeps the client in its store"},
 	{KeyTMPreset, "upstream-preset", nil, "", "a provider that needs more than its issuer: github, google, entra (with --upstream-tenant) or auth0 (with --upstream-issuer)"},
 	{KeyTMTenant, "upstream-tenant", nil, "", "with --upstream-preset entra: the directory (tenant) id or domain"},
 	{KeyTMAudience, "upstream-audience", nil, "", "with --upstream-preset auth0: the API (audience) the provider's access tokens are for"},
-	{KeyTMScopeMap, "upstream-scope", nil, []string{}, "what to ask the provider for: SCOPE… on every sign-in, or MCP-SCOPE=SCOPE… with that MCP scope (repeatable; default: TaskManager gets the MCP scopes, an OpenID provider \"openid email profile\")"},
+	{KeyTMScopeMap, "upstream-scope", nil, []string{}, "what to ask the provider for: SCOPE… on every sign-in, or MCP-SCOPE=SCOPE… with that MCP scope (repeatable or comma-separated: a comma separates entries, spaces the scopes of one, and SCOPE… entries come first; default: TaskManager gets the MCP scopes, an OpenID provider \"openid email profile\")"},
 	{KeyTMUserClaim, "username-claim", nil, "", "the provider's claim shown as the user's name, which --allowed-users then matches (default: the verified email, then preferred_username, then sub; only sub and a verified email are matched)"},
 	{KeyTMVerifiesEml, "provider-verifies-email", []string{"TMCP_PROVIDER_VERIFIES_EMAIL"}, false, "state that the provider issues only addresses it verified: an email claim without email_verified (TaskManager's tokens) then counts for --allowed-users, --allowed-domains and X-Forwarded-Email (an email_verified other than true never does)"},
 	{KeyTMGroupClaim, "groups-claim", nil, "", "the provider's claim listing the user's groups, for --allowed-groups (default groups)"},
@@ -180,29 +182,31 @@ var settings = []Setting{
 	{KeyAuthStore, "store", []string{"TMCP_STORE"}, "", "storage: a SQLite file path (default <state dir>/tmcp.db) or a postgres:// URL"},
 	{KeyAuthStoreTimeout, "store-timeout", nil, "5s", "how long one storage call may take before the request is answered 503 (a frozen database never hangs a request)"},
 	{KeyAuthEncryptionKey, "", []string{"TMCP_ENCRYPTION_KEY"}, "", "32-byte key (base64 or hex) that encrypts TaskManager tokens at rest (default: generated in the state dir)"},
-	{KeyAuthScopes, "", nil, "read write", "scopes MCP clients may request"},
+	{KeyAuthScopes, "", nil, "read write", "scopes MCP clients may request (separated by spaces or commas)"},
 	{KeyAuthAccessTTL, "access-ttl", nil, "1h", "lifetime of MCP access tokens"},
 	{KeyAuthRefreshTTL, "refresh-ttl", nil, "720h", "lifetime of MCP refresh tokens"},
 	{KeyAuthRefreshGrace, "", nil, "10s", "how long a retry of a rotated refresh token gets the same tokens again (a client that lost the answer)"},
 	{KeyAuthTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyAuthTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeyAuthResource, "resource", nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
-	{KeyAuthCORSOrigins, "cors-origin", nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials)"},
+	{KeyAuthCORSOrigins, "cors-origin", nil, []string{"*"}, "origins browser-based MCP clients may call the registration, token and revocation endpoints from (* for any, never with credentials; repeatable, or separated by commas or spaces)"},
 	{KeyAuthClientLookup, "taskmanager-client-lookup", nil, false, "accept MCP client ids registered at TaskManager (looked up at /api/oauth/clients/{id}) as public clients"},
 	{KeyAuthTokenFormat, "token-format", []string{"TMCP_TOKEN_FORMAT"}, "opaque", "access token format: opaque (checked by introspection) or jwt (RFC 9068, checked locally; a revoked JWT stays valid until it expires)"},
 	{KeyAuthAuditLog, "audit-log", []string{"TMCP_AUDIT_LOG"}, "", "file to append security events to as JSON lines (default: the log)"},
 	{KeyAuthDev, "dev", nil, false, "development mode: client metadata documents may live on loopback and private addresses"},
-	{KeyAuthRegSchemes, "registration-scheme", nil, []string{}, "extra redirect URI schemes clients may register, besides https, loopback http and reverse-domain private-use schemes like com.example.app (* for any)"},
+	{KeyAuthRegSchemes, "registration-scheme", nil, []string{}, "extra redirect URI schemes clients may register, besides https, loopback http and reverse-domain private-use schemes like com.example.app (* for any; repeatable, or separated by commas or spaces)"},
 	{KeyAuthRegToken, "", []string{"TMCP_REGISTRATION_TOKEN"}, "", "initial access token required to register clients (RFC 7591 §3); empty allows open registration"},
 	{KeyAuthRateLimit, "rate-limit", nil, 600, "requests a minute per client address on each endpoint (0: no limit)"},
-	{KeyAuthRegLimit, "registration-limit", nil, 60, "client registrations an hour per client address (0: no limit)"},
+	{KeyAuthRegLimit, "registration-limit", nil, 60, "client registrations an hour per client address, per /64 for IPv6 (0: no limit)"},
+	{KeyAuthRegAllLimit, "registration-global-limit", nil, 1000, "client registrations an hour across all addresses, however many a flood comes from (0: no limit)"},
 	{KeyAuthClientLimit, "client-rate-limit", nil, 300, "token, revocation requests a minute per client (0: no limit)"},
 	{KeyAuthFailedLimit, "failed-auth-limit", nil, 10, "failed client authentications a minute per address before it is refused (0: no limit)"},
-	{KeyAuthTrustedProxy, "trusted-proxy", nil, []string{}, "reverse proxies (CIDR, repeatable) whose X-Forwarded-For names the client's address for rate limits and lockouts"},
+	{KeyAuthTrustedProxy, "trusted-proxy", nil, []string{}, "reverse proxies (CIDRs: repeatable, or separated by commas or spaces) whose X-Forwarded-For names the client's address for rate limits and lockouts"},
 	{KeyAuthAllowUsers, "allowed-users", nil, []string{}, "only these users may sign in: subjects, verified addresses, or usernames from --username-claim (repeatable or comma-separated; default anyone the provider signs in)"},
 	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users whose verified address is in these email domains may sign in (repeatable or comma-separated)"},
 	{KeyAuthAllowGroups, "allowed-groups", nil, []string{}, "only members of these groups (see --groups-claim) may sign in (repeatable or comma-separated)"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
+	{KeyAuthAssertionAud, "assertion-audience", nil, []string{}, "URLs of the MCP servers behind the resource server (its --proxy) it may get identity assertions for; other audiences are refused (repeatable, or separated by commas or spaces; default: resource.proxy when the same configuration sets it, as tmcp dev does; with auth.resource_servers, give each its assertion_audiences)"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
 
 	{KeyResourceHost, "host", []string{"MCP_RESOURCE_HOST"}, "localhost", "host of the MCP resource server"},
@@ -211,24 +215,24 @@ var settings = []Setting{
 	{KeyResourcePublicURL, "public-url", nil, "", "public URL of the MCP endpoint, as clients reach it (default http://<host>:<port>/mcp)"},
 	{KeyResourceTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport: streamable_http or sse"},
 	{KeyResourceCacheTTL, "cache-ttl", nil, "30s", "how long a positive introspection answer is reused; a revoked token works here at most this long (0 turns the cache off)"},
-	{KeyResourceOrigins, "allowed-origin", nil, []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}, "origins browser-based MCP clients may call from (\"*\" for any; scheme://host:* for any port); requests from other origins get 403"},
-	{KeyResourceHosts, "allowed-host", nil, []string{}, "extra Host values to accept (besides the public URL's and localhost)"},
+	{KeyResourceOrigins, "allowed-origin", nil, []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}, "origins browser-based MCP clients may call from (\"*\" for any; scheme://host:* for any port; repeatable, or separated by commas or spaces); requests from other origins get 403"},
+	{KeyResourceHosts, "allowed-host", nil, []string{}, "extra Host values to accept (besides the public URL's and localhost; repeatable, or separated by commas or spaces)"},
 	{KeyResourceTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyResourceTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeyResourceIdleTTL, "session-idle-ttl", nil, "30m", "MCP sessions idle this long end; the client starts a new one (0: never)"},
 	{KeyResourceMaxSess, "max-sessions", nil, 10000, "MCP sessions open at once on this server; more get 503 with Retry-After (0: no limit)"},
 	{KeyResourceMaxUser, "max-sessions-per-user", nil, 20, "MCP sessions one user may have open across all their clients (a stdio server runs a process for each; 0: no limit)"},
 	{KeyResourceMaxClient, "max-sessions-per-client", nil, 10, "MCP sessions one user may have open through one client (0: no limit)"},
-	{KeyResourceStdioEnv, "stdio-env", nil, []string{}, "with -- COMMAND: what else the server's processes get in their environment besides PATH, HOME, LANG, TZ, TMPDIR and the user's identity: NAME (tmcp's own value) or NAME=VALUE (repeatable)"},
+	{KeyResourceStdioEnv, "stdio-env", nil, []string{}, "with -- COMMAND: what else the server's processes get in their environment besides PATH, HOME, LANG, TZ, TMPDIR and the user's identity: NAME (tmcp's own value) or NAME=VALUE (repeatable or comma-separated; a value cannot hold a comma)"},
 	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
 	{KeyResourceProxyVia, "proxy-transport", nil, "auto", "how the --proxy MCP server speaks: streamable_http, sse (the legacy HTTP+SSE transport: a connection per MCP session) or auto (sse when the URL ends in /sse)"},
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long your MCP server (--proxy or -- COMMAND) may take to answer (an event stream: to start) before the client gets 504"},
 	{KeyResourceForwardTM, "forward-taskmanager-token", nil, false, "with --proxy: send your MCP server the signed-in user's TaskManager access token as Authorization: Bearer, so it can call TaskManager as the user"},
 	{KeyResourceAssertion, "identity-assertion", nil, false, "with --proxy: also send X-Tmcp-Identity, a JWT signed by the auth server (aud: your server's URL, at most 5 min; verify with <issuer>/.well-known/jwks.json)"},
-	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable); prompts no rule matches need the default scope"},
-	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (repeatable, like 'file:///secret/*=admin'); others need the default scope"},
+	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable or comma-separated: a comma separates rules, spaces the scopes of one); prompts no rule matches need the default scope"},
+	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (like 'file:///secret/*=admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); others need the default scope"},
 	{KeyResourceHide, "hide-unauthorized", nil, false, "with --proxy or -- COMMAND: leave out of tools/list the tools the user's token lacks the scopes for"},
-	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (repeatable; globs, like 'delete_*=write'); tools no rule matches need the default scope"},
+	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},
@@ -243,7 +247,7 @@ var settings = []Setting{
 	{KeySandboxPassword, "demo-password", []string{"TMCP_SANDBOX_DEMO_PASSWORD"}, "demo-password", "demo user's password"},
 	{KeySandboxClientID, "client-id", nil, "", "client id to pre-register at start"},
 	{KeySandboxClientSecret, "client-secret", nil, "", "client secret to pre-register at start"},
-	{KeySandboxRedirectURIs, "redirect-uri", nil, []string{}, "redirect URIs of the pre-registered client (repeatable; default the auth server's callback)"},
+	{KeySandboxRedirectURIs, "redirect-uri", nil, []string{}, "redirect URIs of the pre-registered client (repeatable, or separated by commas or spaces; default the auth server's callback)"},
 	{KeySandboxTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeySandboxTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeySandboxLoginLimit, "failed-login-limit", nil, 10, "failed logins a minute per address before logins from it are refused (0: no limit)"},

@@ -15,16 +15,27 @@ import (
 
 // Limiter hands out a token bucket per key (a client IP or a client id).
 // A nil *Limiter allows everything.
+//
+// It holds at most maxKeys buckets. When a new key needs room, the bucket
+// seen least recently goes, one key at a time: a flood of new addresses
+// pushes out only the longest-idle buckets, never every client's count at
+// once, so a client that keeps calling keeps its state. Each call costs a
+// map lookup and a move in the recency list, under one lock.
 type Limiter struct {
 	mu      sync.Mutex
 	rate    rate.Limit
 	burst   int
+	max     int
 	buckets map[string]*bucket
+	// recent links the buckets from the most recently seen (newest) to
+	// the least (oldest), the next to go.
+	newest, oldest *bucket
 }
 
 type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
+	key          string
+	lim          *rate.Limiter
+	newer, older *bucket
 }
 
 // maxKeys bounds the memory a flood of distinct keys can take.
@@ -39,7 +50,7 @@ func NewLimiter(events int, per time.Duration, burst int) *Limiter {
 	if burst <= 0 {
 		burst = max(1, events/6)
 	}
-	return &Limiter{rate: rate.Limit(float64(events) / per.Seconds()), burst: burst, buckets: map[string]*bucket{}}
+	return &Limiter{rate: rate.Limit(float64(events) / per.Seconds()), burst: burst, max: maxKeys, buckets: map[string]*bucket{}}
 }
 
 // Blocked reports, without taking a token, whether key has none left.
@@ -49,6 +60,9 @@ func (l *Limiter) Blocked(key string) (bool, time.Duration) {
 	}
 	l.mu.Lock()
 	b, ok := l.buckets[key]
+	if ok {
+		l.touch(b)
+	}
 	l.mu.Unlock()
 	if !ok {
 		return false, 0
@@ -72,14 +86,16 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	now := time.Now()
 	l.mu.Lock()
 	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= maxKeys {
-			l.evict(now)
+	if ok {
+		l.touch(b)
+	} else {
+		if len(l.buckets) >= l.max {
+			l.evictOldest()
 		}
-		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		b = &bucket{key: key, lim: rate.NewLimiter(l.rate, l.burst)}
 		l.buckets[key] = b
+		l.pushNewest(b)
 	}
-	b.seen = now
 	l.mu.Unlock()
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
@@ -89,16 +105,45 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// evict drops buckets idle long enough to be full again.
-func (l *Limiter) evict(now time.Time) {
-	idle := time.Duration(float64(l.burst)/float64(l.rate)*float64(time.Second)) + time.Minute
-	for k, b := range l.buckets {
-		if now.Sub(b.seen) > idle {
-			delete(l.buckets, k)
-		}
+// touch makes b the most recently seen bucket.
+func (l *Limiter) touch(b *bucket) {
+	if l.newest == b {
+		return
 	}
-	if len(l.buckets) >= maxKeys { // all busy: start over rather than grow
-		l.buckets = map[string]*bucket{}
+	l.unlink(b)
+	l.pushNewest(b)
+}
+
+func (l *Limiter) pushNewest(b *bucket) {
+	b.older, b.newer = l.newest, nil
+	if l.newest != nil {
+		l.newest.newer = b
+	}
+	l.newest = b
+	if l.oldest == nil {
+		l.oldest = b
+	}
+}
+
+func (l *Limiter) unlink(b *bucket) {
+	if b.newer != nil {
+		b.newer.older = b.older
+	} else {
+		l.newest = b.older
+	}
+	if b.older != nil {
+		b.older.newer = b.newer
+	} else {
+		l.oldest = b.newer
+	}
+	b.newer, b.older = nil, nil
+}
+
+// evictOldest drops the bucket seen least recently.
+func (l *Limiter) evictOldest() {
+	if b := l.oldest; b != nil {
+		l.unlink(b)
+		delete(l.buckets, b.key)
 	}
 }
 

@@ -21,20 +21,26 @@ type ScopeRule struct {
 // default scope.
 type ScopePolicy []ScopeRule
 
-// ParseScopePolicy reads rules written PATTERN=SCOPE[ SCOPE…] (commas also
-// separate scopes), as --tool-scope takes them.
+// ParseScopePolicy reads rules written PATTERN=SCOPE[ SCOPE…], as
+// --tool-scope takes them. A comma separates rules and spaces separate the
+// scopes of one, so 'delete_*=write,admin' is two rules, the second
+// without its = and refused, never a rule needing the scope "write,admin"
+// or a silently different one.
 func ParseScopePolicy(rules []string) (ScopePolicy, error) {
 	var p ScopePolicy
-	for _, r := range rules {
-		pattern, scopes, ok := strings.Cut(r, "=")
-		pattern = strings.TrimSpace(pattern)
-		if !ok || pattern == "" {
-			return nil, fmt.Errorf("scope rule %q: write PATTERN=SCOPE, like 'delete_*=write'", r)
+	for _, item := range rules {
+		for _, r := range strings.Split(item, ",") {
+			r = strings.TrimSpace(r)
+			pattern, scopes, ok := strings.Cut(r, "=")
+			pattern = strings.TrimSpace(pattern)
+			if !ok || pattern == "" {
+				return nil, fmt.Errorf("scope rule %q: write PATTERN=SCOPE[ SCOPE…], like 'delete_*=write admin' (a comma separates rules, spaces the scopes of one)", r)
+			}
+			if _, err := path.Match(pattern, ""); err != nil {
+				return nil, fmt.Errorf("scope rule %q: bad pattern: %v", r, err)
+			}
+			p = append(p, ScopeRule{Pattern: pattern, Scopes: strings.Fields(scopes)})
 		}
-		if _, err := path.Match(pattern, ""); err != nil {
-			return nil, fmt.Errorf("scope rule %q: bad pattern: %v", r, err)
-		}
-		p = append(p, ScopeRule{Pattern: pattern, Scopes: strings.FieldsFunc(scopes, func(c rune) bool { return c == ' ' || c == ',' })})
 	}
 	slices.SortStableFunc(p, func(a, b ScopeRule) int {
 		if wa, wb := strings.ContainsAny(a.Pattern, "*?["), strings.ContainsAny(b.Pattern, "*?["); wa != wb {

@@ -41,6 +41,26 @@ func TestScopePolicy_MostSpecificRuleWins(t *testing.T) {
 	}
 }
 
+// A comma separates rules and spaces the scopes of one: "delete_*=write,
+// admin" is refused (the second rule has no =), never read as one rule
+// needing the scope "write,admin" or as a silently different one.
+func TestScopePolicy_CommaSeparatesRules(t *testing.T) {
+	p, err := resource.ParseScopePolicy([]string{"echo=write, get-sum=write admin", "list_*=read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]string{"echo": {"write"}, "get-sum": {"write", "admin"}, "list_x": {"read"}, "other": {"def"}} {
+		if got := p.Need(name, []string{"def"}); !slices.Equal(got, want) {
+			t.Errorf("Need(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for _, bad := range []string{"delete_*=write,admin", "echo=write,,x=y", "echo=write,"} {
+		if _, err := resource.ParseScopePolicy([]string{bad}); err == nil || !strings.Contains(err.Error(), "PATTERN=SCOPE") {
+			t.Errorf("ParseScopePolicy(%q) = %v, want a refusal", bad, err)
+		}
+	}
+}
+
 // Prompts and resources of the team's own server take scope rules like
 // tools: a request the token lacks scopes for gets 403 with the step-up
 // challenge and never reaches the server.

@@ -123,6 +123,7 @@ type Server struct {
 	bridge    *sessionBridge
 	// backendReady checks that the --proxy MCP server accepts connections.
 	backendReady func(context.Context) error
+	statusGuard  statusGuard
 }
 
 // New validates cfg and binds the listener.

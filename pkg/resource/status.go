@@ -5,12 +5,32 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/status"
 )
+
+// statusFailedAuth is how many failed credential checks a minute one
+// address gets at /status before it is refused (the auth server's
+// default --failed-auth-limit).
+const statusFailedAuth = 10
+
+// statusGuard throttles failed credential checks at /status by address.
+// The right credentials always pass, so others' failures never lock out
+// doctor.
+type statusGuard struct {
+	once   sync.Once
+	failed *httpx.Limiter
+}
+
+func (g *statusGuard) limiter() *httpx.Limiter {
+	g.once.Do(func() { g.failed = httpx.NewLimiter(statusFailedAuth, time.Minute, statusFailedAuth) })
+	return g.failed
+}
 
 // serveStatus answers GET /status: what this MCP server runs with, and
 // whether the auth server accepts its introspection credentials now.
@@ -18,6 +38,14 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 	if !status.Local(r) {
 		id, secret, ok := r.BasicAuth()
 		if !ok || !secrets.Equal(id, s.cfg.ClientID) || !secrets.Equal(secret, s.cfg.ClientSecret) {
+			failed, addr := s.statusGuard.limiter(), httpx.ClientIP(r)
+			if blocked, wait := failed.Blocked(addr); blocked {
+				e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "too many failed authentications from this address; retry after "+httpx.RetryAfter(wait)+" s")
+				e.Status, e.RetryAfter = http.StatusTooManyRequests, httpx.RetryAfter(wait)
+				oauth.WriteJSON(w, r, e)
+				return
+			}
+			failed.Allow(addr)
 			w.Header().Set("WWW-Authenticate", `Basic realm="tmcp status"`)
 			oauth.WriteJSONBody(w, http.StatusUnauthorized, oauth.InvalidClient("status needs this server's introspection credentials, or a request from this machine"))
 			return

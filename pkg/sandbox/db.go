@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,6 +47,18 @@ func openDB(ctx context.Context, path string) (*db, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
+	// SQLite gives its -wal and -shm files the database file's mode: make
+	// that 0600 before SQLite creates any of them, and mend older ones.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox database %s: %w", path, err)
+	}
+	f.Close()
+	for _, side := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(side, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sandbox database %s: %w", side, err)
+		}
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -61,7 +74,6 @@ func openDB(ctx context.Context, path string) (*db, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sandbox database %s: %w", path, err)
 	}
-	_ = os.Chmod(path, 0o600)
 	return &db{sql: conn}, nil
 }
 

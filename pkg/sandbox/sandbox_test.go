@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -307,5 +309,24 @@ func TestSandbox_FailedLoginsAreLimited(t *testing.T) {
 	p = b.Submit(p, "login", map[string]string{"email": testkit.DemoEmail, "password": testkit.DemoPassword})
 	if p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" || !strings.Contains(p.Body, "Too many failed sign-ins") {
 		t.Fatalf("login after 3 failures: %d %q", p.Status, p.Header.Get("Retry-After"))
+	}
+}
+
+// The sandbox's database holds password hashes, sessions and tokens: the
+// file and SQLite's -wal and -shm side files are the owner's alone, made
+// so before SQLite creates them (they take the database file's mode).
+func TestSandbox_DatabaseAndSideFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state", "sandbox.db")
+	s := testkit.StartSandbox(t, redirect, func(c *sandbox.Config) { c.DBPath = path })
+	login(t, s.URL()) // a write: the WAL holds it
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(p), err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), fi.Mode().Perm())
+		}
 	}
 }

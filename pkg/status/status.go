@@ -57,7 +57,7 @@ type Resource struct {
 	IntrospectionClientID string `json:"introspection_client_id"`
 }
 
-// Failure is a sign-in that went wrong.
+// Failure is a sign-in that went wrong. It never names the user.
 type Failure struct {
 	At       time.Time `json:"at"`
 	ClientID string    `json:"client_id,omitempty"`
@@ -81,10 +81,12 @@ type MCP struct {
 }
 
 // Local reports whether r comes from this machine and was not passed on
-// by a proxy (which would make every request look local).
+// by a proxy (which would make every request look local): the peer is
+// loopback and the request carries no Forwarded (RFC 7239), X-Real-IP or
+// X-Forwarded-* header at all, whichever of them a proxy sets.
 func Local(r *http.Request) bool {
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
-		if r.Header.Get(h) != "" {
+	for h := range r.Header {
+		if h = http.CanonicalHeaderKey(h); h == "Forwarded" || h == "X-Real-Ip" || strings.HasPrefix(h, "X-Forwarded-") {
 			return false
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,6 +185,21 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	if opts.Provider != nil {
 		cfg.Upstream = opts.Provider(cfg.Issuer + "/oauth/callback")
 	}
+	var rcfg resource.Config
+	if opts.Resource {
+		rcfg = resource.Config{Listener: resLn, Resource: cfg.Resources[0].Resource, AuthServerURL: strings.TrimSuffix(cfg.Issuer, "/"),
+			ClientID: ResourceClientID, ClientSecret: ResourceSecret, TaskManager: sb.URL(),
+			ScopesSupported: cfg.ScopesSupported, DefaultScope: cfg.DefaultScope, AllowedOrigins: []string{"*"},
+			Transport: resource.TransportStreamable, CacheTTL: 30 * time.Second, Logger: Logger(opts.Log), Now: opts.Now}
+		if opts.MutateResource != nil {
+			opts.MutateResource(&rcfg)
+		}
+		// As tmcp dev does: the MCP server behind the gateway is the
+		// audience its identity assertions may have.
+		if rcfg.IdentityAssertion && rcfg.Proxy != "" && len(cfg.Resources[0].AssertionAudiences) == 0 {
+			cfg.Resources[0].AssertionAudiences = []string{rcfg.Proxy}
+		}
+	}
 	auth, err := authserver.New(cfg)
 	if err != nil {
 		t.Fatalf("auth server: %v", err)
@@ -191,13 +207,6 @@ func StartStack(t testing.TB, opts AuthOptions) *Stack {
 	run(t, auth.Run)
 	stack := &Stack{Sandbox: sb, Auth: auth, Store: st, StorePath: storePath, Config: cfg}
 	if opts.Resource {
-		rcfg := resource.Config{Listener: resLn, Resource: cfg.Resources[0].Resource, AuthServerURL: auth.URL(),
-			ClientID: ResourceClientID, ClientSecret: ResourceSecret, TaskManager: sb.URL(),
-			ScopesSupported: cfg.ScopesSupported, DefaultScope: cfg.DefaultScope, AllowedOrigins: []string{"*"},
-			Transport: resource.TransportStreamable, CacheTTL: 30 * time.Second, Logger: Logger(opts.Log), Now: opts.Now}
-		if opts.MutateResource != nil {
-			opts.MutateResource(&rcfg)
-		}
 		rs, err := resource.New(rcfg)
 		if err != nil {
 			t.Fatalf("resource server: %v", err)

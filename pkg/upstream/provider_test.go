@@ -32,6 +32,33 @@ func TestParseScopeMap(t *testing.T) {
 	}
 }
 
+// A comma separates entries and spaces the scopes of one: "read=a b,
+// write=c" is two mapped entries, and "read=a,b" (b meant for read) is
+// refused rather than read as b asked on every sign-in.
+func TestParseScopeMap_CommaSeparatesEntries(t *testing.T) {
+	m, err := upstream.ParseScopeMap([]string{"openid email, offline_access,read=tasks.read tasks.list, write=tasks.write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Always, []string{"openid", "email", "offline_access"}) || !slices.Equal(m.PerScope["read"], []string{"tasks.read", "tasks.list"}) ||
+		!slices.Equal(m.PerScope["write"], []string{"tasks.write"}) {
+		t.Fatalf("map = %+v", m)
+	}
+	for bad, want := range map[string]string{
+		"read=tasks.read,tasks.write": `"tasks.write" follows "read=tasks.read"`,
+		"read=a,,write=b":             "empty entry",
+		"read=a,":                     "empty entry",
+	} {
+		if _, err := upstream.ParseScopeMap([]string{bad}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
+	// Entries from repeated flags follow the same rule.
+	if _, err := upstream.ParseScopeMap([]string{"read=tasks.read", "tasks.write"}); err == nil {
+		t.Error("an always-asked entry after a mapped one was accepted")
+	}
+}
+
 func TestScopes_TaskManagerIdentityOpenIDOwnMapped(t *testing.T) {
 	mk := func(cfg upstream.Config) *upstream.Client {
 		cfg.BaseURL = "http://tm.example"

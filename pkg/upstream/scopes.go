@@ -19,22 +19,36 @@ type ScopeMap struct {
 
 // ParseScopeMap reads --upstream-scope values: "SCOPE…" (always asked) or
 // "MCP-SCOPE=SCOPE…" (asked with that MCP scope; empty asks nothing more).
+// A comma separates entries and spaces separate the scopes of one; the
+// always-asked entries come first, so "read=a,b" (meant as "read=a b") is
+// refused rather than read as b asked on every sign-in.
 func ParseScopeMap(values []string) (*ScopeMap, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	m := &ScopeMap{PerScope: map[string][]string{}}
-	for _, v := range values {
-		mcp, up, mapped := strings.Cut(v, "=")
-		if !mapped {
-			m.Always = append(m.Always, strings.Fields(v)...)
-			continue
+	mapped := ""
+	for _, item := range values {
+		for _, v := range strings.Split(item, ",") {
+			v = strings.TrimSpace(v)
+			if v == "" {
+				return nil, fmt.Errorf("%q holds an empty entry", item)
+			}
+			mcp, up, isMapped := strings.Cut(v, "=")
+			if !isMapped {
+				if mapped != "" {
+					return nil, fmt.Errorf("%q follows %q: the scopes of one entry are separated by spaces (%s %s), and scopes asked on every sign-in come before any MCP-SCOPE=SCOPE… entry", v, mapped, mapped, v)
+				}
+				m.Always = append(m.Always, strings.Fields(v)...)
+				continue
+			}
+			mcp = strings.TrimSpace(mcp)
+			if mcp == "" || strings.ContainsAny(mcp, " \t") {
+				return nil, fmt.Errorf("%q: the part before = must be one MCP scope, like read=tasks.read", v)
+			}
+			mapped = v
+			m.PerScope[mcp] = append(m.PerScope[mcp], strings.Fields(up)...)
 		}
-		mcp = strings.TrimSpace(mcp)
-		if mcp == "" || strings.ContainsAny(mcp, " \t") {
-			return nil, fmt.Errorf("%q: the part before = must be one MCP scope, like read=tasks.read", v)
-		}
-		m.PerScope[mcp] = append(m.PerScope[mcp], strings.Fields(up)...)
 	}
 	return m, nil
 }

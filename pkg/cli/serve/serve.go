@@ -58,21 +58,17 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		return nil, err
 	}
 	cfg := authserver.Config{
-		Addr:            addr,
-		Issuer:          v.GetString(config.KeyAuthIssuer),
-		ScopesSupported: config.ParseScopeList(v.GetString(config.KeyAuthScopes)),
-		DefaultScope:    config.ParseScopeList(v.GetString(config.KeyTMScope)),
-		CORSOrigins:     v.GetStringSlice(config.KeyAuthCORSOrigins),
-		JWTIssuer:       v.GetString(config.KeyJWTIssuer),
-		ClientLookup:    v.GetBool(config.KeyAuthClientLookup),
-		TokenFormat:     v.GetString(config.KeyAuthTokenFormat),
-		CIMD:            cimd.Options{AllowPrivate: v.GetBool(config.KeyAuthDev)},
+		Addr:         addr,
+		Issuer:       v.GetString(config.KeyAuthIssuer),
+		JWTIssuer:    v.GetString(config.KeyJWTIssuer),
+		ClientLookup: v.GetBool(config.KeyAuthClientLookup),
+		TokenFormat:  v.GetString(config.KeyAuthTokenFormat),
+		CIMD:         cimd.Options{AllowPrivate: v.GetBool(config.KeyAuthDev)},
 		Registration: authserver.RegistrationPolicy{
-			RedirectSchemes:    v.GetStringSlice(config.KeyAuthRegSchemes),
 			InitialAccessToken: v.GetString(config.KeyAuthRegToken),
 		},
 		Limits: authserver.Limits{
-			PerIP: v.GetInt(config.KeyAuthRateLimit), Registrations: v.GetInt(config.KeyAuthRegLimit),
+			PerIP: v.GetInt(config.KeyAuthRateLimit), Registrations: v.GetInt(config.KeyAuthRegLimit), AllRegistrations: v.GetInt(config.KeyAuthRegAllLimit),
 			PerClient: v.GetInt(config.KeyAuthClientLimit), FailedAuth: v.GetInt(config.KeyAuthFailedLimit),
 		},
 		TLSCert:  v.GetString(config.KeyAuthTLSCert),
@@ -87,14 +83,26 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 			return nil, err
 		}
 	}
-	if err := checkNotNegative(v, config.KeyAuthRateLimit, config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit); err != nil {
+	if err := checkNotNegative(v, config.KeyAuthRateLimit, config.KeyAuthRegLimit, config.KeyAuthRegAllLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit); err != nil {
 		return nil, err
 	}
 	if err := backend.Check(StorePath(v)); err != nil {
 		return nil, fmt.Errorf("%s: %w", name(config.KeyAuthStore), err)
 	}
-	for _, cidr := range v.GetStringSlice(config.KeyAuthTrustedProxy) {
-		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+	var proxies []string
+	for _, l := range []struct {
+		key string
+		dst *[]string
+	}{{config.KeyAuthScopes, &cfg.ScopesSupported}, {config.KeyTMScope, &cfg.DefaultScope}, {config.KeyAuthCORSOrigins, &cfg.CORSOrigins},
+		{config.KeyAuthRegSchemes, &cfg.Registration.RedirectSchemes}, {config.KeyAuthTrustedProxy, &proxies},
+		{config.KeyAuthAllowUsers, &cfg.Admission.Users}, {config.KeyAuthAllowDomains, &cfg.Admission.Domains},
+		{config.KeyAuthAllowGroups, &cfg.Admission.Groups}} {
+		if *l.dst, err = list(v, l.key); err != nil {
+			return nil, err
+		}
+	}
+	for _, cidr := range proxies {
+		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %q is not a CIDR like 10.0.0.0/8", name(config.KeyAuthTrustedProxy), cidr)
 		}
@@ -109,8 +117,6 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if err := upstreamProvider(v, &cfg.Upstream); err != nil {
 		return nil, err
 	}
-	cfg.Admission = authserver.Admission{Users: listSetting(v, config.KeyAuthAllowUsers),
-		Domains: listSetting(v, config.KeyAuthAllowDomains), Groups: listSetting(v, config.KeyAuthAllowGroups)}
 	for _, d := range cfg.Admission.Domains {
 		if err := authserver.CheckAllowedDomain(d); err != nil {
 			return nil, fmt.Errorf("%s: %w", name(config.KeyAuthAllowDomains), err)
@@ -191,30 +197,54 @@ func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Serv
 
 // resourceServers reads auth.resource_servers from the config file, or
 // builds the single default one from the resource server's host and port.
+// The default one's identity assertions are for --assertion-audience, else
+// for resource.proxy when the same configuration names it (tmcp dev).
 func resourceServers(v *viper.Viper) ([]authserver.ResourceServer, error) {
 	var list []struct {
-		Resource     string `mapstructure:"resource"`
-		ClientID     string `mapstructure:"client_id"`
-		ClientSecret string `mapstructure:"client_secret"`
+		Resource           string `mapstructure:"resource"`
+		ClientID           string `mapstructure:"client_id"`
+		ClientSecret       string `mapstructure:"client_secret"`
+		AssertionAudiences any    `mapstructure:"assertion_audiences"`
 	}
 	if err := v.UnmarshalKey(config.KeyAuthResources, &list); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.KeyAuthResources, err)
 	}
+	audiences, err := listOf(v, config.KeyAuthAssertionAud)
+	if err != nil {
+		return nil, err
+	}
 	var out []authserver.ResourceServer
 	for _, r := range list {
-		if err := longEnough(config.KeyAuthResources+" "+r.Resource+" client_secret", r.ClientSecret); err != nil {
+		what := config.KeyAuthResources + " " + r.Resource
+		if err := longEnough(what+" client_secret", r.ClientSecret); err != nil {
 			return nil, err
 		}
-		out = append(out, authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret})
+		rs := authserver.ResourceServer{Resource: r.Resource, ClientID: r.ClientID, ClientSecret: r.ClientSecret}
+		if rs.AssertionAudiences, err = config.SplitList(r.AssertionAudiences, config.Words); err != nil {
+			return nil, fmt.Errorf("%s assertion_audiences: %w", what, err)
+		}
+		for _, aud := range rs.AssertionAudiences {
+			if !isHTTPURL(aud) {
+				return nil, fmt.Errorf("%s assertion_audiences: %q is not an http(s) URL; add http:// or https://", what, aud)
+			}
+		}
+		out = append(out, rs)
 	}
 	if len(out) > 0 {
+		if len(audiences) > 0 {
+			return nil, fmt.Errorf("%s names the default resource server's; with %s give each its assertion_audiences", name(config.KeyAuthAssertionAud), config.KeyAuthResources)
+		}
 		return out, nil
 	}
 	secret, err := ResourceSecret(v)
 	if err != nil {
 		return nil, err
 	}
-	return []authserver.ResourceServer{{Resource: DefaultResource(v), ClientID: v.GetString(config.KeyAuthResClientID), ClientSecret: secret}}, nil
+	if proxy := v.GetString(config.KeyResourceProxy); len(audiences) == 0 && proxy != "" {
+		audiences = []string{proxy}
+	}
+	return []authserver.ResourceServer{{Resource: DefaultResource(v), ClientID: v.GetString(config.KeyAuthResClientID), ClientSecret: secret,
+		AssertionAudiences: audiences}}, nil
 }
 
 // ResourceConfig reads `serve resource`'s settings.
@@ -232,18 +262,23 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 		return resource.Config{}, err
 	}
 	cfg := resource.Config{
-		Addr:            addr,
-		Resource:        DefaultResource(v),
-		AuthServerURL:   v.GetString(config.KeyResourceAuthURL),
-		ClientID:        v.GetString(config.KeyAuthResClientID),
-		TaskManager:     strings.TrimSuffix(v.GetString(config.KeyTMBaseURL), "/"),
-		ScopesSupported: config.ParseScopeList(v.GetString(config.KeyAuthScopes)),
-		DefaultScope:    config.ParseScopeList(v.GetString(config.KeyTMScope)),
-		Transport:       v.GetString(config.KeyResourceTransport),
-		AllowedOrigins:  v.GetStringSlice(config.KeyResourceOrigins),
-		AllowedHosts:    v.GetStringSlice(config.KeyResourceHosts),
-		TLSCert:         v.GetString(config.KeyResourceTLSCert),
-		TLSKey:          v.GetString(config.KeyResourceTLSKey),
+		Addr:          addr,
+		Resource:      DefaultResource(v),
+		AuthServerURL: v.GetString(config.KeyResourceAuthURL),
+		ClientID:      v.GetString(config.KeyAuthResClientID),
+		TaskManager:   strings.TrimSuffix(v.GetString(config.KeyTMBaseURL), "/"),
+		Transport:     v.GetString(config.KeyResourceTransport),
+		TLSCert:       v.GetString(config.KeyResourceTLSCert),
+		TLSKey:        v.GetString(config.KeyResourceTLSKey),
+	}
+	for _, l := range []struct {
+		key string
+		dst *[]string
+	}{{config.KeyAuthScopes, &cfg.ScopesSupported}, {config.KeyTMScope, &cfg.DefaultScope},
+		{config.KeyResourceOrigins, &cfg.AllowedOrigins}, {config.KeyResourceHosts, &cfg.AllowedHosts}} {
+		if *l.dst, err = list(v, l.key); err != nil {
+			return cfg, err
+		}
 	}
 	if port == 0 && v.GetString(config.KeyResourcePublicURL) == "" && v.GetString(config.KeyAuthResource) == "" {
 		cfg.Resource = "" // derived from the listener
@@ -264,7 +299,9 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	}
 	cfg.Sessions = resource.SessionLimits{Max: v.GetInt(config.KeyResourceMaxSess), PerUser: v.GetInt(config.KeyResourceMaxUser),
 		PerClient: v.GetInt(config.KeyResourceMaxClient)}
-	cfg.StdioEnv = v.GetStringSlice(config.KeyResourceStdioEnv)
+	if cfg.StdioEnv, err = list(v, config.KeyResourceStdioEnv); err != nil {
+		return cfg, err
+	}
 	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	cfg.IdentityAssertion = v.GetBool(config.KeyResourceAssertion)
 	cfg.HideUnauthorized = v.GetBool(config.KeyResourceHide)
@@ -276,10 +313,16 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	if cfg.ProxyTimeout, err = time.ParseDuration(v.GetString(config.KeyResourceProxyTTL)); err != nil || cfg.ProxyTimeout <= 0 {
 		return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
 	}
-	for key, policy := range map[string]*resource.ScopePolicy{config.KeyResourceToolScope: &cfg.ToolPolicy,
-		config.KeyResourcePromptSc: &cfg.PromptPolicy, config.KeyResourceResSc: &cfg.ResourcePolicy} {
-		if *policy, err = resource.ParseScopePolicy(v.GetStringSlice(key)); err != nil {
-			return cfg, fmt.Errorf("%s: %w", key, err)
+	for _, p := range []struct {
+		key    string
+		policy *resource.ScopePolicy
+	}{{config.KeyResourceToolScope, &cfg.ToolPolicy}, {config.KeyResourcePromptSc, &cfg.PromptPolicy}, {config.KeyResourceResSc, &cfg.ResourcePolicy}} {
+		rules, err := list(v, p.key)
+		if err != nil {
+			return cfg, err
+		}
+		if *p.policy, err = resource.ParseScopePolicy(rules); err != nil {
+			return cfg, fmt.Errorf("%s: %w", name(p.key), err)
 		}
 	}
 	if cfg.ClientSecret, err = ResourceSecret(v); err != nil {
@@ -309,12 +352,14 @@ func SandboxConfig(v *viper.Viper) (sandbox.Config, error) {
 		DemoPassword:    v.GetString(config.KeySandboxPassword),
 		ClientID:        v.GetString(config.KeySandboxClientID),
 		ClientSecret:    v.GetString(config.KeySandboxClientSecret),
-		RedirectURIs:    v.GetStringSlice(config.KeySandboxRedirectURIs),
 		TLSCert:         v.GetString(config.KeySandboxTLSCert),
 		TLSKey:          v.GetString(config.KeySandboxTLSKey),
 		JWTAccessTokens: v.GetBool(config.KeySandboxJWT),
 		FailedLogins:    v.GetInt(config.KeySandboxLoginLimit),
 		Discovery:       v.GetBool(config.KeySandboxDiscovery),
+	}
+	if cfg.RedirectURIs, err = list(v, config.KeySandboxRedirectURIs); err != nil {
+		return cfg, err
 	}
 	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
 		cfg.RedirectURIs = []string{AuthIssuer(v) + "/oauth/callback"}
@@ -345,8 +390,11 @@ func Upstream(v *viper.Viper) upstream.Config {
 // upstreamProvider applies the provider settings that can be wrong: the
 // preset and the scope map.
 func upstreamProvider(v *viper.Viper, cfg *upstream.Config) error {
-	var err error
-	if cfg.Scopes, err = upstream.ParseScopeMap(v.GetStringSlice(config.KeyTMScopeMap)); err != nil {
+	values, err := list(v, config.KeyTMScopeMap)
+	if err != nil {
+		return err
+	}
+	if cfg.Scopes, err = upstream.ParseScopeMap(values); err != nil {
 		return fmt.Errorf("%s: %w", name(config.KeyTMScopeMap), err)
 	}
 	err = upstream.ApplyPreset(cfg, v.GetString(config.KeyTMPreset), upstream.PresetOptions{
@@ -441,20 +489,44 @@ func listenAddr(v *viper.Viper, hostKey, portKey string) (string, int, error) {
 // variable and config key.
 func name(key string) string {
 	s := config.Lookup(key)
+	if s.Flag == "" {
+		return fmt.Sprintf("%s (%s in the config file)", s.Env()[0], key)
+	}
 	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], key)
+}
+
+// listOf reads a list setting of http(s) URLs.
+func listOf(v *viper.Viper, key string) ([]string, error) {
+	urls, err := list(v, key)
+	for _, u := range urls {
+		if err == nil && !isHTTPURL(u) {
+			err = fmt.Errorf("%s: %q is not an http(s) URL; add http:// or https://", name(key), u)
+		}
+	}
+	return urls, err
+}
+
+// list reads a list setting (see config.List); a bad entry is an error
+// that names the setting.
+func list(v *viper.Viper, key string) ([]string, error) {
+	entries, err := config.List(v, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name(key), err)
+	}
+	return entries, nil
 }
 
 // checkURL refuses a setting that must be an absolute http(s) URL.
 func checkURL(v *viper.Viper, key string) error {
-	raw := v.GetString(key)
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if raw := v.GetString(key); raw != "" && !isHTTPURL(raw) {
 		return fmt.Errorf("%s: %q is not an http(s) URL; add http:// or https://", name(key), raw)
 	}
 	return nil
+}
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // checkNotNegative refuses negative limits.
@@ -495,20 +567,6 @@ func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration (like 1h or 30m)", name(key), v.GetString(key))
 	}
 	return d, nil
-}
-
-// listSetting reads a list given as repeated flags, a config list or a
-// comma-separated environment variable.
-func listSetting(v *viper.Viper, key string) []string {
-	var out []string
-	for _, item := range v.GetStringSlice(key) {
-		for _, part := range strings.Split(item, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				out = append(out, part)
-			}
-		}
-	}
-	return out
 }
 
 // PortInUse turns "address already in use" into a line naming the flag

@@ -12,6 +12,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/pkg/cli/serve"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/upstream"
 )
 
 // Options are `serve auth`'s inputs.
@@ -38,9 +39,11 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		if opts.Settings, err = serve.AuthConfig(v); err != nil {
 			return err
 		}
-		// "-" keeps the cookie out of the process list and shell history.
+		// "-" keeps the cookie out of the process list and shell history;
+		// what comes in is read like the flag: value or name=value.
 		if s := &opts.Settings.AdminSession; s.Value == "-" {
-			if s.Value, err = cmdutil.ReadLine(f.IO.In); err != nil || s.Value == "" {
+			line, err := cmdutil.ReadLine(f.IO.In)
+			if *s = upstream.ParseSession(s.CookieName, line); err != nil || s.Value == "" {
 				return fmt.Errorf("--admin-session-cookie -: no cookie on standard input")
 			}
 		}
@@ -53,8 +56,8 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		config.KeyTMIssuer, config.KeyJWTIssuer, config.KeyAuthClientLookup, config.KeyAuthResource,
 		config.KeyAuthStore, config.KeyAuthStoreTimeout, config.KeyAuthAccessTTL, config.KeyAuthRefreshTTL, config.KeyAuthTokenFormat,
 		config.KeyAuthTLSCert, config.KeyAuthTLSKey, config.KeyAuthCORSOrigins, config.KeyAuthRateLimit,
-		config.KeyAuthRegLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthTrustedProxy, config.KeyAuthRegSchemes,
-		config.KeyAuthDev, config.KeyAuthAuditLog,
+		config.KeyAuthRegLimit, config.KeyAuthRegAllLimit, config.KeyAuthClientLimit, config.KeyAuthFailedLimit, config.KeyAuthTrustedProxy, config.KeyAuthRegSchemes,
+		config.KeyAuthDev, config.KeyAuthAuditLog, config.KeyAuthAssertionAud,
 		config.KeyTMAdminCookie, config.KeyTMCookie, config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim, config.KeyTMVerifiesEml,
 		config.KeyTMAuthorize, config.KeyTMToken, config.KeyTMUserinfo,
 		config.KeyAuthAllowUsers, config.KeyAuthAllowDomains, config.KeyAuthAllowGroups,
