@@ -223,7 +223,9 @@ func TestProvider_UnverifiedAddressIsNotAdmitted(t *testing.T) {
 func TestProvider_UnverifiedAddressIsPassedOnNowhere(t *testing.T) {
 	t.Parallel()
 	for _, format := range []string{authserver.FormatOpaque, authserver.FormatJWT} {
-		ps := startWithProvider(t, oidcop.Options{}, testkit.AuthOptions{}, func(c *authserver.Config) { c.TokenFormat = format })
+		ps := startWithProvider(t, oidcop.Options{}, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+			c.Resources[0].AssertionAudiences = []string{"https://notes.example/mcp"}
+		}}, func(c *authserver.Config) { c.TokenFormat = format })
 		for _, tc := range []struct {
 			user  oidcop.User
 			email string

@@ -85,6 +85,8 @@ func TestConfig_ListSettingsReadAlikeFromEverySource(t *testing.T) {
 			resourceList(func(c *resource.Config) any { return c.PromptPolicy }), mustPolicy(t, "secret_*=admin", "plan=read write")},
 		{config.KeyResourceResSc, []string{"file:///secret/*=admin", "file:///notes/*=read"},
 			resourceList(func(c *resource.Config) any { return c.ResourcePolicy }), mustPolicy(t, "file:///secret/*=admin", "file:///notes/*=read")},
+		{config.KeyResourceStdioEnv, []string{"NODE_ENV=production", "HTTPS_PROXY", "NOTES_DIR=/srv/notes dir"},
+			resourceList(func(c *resource.Config) any { return c.StdioEnv }), []string{"NODE_ENV=production", "HTTPS_PROXY", "NOTES_DIR=/srv/notes dir"}},
 		{config.KeySandboxRedirectURIs, []string{"http://localhost:9000/oauth/callback", "http://127.0.0.1:9000/oauth/callback"},
 			func(t *testing.T, args ...string) any { return parse(t, sandbox.NewCmd, args...).Config.RedirectURIs },
 			[]string{"http://localhost:9000/oauth/callback", "http://127.0.0.1:9000/oauth/callback"}},
