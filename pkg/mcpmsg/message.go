@@ -381,7 +381,7 @@ func (s *scanner) meta(m *Message) error {
 // spelling.
 func misspelled(name []byte, known []string) error {
 	for _, k := range known {
-		if bytes.EqualFold(name, []byte(k)) {
+		if string(name) != k && bytes.EqualFold(name, []byte(k)) {
 			return invalid(CodeInvalidRequest, "the member %q must be spelled %q", name, k)
 		}
 	}
