@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,6 +55,31 @@ func TestMain(m *testing.M) {
 				func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 					return mcp.NewToolResultText("hello " + os.Getenv("TMCP_USER") + " from process " + strconv.Itoa(os.Getpid())), nil
 				})
+			// tmcpvars names the variables of tmcp's own settings it sees,
+			// besides its user's identity; stdioenv what --stdio-env gave it.
+			m.AddTool(mcp.NewTool("tmcpvars"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				var seen []string
+				for _, kv := range os.Environ() {
+					name, _, _ := strings.Cut(kv, "=")
+					switch name {
+					case "TMCP_USER", "TMCP_EMAIL", "TMCP_CLIENT_ID", "TMCP_SCOPES":
+						continue
+					}
+					if strings.HasPrefix(name, "TMCP_") || strings.HasPrefix(name, "TASKMANAGER_") || strings.HasPrefix(name, "MCP_") {
+						seen = append(seen, name)
+					}
+				}
+				if len(seen) == 0 {
+					return mcp.NewToolResultText("none"), nil
+				}
+				sort.Strings(seen)
+				return mcp.NewToolResultText(strings.Join(seen, ",")), nil
+			})
+			m.AddTool(mcp.NewTool("stdioenv"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				_, home := os.LookupEnv("HOME")
+				_, xdg := os.LookupEnv("XDG_STATE_HOME")
+				return mcp.NewToolResultText(fmt.Sprintf("NOTES_DIR=%s HOME %v XDG_STATE_HOME %v", os.Getenv("NOTES_DIR"), home, xdg)), nil
+			})
 			if err := server.ServeStdio(m); err != nil {
 				os.Exit(1)
 			}

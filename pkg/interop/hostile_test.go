@@ -45,16 +45,21 @@ type gatewayTarget struct {
 	resourceSpellings []string
 }
 
-// policyFor is the gateway's policy for a target's names.
-func policyFor(c *resource.Config, tool, prompt, resourceRule string) {
-	must := func(rules ...string) resource.ScopePolicy {
+// policyFor is the gateway's policy for a target's names: each needs
+// write.
+func policyFor(c *resource.Config, tool, prompt string, resourceRules ...string) {
+	must := func(patterns ...string) resource.ScopePolicy {
+		var rules []string
+		for _, p := range patterns {
+			rules = append(rules, p+"=write")
+		}
 		p, err := resource.ParseScopePolicy(rules)
 		if err != nil {
 			panic(err)
 		}
 		return p
 	}
-	c.ToolPolicy, c.PromptPolicy, c.ResourcePolicy = must(tool+"=write"), must(prompt+"=write"), must(resourceRule+"=write")
+	c.ToolPolicy, c.PromptPolicy, c.ResourcePolicy = must(tool), must(prompt), must(resourceRules...)
 	c.HideUnauthorized = true
 }
 
@@ -332,8 +337,11 @@ func openSession(t *testing.T, mcpURL, token string) string {
 	resp := testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, mcpURL, token, "", strings.NewReader(init)))
 	io.Copy(io.Discard, resp.Body)
 	id := resp.Header.Get("Mcp-Session-Id")
-	if resp.StatusCode != http.StatusOK || id == "" {
-		t.Fatalf("initialize: %d, session %q", resp.StatusCode, id)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("initialize: %d", resp.StatusCode)
+	}
+	if id == "" {
+		return "" // a stateless server
 	}
 	notify := `{"jsonrpc":"2.0","method":"notifications/initialized"}`
 	testkit.Send(t, testkit.MCPRequest(t, http.MethodPost, mcpURL, token, id, strings.NewReader(notify)))
@@ -399,6 +407,18 @@ func TestGateway_HostileSpellingsRunNothing(t *testing.T) {
 		}})
 		runCorpus(t, everythingTarget(t, stack, func() int { return linesIn(input) }))
 	})
+	t.Run("TypeScript SDK server (WHATWG URLs)", func(t *testing.T) {
+		t.Parallel()
+		ranFile := filepath.Join(t.TempDir(), "ran")
+		backend, forwarded := recordingProxy(t, startResourcesServer(t, dir, ranFile))
+		stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
+			c.Proxy = backend
+			policyFor(c, "admin*", "secret-prompt", "file:///secret/**", "http://127.0.0.1/**", "https://example.com/**",
+				"file:///C:/secret/**", "file:///docs/my%20doc.md", "file:///docs/r%C3%A9sum%C3%A9.md", "http://[::1]/**")
+		}})
+		runCorpus(t, gatewayTarget{stack: stack, forwarded: forwarded, ran: func() int { return linesIn(ranFile) },
+			tool: "admin/delete", allowed: "safe", prompt: "secret-prompt", resource: "file:///secret/x", resourceSpellings: whatwgSpellings})
+	})
 	t.Run("Go file-style server", func(t *testing.T) {
 		t.Parallel()
 		notes, ran := notesServer(t)
@@ -421,4 +441,49 @@ func linesIn(name string) int {
 	defer linesMu.Unlock()
 	b, _ := os.ReadFile(name)
 	return bytes.Count(b, []byte("\n"))
+}
+
+// whatwgSpellings are URIs the TypeScript SDK's WHATWG reading takes for
+// protected resources where an RFC 3986 reading might not.
+var whatwgSpellings = []string{
+	"file:///secret/x ", "file:///secret/a/b", "file:///C|/secret/x", "file:///docs/my%20doc.md", "file:///docs/r%C3%A9sum%C3%A9.md",
+	"http://127.0.0.1/secret", "http://2130706433/secret", "http://0x7f.1/secret", "http://127.1/secret", "http://0177.0.0.1/secret",
+	"http://127.0.0.1./secret", "http://127.0.0.1:080/secret", "http:/127.0.0.1/secret", "http:127.0.0.1/secret",
+	"http:///127.0.0.1/secret", "https://example.com/secret", "https://ｅｘａｍｐｌｅ.com/secret", "https://EXAMPLE.com/secret",
+	"https://exa\u00admple.com/secret", "https://example\u3002com/secret", "https://example.com:0443/secret",
+	"https:example.com/secret", "http://[::1]/secret", "http://[0:0:0:0:0:0:0:1]/secret", "http://[0000::0001]/secret",
+}
+
+// startResourcesServer runs testdata/resources-server.mjs, a stateless
+// server written with the TypeScript SDK, next to the interop packages.
+func startResourcesServer(t *testing.T, dir, ranFile string) string {
+	t.Helper()
+	work := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("testdata", "resources-server.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(work, "resources-server.mjs")
+	if err := os.WriteFile(script, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(work, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	port := testkit.FreePort(t)
+	cmd := exec.Command(node(dir), script, fmt.Sprint(port), ranFile)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("resources server:\n%s", logs.String())
+		}
+	})
+	testkit.WaitForPort(t, port, 10*time.Second)
+	return fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
 }

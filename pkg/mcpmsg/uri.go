@@ -2,8 +2,10 @@ package mcpmsg
 
 import (
 	"errors"
+	"net/netip"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -12,15 +14,22 @@ import (
 // (RFC 3986 §6.2.2, taken as far as any server might take it): scheme and
 // host in lower case, every percent-encoding decoded, dot segments
 // removed, file://localhost/ and file:/ written file:///, a default port
-// left out. Whatever a server resolves a spelling to, that is the
-// resource the policy judged. A URI whose reading depends on the reader
-// is refused: no scheme, userinfo, an encoded slash, backslash or NUL
-// (which decode into path structure), a control character, a bad
-// percent-encoding or one that decodes to something that is not UTF-8.
+// left out, an IPv6 address in its RFC 5952 form. Whatever a server
+// resolves a spelling to, that is the resource the policy judged.
+//
+// Servers do not all read URIs by RFC 3986: the TypeScript SDK looks
+// resources up by their WHATWG URL serialisation, which trims spaces,
+// repairs slashes, reads hosts such as 0x7f.1 or full-width letters as
+// other hosts, and takes C| for C:. A URI whose reading depends on the
+// reader is refused: anything but RFC 3986's own ASCII characters (braces
+// aside, for templates), no scheme, userinfo, an encoded slash, backslash
+// or NUL, a bad or non-UTF-8 percent-encoding, and, for http(s), ws(s) and
+// ftp, a host that is not plainly a DNS name, a dotted-quad IPv4 or an
+// IPv6 address.
 func NormalizeURI(raw string) (string, error) {
 	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c < 0x20 || c == 0x7f || c == '\\' {
-			return "", errors.New("a resource URI must not hold control characters or backslashes")
+		if !uriChar(raw[i]) {
+			return "", errors.New("a resource URI holds only RFC 3986 characters: no spaces, controls, backslashes, '|' or non-ASCII (percent-encode them)")
 		}
 	}
 	u, err := url.Parse(raw)
@@ -39,8 +48,8 @@ func NormalizeURI(raw string) (string, error) {
 		return "", err
 	}
 	if u.Opaque != "" {
-		if scheme == "file" {
-			return "", errors.New("a file URI must be absolute: file:///path")
+		if scheme == "file" || special(scheme) {
+			return "", errors.New("a " + scheme + " URI must be written " + scheme + "://host/path")
 		}
 		opaque, err := decode(u.Opaque, true)
 		if err != nil {
@@ -48,16 +57,13 @@ func NormalizeURI(raw string) (string, error) {
 		}
 		return scheme + ":" + opaque + rest, nil
 	}
-	host, err := decode(strings.ToLower(u.Host), true)
-	if err != nil || strings.ContainsAny(host, "/?#@") {
-		return "", errors.New("a bad host")
+	afterScheme := raw[len(u.Scheme)+1:]
+	if special(scheme) && (!strings.HasPrefix(afterScheme, "//") || strings.HasPrefix(afterScheme, "///") || u.Host == "") {
+		return "", errors.New("a " + scheme + " URI must be written " + scheme + "://host/path")
 	}
-	if port := u.Port(); port == "" && strings.HasSuffix(host, ":") ||
-		port == "80" && scheme == "http" || port == "443" && scheme == "https" {
-		host = host[:strings.LastIndexByte(host, ':')]
-	}
-	if scheme == "file" && host == "localhost" {
-		host = "" // RFC 8089 §2: the same file
+	host, err := normalHost(scheme, u)
+	if err != nil {
+		return "", err
 	}
 	p, err := decode(u.EscapedPath(), true)
 	if err != nil {
@@ -71,10 +77,96 @@ func NormalizeURI(raw string) (string, error) {
 		}
 	}
 	out := scheme + ":"
-	if u.Host != "" || scheme == "file" || strings.HasPrefix(raw[len(u.Scheme)+1:], "//") {
+	if u.Host != "" || scheme == "file" || strings.HasPrefix(afterScheme, "//") {
 		out += "//" + host
 	}
 	return out + p + rest, nil
+}
+
+// uriChar reports whether c may appear in a resource URI: RFC 3986's
+// unreserved, reserved and '%', and the braces of URI templates.
+func uriChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%{}", c) >= 0
+}
+
+// special are the schemes whose hosts WHATWG URL parsing rewrites.
+func special(scheme string) bool {
+	switch scheme {
+	case "http", "https", "ws", "wss", "ftp":
+		return true
+	}
+	return false
+}
+
+var defaultPorts = map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
+
+// normalHost is u's host and port as NormalizeURI writes them.
+func normalHost(scheme string, u *url.URL) (string, error) {
+	if strings.Contains(u.Host, "%") {
+		return "", errors.New("a resource URI's host must not be percent-encoded")
+	}
+	name, port := u.Hostname(), u.Port()
+	if port == "" && strings.HasSuffix(u.Host, ":") {
+		port = "" // an empty port is no port
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n > 65535 {
+			return "", errors.New("a bad port")
+		}
+		if port = strconv.Itoa(n); port == defaultPorts[scheme] {
+			port = ""
+		}
+	}
+	name = strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(u.Host, "["):
+		a, err := netip.ParseAddr(name)
+		if err != nil || a.Zone() != "" || !a.Is6() {
+			return "", errors.New("a bad IPv6 address")
+		}
+		name = "[" + a.String() + "]"
+	case scheme == "file" && name == "localhost":
+		name = "" // RFC 8089 §2: the same file
+	case special(scheme) || scheme == "file" && name != "":
+		if err := plainHost(name); err != nil {
+			return "", err
+		}
+	}
+	if port != "" {
+		return name + ":" + port, nil
+	}
+	return name, nil
+}
+
+// plainHost accepts a DNS name or a dotted-quad IPv4 address that WHATWG
+// URL parsing leaves as it is: no trailing dot, no label of digits or hex
+// unless the whole is a canonical dotted quad (0x7f.1, 127.1 and
+// 2130706433 are all 127.0.0.1 to it).
+func plainHost(name string) error {
+	if name == "" || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+		return errors.New("a bad host")
+	}
+	labels := strings.Split(name, ".")
+	last := labels[len(labels)-1]
+	numeric := last != "" && strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x")
+	if numeric {
+		a, err := netip.ParseAddr(name)
+		if err != nil || !a.Is4() || a.String() != name {
+			return errors.New("a host that is not plainly an IPv4 address (write it as four decimal numbers)")
+		}
+		return nil
+	}
+	for _, l := range labels {
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return errors.New("a host that is not plainly a DNS name")
+		}
+	}
+	return nil
 }
 
 // suffix is the URI's query and fragment, decoded.
@@ -108,7 +200,7 @@ func decode(s string, inPath bool) (string, error) {
 	if err != nil {
 		return "", errors.New("a bad percent-encoding")
 	}
-	if inPath && (strings.Contains(out, "/") && strings.Count(out, "/") != strings.Count(s, "/") || strings.Contains(out, "\\")) {
+	if inPath && (strings.Count(out, "/") != strings.Count(s, "/") || strings.Contains(out, "\\")) {
 		return "", errors.New("a resource URI must not percent-encode / or \\")
 	}
 	if !utf8.ValidString(out) {

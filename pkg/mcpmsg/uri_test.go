@@ -24,6 +24,9 @@ func TestNormalizeURI_SpellingsOfOneResource(t *testing.T) {
 		"urn:tmcp:secret":           {"URN:tmcp:secret", "urn:tmcp:%73ecret"},
 		"demo://resource/dir/":      {"demo://resource/dir/", "demo://resource/dir/x/..", "demo://resource/dir/."},
 		"demo://resource/a?q=1/2":   {"demo://resource/a?q=1%2F2"},
+		"http://127.0.0.1/x":        {"http://127.0.0.1:080/x", "HTTP://127.0.0.1:80/x"},
+		"https://example.com/s":     {"https://example.com:0443/s", "https://EXAMPLE.com/s"},
+		"http://[::1]/secret":       {"http://[0:0:0:0:0:0:0:1]/secret", "http://[0000::0001]:80/secret"},
 	} {
 		for _, s := range spellings {
 			got, err := mcpmsg.NormalizeURI(s)
@@ -41,6 +44,14 @@ func TestNormalizeURI_RefusesWhatCannotBeJudged(t *testing.T) {
 		"relative/path", "/abs/path", "file:etc/secret", "demo://user@resource/x", "demo://resource/a%2Fb",
 		"demo://resource/a%5Cb", "demo://resource/a%00b", "demo://resource/a\\b", "demo://resource/a%zz",
 		"demo://resource/%ff", "demo://resource/a%0ab", "demo://resource/a\nb", "demo://resource/\x7f",
+		// What the WHATWG URL reading (the TypeScript SDK's) takes for
+		// another resource than RFC 3986 does.
+		"demo://resource/static/document/architecture.md ", " demo://resource/x", "demo://resource/a b",
+		"http://2130706433/secret", "http://0x7f.1/secret", "http://127.1/secret", "http://0177.0.0.1/secret",
+		"http://127.0.0.1./secret", "https://ｅｘａｍｐｌｅ.com/secret", "https://exa\u00admple.com/secret",
+		"https://exa%C2%ADmple.com/secret", "https://example\u3002com/secret", "http:/127.0.0.1/secret",
+		"http:127.0.0.1/secret", "http:///127.0.0.1/secret", "https:example.com/secret", "file:///C|/secret/x",
+		"file://0x7f.1/secret", "http://[fe80::1%25eth0]/x",
 	} {
 		if got, err := mcpmsg.NormalizeURI(s); err == nil {
 			t.Errorf("NormalizeURI(%q) = %q, want an error", s, got)

@@ -145,23 +145,32 @@ func audienceIs(aud any, resource string) bool {
 // upstreamToken exchanges the principal's MCP token for the user's
 // TaskManager token (RFC 8693), cached until it or the MCP token expires.
 func (a *authClient) upstreamToken(ctx context.Context, p *Principal, taskManager string) (string, error) {
-	return a.exchange(ctx, a.upstream, p, oauth.TokenTypeAccessToken, taskManager, 0)
+	return a.exchange(ctx, a.upstream, p, oauth.TokenTypeAccessToken, taskManager, "", 0)
 }
 
 // identityAssertion exchanges the principal's MCP token for a short-lived
 // JWT, signed by the auth server, saying who the user is to audience (the
-// MCP server behind the gateway); reused until a minute before it expires.
-func (a *authClient) identityAssertion(ctx context.Context, p *Principal, audience string) (string, error) {
-	return a.exchange(ctx, a.assertions, p, oauth.TokenTypeJWT, audience, time.Minute)
+// MCP server behind the gateway). Each has a jti of its own, so a backend
+// can take one once: an assertion is minted for every request, or once
+// for a backend session (session, its id) and reused within it until a
+// minute before it expires.
+func (a *authClient) identityAssertion(ctx context.Context, p *Principal, audience, session string) (string, error) {
+	if session == "" {
+		return a.exchange(ctx, nil, p, oauth.TokenTypeJWT, audience, "", 0)
+	}
+	return a.exchange(ctx, a.assertions, p, oauth.TokenTypeJWT, audience, session, time.Minute)
 }
 
-// exchange is one RFC 8693 token exchange, cached in cache until the
-// answer (less early) or the MCP token expires.
-func (a *authClient) exchange(ctx context.Context, cache *ttlcache.Cache[string], p *Principal, tokenType, audience string, early time.Duration) (string, error) {
-	key := secrets.Hash(p.token + "\x00" + audience)
+// exchange is one RFC 8693 token exchange, cached (under the MCP token,
+// audience and backend session) in cache, when there is one, until the answer (less
+// early) or the MCP token expires.
+func (a *authClient) exchange(ctx context.Context, cache *ttlcache.Cache[string], p *Principal, tokenType, audience, session string, early time.Duration) (string, error) {
+	key := secrets.Hash(p.token + "\x00" + audience + "\x00" + session)
 	now := a.now()
-	if t, ok := cache.Get(key, now); ok {
-		return t, nil
+	if cache != nil {
+		if t, ok := cache.Get(key, now); ok {
+			return t, nil
+		}
 	}
 	m, err := a.metadata(ctx)
 	if err != nil {
@@ -188,14 +197,16 @@ func (a *authClient) exchange(ctx context.Context, cache *ttlcache.Cache[string]
 	if p.Expiry.Before(until) {
 		until = p.Expiry
 	}
-	cache.Put(key, out.AccessToken, until, now)
+	if cache != nil {
+		cache.Put(key, out.AccessToken, until, now)
+	}
 	return out.AccessToken, nil
 }
 
 // forget drops the TaskManager token cached for token (after TaskManager
 // refused it).
 func (a *authClient) forget(token, taskManager string) {
-	a.upstream.Delete(secrets.Hash(token + "\x00" + taskManager))
+	a.upstream.Delete(secrets.Hash(token + "\x00" + taskManager + "\x00"))
 }
 
 // oauthRefusal is an OAuth error the auth server answered with.

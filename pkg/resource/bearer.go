@@ -102,10 +102,12 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if !s.sessions.guard(w, r, p, body != nil && body.Opens()) {
+		ctx, release, ok := s.sessions.guard(w, r, p, body != nil && body.Opens(), s.legacySSE())
+		if !ok {
 			return
 		}
-		ctx := withPrincipal(r.Context(), p)
+		defer release()
+		ctx = withPrincipal(ctx, p)
 		if body != nil {
 			ctx = context.WithValue(ctx, rpcBodyKey{}, body)
 		}

@@ -99,7 +99,7 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			extra.taskManagerToken = token
 		}
 		if g.s.cfg.IdentityAssertion && g.s.cfg.Proxy != "" {
-			assertion, err := g.s.auth.identityAssertion(r.Context(), pr, g.s.cfg.Proxy)
+			assertion, err := g.s.auth.identityAssertion(r.Context(), pr, g.s.cfg.Proxy, "")
 			if !g.s.exchanged(w, r, err, "an identity assertion for you") {
 				return
 			}
@@ -173,7 +173,7 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		w.Header().Set(server.HeaderKeySessionID, p.id)
 		if pr, ok := PrincipalFrom(r.Context()); ok {
-			g.s.sessions.add(p.id, owner(pr))
+			g.s.sessions.add(r.Context(), p.id, owner(pr))
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

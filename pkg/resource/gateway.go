@@ -47,6 +47,7 @@ type gateway struct {
 var strippedHeaders = forward.Excluding("Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
 	"X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip",
 	"X-Original-Url", "X-Original-Uri", "X-Rewrite-Url", "X-Client-Ip", "True-Client-Ip", "X-Remote-User", "Remote-User",
+	"Accept-Encoding", // answers come back plain, so --hide-unauthorized can read them
 	HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity)
 
 // excluded is what of h does not reach the backend: strippedHeaders, and
@@ -74,13 +75,26 @@ func excluded(h http.Header) forward.Fields {
 	return out
 }
 
-// lookalike reports whether a header name may be read as a stripped one.
+// identityPrefixes begin the headers that servers, proxies and
+// frameworks commonly take for who the user is (oauth2-proxy's
+// X-Auth-Request-*, Gitea's X-Webauth-*, …) or where the request came
+// from.
+var identityPrefixes = []string{"x-forwarded-", "x-tmcp-", "x-auth-request-", "x-webauth-", "x-authenticated-",
+	"x-remote-", "remote-", "x-user", "x-email", "x-original-", "x-real-"}
+
+// lookalike reports whether a header name may be read as a stripped one,
+// or as another claim of who the user is.
 func lookalike(name string) bool {
 	if strings.IndexByte(name, '_') >= 0 {
 		return true
 	}
 	n := strings.ToLower(name)
-	return strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "x-tmcp-")
+	for _, p := range identityPrefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func newGateway(s *Server, backend string, timeout time.Duration) (*gateway, error) {
@@ -107,7 +121,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if g.s.cfg.IdentityAssertion {
-		extra.assertion, err = g.s.auth.identityAssertion(ctx, p, g.backend.String())
+		extra.assertion, err = g.s.auth.identityAssertion(ctx, p, g.backend.String(), r.Header.Get(mcpmsg.HeaderSessionID))
 		if !g.s.exchanged(w, r, err, "an identity assertion for you") {
 			return
 		}
@@ -213,16 +227,16 @@ func setIdentity(h http.Header, p *Principal, extra identity) {
 // opened it, and forgets a session the client ended.
 func (g *gateway) track(resp *http.Response) error {
 	r := resp.Request
-	if resp.StatusCode/100 != 2 {
-		return nil
-	}
 	p, _ := PrincipalFrom(r.Context())
 	if g.s.cfg.HideUnauthorized {
-		// Every answer, on every stream: a tools/list answer may come on
-		// a stream resumed with GET.
+		// Every answer, on every stream and of any status: a tools/list
+		// answer may come on a stream resumed with GET.
 		if err := hideInResponse(resp, g.s.toolFilter(p)); err != nil {
 			return err
 		}
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil
 	}
 	sent, minted := r.Header.Get(mcpmsg.HeaderSessionID), resp.Header.Get(mcpmsg.HeaderSessionID)
 	switch {
@@ -231,7 +245,7 @@ func (g *gateway) track(resp *http.Response) error {
 	case minted != "" && sent == "":
 		// Bound to its user whatever opened it; a client cannot name a
 		// session the gateway did not see minted.
-		g.s.sessions.add(minted, owner(p))
+		g.s.sessions.add(r.Context(), minted, owner(p))
 	}
 	return nil
 }
@@ -262,4 +276,28 @@ func (g *gateway) ready(ctx context.Context) error {
 		return fmt.Errorf("the MCP server behind this gateway (%s) is not reachable", g.backend.Redacted())
 	}
 	return conn.Close()
+}
+
+// warnPlainHTTP warns at start when what the gateway passes on of the
+// user would cross a network in the clear: their TaskManager token or an
+// identity assertion, to a backend over http that is not on loopback.
+func (s *Server) warnPlainHTTP() {
+	if s.cfg.Proxy == "" || !s.cfg.ForwardTaskManagerToken && !s.cfg.IdentityAssertion {
+		return
+	}
+	u, err := url.Parse(s.cfg.Proxy)
+	if err != nil || u.Scheme != "http" || loopbackHost(u.Hostname()) {
+		return
+	}
+	s.log.Warn("the MCP server behind this gateway is reached over plain http on the network: the user's TaskManager token or identity assertion would travel unencrypted; use https",
+		"backend", u.Redacted())
+}
+
+// loopbackHost reports whether host names this machine.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // ScopeRule says which scopes the tools or prompts whose names, or the
-// resources whose URIs, match Pattern (a glob: *, ?, [a-z]; * does not
-// cross a /) need.
+// resources whose URIs, match Pattern need. Pattern is a glob: *, ?,
+// [a-z]; in a name * matches anything, in a URI it stays within one path
+// segment and ** crosses segments.
 type ScopeRule struct {
 	Pattern string
 	Scopes  []string
@@ -58,7 +59,7 @@ func ParseScopePolicy(rules []string) (ScopePolicy, error) {
 // rule matches.
 func (p ScopePolicy) Need(name string, def []string) []string {
 	for _, r := range p {
-		if ok, _ := path.Match(r.Pattern, name); ok {
+		if namePattern(r.Pattern).MatchString(name) {
 			return r.Scopes
 		}
 	}

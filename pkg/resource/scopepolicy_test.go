@@ -21,14 +21,21 @@ func TestScopePolicy_MostSpecificRuleWins(t *testing.T) {
 	}
 	def := []string{"read"}
 	for name, want := range map[string][]string{
-		"list_notes":               {"read"},
-		"delete_note":              {"write"},
-		"delete_everything":        {"write", "admin"},
-		"file:///secret/plans.txt": {"admin"},
-		"file:///secret/a/b.txt":   {"read"}, // * does not cross a /
+		"list_notes":        {"read"},
+		"delete_note":       {"write"},
+		"delete_everything": {"write", "admin"},
+		"delete_notes/all":  {"write"}, // in a name, * crosses a /
 	} {
 		if got := p.Need(name, def); !slices.Equal(got, want) {
 			t.Errorf("Need(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for uri, want := range map[string][]string{
+		"file:///secret/plans.txt": {"admin"},
+		"file:///secret/a/b.txt":   {"read"}, // in a URI, * does not cross a /
+	} {
+		if got, err := p.NeedURI(uri, def); err != nil || !slices.Equal(got, want) {
+			t.Errorf("NeedURI(%q) = %v, %v, want %v", uri, got, err, want)
 		}
 	}
 	if got := (resource.ScopePolicy{}).Need("anything", def); !slices.Equal(got, def) {
@@ -128,5 +135,31 @@ func TestGateway_HideUnauthorizedTools(t *testing.T) {
 				t.Fatalf("tools/list with a read token: %v, want %v", names, c.want)
 			}
 		})
+	}
+}
+
+// A resource rule matches every spelling of its resources: rules and URIs
+// are compared normalised, an IPv6 host or a percent-encoded rule
+// included, and ** covers everything below.
+func TestScopePolicy_ResourceRulesMatchEverySpelling(t *testing.T) {
+	p, err := resource.ParseScopePolicy([]string{"file:///private/**=admin", "http://[::1]/**=admin",
+		"file:///docs/my%20doc.md=admin", "file:///docs/r%C3%A9sum%C3%A9.md=admin", "HTTPS://Example.COM:443/s/*=admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := []string{"read"}
+	for _, uri := range []string{
+		"file:///private/a", "file:///private/a/b/c", "FILE://localhost/private/x", "file:///public/../private/y",
+		"http://[::1]/secret", "http://[0:0:0:0:0:0:0:1]/secret", "http://[0000::0001]:80/x",
+		"file:///docs/my%20doc.md", "file:///docs/r%C3%A9sum%C3%A9.md", "https://example.com/s/t", "https://EXAMPLE.com/s/%74",
+	} {
+		if got, err := p.NeedURI(uri, def); err != nil || !slices.Equal(got, []string{"admin"}) {
+			t.Errorf("NeedURI(%q) = %v, %v, want admin", uri, got, err)
+		}
+	}
+	for _, uri := range []string{"file:///public/a", "https://example.com/s/t/u", "http://[::2]/secret"} {
+		if got, err := p.NeedURI(uri, def); err != nil || !slices.Equal(got, def) {
+			t.Errorf("NeedURI(%q) = %v, %v, want the default", uri, got, err)
+		}
 	}
 }

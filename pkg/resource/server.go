@@ -228,6 +228,13 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("--proxy-transport %q: use auto, streamable_http or sse", cfg.ProxyTransport)
 		}
 	}
+	for _, r := range cfg.ResourcePolicy {
+		if oneLevel(r.Pattern) {
+			s.log.Warn("a --resource-scope rule ending in /* covers one level below it; write /** for everything under it",
+				"rule", r.Pattern)
+		}
+	}
+	s.warnPlainHTTP()
 	s.hosts = s.allowedHosts()
 	s.metrics = newResourceMetrics()
 	s.handler = s.routes()
@@ -275,6 +282,12 @@ func (s *Server) Metadata() server.ProtectedResourceMetadataConfig {
 	}
 }
 
+// legacySSE reports whether the built-in tools are served over the
+// legacy SSE transport, whose messages name their session in the URL.
+func (s *Server) legacySSE() bool {
+	return s.cfg.Transport == TransportSSE && !s.ownServer()
+}
+
 func (s *Server) resourceName() string {
 	if s.gateway != nil || s.bridge != nil {
 		return "tmcp MCP gateway"
@@ -293,9 +306,13 @@ func (s *Server) routes() http.Handler {
 	if path == "" {
 		path = "/"
 	}
+	// What requireToken learned reaches the tools and the session hooks.
 	copyPrincipal := func(ctx context.Context, r *http.Request) context.Context {
 		if p, ok := PrincipalFrom(r.Context()); ok {
-			return withPrincipal(ctx, p)
+			ctx = withPrincipal(ctx, p)
+		}
+		if res := r.Context().Value(reservationKey{}); res != nil {
+			ctx = context.WithValue(ctx, reservationKey{}, res)
 		}
 		return ctx
 	}

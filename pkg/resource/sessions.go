@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 )
 
 // sessions is the registry of MCP sessions: each is bound to the user and
@@ -21,6 +23,7 @@ type sessions struct {
 	byID    map[string]*session
 	byOwner map[string]int // by user and client
 	byUser  map[string]int // by user, across their clients
+	pending int            // requests opening a session now
 	idle    time.Duration
 	limits  SessionLimits
 	now     func() time.Time
@@ -62,14 +65,17 @@ func (s *sessions) hooks() *server.Hooks {
 	h := &server.Hooks{}
 	h.AddOnRegisterSession(func(ctx context.Context, cs server.ClientSession) {
 		if p, ok := PrincipalFrom(ctx); ok {
-			s.add(cs.SessionID(), owner(p))
+			s.add(ctx, cs.SessionID(), owner(p))
 		}
 	})
 	h.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) { s.remove(cs.SessionID()) })
 	return h
 }
 
-func (s *sessions) add(id, who string) {
+// add registers session id for who. Opened by a request that reserved
+// room (ctx carries the reservation), it takes that room; otherwise it
+// takes room of its own.
+func (s *sessions) add(ctx context.Context, id, who string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.byID[id]; ok {
@@ -77,6 +83,11 @@ func (s *sessions) add(id, who string) {
 	}
 	user := userOf(who)
 	s.byID[id] = &session{owner: who, user: user, lastSeen: s.now()}
+	if res, ok := ctx.Value(reservationKey{}).(*reservation); ok && res.who == who && !res.taken {
+		res.taken = true
+		s.pending--
+		return
+	}
 	s.byOwner[who]++
 	s.byUser[user]++
 }
@@ -93,12 +104,7 @@ func (s *sessions) removeLocked(id string) {
 		return
 	}
 	delete(s.byID, id)
-	if s.byOwner[e.owner]--; s.byOwner[e.owner] <= 0 {
-		delete(s.byOwner, e.owner)
-	}
-	if s.byUser[e.user]--; s.byUser[e.user] <= 0 {
-		delete(s.byUser, e.user)
-	}
+	s.decrement(e.owner, e.user)
 	if s.onEnd != nil {
 		go s.onEnd(id)
 	}
@@ -125,20 +131,58 @@ func (s *sessions) use(id, who string) bool {
 	return true
 }
 
-// room reports whether who may open one more session.
-func (s *sessions) room(who string) bool {
+// reservation is room held for a session an opening request may add.
+type reservation struct {
+	who   string
+	taken bool // by the session the request added
+}
+
+type reservationKey struct{}
+
+// reserve holds room for one more session of who until release: an
+// opening request counts against the caps from its start, so requests
+// opening sessions at once cannot all find the same room. The session the
+// request adds takes the room over.
+func (s *sessions) reserve(who string) (res *reservation, release func(), ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.roomLocked(who) {
 		s.sweepLocked()
+		if !s.roomLocked(who) {
+			return nil, nil, false
+		}
 	}
-	return s.roomLocked(who)
+	s.pending++
+	s.byOwner[who]++
+	s.byUser[userOf(who)]++
+	res = &reservation{who: who}
+	var once sync.Once
+	return res, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !res.taken {
+				res.taken = true
+				s.pending--
+				s.decrement(who, userOf(who))
+			}
+		})
+	}, true
 }
 
 func (s *sessions) roomLocked(who string) bool {
 	l := s.limits
-	return (l.Max <= 0 || len(s.byID) < l.Max) && (l.PerClient <= 0 || s.byOwner[who] < l.PerClient) &&
+	return (l.Max <= 0 || len(s.byID)+s.pending < l.Max) && (l.PerClient <= 0 || s.byOwner[who] < l.PerClient) &&
 		(l.PerUser <= 0 || s.byUser[userOf(who)] < l.PerUser)
+}
+
+func (s *sessions) decrement(who, user string) {
+	if s.byOwner[who]--; s.byOwner[who] <= 0 {
+		delete(s.byOwner, who)
+	}
+	if s.byUser[user]--; s.byUser[user] <= 0 {
+		delete(s.byUser, user)
+	}
 }
 
 // sweep drops idle sessions.
@@ -179,25 +223,40 @@ const sessionRetryAfter = 30 * time.Second
 // guard is the session check of an authenticated MCP request: a request
 // naming a session must own it (else 404, as for an expired session, so
 // the client starts a new one), and a request that opens one needs room
-// (else 503 with Retry-After).
-func (s *sessions) guard(w http.ResponseWriter, r *http.Request, p *Principal, initialize bool) bool {
+// (else 503 with Retry-After). The room is held for the request while it
+// runs, so requests opening sessions at once cannot all find the same
+// room: release gives it back when the request ends. A session is named
+// by Mcp-Session-Id, or, only on the legacy SSE transport's message
+// endpoint (queryIDs), by the sessionId parameter.
+func (s *sessions) guard(w http.ResponseWriter, r *http.Request, p *Principal, initialize, queryIDs bool) (ctx context.Context, release func(), ok bool) {
 	id := r.Header.Get(server.HeaderKeySessionID)
-	if id == "" {
-		id = r.URL.Query().Get("sessionId") // legacy SSE messages
+	if q := r.URL.Query(); q.Has("sessionId") {
+		if !queryIDs || id != "" || len(q["sessionId"]) > 1 {
+			(&mcpmsg.Error{Code: mcpmsg.CodeInvalidRequest, Message: "sessionId belongs to the legacy SSE transport's message URL; name a session with one Mcp-Session-Id header"}).Write(w)
+			return nil, nil, false
+		}
+		id = q.Get("sessionId")
 	}
 	who := owner(p)
 	if id != "" {
+		if initialize && !queryIDs { // a legacy SSE session initializes on its own URL
+			(&mcpmsg.Error{Code: mcpmsg.CodeInvalidRequest, Message: "initialize opens a new session: send it without a session id"}).Write(w)
+			return nil, nil, false
+		}
 		if !s.use(id, who) {
 			http.Error(w, "session not found: start a new one", http.StatusNotFound)
-			return false
+			return nil, nil, false
 		}
-		return true
+		return r.Context(), func() {}, true
 	}
-	opens := r.Method == http.MethodGet || initialize
-	if opens && !s.room(who) {
+	if r.Method != http.MethodGet && !initialize {
+		return r.Context(), func() {}, true
+	}
+	res, release, ok := s.reserve(who)
+	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(sessionRetryAfter.Seconds())))
 		http.Error(w, "too many MCP sessions are open; try again later", http.StatusServiceUnavailable)
-		return false
+		return nil, nil, false
 	}
-	return true
+	return context.WithValue(r.Context(), reservationKey{}, res), release, true
 }
