@@ -28,6 +28,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/config"
+	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
@@ -111,6 +112,18 @@ func BenchmarkGateway(b *testing.B) {
 		fmt.Printf("tools/call  gateway  %8.0f/s  backend directly %8.0f/s  ratio %.2f  (%d connections)\n", rates[1], rates[0], ratio(1), rawWorkers)
 		fmt.Printf("tools/call  httputil.ReverseProxy %8.0f/s  ratio %.2f; TCP forwarder %8.0f/s  ratio %.2f\n", rates[3], ratio(3), rates[4], ratio(4))
 		fmt.Printf("tools/call  built-in %8.0f/s  bare mcp-go       %8.0f/s  ratio %.2f  (%d connections)\n", rates[2], rates[0], ratio(2), rawWorkers)
+		// The strict reading of each message (pkg/mcpmsg), as a share of
+		// the CPU time a gateway call takes at the rate just measured.
+		call := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`)
+		decode := testing.Benchmark(func(b *testing.B) {
+			for b.Loop() {
+				mcpmsg.Decode(call)
+			}
+		})
+		perCall := float64(runtime.NumCPU()) * 1e9 / rates[1]
+		b.ReportMetric(float64(decode.NsPerOp())/perCall, "decode_share")
+		fmt.Printf("tools/call  strict message reading %d ns a call = %.1f%% of a gateway call's CPU time (%.0f µs on %d cores)\n",
+			decode.NsPerOp(), 100*float64(decode.NsPerOp())/perCall, perCall/1e3, runtime.NumCPU())
 	}
 }
 

@@ -155,3 +155,15 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+// BenchmarkDecode reads a tools/call as MCP clients send it.
+func BenchmarkDecode(b *testing.B) {
+	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"create_task","arguments":{"title":"Write the report","description":"Quarterly numbers, with charts","due":"2026-12-31","tags":["work","q4"]},"_meta":{"progressToken":7}}}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := mcpmsg.Decode(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
