@@ -166,3 +166,31 @@ func TestGateway_SessionCapsHoldAcrossClientsAndAtOnce(t *testing.T) {
 		t.Fatalf("a fourth session of one user across clients: %d, want 503", resp.StatusCode)
 	}
 }
+
+// The operator hears at start what would leave the machine in the clear
+// (the user's TaskManager token or identity assertion to a backend over
+// plain http off loopback) and which resource rules cover one level only.
+func TestGateway_WarnsAtStart(t *testing.T) {
+	t.Parallel()
+	start := func(proxy string, forward bool, rules ...string) string {
+		logs := &testkit.LogBuffer{}
+		policy, err := resource.ParseScopePolicy(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
+			c.Proxy, c.ForwardTaskManagerToken, c.ResourcePolicy, c.Logger = proxy, forward, policy, testkit.Logger(logs)
+		}})
+		return logs.String()
+	}
+	const clear = "plain http on the network"
+	if log := start("http://10.255.255.1:3000/mcp", true); !strings.Contains(log, clear) {
+		t.Errorf("the TaskManager token to http off loopback: no warning in\n%s", log)
+	}
+	if log := start("http://127.0.0.1:3000/mcp", true, "file:///private/**=admin"); strings.Contains(log, clear) || strings.Contains(log, "one level") {
+		t.Errorf("a loopback backend, a /** rule: warned\n%s", log)
+	}
+	if log := start("https://notes.internal/mcp", true, "file:///private/*=admin"); strings.Contains(log, clear) || !strings.Contains(log, "covers one level") {
+		t.Errorf("https, a /* rule:\n%s", log)
+	}
+}
