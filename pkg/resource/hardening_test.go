@@ -125,8 +125,9 @@ const (
 	listBody = `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`
 )
 
-// The caps hold for requests that open sessions at once, and one user's
-// sessions count together across their clients.
+// The caps hold for requests that open sessions at once, however they
+// spell initialize, and one user's sessions count together across their
+// clients.
 func TestGateway_SessionCapsHoldAcrossClientsAndAtOnce(t *testing.T) {
 	t.Parallel()
 	backend, _ := notesBackend(t)
@@ -141,7 +142,9 @@ func TestGateway_SessionCapsHoldAcrossClientsAndAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, "", strings.NewReader(initBody))
+			// Spelled with an escape: still an initialize, still counted.
+			escaped := strings.Replace(initBody, `"initialize"`, `"in\u0069tialize"`, 1)
+			req := testkit.MCPRequest(t, http.MethodPost, mcpURL, tok, "", strings.NewReader(escaped))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Error(err)
