@@ -198,7 +198,7 @@ func (s *Server) needs(b *mcpmsg.Body) ([]string, *mcpmsg.Error) {
 }
 
 // ownServer reports whether /mcp is a gateway to the team's own server.
-func (s *Server) ownServer() bool { return s.gateway != nil || s.bridge != nil }
+func (s *Server) ownServer() bool { return s.backend != nil }
 
 // toolNeeds is the scopes a call of tool needs: the gateway's tool policy,
 // or the built-in tools' own.

@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -47,7 +48,7 @@ func notesBackend(t *testing.T) (*httptest.Server, *sync.Map) {
 	m := server.NewMCPServer("notes", "1.0.0", server.WithToolCapabilities(false))
 	whoami := func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		h, _ := ctx.Value(headerKey{}).(http.Header)
-		return mcp.NewToolResultText(h.Get(resource.HeaderUser) + " via " + h.Get(resource.HeaderClientID) + " with " + h.Get(resource.HeaderScopes)), nil
+		return mcp.NewToolResultText(h.Get(gateway.HeaderUser) + " via " + h.Get(gateway.HeaderClientID) + " with " + h.Get(gateway.HeaderScopes)), nil
 	}
 	m.AddTool(mcp.NewTool("whoami_here", mcp.WithDescription("who the gateway says is calling")), whoami)
 	m.AddTool(mcp.NewTool("delete_note", mcp.WithDescription("needs write")), whoami)
@@ -86,7 +87,7 @@ func TestGateway_PassesIdentityNeverTheToken(t *testing.T) {
 	// Forged identity headers from the client are replaced.
 	id := initialize(t, mcpURL, tok)
 	resp := rawCall(t, mcpURL, tok, "whoami_here", "Mcp-Session-Id", id, "Mcp-Protocol-Version", "2025-11-25",
-		resource.HeaderUser, "admin", resource.HeaderScopes, "admin write")
+		gateway.HeaderUser, "admin", gateway.HeaderScopes, "admin write")
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), "admin") || !strings.Contains(string(body), "user-demo@example.com") {
 		t.Fatalf("forged identity headers: %d %s", resp.StatusCode, body)
@@ -107,8 +108,8 @@ func TestGateway_PassesIdentityNeverTheToken(t *testing.T) {
 	if _, ok := seen.Load("Authorization"); ok {
 		t.Error("the backend received an Authorization header")
 	}
-	if email, _ := seen.Load(resource.HeaderEmail); email != "demo@example.com" {
-		t.Errorf("%s = %v", resource.HeaderEmail, email)
+	if email, _ := seen.Load(gateway.HeaderEmail); email != "demo@example.com" {
+		t.Errorf("%s = %v", gateway.HeaderEmail, email)
 	}
 }
 
@@ -340,7 +341,7 @@ func TestGateway_IdentityAssertionVerifiesWithTheJWKS(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.CallTool(t, mc, "whoami_here", nil)
-	raw, _ := seen.Load(resource.HeaderIdentity)
+	raw, _ := seen.Load(gateway.HeaderIdentity)
 	assertion, _ := raw.(string)
 	parsed, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {

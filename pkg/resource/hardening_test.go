@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -41,7 +42,7 @@ func TestGateway_IdentityAssertionOnePerRequestOrSession(t *testing.T) {
 	}}, "read")
 	mcpURL := stack.Resource.URL()
 	last := func() string {
-		raw, _ := seen.Load(resource.HeaderIdentity)
+		raw, _ := seen.Load(gateway.HeaderIdentity)
 		return jtiOf(t, raw.(string))
 	}
 	a := initialize(t, mcpURL, tok)
@@ -85,8 +86,8 @@ func TestGateway_DropsLookalikeIdentityHeaders(t *testing.T) {
 		}
 		return true
 	})
-	if u, _ := seen.Load(resource.HeaderUser); u != "user-demo@example.com" {
-		t.Errorf("%s = %v", resource.HeaderUser, u)
+	if u, _ := seen.Load(gateway.HeaderUser); u != "user-demo@example.com" {
+		t.Errorf("%s = %v", gateway.HeaderUser, u)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
+	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 	"github.com/tmcp-dev/tmcp/pkg/testkit/oidcop"
@@ -68,11 +69,11 @@ func addressBackend(t *testing.T) *httptest.Server {
 	m := server.NewMCPServer("addresses", "1.0.0", server.WithToolCapabilities(false))
 	m.AddTool(mcp.NewTool("email_here"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		h, _ := ctx.Value(backendHeaders{}).(http.Header)
-		_, set := h[http.CanonicalHeaderKey(resource.HeaderEmail)]
+		_, set := h[http.CanonicalHeaderKey(gateway.HeaderEmail)]
 		var claims struct {
 			Email *string `json:"email"`
 		}
-		if parts := strings.Split(h.Get(resource.HeaderIdentity), "."); len(parts) == 3 {
+		if parts := strings.Split(h.Get(gateway.HeaderIdentity), "."); len(parts) == 3 {
 			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 			_ = json.Unmarshal(payload, &claims)
 		}
@@ -80,7 +81,7 @@ func addressBackend(t *testing.T) *httptest.Server {
 		if claims.Email != nil {
 			assertion = *claims.Email
 		}
-		return mcp.NewToolResultText(fmt.Sprintf("header %q set=%v, assertion %s", h.Get(resource.HeaderEmail), set, assertion)), nil
+		return mcp.NewToolResultText(fmt.Sprintf("header %q set=%v, assertion %s", h.Get(gateway.HeaderEmail), set, assertion)), nil
 	})
 	srv := httptest.NewServer(server.NewStreamableHTTPServer(m, server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
 		return context.WithValue(ctx, backendHeaders{}, r.Header.Clone())

@@ -5,6 +5,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/tmcp-dev/tmcp/pkg/oauth"
 )
 
 // ScopeRule says which scopes the tools or prompts whose names, or the
@@ -64,4 +66,10 @@ func (p ScopePolicy) Need(name string, def []string) []string {
 		}
 	}
 	return def
+}
+
+// toolFilter is, for --hide-unauthorized, which tools a principal may see
+// in tools/list: those whose scopes under the tool policy it holds.
+func (s *Server) toolFilter(p *Principal) func(name string) bool {
+	return func(name string) bool { return oauth.ScopeSubset(s.toolNeeds(name), p.Scopes) }
 }

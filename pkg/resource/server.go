@@ -14,14 +14,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/status"
@@ -119,11 +118,9 @@ type Server struct {
 	metrics   *resourceMetrics
 	sessions  *sessions
 	ready     readiness
-	gateway   *gateway
-	bridge    *sessionBridge
-	// backendReady checks that the --proxy MCP server accepts connections.
-	backendReady func(context.Context) error
-	statusGuard  statusGuard
+	// backend is the team's own MCP server, when /mcp is a gateway to it.
+	backend     gateway.Backend
+	statusGuard statusGuard
 }
 
 // New validates cfg and binds the listener.
@@ -198,35 +195,20 @@ func New(cfg Config) (*Server, error) {
 			s.ln.Close()
 			return nil, errors.New("--identity-assertion is for an MCP server reached over HTTP (--proxy); a stdio server gets the identity in its environment")
 		}
-		if _, err := exec.LookPath(cfg.Command[0]); err != nil {
-			s.ln.Close()
-			return nil, fmt.Errorf("the MCP server command %q: %w", cfg.Command[0], err)
-		}
-		env, err := stdioEnv(cfg.StdioEnv, os.LookupEnv)
-		if err != nil {
-			s.ln.Close()
-			return nil, err
-		}
-		s.bridge = newStdioBridge(s, cfg.Command, env)
 	}
-	if cfg.Proxy != "" {
-		if cfg.Transport != TransportStreamable {
-			s.ln.Close()
-			return nil, errors.New("--proxy serves Streamable HTTP; --transport sse is for the built-in tools")
+	if cfg.Proxy != "" && cfg.Transport != TransportStreamable {
+		s.ln.Close()
+		return nil, errors.New("--proxy serves Streamable HTTP; --transport sse is for the built-in tools")
+	}
+	if s.backend, err = newBackend(s.cfg, s.sessions, s.log); err != nil {
+		s.ln.Close()
+		if cfg.Proxy != "" {
+			err = fmt.Errorf("--proxy %w", err)
 		}
-		if s.gateway, err = newGateway(s, cfg.Proxy, s.cfg.ProxyTimeout); err != nil {
-			s.ln.Close()
-			return nil, err
-		}
-		s.backendReady = s.gateway.ready
-		switch ProxyTransportOf(cfg.ProxyTransport, cfg.Proxy) {
-		case ProxySSE:
-			s.bridge, s.gateway, s.backendReady = newSSEBridge(s, s.gateway.backend), nil, s.gateway.ready
-		case ProxyStreamable:
-		default:
-			s.ln.Close()
-			return nil, fmt.Errorf("--proxy-transport %q: use auto, streamable_http or sse", cfg.ProxyTransport)
-		}
+		return nil, err
+	}
+	if s.backend != nil {
+		s.sessions.onEnd = s.backend.SessionEnded
 	}
 	for _, r := range cfg.ResourcePolicy {
 		if oneLevel(r.Pattern) {
@@ -252,11 +234,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.SessionIdleTTL > 0 {
 		go httpx.Every(ctx, min(s.cfg.SessionIdleTTL, time.Minute), s.sessions.sweep)
 	}
-	if s.bridge != nil {
-		defer s.bridge.stopAll()
-	}
-	if s.gateway != nil {
-		defer s.gateway.fwd.Close()
+	if s.backend != nil {
+		defer s.backend.Close()
 	}
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
@@ -289,7 +268,7 @@ func (s *Server) legacySSE() bool {
 }
 
 func (s *Server) resourceName() string {
-	if s.gateway != nil || s.bridge != nil {
+	if s.ownServer() {
 		return "tmcp MCP gateway"
 	}
 	return "tmcp MCP server"
@@ -317,10 +296,8 @@ func (s *Server) routes() http.Handler {
 		return ctx
 	}
 	switch {
-	case s.gateway != nil:
-		mux.Handle(path, s.requireToken(s.gateway))
-	case s.bridge != nil:
-		mux.Handle(path, s.requireToken(s.bridge))
+	case s.backend != nil:
+		mux.Handle(path, s.requireToken(http.HandlerFunc(s.serveBackend)))
 	case s.cfg.Transport == TransportSSE:
 		sse := server.NewSSEServer(s.newMCPServer(),
 			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),
@@ -348,8 +325,8 @@ func (s *Server) routes() http.Handler {
 // answer is kept for readyCacheTTL, so probes cannot load the auth server.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	err := s.ready.check(r.Context(), s.now(), func(ctx context.Context) error {
-		if s.backendReady != nil {
-			if err := s.backendReady(ctx); err != nil {
+		if s.backend != nil {
+			if err := s.backend.Ready(ctx); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
@@ -28,7 +29,7 @@ func legacyNotesBackend(t *testing.T) (url string, seen *sync.Map, streams, open
 	m.AddTool(mcp.NewTool("whoami_here", mcp.WithDescription("who the gateway says is calling")),
 		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			h, _ := ctx.Value(headerKey{}).(http.Header)
-			return mcp.NewToolResultText(h.Get(resource.HeaderUser) + " with " + h.Get(resource.HeaderScopes)), nil
+			return mcp.NewToolResultText(h.Get(gateway.HeaderUser) + " with " + h.Get(gateway.HeaderScopes)), nil
 		})
 	var sse *server.SSEServer
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +87,7 @@ func TestGateway_LegacySSEBackend(t *testing.T) {
 			t.Fatalf("%d event streams open after the session ended, want %d", open.Load(), before)
 		}
 	}
-	for _, h := range []string{"GET " + resource.HeaderUser, "POST " + resource.HeaderUser, "POST " + resource.HeaderEmail} {
+	for _, h := range []string{"GET " + gateway.HeaderUser, "POST " + gateway.HeaderUser, "POST " + gateway.HeaderEmail} {
 		if v, ok := seen.Load(h); !ok || v == "" {
 			t.Errorf("the backend got no %s", h)
 		}

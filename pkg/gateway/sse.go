@@ -1,4 +1,4 @@
-package resource
+package gateway
 
 import (
 	"bytes"
@@ -14,39 +14,43 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/sse"
 )
 
-// Backend transports of --proxy.
+// Transports of a backend reached over HTTP.
 const (
-	ProxyAuto       = "auto"
-	ProxyStreamable = "streamable_http"
-	ProxySSE        = "sse"
+	TransportAuto       = "auto"
+	TransportStreamable = "streamable_http"
+	TransportSSE        = "sse"
 )
 
-// ProxyTransportOf resolves "auto": a URL whose path ends in /sse is a
-// legacy SSE server, anything else Streamable HTTP.
-func ProxyTransportOf(transport, proxy string) string {
-	if transport != "" && transport != ProxyAuto {
+// TransportOf resolves "auto": a URL whose path ends in /sse is a legacy
+// SSE server, anything else Streamable HTTP.
+func TransportOf(transport, backend string) string {
+	if transport != "" && transport != TransportAuto {
 		return transport
 	}
-	if u, err := url.Parse(proxy); err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/sse") {
-		return ProxySSE
+	if u, err := url.Parse(backend); err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/sse") {
+		return TransportSSE
 	}
-	return ProxyStreamable
+	return TransportStreamable
 }
 
-// newSSEBridge puts the gateway in front of a legacy SSE MCP server (the
+// NewSSE puts the gateway in front of a legacy SSE MCP server (the
 // 2024-11-05 HTTP+SSE transport): for each MCP session, a GET of its
 // event stream, whose first event ("endpoint") names where messages are
 // posted; responses and the server's other messages come back as
 // "message" events. The stream and every post carry the user's identity
 // headers, as the HTTP gateway sends them.
-func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
+func NewSSE(backendURL string, opts Options) (Backend, error) {
+	backend, err := ParseURL(backendURL)
+	if err != nil {
+		return nil, err
+	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.DialContext = (&net.Dialer{Timeout: min(s.cfg.ProxyTimeout, 5*time.Second)}).DialContext
-	transport.ResponseHeaderTimeout = s.cfg.ProxyTimeout
+	transport.DialContext = (&net.Dialer{Timeout: min(opts.Timeout, 5*time.Second)}).DialContext
+	transport.ResponseHeaderTimeout = opts.Timeout
 	transport.MaxIdleConnsPerHost = 256
 	hc := &http.Client{Transport: transport} // no overall timeout: the stream lasts the session
-	return newSessionBridge(s, s.cfg.ProxyTimeout, "SSE connection", func(r *http.Request, sess *bridgedSession, extra identity) (backendConn, error) {
-		pr, _ := PrincipalFrom(r.Context())
+	ready := func(ctx context.Context) error { return dialable(ctx, backend) }
+	return newSessionBridge(opts, "SSE connection", backend.Redacted(), ready, func(r *http.Request, pr Caller, sess *bridgedSession, extra Identity) (backendConn, error) {
 		ctx, cancel := context.WithCancel(context.Background()) // the stream outlives the request that opened it
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, backend.String(), nil)
 		if err != nil {
@@ -69,7 +73,7 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 			return nil, fmt.Errorf("%s answered %d %s, not an event stream", backend.Redacted(), resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 		events := sse.NewReader(resp.Body, maxAnswer)
-		endpoint, err := firstEndpoint(events, backend, s.cfg.ProxyTimeout, cancel)
+		endpoint, err := firstEndpoint(events, backend, opts.Timeout, cancel)
 		if !stopWaiting() && err == nil {
 			err = r.Context().Err()
 		}
@@ -78,7 +82,7 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 			cancel()
 			return nil, err
 		}
-		log := s.log.With("mcp_session", sess.id)
+		log := opts.Log.With("mcp_session", sess.id)
 		go func() {
 			defer resp.Body.Close()
 			for {
@@ -93,8 +97,8 @@ func newSSEBridge(s *Server, backend *url.URL) *sessionBridge {
 				}
 			}
 		}()
-		return &sseConn{hc: hc, endpoint: endpoint, principal: pr, extra: extra, cancel: cancel}, nil
-	})
+		return &sseConn{hc: hc, endpoint: endpoint, caller: pr, extra: extra, cancel: cancel}, nil
+	}), nil
 }
 
 // firstEndpoint waits for the stream's "endpoint" event and resolves it
@@ -125,11 +129,11 @@ func firstEndpoint(events *sse.Reader, backend *url.URL, timeout time.Duration, 
 
 // sseConn posts a session's messages to the endpoint its stream named.
 type sseConn struct {
-	hc        *http.Client
-	endpoint  *url.URL
-	principal *Principal
-	extra     identity
-	cancel    context.CancelFunc
+	hc       *http.Client
+	endpoint *url.URL
+	caller   Caller
+	extra    Identity
+	cancel   context.CancelFunc
 }
 
 func (c *sseConn) send(ctx context.Context, msg []byte) error {
@@ -138,7 +142,7 @@ func (c *sseConn) send(ctx context.Context, msg []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	setIdentity(req.Header, c.principal, c.extra)
+	setIdentity(req.Header, c.caller, c.extra)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package resource
+package gateway
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
@@ -24,13 +22,16 @@ import (
 // idles out or is closed; a connection that ends ends its session, never
 // the server.
 type sessionBridge struct {
-	s       *Server
-	timeout time.Duration
-	// dial opens a session's connection for the user of r and starts
-	// delivering its messages to sess.route, then sess.finish.
-	dial func(r *http.Request, sess *bridgedSession, extra identity) (backendConn, error)
+	opts Options
+	// dial opens a session's connection for caller and starts delivering
+	// its messages to sess.route, then sess.finish.
+	dial func(r *http.Request, caller Caller, sess *bridgedSession, extra Identity) (backendConn, error)
 	// what names the backend in messages: "process", "SSE connection".
 	what string
+	// name says which server it is, for status and logs.
+	name string
+	// ready checks that the server can be reached.
+	ready func(context.Context) error
 
 	mu       sync.Mutex
 	sessions map[string]*bridgedSession
@@ -47,72 +48,53 @@ type backendConn interface {
 	kill()
 }
 
-// identity is what the gateway passes on besides the principal: the
-// user's TaskManager access token and an identity assertion, when asked.
-type identity struct {
-	taskManagerToken string
-	assertion        string
+func newSessionBridge(opts Options, what, name string, ready func(context.Context) error,
+	dial func(*http.Request, Caller, *bridgedSession, Identity) (backendConn, error)) *sessionBridge {
+	return &sessionBridge{opts: opts, what: what, name: name, ready: ready, dial: dial, sessions: map[string]*bridgedSession{}}
 }
 
-func newSessionBridge(s *Server, timeout time.Duration, what string,
-	dial func(*http.Request, *bridgedSession, identity) (backendConn, error)) *sessionBridge {
-	g := &sessionBridge{s: s, timeout: timeout, what: what, dial: dial, sessions: map[string]*bridgedSession{}}
-	s.sessions.onEnd = g.stop
-	return g
-}
+func (g *sessionBridge) Name() string                    { return g.name }
+func (g *sessionBridge) Ready(ctx context.Context) error { return g.ready(ctx) }
 
-func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get(server.HeaderKeySessionID)
+func (g *sessionBridge) ServeMCP(w http.ResponseWriter, r *http.Request, req *Request) {
+	id := r.Header.Get(mcpmsg.HeaderSessionID)
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet:
 		if p := g.proc(id); p != nil {
-			p.stream(w, r)
+			p.stream(w, r, req.Visible)
 			return
 		}
 		http.Error(w, "session not found: start a new one", http.StatusNotFound)
 		return
 	case http.MethodDelete:
-		g.s.sessions.remove(id) // stops the process through onEnd
+		g.opts.Sessions.Remove(id) // ends the connection through SessionEnded
 		w.WriteHeader(http.StatusOK)
 		return
 	default:
-		w.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		rpcError(w, http.StatusMethodNotAllowed, mcpmsg.CodeInvalidRequest, r.Method+" is not an MCP method")
 		return
 	}
-	body := bodyOf(r) // read and judged by requireToken
+	body := req.Body // read and judged by the resource server
 	var p *bridgedSession
 	if id == "" {
 		if !body.Opens() {
 			// Sessionless clients (2026-07-28) fall back to initialize.
-			rpcError(w, http.StatusBadRequest, rpcInvalidRequest, "send initialize first: this gateway runs one MCP server process per session")
+			rpcError(w, http.StatusBadRequest, mcpmsg.CodeInvalidRequest, "send initialize first: this gateway runs one MCP server process per session")
 			return
 		}
-		var extra identity
-		pr, _ := PrincipalFrom(r.Context())
-		if g.s.cfg.ForwardTaskManagerToken {
-			token, err := g.s.auth.upstreamToken(r.Context(), pr, g.s.cfg.TaskManager)
-			if !g.s.exchanged(w, r, err, "your TaskManager access") {
-				return
-			}
-			extra.taskManagerToken = token
-		}
-		if g.s.cfg.IdentityAssertion && g.s.cfg.Proxy != "" {
-			assertion, err := g.s.auth.identityAssertion(r.Context(), pr, g.s.cfg.Proxy, "")
-			if !g.s.exchanged(w, r, err, "an identity assertion for you") {
-				return
-			}
-			extra.assertion = assertion
+		extra, ok := req.Identity(w, r, "")
+		if !ok {
+			return
 		}
 		var err error
-		if p, err = g.start(r, extra); err != nil {
-			g.s.log.ErrorContext(r.Context(), "open a connection to the MCP server", "backend", g.what, "err", err)
-			rpcError(w, http.StatusBadGateway, rpcInternalError, "the MCP server behind this gateway could not be reached")
+		if p, err = g.start(r, req.Caller, extra); err != nil {
+			g.opts.Log.ErrorContext(r.Context(), "open a connection to the MCP server", "backend", g.what, "err", err)
+			rpcError(w, http.StatusBadGateway, mcpmsg.CodeInternalError, "the MCP server behind this gateway could not be reached")
 			return
 		}
 		defer func() {
-			if !g.s.sessions.has(p.id) {
+			if !g.opts.Sessions.Has(p.id) {
 				go g.stopProc(p) // no session was opened: nothing else would stop it
 			}
 		}()
@@ -128,7 +110,7 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	// Handing the messages over is bounded like waiting for the answers.
-	sendCtx, cancelSend := context.WithTimeout(r.Context(), g.timeout)
+	sendCtx, cancelSend := context.WithTimeout(r.Context(), g.opts.Timeout)
 	defer cancelSend()
 	for _, m := range body.Messages {
 		if m.Kind == mcpmsg.KindRequest {
@@ -137,10 +119,10 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := p.conn.send(sendCtx, m.Raw); err != nil {
 			if errors.Is(sendCtx.Err(), context.DeadlineExceeded) {
-				rpcError(w, http.StatusGatewayTimeout, rpcInternalError, fmt.Sprintf("the MCP server behind this gateway did not take the message within %s", g.timeout))
+				rpcError(w, http.StatusGatewayTimeout, mcpmsg.CodeInternalError, fmt.Sprintf("the MCP server behind this gateway did not take the message within %s", g.opts.Timeout))
 				return
 			}
-			rpcError(w, http.StatusBadGateway, rpcInternalError, g.ended())
+			rpcError(w, http.StatusBadGateway, mcpmsg.CodeInternalError, g.ended())
 			return
 		}
 	}
@@ -148,10 +130,10 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	timer := time.NewTimer(g.timeout)
+	timer := time.NewTimer(g.opts.Timeout)
 	defer timer.Stop()
 	if id != "" && strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		p.answerStream(w, r, waits, timer.C)
+		p.answerStream(w, r, waits, timer.C, req.Visible)
 		return
 	}
 	answers := make([]json.RawMessage, 0, len(waits))
@@ -159,22 +141,20 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case a, ok := <-ch:
 			if !ok {
-				rpcError(w, http.StatusBadGateway, rpcInternalError, g.ended())
+				rpcError(w, http.StatusBadGateway, mcpmsg.CodeInternalError, g.ended())
 				return
 			}
-			answers = append(answers, p.hide(r, a))
+			answers = append(answers, hide(a, req.Visible))
 		case <-timer.C:
-			rpcError(w, http.StatusGatewayTimeout, rpcInternalError, fmt.Sprintf("the MCP server behind this gateway did not answer within %s", g.timeout))
+			rpcError(w, http.StatusGatewayTimeout, mcpmsg.CodeInternalError, fmt.Sprintf("the MCP server behind this gateway did not answer within %s", g.opts.Timeout))
 			return
 		case <-r.Context().Done():
 			return
 		}
 	}
 	if id == "" {
-		w.Header().Set(server.HeaderKeySessionID, p.id)
-		if pr, ok := PrincipalFrom(r.Context()); ok {
-			g.s.sessions.add(r.Context(), p.id, owner(pr))
-		}
+		w.Header().Set(mcpmsg.HeaderSessionID, p.id)
+		g.opts.Sessions.Add(r.Context(), p.id, req.Caller)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if len(answers) == 1 && !body.Batch {
@@ -185,29 +165,9 @@ func (g *sessionBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(out)
 }
 
-// JSON-RPC error codes the gateway answers with.
-const (
-	rpcParseError     = -32700
-	rpcInvalidRequest = -32600
-	rpcInternalError  = -32603
-)
-
 // ended is what a client is told when its session's connection ended.
 func (g *sessionBridge) ended() string {
 	return "the MCP server " + g.what + " behind this gateway has ended"
-}
-
-// rpcError answers with a JSON-RPC error that belongs to no request.
-func rpcError(w http.ResponseWriter, status, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"jsonrpc":"2.0","id":null,"error":{"code":%d,"message":%q}}`, code, msg)
-}
-
-// rpcErrorMessage is an internal JSON-RPC error as one message, for a
-// stream.
-func rpcErrorMessage(msg string) []byte {
-	return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":null,"error":{"code":%d,"message":%q}}`, rpcInternalError, msg)
 }
 
 func (g *sessionBridge) proc(id string) *bridgedSession {
@@ -216,10 +176,10 @@ func (g *sessionBridge) proc(id string) *bridgedSession {
 	return g.sessions[id]
 }
 
-// start opens a new session's connection for the user of r.
-func (g *sessionBridge) start(r *http.Request, extra identity) (*bridgedSession, error) {
+// start opens a new session's connection for caller.
+func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity) (*bridgedSession, error) {
 	p := &bridgedSession{g: g, id: "tmcp-" + secrets.Random(16), waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
-	conn, err := g.dial(r, p, extra)
+	conn, err := g.dial(r, caller, p, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -232,13 +192,13 @@ func (g *sessionBridge) start(r *http.Request, extra identity) (*bridgedSession,
 		g.mu.Lock()
 		delete(g.sessions, p.id)
 		g.mu.Unlock()
-		g.s.sessions.remove(p.id)
+		g.opts.Sessions.Remove(p.id)
 	}()
 	return p, nil
 }
 
-// stop ends the connection of a session that ended.
-func (g *sessionBridge) stop(id string) {
+// SessionEnded ends the connection of a session that ended.
+func (g *sessionBridge) SessionEnded(id string) {
 	if p := g.proc(id); p != nil {
 		g.stopProc(p)
 	}
@@ -253,8 +213,8 @@ func (g *sessionBridge) stopProc(p *bridgedSession) {
 	}
 }
 
-// stopAll ends every connection, when the server stops.
-func (g *sessionBridge) stopAll() {
+// Close ends every connection, when the server stops.
+func (g *sessionBridge) Close() {
 	g.mu.Lock()
 	ids := make([]string, 0, len(g.sessions))
 	for id := range g.sessions {
@@ -262,7 +222,7 @@ func (g *sessionBridge) stopAll() {
 	}
 	g.mu.Unlock()
 	for _, id := range ids {
-		g.stop(id)
+		g.SessionEnded(id)
 	}
 }
 
@@ -279,14 +239,13 @@ type bridgedSession struct {
 	done    chan struct{}
 }
 
-// hide applies --hide-unauthorized to a message for the user of r: any
-// message, since a tools/list answer may also come on the GET stream.
-func (p *bridgedSession) hide(r *http.Request, msg []byte) []byte {
-	pr, ok := PrincipalFrom(r.Context())
-	if !ok || !p.g.s.cfg.HideUnauthorized {
+// hide leaves out of any message the tools visible refuses (any, since a
+// tools/list answer may also come on the GET stream).
+func hide(msg []byte, visible func(string) bool) []byte {
+	if visible == nil {
 		return msg
 	}
-	return hideTools(msg, p.g.s.toolFilter(pr))
+	return hideTools(msg, visible)
 }
 
 func (p *bridgedSession) await(id string) chan []byte {
@@ -350,7 +309,7 @@ func (p *bridgedSession) finish() {
 // answerStream answers a POST as an SSE stream: the process's other
 // messages while the requests run (progress, logging, requests to the
 // client), then each response; the stream ends with the last one.
-func (p *bridgedSession) answerStream(w http.ResponseWriter, r *http.Request, waits []chan []byte, timeout <-chan time.Time) {
+func (p *bridgedSession) answerStream(w http.ResponseWriter, r *http.Request, waits []chan []byte, timeout <-chan time.Time, visible func(string) bool) {
 	flusher, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -369,10 +328,10 @@ func (p *bridgedSession) answerStream(w http.ResponseWriter, r *http.Request, wa
 					event(rpcErrorMessage(p.g.ended()))
 					return
 				}
-				event(p.hide(r, a))
+				event(hide(a, visible))
 				answered = true
 			case msg := <-p.events:
-				event(p.hide(r, msg))
+				event(hide(msg, visible))
 			case <-timeout:
 				event(rpcErrorMessage("the MCP server behind this gateway did not answer in time"))
 				return
@@ -384,7 +343,7 @@ func (p *bridgedSession) answerStream(w http.ResponseWriter, r *http.Request, wa
 }
 
 // stream is the session's GET stream: server-to-client messages as SSE.
-func (p *bridgedSession) stream(w http.ResponseWriter, r *http.Request) {
+func (p *bridgedSession) stream(w http.ResponseWriter, r *http.Request, visible func(string) bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -397,7 +356,7 @@ func (p *bridgedSession) stream(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case msg := <-p.events:
-			fmt.Fprintf(w, "event: message\ndata: %s\n\n", p.hide(r, msg))
+			fmt.Fprintf(w, "event: message\ndata: %s\n\n", hide(msg, visible))
 			flusher.Flush()
 		case <-p.done:
 			return

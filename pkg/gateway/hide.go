@@ -1,4 +1,4 @@
-package resource
+package gateway
 
 import (
 	"bytes"
@@ -8,19 +8,12 @@ import (
 	"strings"
 
 	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
-	"github.com/tmcp-dev/tmcp/pkg/oauth"
 	"github.com/tmcp-dev/tmcp/pkg/sse"
 )
 
 // maxAnswer bounds one message from the team's server that the gateway
-// reads whole (to leave tools out of a list).
+// reads whole (an event, or an answer whose tools it filters).
 const maxAnswer = 16 << 20
-
-// toolFilter is, for --hide-unauthorized, which tools a principal may see
-// in tools/list: those whose scopes under the tool policy it holds.
-func (s *Server) toolFilter(p *Principal) func(name string) bool {
-	return func(name string) bool { return oauth.ScopeSubset(s.toolNeeds(name), p.Scopes) }
-}
 
 // unjudged replaces an answer that cannot be read strictly: which tools
 // it lists cannot be judged, so none of it reaches the client.

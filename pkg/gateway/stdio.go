@@ -1,9 +1,10 @@
-package resource
+package gateway
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,13 +28,13 @@ const (
 // programs need to run, and nothing that configures tmcp.
 var stdioBaseEnv = []string{"PATH", "HOME", "LANG", "TZ", "TMPDIR"}
 
-// stdioEnv is the environment stdio processes start with, before their
+// StdioEnv is the environment stdio processes start with, before their
 // user's identity: stdioBaseEnv and the operator's --stdio-env entries
 // (NAME for tmcp's own value, NAME=VALUE). A NAME of tmcp's own settings
 // (TMCP_*, TASKMANAGER_*) is refused: those are tmcp's secrets and
 // configuration; a server that needs such a value is given it as
 // NAME=VALUE. An identity variable cannot be set at all.
-func stdioEnv(entries []string, lookup func(string) (string, bool)) ([]string, error) {
+func StdioEnv(entries []string, lookup func(string) (string, bool)) ([]string, error) {
 	var env []string
 	for _, name := range stdioBaseEnv {
 		if v, ok := lookup(name); ok {
@@ -76,20 +77,27 @@ func validEnvName(name string) bool {
 	return true
 }
 
-// newStdioBridge runs the team's stdio MCP server: a process per MCP
-// session, with env and who the user is in its environment (TMCP_USER,
-// TMCP_EMAIL, TMCP_CLIENT_ID, TMCP_SCOPES, and TASKMANAGER_ACCESS_TOKEN
-// when asked), its stderr in the log with the session id.
-func newStdioBridge(s *Server, command, env []string) *sessionBridge {
-	return newSessionBridge(s, s.cfg.ProxyTimeout, "process", func(r *http.Request, sess *bridgedSession, extra identity) (backendConn, error) {
-		pr, _ := PrincipalFrom(r.Context())
+// NewStdio runs the team's stdio MCP server: a process per MCP session,
+// with env (see StdioEnv) and who the caller is in its environment
+// (TMCP_USER, TMCP_EMAIL, TMCP_CLIENT_ID, TMCP_SCOPES, and
+// TASKMANAGER_ACCESS_TOKEN when asked), its stderr in the log with the
+// session id.
+func NewStdio(command, env []string, opts Options) (Backend, error) {
+	if len(command) == 0 {
+		return nil, errors.New("no command to run")
+	}
+	if _, err := exec.LookPath(command[0]); err != nil {
+		return nil, fmt.Errorf("the MCP server command %q: %w", command[0], err)
+	}
+	ready := func(context.Context) error { return nil }
+	return newSessionBridge(opts, "process", command[0], ready, func(r *http.Request, pr Caller, sess *bridgedSession, extra Identity) (backendConn, error) {
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Env = append(slices.Clip(env), EnvUser+"="+pr.Subject, EnvClientID+"="+pr.ClientID, EnvScopes+"="+strings.Join(pr.Scopes, " "))
 		if pr.Email != "" {
 			cmd.Env = append(cmd.Env, EnvEmail+"="+pr.Email)
 		}
-		if extra.taskManagerToken != "" {
-			cmd.Env = append(cmd.Env, EnvTaskManagerToken+"="+extra.taskManagerToken)
+		if extra.TaskManagerToken != "" {
+			cmd.Env = append(cmd.Env, EnvTaskManagerToken+"="+extra.TaskManagerToken)
 		}
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -106,7 +114,7 @@ func newStdioBridge(s *Server, command, env []string) *sessionBridge {
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
-		log := s.log.With("mcp_session", sess.id)
+		log := opts.Log.With("mcp_session", sess.id)
 		go func() {
 			sc := bufio.NewScanner(stderr)
 			for sc.Scan() {
@@ -115,7 +123,7 @@ func newStdioBridge(s *Server, command, env []string) *sessionBridge {
 		}()
 		go func() {
 			sc := bufio.NewScanner(stdout)
-			sc.Buffer(make([]byte, 64*1024), maxRPCBody)
+			sc.Buffer(make([]byte, 64*1024), maxAnswer)
 			for sc.Scan() {
 				sess.route(append([]byte(nil), sc.Bytes()...))
 			}
@@ -124,7 +132,7 @@ func newStdioBridge(s *Server, command, env []string) *sessionBridge {
 			sess.finish()
 		}()
 		return &processConn{cmd: cmd, stdin: stdin}, nil
-	})
+	}), nil
 }
 
 // processConn is a session's process: messages go to its stdin, one a
