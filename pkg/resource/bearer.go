@@ -12,6 +12,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/pkg/mcpmsg"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
+	"github.com/tmcp-dev/tmcp/pkg/tasktools"
 )
 
 // Principal is who a valid MCP access token speaks for.
@@ -25,11 +26,6 @@ type Principal struct {
 	Scopes   []string
 	Expiry   time.Time
 	token    string // the MCP token itself, for the token exchange only
-}
-
-// Has reports whether the token carries scope.
-func (p *Principal) Has(scope string) bool {
-	return scope == "" || oauth.ScopeSubset([]string{scope}, p.Scopes)
 }
 
 type principalKey struct{}
@@ -206,7 +202,7 @@ func (s *Server) toolNeeds(tool string) []string {
 	if s.ownServer() {
 		return s.cfg.ToolPolicy.Need(tool, s.cfg.DefaultScope)
 	}
-	if sc := toolScopes[tool]; sc != "" {
+	if sc := tasktools.Scopes[tool]; sc != "" {
 		return []string{sc}
 	}
 	return nil

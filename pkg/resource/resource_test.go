@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/resource"
+	"github.com/tmcp-dev/tmcp/pkg/tasktools"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
 )
 
@@ -147,7 +148,7 @@ func TestTools_ActOnTaskManagerAsTheUser(t *testing.T) {
 				t.Fatalf("connect: %v", err)
 			}
 			res, text := testkit.CallTool(t, mc, "whoami", nil)
-			var id resource.Identity
+			var id tasktools.Identity
 			if res.IsError || json.Unmarshal([]byte(text), &id) != nil || id.Username != testkit.DemoEmail || len(id.Scopes) != 2 {
 				t.Fatalf("whoami = %v %s", res.IsError, text)
 			}

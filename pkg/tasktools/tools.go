@@ -1,10 +1,15 @@
-package resource
+// Package tasktools is tmcp's built-in MCP server (mcp-go): tools that act
+// on the signed-in user's TaskManager tasks, with the user's own
+// TaskManager access, never the MCP token. Who the user is and how their
+// TaskManager token is had come from the resource server in front.
+package tasktools
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -20,8 +25,8 @@ const (
 	scopeWrite = "write"
 )
 
-// toolScopes is the scope each tool needs; whoami needs only a valid token.
-var toolScopes = map[string]string{
+// Scopes is the scope each tool needs; whoami needs only a valid token.
+var Scopes = map[string]string{
 	"whoami":      "",
 	"list_tasks":  scopeRead,
 	"get_task":    scopeRead,
@@ -53,12 +58,61 @@ type Identity struct {
 	ExpiresAt string   `json:"expires_at"`
 }
 
-func (s *Server) newMCPServer() *server.MCPServer {
-	version := s.cfg.Version
+// User is who a call is from.
+type User struct {
+	Subject, Username, ClientID string
+	Scopes                      []string
+	Expiry                      time.Time
+}
+
+// Has reports whether the user's token carries scope.
+func (u *User) Has(scope string) bool {
+	return scope == "" || oauth.ScopeSubset([]string{scope}, u.Scopes)
+}
+
+// Access is how a call gets the user's TaskManager access.
+type Access interface {
+	// Token is the user's TaskManager access token. A *Refusal is the
+	// auth server refusing to hand it out; any other error a fault.
+	Token(ctx context.Context) (string, error)
+	// Forget drops a token TaskManager no longer accepts.
+	Forget(ctx context.Context)
+}
+
+// Refusal is the auth server refusing a token exchange, with its OAuth
+// error code.
+type Refusal struct{ Code string }
+
+func (e *Refusal) Error() string { return "the authorization server refused: " + e.Code }
+
+// Config is what the tools need.
+type Config struct {
+	TaskManager *upstream.Client
+	// TaskManagerURL names TaskManager in messages.
+	TaskManagerURL string
+	Access         Access
+	// User is who the call in ctx is from.
+	User    func(ctx context.Context) (*User, bool)
+	Version string
+	Log     *slog.Logger
+	// Hooks learn of the MCP server's sessions.
+	Hooks *server.Hooks
+}
+
+type tools struct {
+	cfg Config
+	tm  *upstream.Client
+	log *slog.Logger
+}
+
+// New is the MCP server of the built-in tools.
+func New(cfg Config) *server.MCPServer {
+	s := &tools{cfg: cfg, tm: cfg.TaskManager, log: cfg.Log}
+	version := cfg.Version
 	if version == "" {
 		version = "dev"
 	}
-	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(), server.WithHooks(s.sessions.hooks()),
+	m := server.NewMCPServer("tmcp", version, server.WithToolCapabilities(false), server.WithLogging(), server.WithHooks(cfg.Hooks),
 		server.WithInstructions("Tools act on the signed-in user's TaskManager tasks. Reading needs the read scope, changing needs write."))
 	id := mcp.WithNumber("id", mcp.Required(), mcp.Description("The task's id"))
 	task := outputSchema[upstream.Task]()
@@ -114,14 +168,14 @@ func singleTypes(v any) {
 	}
 }
 
-type toolFunc func(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error)
+type toolFunc func(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error)
 
 // scoped checks the tool's scope again inside the MCP server: the HTTP
 // layer answers 403 first, and this keeps a tool safe on any transport.
-func (s *Server) scoped(name string, fn toolFunc) server.ToolHandlerFunc {
-	need := toolScopes[name]
+func (s *tools) scoped(name string, fn toolFunc) server.ToolHandlerFunc {
+	need := Scopes[name]
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		p, ok := PrincipalFrom(ctx)
+		p, ok := s.cfg.User(ctx)
 		if !ok {
 			return mcp.NewToolResultError("not authenticated"), nil
 		}
@@ -132,12 +186,12 @@ func (s *Server) scoped(name string, fn toolFunc) server.ToolHandlerFunc {
 	}
 }
 
-func (s *Server) whoami(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *tools) whoami(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	return jsonResult(Identity{Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, Scopes: append([]string{}, p.Scopes...),
 		ExpiresAt: p.Expiry.UTC().Format(time.RFC3339)})
 }
 
-func (s *Server) listTasks(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *tools) listTasks(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	return s.withTaskManager(ctx, p, func(token string) (any, error) {
 		tasks, err := s.tm.ListTasks(ctx, token)
 		if tasks == nil {
@@ -147,7 +201,7 @@ func (s *Server) listTasks(ctx context.Context, p *Principal, req mcp.CallToolRe
 	})
 }
 
-func (s *Server) getTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *tools) getTask(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, err := taskID(req)
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
@@ -155,7 +209,7 @@ func (s *Server) getTask(ctx context.Context, p *Principal, req mcp.CallToolRequ
 	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.GetTask(ctx, token, id) })
 }
 
-func (s *Server) createTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *tools) createTask(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	title, err := req.RequireString("title")
 	if err != nil || title == "" {
 		return mcp.NewToolResultError("title is required"), nil
@@ -167,7 +221,7 @@ func (s *Server) createTask(ctx context.Context, p *Principal, req mcp.CallToolR
 	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.CreateTask(ctx, token, in) })
 }
 
-func (s *Server) updateTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *tools) updateTask(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, err := taskID(req)
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
@@ -189,7 +243,7 @@ func (s *Server) updateTask(ctx context.Context, p *Principal, req mcp.CallToolR
 	return s.withTaskManager(ctx, p, func(token string) (any, error) { return s.tm.UpdateTask(ctx, token, id, in) })
 }
 
-func (s *Server) deleteTask(ctx context.Context, p *Principal, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *tools) deleteTask(ctx context.Context, p *User, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, err := taskID(req)
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
@@ -209,12 +263,12 @@ func taskID(req mcp.CallToolRequest) (int64, error) {
 
 // withTaskManager runs call with the user's TaskManager token and turns
 // TaskManager's failures into tool errors a person can act on.
-func (s *Server) withTaskManager(ctx context.Context, p *Principal, call func(token string) (any, error)) (*mcp.CallToolResult, error) {
-	token, err := s.auth.upstreamToken(ctx, p, s.cfg.TaskManager)
+func (s *tools) withTaskManager(ctx context.Context, p *User, call func(token string) (any, error)) (*mcp.CallToolResult, error) {
+	token, err := s.cfg.Access.Token(ctx)
 	if err != nil {
-		var refusal *oauthRefusal
+		var refusal *Refusal
 		if errors.As(err, &refusal) && refusal.Code == "invalid_target" {
-			s.log.ErrorContext(ctx, "the auth server refused the token exchange: its TaskManager URL differs from this server's", "taskmanager", s.cfg.TaskManager)
+			s.log.ErrorContext(ctx, "the auth server refused the token exchange: its TaskManager URL differs from this server's", "taskmanager", s.cfg.TaskManagerURL)
 			return mcp.NewToolResultError("tmcp is misconfigured: the auth server and the MCP server name different TaskManager URLs"), nil
 		}
 		if errors.As(err, &refusal) {
@@ -225,19 +279,19 @@ func (s *Server) withTaskManager(ctx context.Context, p *Principal, call func(to
 	}
 	out, err := call(token)
 	if err != nil {
-		return taskManagerError(s, p, err), nil
+		return s.taskManagerError(ctx, err), nil
 	}
 	return jsonResult(out)
 }
 
-func taskManagerError(s *Server, p *Principal, err error) *mcp.CallToolResult {
+func (s *tools) taskManagerError(ctx context.Context, err error) *mcp.CallToolResult {
 	var ue *upstream.Error
 	if errors.As(err, &ue) {
 		switch ue.Status {
 		case http.StatusNotFound:
 			return mcp.NewToolResultError("TaskManager has no such task")
 		case http.StatusUnauthorized:
-			s.auth.forget(p.token, s.cfg.TaskManager)
+			s.cfg.Access.Forget(ctx)
 			return mcp.NewToolResultError("TaskManager no longer accepts your sign-in; sign in again")
 		case http.StatusForbidden:
 			return mcp.NewToolResultError("TaskManager refused: your TaskManager grant lacks the scope for this")
@@ -250,7 +304,7 @@ func taskManagerError(s *Server, p *Principal, err error) *mcp.CallToolResult {
 		}
 		return mcp.NewToolResultError(fmt.Sprintf("TaskManager failed (HTTP %d)", ue.Status))
 	}
-	s.log.Warn("TaskManager call failed", "err", err)
+	s.log.WarnContext(ctx, "TaskManager call failed", "err", err)
 	return mcp.NewToolResultError("TaskManager is unreachable; try again shortly")
 }
 
