@@ -3,11 +3,14 @@ package resource_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/pkg/confcheck"
 	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
 	"github.com/tmcp-dev/tmcp/pkg/testkit"
@@ -196,5 +199,25 @@ func TestGateway_WarnsAtStart(t *testing.T) {
 	}
 	if log := start("https://notes.internal/mcp", true, "file:///private/*=admin"); strings.Contains(log, clear) || !strings.Contains(log, "covers one level") {
 		t.Errorf("https, a /* rule:\n%s", log)
+	}
+}
+
+// A configuration's problems are reported all at once, each naming its
+// field, and not one server starts with any.
+func TestConfig_ValidateReportsEveryProblem(t *testing.T) {
+	policy, _ := resource.ParseScopePolicy([]string{"x=write"})
+	err := resource.Config{Transport: "carrier-pigeon", ToolPolicy: policy, StdioEnv: []string{"A=b"},
+		ProxyTimeout: -1, Resource: "not a url"}.Validate()
+	var ps confcheck.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Validate: %v", err)
+	}
+	var fields []string
+	for _, p := range ps {
+		fields = append(fields, p.Field)
+	}
+	want := []string{"AuthServerURL", "ClientID", "ClientSecret", "DefaultScope", "Resource", "Transport", "ToolPolicy", "StdioEnv", "ProxyTimeout"}
+	if !slices.Equal(fields, want) {
+		t.Fatalf("problems with %v, want %v:\n%v", fields, want, err)
 	}
 }

@@ -8,7 +8,6 @@ package resource
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/pkg/confcheck"
 	"github.com/tmcp-dev/tmcp/pkg/gateway"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
@@ -123,13 +123,82 @@ type Server struct {
 	statusGuard statusGuard
 }
 
+// Validate reports every problem of c at once (confcheck.Problems), each
+// naming the field it is about.
+func (c Config) Validate() error {
+	var ps confcheck.Problems
+	if c.AuthServerURL == "" {
+		ps.Add("AuthServerURL", "the resource server needs the auth server's URL")
+	} else if _, err := oauth.MetadataURLs(c.AuthServerURL); err != nil {
+		ps.Add("AuthServerURL", "%v", err)
+	}
+	if c.ClientID == "" {
+		ps.Add("ClientID", "the resource server needs its introspection client id")
+	}
+	if c.ClientSecret == "" {
+		ps.Add("ClientSecret", "the resource server needs its introspection secret")
+	}
+	if len(c.DefaultScope) == 0 {
+		ps.Add("DefaultScope", "the resource server needs the default scope it names in its challenges")
+	}
+	if c.Resource != "" && !oauth.ValidResourceIndicator(c.Resource) {
+		ps.Add("Resource", "%q must be an absolute URL without fragment", c.Resource)
+	}
+	switch c.Transport {
+	case TransportStreamable, TransportSSE:
+	default:
+		ps.Add("Transport", "unknown transport %q: use streamable_http or sse", c.Transport)
+	}
+	own := c.Proxy != "" || len(c.Command) > 0
+	if !own {
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{{"ForwardTaskManagerToken", c.ForwardTaskManagerToken}, {"IdentityAssertion", c.IdentityAssertion},
+			{"ToolPolicy", len(c.ToolPolicy) > 0}, {"PromptPolicy", len(c.PromptPolicy) > 0},
+			{"ResourcePolicy", len(c.ResourcePolicy) > 0}, {"HideUnauthorized", c.HideUnauthorized}} {
+			if f.set {
+				ps.Add(f.field, "applies to your own MCP server: add --proxy URL or -- COMMAND")
+			}
+		}
+	}
+	if len(c.StdioEnv) > 0 && len(c.Command) == 0 {
+		ps.Add("StdioEnv", "is for a stdio MCP server: add -- COMMAND")
+	}
+	if len(c.Command) > 0 {
+		if c.Proxy != "" {
+			ps.Add("Proxy", "a stdio MCP server (-- COMMAND) is the server: drop --proxy")
+		}
+		if c.IdentityAssertion {
+			ps.Add("IdentityAssertion", "is for an MCP server reached over HTTP (--proxy); a stdio server gets the identity in its environment")
+		}
+		if _, err := gateway.StdioEnv(c.StdioEnv, func(string) (string, bool) { return "", false }); err != nil {
+			ps.Add("StdioEnv", "%v", err)
+		}
+	}
+	if own && c.Transport == TransportSSE {
+		ps.Add("Transport", "your own MCP server is served over Streamable HTTP; --transport sse is for the built-in tools")
+	}
+	if c.Proxy != "" {
+		if _, err := gateway.ParseURL(c.Proxy); err != nil {
+			ps.Add("Proxy", "%v", err)
+		}
+		switch c.ProxyTransport {
+		case "", gateway.TransportAuto, gateway.TransportStreamable, gateway.TransportSSE:
+		default:
+			ps.Add("ProxyTransport", "%q: use auto, streamable_http or sse", c.ProxyTransport)
+		}
+	}
+	if c.ProxyTimeout < 0 {
+		ps.Add("ProxyTimeout", "must not be negative")
+	}
+	return ps.Err()
+}
+
 // New validates cfg and binds the listener.
 func New(cfg Config) (*Server, error) {
-	if cfg.AuthServerURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("the resource server needs the auth server's URL and its introspection credentials")
-	}
-	if _, err := oauth.MetadataURLs(cfg.AuthServerURL); err != nil {
-		return nil, fmt.Errorf("--auth-server: %w", err)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -140,16 +209,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = oauth.NewHTTPClient(10 * time.Second)
 	}
-	if len(cfg.DefaultScope) == 0 {
-		return nil, errors.New("the resource server needs the default scope it names in its challenges")
-	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10000
-	}
-	switch cfg.Transport {
-	case TransportStreamable, TransportSSE:
-	default:
-		return nil, fmt.Errorf("unknown transport %q: use streamable_http or sse", cfg.Transport)
 	}
 	tm, err := upstream.New(upstream.Config{BaseURL: cfg.TaskManager})
 	if err != nil {
@@ -181,30 +242,8 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.ProxyTimeout <= 0 {
 		s.cfg.ProxyTimeout = defaultProxyTimeout
 	}
-	if cfg.Proxy == "" && len(cfg.Command) == 0 && (cfg.ForwardTaskManagerToken || cfg.IdentityAssertion ||
-		len(cfg.ToolPolicy)+len(cfg.PromptPolicy)+len(cfg.ResourcePolicy) > 0) {
-		s.ln.Close()
-		return nil, errors.New("--forward-taskmanager-token and --tool-scope apply to your own MCP server: add --proxy URL or -- COMMAND")
-	}
-	if len(cfg.Command) > 0 {
-		if cfg.Proxy != "" || cfg.Transport != TransportStreamable {
-			s.ln.Close()
-			return nil, errors.New("a stdio MCP server (-- COMMAND) is served over Streamable HTTP, without --proxy or --transport sse")
-		}
-		if cfg.IdentityAssertion {
-			s.ln.Close()
-			return nil, errors.New("--identity-assertion is for an MCP server reached over HTTP (--proxy); a stdio server gets the identity in its environment")
-		}
-	}
-	if cfg.Proxy != "" && cfg.Transport != TransportStreamable {
-		s.ln.Close()
-		return nil, errors.New("--proxy serves Streamable HTTP; --transport sse is for the built-in tools")
-	}
 	if s.backend, err = newBackend(s.cfg, s.sessions, s.log); err != nil {
 		s.ln.Close()
-		if cfg.Proxy != "" {
-			err = fmt.Errorf("--proxy %w", err)
-		}
 		return nil, err
 	}
 	if s.backend != nil {

@@ -131,7 +131,7 @@ func run(ctx context.Context, o *Options) error {
 	defer closeStore()
 	res, err := resource.New(o.Resource)
 	if err != nil {
-		return serve.PortInUse(err, "--resource-port", config.KeyResourcePort, o.ResourcePort)
+		return serve.PortInUse(serve.ResourceProblems(err), "--resource-port", config.KeyResourcePort, o.ResourcePort)
 	}
 	backend := o.Resource.Proxy
 	if len(o.Resource.Command) > 0 {

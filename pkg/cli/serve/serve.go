@@ -26,6 +26,7 @@ import (
 	"github.com/tmcp-dev/tmcp/pkg/authserver"
 	"github.com/tmcp-dev/tmcp/pkg/cimd"
 	"github.com/tmcp-dev/tmcp/pkg/cli/version"
+	"github.com/tmcp-dev/tmcp/pkg/confcheck"
 	"github.com/tmcp-dev/tmcp/pkg/config"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/resource"
@@ -587,4 +588,26 @@ func longEnough(what, secret string) error {
 		return fmt.Errorf("%s is %d characters; use at least %d (openssl rand -base64 32 makes one)", what, len(secret), minSecretLength)
 	}
 	return nil
+}
+
+// resourceFields are the settings resource.Config's fields come from.
+var resourceFields = map[string]string{
+	"AuthServerURL": config.KeyResourceAuthURL, "ClientID": config.KeyAuthResClientID, "ClientSecret": config.KeyAuthResSecret,
+	"DefaultScope": config.KeyTMScope, "Resource": config.KeyResourcePublicURL, "Transport": config.KeyResourceTransport,
+	"ForwardTaskManagerToken": config.KeyResourceForwardTM, "IdentityAssertion": config.KeyResourceAssertion,
+	"ToolPolicy": config.KeyResourceToolScope, "PromptPolicy": config.KeyResourcePromptSc, "ResourcePolicy": config.KeyResourceResSc,
+	"HideUnauthorized": config.KeyResourceHide, "StdioEnv": config.KeyResourceStdioEnv, "Proxy": config.KeyResourceProxy,
+	"ProxyTransport": config.KeyResourceProxyVia, "ProxyTimeout": config.KeyResourceProxyTTL,
+}
+
+// ResourceProblems names the settings behind the problems of a
+// resource.Config (its Validate): every problem on a line of its own,
+// with the flag, environment variable and config key that set it.
+func ResourceProblems(err error) error {
+	return confcheck.Rename(err, func(field string) string {
+		if key, ok := resourceFields[field]; ok {
+			return name(key)
+		}
+		return ""
+	})
 }

@@ -67,7 +67,7 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 func run(ctx context.Context, o *Options) error {
 	srv, err := mcpserver.New(o.Config)
 	if err != nil {
-		return serve.PortInUse(err, "--port", config.KeyResourcePort, o.Port)
+		return serve.PortInUse(serve.ResourceProblems(err), "--port", config.KeyResourcePort, o.Port)
 	}
 	return srv.Run(ctx)
 }
