@@ -82,7 +82,7 @@ func (p *Principal) caller() gateway.Caller {
 type registry struct{ s *sessions }
 
 func (r registry) Add(ctx context.Context, id string, c gateway.Caller) {
-	r.s.add(ctx, id, c.Subject+"\x00"+c.ClientID)
+	r.s.add(ctx, id, ownerOf(c.Subject, c.ClientID))
 }
 func (r registry) Remove(id string)   { r.s.remove(id) }
 func (r registry) Has(id string) bool { return r.s.has(id) }

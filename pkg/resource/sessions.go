@@ -51,7 +51,9 @@ func newSessions(idle time.Duration, limits SessionLimits, now func() time.Time)
 }
 
 // owner is who a session belongs to: one user through one client.
-func owner(p *Principal) string { return p.Subject + "\x00" + p.ClientID }
+func owner(p *Principal) string { return ownerOf(p.Subject, p.ClientID) }
+
+func ownerOf(subject, clientID string) string { return subject + "\x00" + clientID }
 
 // userOf is the user part of an owner.
 func userOf(who string) string {
