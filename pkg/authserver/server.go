@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/pkg/cimd"
+	"github.com/tmcp-dev/tmcp/pkg/confcheck"
 	"github.com/tmcp-dev/tmcp/pkg/httpx"
 	"github.com/tmcp-dev/tmcp/pkg/jwks"
 	"github.com/tmcp-dev/tmcp/pkg/oauth"
@@ -228,25 +229,61 @@ func (s *Server) upstreamName() string {
 	return "TaskManager"
 }
 
-func (c *Config) defaults() error {
+// Validate reports every problem of c at once (confcheck.Problems), each
+// naming the field it is about. The settings' defaults live in
+// pkg/config: a missing one here is a mistake of the caller.
+func (c Config) Validate() error {
+	var ps confcheck.Problems
 	if c.Store == nil {
-		return errors.New("authserver: a store is required")
+		ps.Add("Store", "a store is required")
 	}
 	if len(c.Resources) == 0 {
-		return errors.New("authserver: at least one resource server must be configured")
+		ps.Add("Resources", "at least one resource server must be configured")
 	}
 	for _, r := range c.Resources {
 		if !oauth.ValidResourceIndicator(r.Resource) {
-			return fmt.Errorf("resource %q must be an absolute URL without fragment (RFC 8707)", r.Resource)
+			ps.Add("Resources", "resource %q must be an absolute URL without fragment (RFC 8707)", r.Resource)
 		}
 		if r.ClientID == "" || r.ClientSecret == "" {
-			return fmt.Errorf("resource %s needs introspection credentials (client id and secret)", r.Resource)
+			ps.Add("Resources", "resource %s needs introspection credentials (client id and secret)", r.Resource)
 		}
 		for _, aud := range r.AssertionAudiences {
 			if !httpURL(aud) {
-				return fmt.Errorf("resource %s: identity assertion audience %q is not an http(s) URL", r.Resource, aud)
+				ps.Add("Resources", "resource %s: identity assertion audience %q is not an http(s) URL", r.Resource, aud)
 			}
 		}
+	}
+	if c.TokenFormat != FormatOpaque && c.TokenFormat != FormatJWT {
+		ps.Add("TokenFormat", "unknown token format %q: use opaque or jwt", c.TokenFormat)
+	}
+	if len(c.ScopesSupported) == 0 {
+		ps.Add("ScopesSupported", "the supported scopes are required")
+	}
+	if len(c.DefaultScope) == 0 {
+		ps.Add("DefaultScope", "the default scope is required")
+	} else if len(c.ScopesSupported) > 0 && !oauth.ScopeSubset(c.DefaultScope, c.ScopesSupported) {
+		ps.Add("DefaultScope", "the default scope %q is not among the supported scopes %q",
+			oauth.JoinScope(c.DefaultScope), oauth.JoinScope(c.ScopesSupported))
+	}
+	if c.AccessTTL <= 0 {
+		ps.Add("AccessTTL", "the access token lifetime must be positive")
+	}
+	if c.RefreshTTL <= 0 {
+		ps.Add("RefreshTTL", "the refresh token lifetime must be positive")
+	}
+	if c.RefreshGrace < 0 {
+		ps.Add("RefreshGrace", "the refresh grace must not be negative")
+	}
+	if err := c.Admission.Check(); err != nil {
+		ps.Add("Admission", "%v", err)
+	}
+	return ps.Err()
+}
+
+// defaults validates c and fills what it may leave out.
+func (c *Config) defaults() error {
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	if c.DefaultResource == "" {
 		c.DefaultResource = c.Resources[0].Resource
@@ -260,21 +297,6 @@ func (c *Config) defaults() error {
 	if c.Audit == nil {
 		c.Audit = c.Logger
 	}
-	// The settings' defaults live in pkg/config; here a missing one is a
-	// mistake of the caller.
-	if c.TokenFormat != FormatOpaque && c.TokenFormat != FormatJWT {
-		return fmt.Errorf("unknown token format %q: use opaque or jwt", c.TokenFormat)
-	}
-	if len(c.ScopesSupported) == 0 || len(c.DefaultScope) == 0 {
-		return errors.New("authserver: the supported scopes and the default scope are required")
-	}
-	if !oauth.ScopeSubset(c.DefaultScope, c.ScopesSupported) {
-		return fmt.Errorf("the default scope %q is not among the supported scopes %q",
-			oauth.JoinScope(c.DefaultScope), oauth.JoinScope(c.ScopesSupported))
-	}
-	if c.AccessTTL <= 0 || c.RefreshTTL <= 0 || c.RefreshGrace < 0 {
-		return errors.New("authserver: access and refresh token lifetimes must be positive")
-	}
 	setDur := func(d *time.Duration, def time.Duration) {
 		if *d == 0 {
 			*d = def
@@ -282,7 +304,7 @@ func (c *Config) defaults() error {
 	}
 	setDur(&c.CodeTTL, time.Minute)
 	setDur(&c.StateTTL, 10*time.Minute)
-	return c.Admission.Check()
+	return nil
 }
 
 // URL is the issuer.

@@ -1,7 +1,10 @@
 // Package config is the one place that knows tmcp's setting keys, their
 // environment variable names (the seed's names keep working) and their
-// defaults. It turns a viper instance into typed, validated settings;
-// nothing else in tmcp reads viper.
+// defaults, and how list settings split. The command tree (pkg/cli) binds
+// flags and reads settings through viper with these keys; no server
+// package sees viper: each takes a typed Config and validates it itself
+// (Validate), its problems named by the field, which pkg/cli/serve turns
+// back into flag, environment and key names.
 package config
 
 import (

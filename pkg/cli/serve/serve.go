@@ -191,7 +191,7 @@ func StartAuth(ctx context.Context, a *Auth, log *slog.Logger) (*authserver.Serv
 	srv, err := authserver.New(cfg)
 	if err != nil {
 		closeAll()
-		return nil, nil, err
+		return nil, nil, problems(err, authFields)
 	}
 	return srv, closeAll, nil
 }
@@ -600,12 +600,21 @@ var resourceFields = map[string]string{
 	"ProxyTransport": config.KeyResourceProxyVia, "ProxyTimeout": config.KeyResourceProxyTTL,
 }
 
+// authFields are the settings authserver.Config's fields come from.
+var authFields = map[string]string{
+	"Resources": config.KeyAuthResources, "TokenFormat": config.KeyAuthTokenFormat, "ScopesSupported": config.KeyAuthScopes,
+	"DefaultScope": config.KeyTMScope, "AccessTTL": config.KeyAuthAccessTTL, "RefreshTTL": config.KeyAuthRefreshTTL,
+	"RefreshGrace": config.KeyAuthRefreshGrace,
+}
+
 // ResourceProblems names the settings behind the problems of a
 // resource.Config (its Validate): every problem on a line of its own,
 // with the flag, environment variable and config key that set it.
-func ResourceProblems(err error) error {
+func ResourceProblems(err error) error { return problems(err, resourceFields) }
+
+func problems(err error, fields map[string]string) error {
 	return confcheck.Rename(err, func(field string) string {
-		if key, ok := resourceFields[field]; ok {
+		if key, ok := fields[field]; ok {
 			return name(key)
 		}
 		return ""
