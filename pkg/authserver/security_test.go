@@ -3,7 +3,7 @@ package authserver_test
 // The security suite: one named test per threat, grouped by the section
 // of RFC 9700 (OAuth 2.0 Security Best Current Practice) or of the MCP
 // security best practices it covers. Threats tested elsewhere are listed
-// with their test in the README's Security section.
+// with their test in docs/security.md.
 
 import (
 	"bufio"

@@ -117,7 +117,7 @@ func callMCPGo(ctx context.Context, c *client.Client, name string, args map[stri
 // client matrix: sign-in, tools/list, whoami, list_tasks, create_task and
 // a refresh. mcp-go ignores the scope of a 403's challenge (it does not
 // step up): the 403 reaches the application as an error, recorded in the
-// README, and a sign-in that asks for write up front creates the task.
+// interoperability table (docs/interoperability.md), and a sign-in that asks for write up front creates the task.
 func TestMCPGoOAuthClient(t *testing.T) {
 	t.Parallel()
 	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true})
@@ -132,7 +132,7 @@ func TestMCPGoOAuthClient(t *testing.T) {
 		t.Fatalf("list_tasks: %v %v", tasks, err)
 	}
 	if _, err := callMCPGo(ctx, c, "create_task", map[string]any{"title": "x"}); err == nil || !strings.Contains(err.Error(), "insufficient_scope") {
-		t.Fatalf("create_task with read = %v: mcp-go's 403 handling changed; update the README's table", err)
+		t.Fatalf("create_task with read = %v: mcp-go's 403 handling changed; update the table in docs/interoperability.md", err)
 	}
 
 	w, store := mcpgoSignIn(t, ctx, stack, []string{"read", "write"})

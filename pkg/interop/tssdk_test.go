@@ -71,9 +71,9 @@ func TestTypeScriptSDKClient(t *testing.T) {
 		t.Fatalf("first sign-in: scope %q, whoami %v, tools %v", got.Scope, got.Whoami, got.Tools)
 	case got.Tasks["tasks"] == nil:
 		t.Fatalf("list_tasks structured content = %v", got.Tasks)
-	// The SDK's own limit (typescript-sdk #2255), recorded in the README.
+	// The SDK's own limit (typescript-sdk #2255), recorded in docs/interoperability.md.
 	case !strings.HasSuffix(got.FirstTry, "Server returned 403 after trying upscoping"):
-		t.Fatalf("the first create_task = %q: the SDK's step-up behaviour changed; update the README's table", got.FirstTry)
+		t.Fatalf("the first create_task = %q: the SDK's step-up behaviour changed; update the table in docs/interoperability.md", got.FirstTry)
 	// It registered the first challenge's scope, and steps up beyond it.
 	case got.RegisteredScope != "read" || got.StepUpScope != "read write" || got.Created["title"] != "from the TypeScript SDK" || !got.TokensDiffer:
 		t.Fatalf("step-up: asked %q, created %v", got.StepUpScope, got.Created)
