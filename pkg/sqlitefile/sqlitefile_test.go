@@ -21,6 +21,17 @@ func open(t *testing.T, path string, pragmas ...string) *sql.DB {
 	return db
 }
 
+// conn takes a connection of db's pool for the rest of the test.
+func conn(t *testing.T, db *sql.DB) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // The database and its -wal and -shm files hold secrets (hashes, sealed
 // tokens): they are the owner's alone, files an older version left
 // readable included, and a directory made for them is too.
@@ -69,17 +80,7 @@ func TestOpen_PragmasHoldOnEveryConnection(t *testing.T) {
 	} {
 		db := open(t, filepath.Join(t.TempDir(), "p.db"), tc.pragmas...)
 		want := map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": tc.foreignKeys}
-		a, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		b, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		for i, c := range []*sql.Conn{a, b} {
+		for i, c := range []*sql.Conn{conn(t, db), conn(t, db)} {
 			for name, v := range want {
 				var got string
 				if err := c.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got); err != nil {
@@ -105,11 +106,7 @@ func TestOpen_TransactionsTakeTheWriteLockAtBegin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Rollback()
-	other, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := conn(t, db)
 	if _, err := other.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
 		t.Fatal(err)
 	}
