@@ -283,46 +283,55 @@ func (d *doctor) redirectURI(ctx context.Context) *Check {
 	}
 }
 
-func (d *doctor) clientsEndpoint(ctx context.Context) *Check {
-	const name = "clients api"
+// endpoint checks one TaskManager endpoint, asked without credentials:
+// judge says whether the endpoint answered as it should, and what it saw
+// (on a wrong answer, what follows "URL answered STATUS"); a wrong answer
+// points at the endpoint's setting (taskmanager.<setting>).
+func (d *doctor) endpoint(ctx context.Context, name, path, setting string, judge func(*oauth.Answer) (saw string, ok bool)) *Check {
 	if d.tmDown {
 		return notChecked(name, "TaskManager is unreachable")
 	}
-	u := d.tm(d.opts.Upstream.ClientsEndpoint)
-	resp, err := d.get(ctx, u, "taskmanager")
-	switch {
-	case err != nil:
-		return bad(name, "unreachable: "+netErr(err), fixTaskManagerDown)
-	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden || resp.Status == http.StatusOK:
-		return ok(name, fmt.Sprintf("answers (HTTP %d without a session)", resp.Status))
-	}
-	return bad(name, fmt.Sprintf("%s answered %d", u, resp.Status), fmt.Sprintf(fixEndpointPath, "clients_endpoint"))
-}
-
-func (d *doctor) jwks(ctx context.Context) *Check {
-	const name = "jwks"
-	if d.tmDown {
-		return notChecked(name, "TaskManager is unreachable")
-	}
-	u := d.tm(d.opts.Upstream.JWKSEndpoint)
+	u := d.tm(path)
 	resp, err := d.get(ctx, u, "taskmanager")
 	if err != nil {
 		return bad(name, "unreachable: "+netErr(err), fixTaskManagerDown)
 	}
-	var set struct {
-		Keys []struct {
-			Kid string `json:"kid"`
-			Alg string `json:"alg"`
-		} `json:"keys"`
+	saw, good := judge(resp)
+	if good {
+		return ok(name, saw)
 	}
-	if resp.Status != http.StatusOK || json.Unmarshal(resp.Body, &set) != nil || set.Keys == nil {
-		return bad(name, fmt.Sprintf("%s answered %d without a JSON key set", u, resp.Status), fmt.Sprintf(fixEndpointPath, "jwks_endpoint"))
-	}
-	var kids []string
-	for _, k := range set.Keys {
-		kids = append(kids, k.Kid+" "+k.Alg)
-	}
-	return ok(name, fmt.Sprintf("%d keys (%s)", len(set.Keys), strings.Join(kids, ", ")))
+	return bad(name, fmt.Sprintf("%s answered %d%s", u, resp.Status, saw), fmt.Sprintf(fixEndpointPath, setting))
+}
+
+// clientsEndpoint: without a session the clients API refuses (401, 403)
+// or lists (200); anything else is not the clients API.
+func (d *doctor) clientsEndpoint(ctx context.Context) *Check {
+	return d.endpoint(ctx, "clients api", d.opts.Upstream.ClientsEndpoint, "clients_endpoint", func(a *oauth.Answer) (string, bool) {
+		switch a.Status {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusOK:
+			return fmt.Sprintf("answers (HTTP %d without a session)", a.Status), true
+		}
+		return "", false
+	})
+}
+
+func (d *doctor) jwks(ctx context.Context) *Check {
+	return d.endpoint(ctx, "jwks", d.opts.Upstream.JWKSEndpoint, "jwks_endpoint", func(a *oauth.Answer) (string, bool) {
+		var set struct {
+			Keys []struct {
+				Kid string `json:"kid"`
+				Alg string `json:"alg"`
+			} `json:"keys"`
+		}
+		if a.Status != http.StatusOK || json.Unmarshal(a.Body, &set) != nil || set.Keys == nil {
+			return " without a JSON key set", false
+		}
+		var kids []string
+		for _, k := range set.Keys {
+			kids = append(kids, k.Kid+" "+k.Alg)
+		}
+		return fmt.Sprintf("%d keys (%s)", len(set.Keys), strings.Join(kids, ", ")), true
+	})
 }
 
 func (d *doctor) authMetadata(ctx context.Context) *Check {

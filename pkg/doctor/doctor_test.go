@@ -94,6 +94,12 @@ func TestDoctor_NamesEachFailure(t *testing.T) {
 			[]string{"settings", "taskmanager", "client secret", "authorize", "redirect uri", "clients api", "jwks"}, "taskmanager", "Start TaskManager"},
 		{"MismatchedResourceURL", func(o *doctor.Options) { o.MCPServer = strings.Replace(o.MCPServer, "127.0.0.1", "localhost", 1) },
 			[]string{"resource meta"}, "resource meta", "--public-url"},
+		// An endpoint path that is not TaskManager's route points at its
+		// setting.
+		{"WrongClientsPath", func(o *doctor.Options) { o.Upstream.ClientsEndpoint = "/api/oauth/client-list" },
+			[]string{"clients api"}, "clients api", "taskmanager.clients_endpoint"},
+		{"WrongJWKSPath", func(o *doctor.Options) { o.Upstream.JWKSEndpoint = "/api/oauth/keys" },
+			[]string{"jwks"}, "jwks", "taskmanager.jwks_endpoint"},
 		// client register --save wrote a new client; serve auth still runs
 		// with the old one until it restarts.
 		{"ServerStillOnTheOldClient", func(o *doctor.Options) { o.Upstream.ClientID, o.Sources = "tm_ci_new", explicit },

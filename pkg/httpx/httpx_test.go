@@ -126,10 +126,3 @@ func TestServe_HSTSUnderTLS(t *testing.T) {
 		stop()
 	}
 }
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}

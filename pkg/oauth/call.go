@@ -85,6 +85,20 @@ func (e *AnswerError) Error() string {
 	return msg
 }
 
+// Failing reports whether an answer with status and RFC 6749 §5.2 error
+// code is the server failing rather than refusing: a 5xx, server_error or
+// temporarily_unavailable (RFC 6749 §4.1.2.1). Such an answer decides
+// nothing about the request.
+func Failing(status int, code string) bool {
+	return status >= 500 || code == CodeServerError || code == CodeTemporarilyUnavailable
+}
+
+// Refusal reports whether the answer refuses the request itself: it
+// carries an OAuth error code and the server is not failing. A status
+// without an OAuth error (a proxy's 404 page, an empty 400) refuses
+// nothing in OAuth's terms.
+func (e *AnswerError) Refusal() bool { return e.Code != "" && !Failing(e.Status, e.Code) }
+
 // Do sends c with hc. A URL that came from outside and does not parse is
 // an error, never a panic; transport failures wrap ErrUnreachable with the
 // URL's query and user info left out, since they may carry secrets.
@@ -179,6 +193,24 @@ func Fetch(ctx context.Context, hc *http.Client, c Call, out any) error {
 		return err
 	}
 	return a.Decode(out)
+}
+
+// Classify puts err, an error of Do, Fetch or Decode, in the caller's
+// terms, so that a fault is never taken for a verdict: an answer outside
+// 2xx becomes what answered makes of it, or wraps fault where answered
+// returns nil; every other failure (no answer, too large, not JSON) wraps
+// fault, keeping err's text and ErrUnreachable. A nil err stays nil.
+func Classify(err, fault error, answered func(*AnswerError) error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *AnswerError
+	if errors.As(err, &ae) {
+		if out := answered(ae); out != nil {
+			return out
+		}
+	}
+	return fmt.Errorf("%w: %w", fault, err)
 }
 
 // basic is the HTTP Basic header value of a confidential client that

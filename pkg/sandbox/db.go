@@ -10,16 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/tmcp-dev/tmcp/pkg/secrets"
+	"github.com/tmcp-dev/tmcp/pkg/sqlitefile"
 )
 
 var errNotFound = errors.New("not found")
@@ -44,28 +39,9 @@ CREATE TABLE IF NOT EXISTS keys (kid TEXT PRIMARY KEY, der BLOB NOT NULL, create
 `
 
 func openDB(ctx context.Context, path string) (*db, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	// SQLite gives its -wal and -shm files the database file's mode: make
-	// that 0600 before SQLite creates any of them, and mend older ones.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	conn, err := sqlitefile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox database %s: %w", path, err)
-	}
-	f.Close()
-	for _, side := range []string{path, path + "-wal", path + "-shm"} {
-		if err := os.Chmod(side, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("sandbox database %s: %w", side, err)
-		}
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Set("_txlock", "immediate")
-	conn, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sandbox database: %w", err)
 	}
 	// One connection: under a burst of logins SQLite's busy handler is not
 	// fair, and a writer could wait past its timeout; the pool's queue is.

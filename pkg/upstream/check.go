@@ -46,7 +46,7 @@ func (c *Client) CheckClient(ctx context.Context) error {
 	_ = json.Unmarshal(a.Body, &oe)
 	switch {
 	// A provider that fails refuses nothing: its answer decides nothing.
-	case a.Status >= 500 || oe.Code == oauth.CodeServerError || oe.Code == oauth.CodeTemporarilyUnavailable:
+	case oauth.Failing(a.Status, oe.Code):
 		return fmt.Errorf("%w: %w (HTTP %d %s)", ErrUnavailable, ErrProviderFailing, a.Status, oe.Code)
 	// GitHub says incorrect_client_credentials, with status 200.
 	case oe.Code == oauth.CodeInvalidClient || oe.Code == "incorrect_client_credentials" || a.Status == http.StatusUnauthorized:

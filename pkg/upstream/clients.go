@@ -94,7 +94,7 @@ func (c *Client) clientsCall(ctx context.Context, s Session, method string, in, 
 	var ae *oauth.AnswerError
 	switch {
 	case errors.As(err, &ae):
-		return &Error{Status: ae.Status, Code: ae.Code, Description: ae.Description}
+		return answered(ae)
 	case err != nil:
 		return fmt.Errorf("TaskManager's answer from %s is not the JSON expected", oauth.Redact(endpoint))
 	}

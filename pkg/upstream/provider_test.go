@@ -19,7 +19,7 @@ func TestParseScopeMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(m.Always, []string{"openid", "email"}) || !slices.Equal(m.PerScope["write"], []string{"tasks.write", "tasks.read"}) ||
-		m.PerScope["admin"] != nil && len(m.PerScope["admin"]) != 0 {
+		len(m.PerScope["admin"]) != 0 {
 		t.Fatalf("map = %+v", m)
 	}
 	for _, bad := range []string{"=x", "read write=x"} {

@@ -220,15 +220,14 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, erro
 // out (ignored when nil); anything else becomes an *Error or
 // ErrUnavailable.
 func (c *Client) call(ctx context.Context, req oauth.Call, out any) error {
-	err := oauth.Fetch(ctx, c.http, req, out)
-	var ae *oauth.AnswerError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ae):
-		return &Error{Status: ae.Status, Code: ae.Code, Description: ae.Description}
-	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return oauth.Classify(oauth.Fetch(ctx, c.http, req, out), ErrUnavailable, answered)
+}
+
+// answered keeps TaskManager's answer outside 2xx as an *Error for the
+// caller to judge: its REST API answers by status (404, a 401 bearer
+// challenge) as often as with an OAuth error.
+func answered(ae *oauth.AnswerError) error {
+	return &Error{Status: ae.Status, Code: ae.Code, Description: ae.Description}
 }
 
 func fromOAuth2(t *oauth2.Token) *Token {

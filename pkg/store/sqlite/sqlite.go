@@ -7,16 +7,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/tmcp-dev/tmcp/pkg/sqlitefile"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlrow"
 	"github.com/tmcp-dev/tmcp/pkg/store/sqlstore"
 )
@@ -57,28 +51,7 @@ var dialect = sqlstore.Dialect{
 // Open opens (creating if needed) the database at path and applies the
 // schema migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
-	}
-	// SQLite gives its -wal and -shm files the database file's mode: make
-	// that 0600 before SQLite creates any of them, and mend older ones.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	f.Close()
-	for _, side := range []string{path, path + "-wal", path + "-shm"} {
-		if err := os.Chmod(side, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("protect %s: %w", side, err)
-		}
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path, "foreign_keys(1)", "synchronous(NORMAL)")
 	if err != nil {
 		return nil, err
 	}
