@@ -224,17 +224,15 @@ func (a *authClient) postForm(ctx context.Context, endpoint string, form url.Val
 // server's own credentials included, means the auth server cannot be
 // asked now.
 func (a *authClient) call(ctx context.Context, c oauth.Call, out any) error {
-	err := oauth.Fetch(ctx, a.http, c, out)
-	var ae *oauth.AnswerError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ae) && ae.Code != "" && ae.Status == http.StatusUnauthorized:
-		return fmt.Errorf("%w: %w (%s)", errAuthServer, errCredentialsRefused, ae.Code)
-	case errors.As(err, &ae) && ae.Code != "" && ae.Status < 500 && ae.Code != oauth.CodeTemporarilyUnavailable:
+	return oauth.Classify(oauth.Fetch(ctx, a.http, c, out), errAuthServer, func(ae *oauth.AnswerError) error {
+		switch {
+		case !ae.Refusal():
+			return nil // the auth server failing, or no OAuth error: a fault
+		case ae.Status == http.StatusUnauthorized:
+			return fmt.Errorf("%w: %w (%s)", errAuthServer, errCredentialsRefused, ae.Code)
+		}
 		return &oauthRefusal{Code: ae.Code, Description: ae.Description}
-	}
-	return fmt.Errorf("%w: %v", errAuthServer, err)
+	})
 }
 
 // verifyJWT checks a JWT access token (RFC 9068) locally against the

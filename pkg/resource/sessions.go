@@ -213,11 +213,6 @@ func (s *sessions) has(id string) bool {
 	return ok
 }
 
-func (s *sessions) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byID)
-}
 
 // sessionRetryAfter is how long a client refused for the session cap waits.
 const sessionRetryAfter = 30 * time.Second
