@@ -213,7 +213,6 @@ func (s *sessions) has(id string) bool {
 	return ok
 }
 
-
 // sessionRetryAfter is how long a client refused for the session cap waits.
 const sessionRetryAfter = 30 * time.Second
 
