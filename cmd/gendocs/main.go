@@ -16,9 +16,9 @@ import (
 	"github.com/spf13/cobra/doc"
 	"github.com/spf13/pflag"
 
-	"github.com/tmcp-dev/tmcp/pkg/cli"
-	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
-	"github.com/tmcp-dev/tmcp/pkg/ui"
+	"github.com/tmcp-dev/tmcp/internal/cli"
+	"github.com/tmcp-dev/tmcp/internal/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/internal/ui"
 )
 
 func main() {

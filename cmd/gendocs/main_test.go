@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/tmcp-dev/tmcp/pkg/cli"
-	"github.com/tmcp-dev/tmcp/pkg/cli/cmdutil"
-	"github.com/tmcp-dev/tmcp/pkg/ui"
+	"github.com/tmcp-dev/tmcp/internal/cli"
+	"github.com/tmcp-dev/tmcp/internal/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/internal/ui"
 )
 
 // TestGenerate_CommittedFilesAreCurrent regenerates the man pages and

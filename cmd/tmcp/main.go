@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/tmcp-dev/tmcp/pkg/cli"
+	"github.com/tmcp-dev/tmcp/internal/cli"
 )
 
 //go:generate go run ../gendocs -out ../..

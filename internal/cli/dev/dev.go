@@ -1,0 +1,173 @@
+// Package dev holds `tmcp dev`: the sandbox TaskManager, the auth server
+// and the resource server in one process on embedded defaults.
+package dev
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tmcp-dev/tmcp/internal/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/internal/cli/serve"
+	"github.com/tmcp-dev/tmcp/internal/cli/version"
+	"github.com/tmcp-dev/tmcp/internal/config"
+	"github.com/tmcp-dev/tmcp/internal/resource"
+	"github.com/tmcp-dev/tmcp/internal/sandbox"
+	"github.com/tmcp-dev/tmcp/internal/secrets"
+	"github.com/tmcp-dev/tmcp/internal/ui"
+)
+
+// devClientID is the auth server's client at the sandbox in dev mode.
+const devClientID = "tmcp-dev"
+
+// Options are `tmcp dev`'s inputs: the three servers' configs, wired to
+// each other.
+type Options struct {
+	IO       *ui.IO
+	Logger   *slog.Logger
+	Sandbox  sandbox.Config
+	Auth     *serve.Auth
+	Resource resource.Config
+	// StateDir holds the record doctor and flow test find the servers by.
+	StateDir string
+	// The ports, for errors that name them.
+	SandboxPort, ResourcePort int
+}
+
+// NewCmd is `tmcp dev`; runF replaces the run function in tests of flag
+// parsing.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	cmd := cmdutil.New(&cobra.Command{
+		Use:   "dev [-- COMMAND [ARGS...]]",
+		Args:  cmdutil.CommandAfterDash,
+		Short: "Run the sandbox, auth and resource servers together on embedded defaults",
+		Long: `Run the whole stack locally: the sandbox TaskManager (:4321), the MCP auth
+server (:9000) and the protected MCP server (:8001), with SQLite in the state
+directory and the auth server's client registered at the sandbox. Ctrl-C
+stops all three. Then run: tmcp flow test`,
+		Example: `  tmcp dev
+  tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421
+  tmcp dev --proxy http://127.0.0.1:3000/mcp --forward-taskmanager-token
+  tmcp dev -- npx -y @modelcontextprotocol/server-everything stdio`,
+	}, opts, func(_ *cobra.Command, v *viper.Viper, args []string) (err error) {
+		if opts.Logger, err = f.Logger(v); err != nil {
+			return err
+		}
+		if err := opts.fill(v); err != nil {
+			return err
+		}
+		opts.Resource.Command = args
+		return nil
+	}, runF, run)
+	fs := cmd.Flags()
+	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
+	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
+	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
+	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
+		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide, config.KeyResourceStdioEnv)
+	return cmd
+}
+
+// fill points every server at the others on loopback and builds their
+// configs from the same settings `serve` reads.
+func (o *Options) fill(v *viper.Viper) error {
+	for _, k := range []string{config.KeySandboxPort, config.KeyAuthPort, config.KeyResourcePort} {
+		if p := v.GetInt(k); p <= 0 || p > 65535 {
+			return fmt.Errorf("%s must be a port between 1 and 65535, not %d", k, p)
+		}
+	}
+	o.StateDir = config.StateDir(v)
+	o.SandboxPort, o.ResourcePort = v.GetInt(config.KeySandboxPort), v.GetInt(config.KeyResourcePort)
+	secret, err := secrets.LoadOrCreateSecret(filepath.Join(o.StateDir, config.FileDevSecret))
+	if err != nil {
+		return err
+	}
+	authURL := serve.AuthIssuer(v)
+	v.Set(config.KeyTMBaseURL, fmt.Sprintf("http://localhost:%d", v.GetInt(config.KeySandboxPort)))
+	v.Set(config.KeyTMClientID, devClientID)
+	v.Set(config.KeyTMSecret, secret)
+	v.Set(config.KeyResourceAuthURL, authURL)
+	v.Set(config.KeySandboxClientID, devClientID)
+	v.Set(config.KeySandboxClientSecret, secret)
+	v.Set(config.KeySandboxRedirectURIs, []string{authURL + "/oauth/callback"})
+	v.Set(config.KeyAuthDev, true)
+	// A developer re-running flow test registers a client each time.
+	v.Set(config.KeyAuthRegLimit, 0)
+
+	if o.Sandbox, err = serve.SandboxConfig(v); err != nil {
+		return err
+	}
+	if o.Auth, err = serve.AuthConfig(v); err != nil {
+		return err
+	}
+	// The sandbox registers tmcp's client itself, and serves only once
+	// every server is up.
+	o.Auth.Server.CheckUpstreamClient = false
+	if o.Resource, err = serve.ResourceConfig(v); err != nil {
+		return err
+	}
+	o.Sandbox.Logger = o.Logger.With("server", "sandbox")
+	o.Resource.Logger, o.Resource.Version = o.Logger.With("server", "resource"), version.Version
+	return nil
+}
+
+func run(ctx context.Context, o *Options) error {
+	sb, err := sandbox.New(ctx, o.Sandbox)
+	if err != nil {
+		return serve.PortInUse(err, "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
+	}
+	auth, closeStore, err := serve.StartAuth(ctx, o.Auth, o.Logger.With("server", "auth"))
+	if err != nil {
+		return serve.PortInUse(err, "--auth-port", config.KeyAuthPort, o.Auth.Port)
+	}
+	defer closeStore()
+	res, err := resource.New(o.Resource)
+	if err != nil {
+		return serve.PortInUse(serve.ResourceProblems(err), "--resource-port", config.KeyResourcePort, o.ResourcePort)
+	}
+	backend := o.Resource.Proxy
+	if len(o.Resource.Command) > 0 {
+		backend = strings.Join(o.Resource.Command, " ") + "  (stdio, a process per session)"
+	}
+	remove, err := config.WriteDevRecord(o.StateDir, config.DevRecord{Sandbox: sb.URL(), Auth: auth.URL(), Resource: res.URL(), PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	defer remove()
+	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), backend, o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sb.Run(ctx) })
+	g.Go(func() error { return auth.Run(ctx) })
+	g.Go(func() error { return res.Run(ctx) })
+	return g.Wait()
+}
+
+func printPanel(io *ui.IO, sandboxURL, authURL, mcpURL, backend, email, password string) {
+	st := io.Styles()
+	row := func(k, v string) string { return st.Key.Render(fmt.Sprintf("%-18s", k)) + v }
+	lines := []string{
+		st.Title.Render("tmcp dev") + st.Muted.Render("  — everything on localhost, Ctrl-C stops it"),
+		"",
+		row("MCP server", mcpURL),
+	}
+	if backend != "" {
+		lines = append(lines, row("Protects", backend))
+	}
+	lines = append(lines,
+		row("Auth server", authURL),
+		row("TaskManager", sandboxURL+"  (sandbox)"),
+		row("Demo login", email+" / "+password),
+		"",
+		row("Next", "tmcp flow test"),
+		row("Or connect", "any MCP client to "+mcpURL),
+	)
+	fmt.Fprintln(io.Out, st.Box.Render(strings.Join(lines, "\n")))
+}
