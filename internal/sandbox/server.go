@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tmcp-dev/tmcp/internal/confcheck"
 	"github.com/tmcp-dev/tmcp/internal/httpx"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/web"
@@ -81,6 +82,25 @@ var templates embed.FS
 // Scopes the sandbox knows, as TaskManager does.
 var knownScopes = []string{"read", "write", "admin"}
 
+// Validate reports every problem of c at once (confcheck.Problems), each
+// naming the field it is about.
+func (c Config) Validate() error {
+	var ps confcheck.Problems
+	if c.DemoEmail == "" {
+		ps.Add("DemoEmail", "the demo user needs an email")
+	}
+	if c.DemoPassword == "" {
+		ps.Add("DemoPassword", "the demo user needs a password")
+	}
+	if c.ClientID != "" && c.ClientSecret == "" {
+		ps.Add("ClientSecret", "the pre-registered client %q needs a secret", c.ClientID)
+	}
+	if c.FailedLogins < 0 {
+		ps.Add("FailedLogins", "must not be negative")
+	}
+	return ps.Err()
+}
+
 // New opens the sandbox's state, creates the demo user and the optional
 // pre-registered client, and binds its listener (so the URL is known before
 // Run).
@@ -103,8 +123,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RefreshTTL == 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
-	if cfg.DemoEmail == "" || cfg.DemoPassword == "" {
-		return nil, errors.New("sandbox: the demo user needs an email and a password")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	d, err := openDB(ctx, cfg.DBPath)
 	if err != nil {

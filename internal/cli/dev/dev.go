@@ -122,7 +122,7 @@ func (o *Options) fill(v *viper.Viper) error {
 func run(ctx context.Context, o *Options) error {
 	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
-		return serve.PortInUse(err, "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
+		return serve.PortInUse(serve.SandboxProblems(err), "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
 	}
 	auth, closeStore, err := serve.StartAuth(ctx, o.Auth, o.Logger.With("server", "auth"))
 	if err != nil {

@@ -607,6 +607,16 @@ var authFields = map[string]string{
 	"RefreshGrace": config.KeyAuthRefreshGrace,
 }
 
+// sandboxFields are the settings sandbox.Config's fields come from.
+var sandboxFields = map[string]string{
+	"DemoEmail": config.KeySandboxEmail, "DemoPassword": config.KeySandboxPassword,
+	"ClientSecret": config.KeySandboxClientSecret, "FailedLogins": config.KeySandboxLoginLimit,
+}
+
+// SandboxProblems names the settings behind the problems of a
+// sandbox.Config, as ResourceProblems does.
+func SandboxProblems(err error) error { return problems(err, sandboxFields) }
+
 // ResourceProblems names the settings behind the problems of a
 // resource.Config (its Validate): every problem on a line of its own,
 // with the flag, environment variable and config key that set it.
