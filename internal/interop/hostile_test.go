@@ -88,21 +88,28 @@ func recordingProxy(t *testing.T, backend string) (string, func() int) {
 	return srv.URL + u.Path, func() int { return int(n.Load()) }
 }
 
-// startEverything runs the reference "everything" server (Node) over
-// Streamable HTTP.
-func startEverything(t *testing.T, dir string) string {
+// startEverything runs the reference "everything" server (Node) on a
+// transport of its (streamableHttp at /mcp, sse at /sse) and returns its
+// port.
+func startEverything(t *testing.T, dir, transport string) int {
 	t.Helper()
 	port := testkit.FreePort(t)
-	cmd := exec.Command(node(dir), everythingScript(dir), "streamableHttp")
+	cmd := exec.Command(node(dir), everythingScript(dir), transport)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
-	var logs bytes.Buffer
+	var logs bytes.Buffer // each process its own: exec copies output in goroutines of its own
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("the everything server (%s):\n%s", transport, logs.String())
+		}
+	})
 	testkit.WaitForPort(t, port, 10*time.Second)
-	return fmt.Sprintf("http://localhost:%d/mcp", port)
+	return port
 }
 
 func everythingScript(dir string) string {
@@ -390,7 +397,7 @@ func TestGateway_HostileSpellingsRunNothing(t *testing.T) {
 	dir := interopDir(t)
 	t.Run("everything over HTTP", func(t *testing.T) {
 		t.Parallel()
-		backend, forwarded := recordingProxy(t, startEverything(t, dir))
+		backend, forwarded := recordingProxy(t, fmt.Sprintf("http://localhost:%d/mcp", startEverything(t, dir, "streamableHttp")))
 		stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true, MutateResource: func(c *resource.Config) {
 			c.Proxy = backend
 			policyFor(c, "get-env", "simple-prompt", "demo://resource/static/document/**")
