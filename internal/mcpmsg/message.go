@@ -17,7 +17,6 @@ import (
 const (
 	CodeParseError     = -32700
 	CodeInvalidRequest = -32600
-	CodeMethodNotFound = -32601
 	CodeInvalidParams  = -32602
 	CodeInternalError  = -32603
 	// CodeHeaderMismatch is MCP 2026-07-28's HeaderMismatch: the
@@ -106,27 +105,6 @@ func (b *Body) Opens() bool {
 		}
 	}
 	return false
-}
-
-// Has reports whether any of the body's messages is a call of method.
-func (b *Body) Has(method string) bool {
-	for i := range b.Messages {
-		if b.Messages[i].Method == method {
-			return true
-		}
-	}
-	return false
-}
-
-// Requests counts the messages that expect an answer.
-func (b *Body) Requests() int {
-	n := 0
-	for i := range b.Messages {
-		if b.Messages[i].Kind == KindRequest {
-			n++
-		}
-	}
-	return n
 }
 
 // Decode reads a body of one JSON-RPC message or a batch of them.
