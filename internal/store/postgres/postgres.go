@@ -69,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxIdleConns(int(cfg.MaxConns))
 	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
-	s, err := sqlstore.Open(ctx, db, dialect)
+	s, err := sqlstore.Open(ctx, db, db, dialect)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -51,21 +51,34 @@ var dialect = sqlstore.Dialect{
 // Open opens (creating if needed) the database at path and applies the
 // schema migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlitefile.Open(path, "foreign_keys(1)", "synchronous(NORMAL)")
+	const pragmas = "foreign_keys(1)"
+	db, err := sqlitefile.Open(path, pragmas, "synchronous(NORMAL)")
 	if err != nil {
 		return nil, err
+	}
+	w, err := sqlitefile.Open(path, pragmas, "synchronous(NORMAL)")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// One writing connection, kept open: see sqlstore.Store.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	fail := func(err error) (*Store, error) {
+		db.Close()
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// Auto-vacuum is a property of the file, set once here: as a pragma of
 	// every connection it would take the write lock for each new one and
 	// stall requests under load.
-	if err := incrementalVacuum(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	if err := incrementalVacuum(ctx, w); err != nil {
+		return fail(err)
 	}
-	s, err := sqlstore.Open(ctx, db, dialect)
+	s, err := sqlstore.Open(ctx, db, w, dialect)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return fail(err)
 	}
 	return s, nil
 }

@@ -15,7 +15,7 @@ func (s *Store) scanClient(row sqlrow.Scanner) (*store.Client, error) {
 }
 
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	_, err := s.db.ExecContext(ctx, sqlrow.Insert("clients", sqlrow.ClientColumns, s.d.Numbered), sqlrow.ClientValues(c, s.d.ListValue)...)
+	_, err := s.w.ExecContext(ctx, sqlrow.Insert("clients", sqlrow.ClientColumns, s.d.Numbered), sqlrow.ClientValues(c, s.d.ListValue)...)
 	return s.conflict(err)
 }
 
@@ -24,7 +24,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error)
 }
 
 func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
-	res, err := s.db.ExecContext(ctx, s.q(sqlrow.UpdateClient), sqlrow.UpdateClientValues(c, s.d.ListValue)...)
+	res, err := s.w.ExecContext(ctx, s.q(sqlrow.UpdateClient), sqlrow.UpdateClientValues(c, s.d.ListValue)...)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Store) GetUpstreamClient(ctx context.Context) ([]byte, error) {
 }
 
 func (s *Store) ClaimUpstreamRegistration(ctx context.Context, holder string, now, until time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.q(sqlrow.ClaimUpstreamClient), holder, ts(until), ts(now))
+	res, err := s.w.ExecContext(ctx, s.q(sqlrow.ClaimUpstreamClient), holder, ts(until), ts(now))
 	if err != nil {
 		return false, err
 	}
@@ -69,7 +69,7 @@ func (s *Store) ClaimUpstreamRegistration(ctx context.Context, holder string, no
 }
 
 func (s *Store) SaveUpstreamClient(ctx context.Context, holder string, sealed []byte) error {
-	res, err := s.db.ExecContext(ctx, s.q(sqlrow.SaveUpstreamClient), sealed, holder)
+	res, err := s.w.ExecContext(ctx, s.q(sqlrow.SaveUpstreamClient), sealed, holder)
 	if err != nil {
 		return err
 	}

@@ -11,14 +11,14 @@ import (
 )
 
 func (s *Store) SavePending(ctx context.Context, p *store.Pending) error {
-	_, err := s.db.ExecContext(ctx, sqlrow.Insert("pendings", sqlrow.PendingColumns, s.d.Numbered), sqlrow.PendingValues(p)...)
+	_, err := s.w.ExecContext(ctx, sqlrow.Insert("pendings", sqlrow.PendingColumns, s.d.Numbered), sqlrow.PendingValues(p)...)
 	return s.conflict(err)
 }
 
 func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) (*store.Pending, error) {
 	// DELETE … RETURNING makes find-and-consume one statement: two
 	// callbacks with the same state cannot both get it.
-	p, err := sqlrow.Pending(s.db.QueryRowContext(ctx, s.q(`DELETE FROM pendings WHERE state_hash = ? AND browser_hash = ?
+	p, err := sqlrow.Pending(s.w.QueryRowContext(ctx, s.q(`DELETE FROM pendings WHERE state_hash = ? AND browser_hash = ?
 		RETURNING `+sqlrow.PendingColumns), stateHash, browserHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		var one int
@@ -30,7 +30,7 @@ func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) 
 }
 
 func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
-	_, err := s.db.ExecContext(ctx, sqlrow.Insert("grants", sqlrow.GrantColumns, s.d.Numbered), sqlrow.GrantValues(g)...)
+	_, err := s.w.ExecContext(ctx, sqlrow.Insert("grants", sqlrow.GrantColumns, s.d.Numbered), sqlrow.GrantValues(g)...)
 	return err
 }
 
@@ -49,7 +49,7 @@ func (s *Store) NewestGrant(ctx context.Context) (*store.Grant, error) {
 }
 
 func (s *Store) UpdateUpstream(ctx context.Context, grantID string, sealed []byte, expiresAt time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE grants SET upstream = ?, upstream_expires_at = ? WHERE id = ?`),
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE grants SET upstream = ?, upstream_expires_at = ? WHERE id = ?`),
 		sealed, ts(expiresAt), grantID)
 	if err != nil {
 		return err
@@ -112,14 +112,14 @@ func (s *Store) revokeGrantsWhere(ctx context.Context, tx querier, cond string, 
 }
 
 func (s *Store) SaveCode(ctx context.Context, c *store.Code) error {
-	_, err := s.db.ExecContext(ctx, sqlrow.Insert("codes", sqlrow.CodeColumns, s.d.Numbered), sqlrow.CodeValues(c)...)
+	_, err := s.w.ExecContext(ctx, sqlrow.Insert("codes", sqlrow.CodeColumns, s.d.Numbered), sqlrow.CodeValues(c)...)
 	return err
 }
 
 func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*store.Code, error) {
 	// The conditional UPDATE is the atomic step: of two concurrent
 	// redemptions exactly one sees a row.
-	c, err := sqlrow.Code(s.db.QueryRowContext(ctx, s.q(`UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0
+	c, err := sqlrow.Code(s.w.QueryRowContext(ctx, s.q(`UPDATE codes SET used_at = ? WHERE hash = ? AND used_at = 0
 		RETURNING `+sqlrow.CodeColumns), ts(at), hash))
 	if err == nil {
 		return c, nil
@@ -135,7 +135,7 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, at time.Time) (*st
 }
 
 func (s *Store) SaveKey(ctx context.Context, k *store.SigningKey) error {
-	_, err := s.db.ExecContext(ctx, sqlrow.Insert("signing_keys", sqlrow.KeyColumns, s.d.Numbered), sqlrow.KeyValues(k)...)
+	_, err := s.w.ExecContext(ctx, sqlrow.Insert("signing_keys", sqlrow.KeyColumns, s.d.Numbered), sqlrow.KeyValues(k)...)
 	return s.conflict(err)
 }
 
@@ -149,6 +149,6 @@ func (s *Store) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
 }
 
 func (s *Store) RetireKeys(ctx context.Context, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0`), ts(at))
+	_, err := s.w.ExecContext(ctx, s.q(`UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0`), ts(at))
 	return err
 }

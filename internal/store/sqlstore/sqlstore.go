@@ -37,7 +37,12 @@ type Dialect struct {
 
 // Store implements store.Store on a database/sql handle.
 type Store struct {
-	db         *sql.DB
+	db *sql.DB // reads
+	// w takes every write. On SQLite it is one connection: writers then
+	// queue in Go, in order, instead of polling SQLite's busy handler,
+	// which is unfair under a burst and leaves the lock idle while they
+	// sleep (a writer could wait past the store timeout).
+	w          *sql.DB
 	d          Dialect
 	migrations []string
 	// tokenGrant is introspection's query, prepared once: SQLite spends
@@ -48,9 +53,10 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open migrates db's schema and returns the store on it; Close closes db.
-func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	s := &Store{db: db, d: d, migrations: sqlrow.Migrations(d.Types)}
+// Open migrates the schema and returns the store on it: reads go to db,
+// writes to w (which may be db). Close closes both.
+func Open(ctx context.Context, db, w *sql.DB, d Dialect) (*Store, error) {
+	s := &Store{db: db, w: w, d: d, migrations: sqlrow.Migrations(d.Types)}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -73,7 +79,11 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.tokenGrant.Close()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.w != s.db {
+		err = errors.Join(err, s.w.Close())
+	}
+	return err
 }
 
 // Ping checks that the database answers.
@@ -96,7 +106,7 @@ type querier interface {
 
 // inTx runs fn in a transaction and commits it when fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

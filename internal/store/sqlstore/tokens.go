@@ -33,7 +33,7 @@ func (s *Store) GetToken(ctx context.Context, hash string) (*store.Token, error)
 }
 
 func (s *Store) RevokeToken(ctx context.Context, hash string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at = 0`), ts(at), hash)
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at = 0`), ts(at), hash)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 			AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
 			AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, keep},
 	} {
-		res, err := s.db.ExecContext(ctx, s.q(q.sql), q.arg)
+		res, err := s.w.ExecContext(ctx, s.q(q.sql), q.arg)
 		if err != nil {
 			return total, err
 		}
@@ -113,7 +113,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 		total += c
 	}
 	if total > 0 && s.d.AfterSweep != nil {
-		if err := s.d.AfterSweep(ctx, s.db); err != nil {
+		if err := s.d.AfterSweep(ctx, s.w); err != nil {
 			return total, err
 		}
 	}
