@@ -8,4 +8,7 @@
 // request does: never on an absolute figure.
 //
 //	go test -run '^$' -bench . -benchtime 1x -timeout 10m ./internal/bench/process
+//
+// TMCP_BENCH_ROUNDS and TMCP_BENCH_ROUND change the rounds (3 of 5 s);
+// -short leaves out the cost-growth part (a million rows to write).
 package process

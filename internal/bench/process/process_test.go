@@ -129,7 +129,7 @@ func check(tb testing.TB, t *target, want string) {
 //     introspecting its own token.
 //   - cost growth: /introspect with a million live tokens (SQLite, and
 //     PostgreSQL when there is one) and tools/call with 10,000 open
-//     sessions, each against the same server empty.
+//     sessions, each against the same server empty (-short skips these).
 func BenchmarkProcess(b *testing.B) {
 	for _, tool := range []string{"wrk", nginxBin, "/usr/sbin/haproxy"} {
 		if !exists(tool) {
@@ -190,6 +190,10 @@ func BenchmarkProcess(b *testing.B) {
 		fmt.Printf("introspect  tmcp dev                   %s  bare form handler %s  ratio %.2f;  zitadel/oidc %s example provider %s (tmcp %.2f×)\n",
 			rate(6), rate(5), ratio(6, 5), zitadelVersion, rate(7), ratio(6, 7))
 
+		if testing.Short() {
+			fmt.Println("cost growth: skipped (-short)")
+			continue
+		}
 		growth(b, dir, n, min(d, 3*time.Second), introspect, builtin)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/tmcp-dev/tmcp/internal/sqlitefile"
 	"github.com/tmcp-dev/tmcp/internal/store/sqlrow"
@@ -61,6 +63,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	keepReaders(db)
 	// One writing connection, kept open: see sqlstore.Store.
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -81,6 +84,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// keepReaders makes the reading pool keep as many idle connections as a
+// busy server has reads in flight (at least 32, 8 a core): database/sql
+// keeps two by default, and under load every other read then opened a
+// connection (its pragmas, the schema) and prepared its statement again,
+// a third of each token lookup's time. Idle ones close after a minute,
+// so a burst does not hold their memory.
+func keepReaders(db *sql.DB) {
+	db.SetMaxIdleConns(max(32, 8*runtime.GOMAXPROCS(0)))
+	db.SetConnMaxIdleTime(time.Minute)
 }
 
 // incrementalVacuum turns on incremental auto-vacuum for a database made
