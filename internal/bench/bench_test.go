@@ -22,18 +22,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/tmcp-dev/tmcp/internal/authserver"
-	"github.com/tmcp-dev/tmcp/internal/config"
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
 	"github.com/tmcp-dev/tmcp/internal/resource"
 	"github.com/tmcp-dev/tmcp/internal/secrets"
 	"github.com/tmcp-dev/tmcp/internal/store/sqlrow"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
-	"github.com/tmcp-dev/tmcp/internal/testkit/oidcop"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -54,28 +50,6 @@ func bareMCP(tb testing.TB) string {
 	srv := httptest.NewServer(server.NewStreamableHTTPServer(s, server.WithDisableLocalhostProtection(true)))
 	tb.Cleanup(srv.Close)
 	return srv.URL + "/mcp"
-}
-
-// mcpCaller opens one MCP session a worker and returns an op that calls
-// whoami on the worker's session.
-func mcpCaller(tb testing.TB, mcpURL, token string) func(int) error {
-	clients := make([]*client.Client, workers)
-	for i := range clients {
-		c, err := testkit.MCP(tb, mcpURL, token, "", false)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		clients[i] = c
-	}
-	return func(w int) error {
-		req := mcp.CallToolRequest{}
-		req.Params.Name = "whoami"
-		res, err := clients[w].CallTool(context.Background(), req)
-		if err == nil && res.IsError {
-			err = fmt.Errorf("tool error")
-		}
-		return err
-	}
 }
 
 // BenchmarkGateway: authenticated tools/call through serve resource --proxy
@@ -215,79 +189,6 @@ func meanRates(rounds [][]float64) []float64 {
 		}
 	}
 	return out
-}
-
-// BenchmarkToolsCall: authenticated tools/call through serve resource
-// against the same mcp-go server and tool without auth (targets: ≥ 0.90
-// with JWTs, ≥ 0.80 opaque with the introspection cache).
-func BenchmarkToolsCall(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		bare := mcpCaller(b, bareMCP(b), "none")
-		var ops []func(int) error
-		formats := []string{authserver.FormatOpaque, authserver.FormatJWT}
-		for _, format := range formats {
-			stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true,
-				Mutate: func(c *authserver.Config) { c.TokenFormat = format }})
-			ops = append(ops, mcpCaller(b, stack.Resource.URL(), stack.AccessToken(b, "read")))
-		}
-		rates := interleaved(b, 4, time.Second, append([]func(int) error{bare}, ops...)...)
-		for k, format := range formats {
-			b.ReportMetric(rates[k+1]/rates[0], "ratio_"+format)
-			fmt.Printf("tools/call  %-6s %8.0f/s  bare %8.0f/s  ratio %.2f\n", format, rates[k+1], rates[0], rates[k+1]/rates[0])
-		}
-	}
-}
-
-// BenchmarkIntrospect: /introspect with serve auth's default settings
-// against a bare net/http handler that parses the same form and writes a
-// JSON body of the same size (target ≥ 0.50) and against the example
-// OpenID provider of zitadel/oidc (an in-memory map) introspecting its
-// own token.
-func BenchmarkIntrospect(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		// serve auth's default rate limits, as an operator runs it.
-		defaults := authserver.Limits{PerIP: config.Lookup(config.KeyAuthRateLimit).Default.(int),
-			Registrations: config.Lookup(config.KeyAuthRegLimit).Default.(int), PerClient: config.Lookup(config.KeyAuthClientLimit).Default.(int),
-			FailedAuth: config.Lookup(config.KeyAuthFailedLimit).Default.(int)}
-		stack := testkit.StartStack(b, testkit.AuthOptions{Resource: true, Mutate: func(c *authserver.Config) { c.Limits = defaults }})
-		token := stack.AccessToken(b, "read")
-		form := url.Values{"token": {token}}.Encode()
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-		introspectAs := func(u, form, id, secret string) func(int) error { return introspectOp(hc, u, form, id, secret) }
-		introspect := func(u string) func(int) error {
-			return introspectAs(u, form, testkit.ResourceClientID, testkit.ResourceSecret)
-		}
-		// The baseline answers with the body tmcp gives, byte for byte.
-		req, _ := http.NewRequest(http.MethodPost, stack.Auth.URL()+"/introspect", strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(testkit.ResourceClientID, testkit.ResourceSecret)
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var sample json.RawMessage
-		_ = json.NewDecoder(resp.Body).Decode(&sample)
-		resp.Body.Close()
-		bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_ = r.ParseForm()
-			_ = r.PostForm.Get("token")
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(sample)
-		}))
-		defer bare.Close()
-		// Beside them, the example OpenID provider of zitadel/oidc (an
-		// in-memory token map) introspecting one of its own tokens.
-		opts := oidcop.Options{Users: []oidcop.User{{ID: "u1", Username: "bench", Password: "bench-pw", Email: "bench@example.com"}},
-			ClientID: "bench-client", ClientSecret: "bench-client-secret", RedirectURI: "http://127.0.0.1:1/callback", Quiet: true}
-		op := oidcop.Start(b, opts)
-		opToken := op.AccessToken(b, opts, opts.Users[0])
-		opIntrospect := introspectAs(op.Issuer+"/oauth/introspect", url.Values{"token": {opToken}}.Encode(), opts.ClientID, opts.ClientSecret)
-		rates := interleaved(b, 4, time.Second, introspect(bare.URL), introspect(stack.Auth.URL()+"/introspect"), opIntrospect)
-		base, rate, opRate := rates[0], rates[1], rates[2]
-		b.ReportMetric(rate/base, "ratio")
-		b.ReportMetric(rate/opRate, "ratio_to_zitadel_example")
-		fmt.Printf("introspect         %8.0f/s  bare %8.0f/s  ratio %.2f;  zitadel/oidc example provider %8.0f/s (tmcp %.2fx)\n", rate, base, rate/base, opRate, rate/opRate)
-	}
 }
 
 // fillTokens stores n live access tokens in the stack's SQLite store, on
