@@ -54,9 +54,10 @@ func lookalike(name string) bool {
 	if strings.IndexByte(name, '_') >= 0 {
 		return true
 	}
-	n := strings.ToLower(name)
+	// Compared in place, without a lowered copy: this runs for every
+	// header of every request.
 	for _, p := range identityPrefixes {
-		if strings.HasPrefix(n, p) {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
 			return true
 		}
 	}
