@@ -72,8 +72,9 @@ func bareMCP() http.Handler {
 }
 
 // start runs cmd until the benchmark ends (SIGINT, then SIGKILL after 5 s)
-// and waits until something answers on port. Its output goes to a file in
-// dir, shown if it never comes up.
+// and waits until something answers on port. Its output, unless cmd
+// already has somewhere to send it, goes to a file in dir, shown if it
+// never comes up.
 func start(tb testing.TB, dir, name string, port int, cmd *exec.Cmd) *exec.Cmd {
 	tb.Helper()
 	logPath := filepath.Join(dir, name+".log")
@@ -81,7 +82,9 @@ func start(tb testing.TB, dir, name string, port int, cmd *exec.Cmd) *exec.Cmd {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if cmd.Stdout == nil && cmd.Stderr == nil {
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", name, err)
@@ -259,7 +262,8 @@ const zitadelVersion = "v3.52.0"
 
 // zitadel builds the example OpenID provider of zitadel/oidc (its own
 // main, in-memory storage) from the module proxy and runs it as shipped;
-// its issuer.
+// its issuer. (go.mod requires the module, so the build takes it from
+// the module cache or the proxy; none of its code is in this tree.)
 func zitadel(tb testing.TB, dir, redirectURI string) string {
 	tb.Helper()
 	bin := filepath.Join(dir, "zitadel-example-op")
@@ -270,6 +274,14 @@ func zitadel(tb testing.TB, dir, redirectURI string) string {
 	port := testkit.FreePort(tb)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "REDIRECT_URI="+redirectURI)
+	// Its main logs every request at debug level: to /dev/null, so that
+	// the reference pays for formatting its log, not for a file of it.
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer devNull.Close()
+	cmd.Stdout, cmd.Stderr = devNull, devNull
 	start(tb, dir, "zitadel", port, cmd)
 	return "http://localhost:" + strconv.Itoa(port)
 }
