@@ -203,43 +203,67 @@ func BenchmarkProcess(b *testing.B) {
 // alternating rounds (of at most 3 s: filling the stores takes long
 // enough).
 func growth(b *testing.B, dir string, n int, d time.Duration, introspect, builtin *target) {
-	type pair struct {
-		what, metric string
-		empty, big   *target
-		filled       time.Duration
+	// The servers first, then their filling, all at once: nothing is
+	// measured until every store is full.
+	type fill struct {
+		name string
+		do   func() error
+		took time.Duration
+		err  error
 	}
-	var pairs []pair
-	// SQLite: a second dev process whose store gets a million tokens.
+	var fills []*fill
 	full := startDev(b, dir, "sqlite-1m", nil)
 	fullToken := full.token(b)
-	began := time.Now()
-	fillSQLite(b, filepath.Join(full.stateDir, "tmcp.db"), fullToken, 1_000_000)
-	pairs = append(pairs, pair{"introspect, 1M live tokens (SQLite)", "growth_1m_sqlite", introspect,
-		introspectTarget(b, "introspect-sqlite-1m", full.authURL+"/introspect", fullToken, "tmcp-resource", resourceSecret), time.Since(began)})
-	// PostgreSQL: two dev processes, one filled.
+	fills = append(fills, &fill{name: "SQLite", do: func() error {
+		return fillSQLite(filepath.Join(full.stateDir, "tmcp.db"), fullToken, 1_000_000)
+	}})
+	var emptyPG, fullPG *dev
+	var emptyPGToken, fullPGToken string
 	if hasPostgres() {
-		emptyPG := startDev(b, dir, "pg-empty", []string{"TMCP_STORE=" + testkit.StartPostgres(b)})
+		emptyPG = startDev(b, dir, "pg-empty", []string{"TMCP_STORE=" + testkit.StartPostgres(b)})
 		dsn := testkit.StartPostgres(b)
-		fullPG := startDev(b, dir, "pg-1m", []string{"TMCP_STORE=" + dsn})
-		emptyToken, fullToken := emptyPG.token(b), fullPG.token(b)
-		began := time.Now()
-		fillPostgres(b, dsn, fullToken, 1_000_000)
-		pairs = append(pairs, pair{"introspect, 1M live tokens (PostgreSQL)", "growth_1m_postgres",
-			introspectTarget(b, "introspect-pg-empty", emptyPG.authURL+"/introspect", emptyToken, "tmcp-resource", resourceSecret),
-			introspectTarget(b, "introspect-pg-1m", fullPG.authURL+"/introspect", fullToken, "tmcp-resource", resourceSecret), time.Since(began)})
-	} else {
-		fmt.Println("introspect, 1M live tokens (PostgreSQL): skipped, no PostgreSQL here")
+		fullPG = startDev(b, dir, "pg-1m", []string{"TMCP_STORE=" + dsn})
+		emptyPGToken, fullPGToken = emptyPG.token(b), fullPG.token(b)
+		fills = append(fills, &fill{name: "PostgreSQL", do: func() error { return fillPostgres(dsn, fullPGToken, 1_000_000) }})
 	}
-	// Sessions: a dev process with 10,000 sessions open besides wrk's
-	// (the per-user and per-client session limits off: one user opens
-	// them all).
+	// 10,000 sessions open besides wrk's, by one user (the per-user and
+	// per-client session limits are off for this server).
 	many := startDev(b, dir, "sessions-10k", []string{"TMCP_RESOURCE_MAX_SESSIONS=20000",
 		"TMCP_RESOURCE_MAX_SESSIONS_PER_USER=0", "TMCP_RESOURCE_MAX_SESSIONS_PER_CLIENT=0"})
 	manyToken := many.token(b)
-	began = time.Now()
-	openSessions(b, many.mcpURL, manyToken, 10_000)
+	fills = append(fills, &fill{name: "sessions", do: func() error { return openSessions(many.mcpURL, manyToken, 10_000) }})
+	var wg sync.WaitGroup
+	for _, f := range fills {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			began := time.Now()
+			f.err, f.took = f.do(), time.Since(began)
+		}()
+	}
+	wg.Wait()
+	for _, f := range fills {
+		if f.err != nil {
+			b.Fatalf("filling %s: %v", f.name, f.err)
+		}
+	}
+
+	type pair struct {
+		what, metric string
+		empty, big   *target
+		took         time.Duration
+	}
+	pairs := []pair{{"introspect, 1M live tokens (SQLite)", "growth_1m_sqlite", introspect,
+		introspectTarget(b, "introspect-sqlite-1m", full.authURL+"/introspect", fullToken, "tmcp-resource", resourceSecret), fills[0].took}}
+	if fullPG != nil {
+		pairs = append(pairs, pair{"introspect, 1M live tokens (PostgreSQL)", "growth_1m_postgres",
+			introspectTarget(b, "introspect-pg-empty", emptyPG.authURL+"/introspect", emptyPGToken, "tmcp-resource", resourceSecret),
+			introspectTarget(b, "introspect-pg-1m", fullPG.authURL+"/introspect", fullPGToken, "tmcp-resource", resourceSecret), fills[1].took})
+	} else {
+		fmt.Println("introspect, 1M live tokens (PostgreSQL): skipped, no PostgreSQL here")
+	}
 	pairs = append(pairs, pair{"tools/call, 10k open sessions (built-in)", "growth_10k_sessions", builtin,
-		mcpTarget(b, "builtin-10k-sessions", many.mcpURL, manyToken), time.Since(began)})
+		mcpTarget(b, "builtin-10k-sessions", many.mcpURL, manyToken), fills[len(fills)-1].took})
 
 	var targets []*target
 	for _, p := range pairs {
@@ -250,12 +274,12 @@ func growth(b *testing.B, dir string, n int, d time.Duration, introspect, builti
 		targets = append(targets, p.empty, p.big)
 	}
 	rs := rounds(b, n, d, targets...)
-	fmt.Printf("cost growth: %d alternating rounds of %v, medians\n", n, d)
+	fmt.Printf("cost growth: %d alternating rounds of %v, medians (stores filled side by side)\n", n, d)
 	for k, p := range pairs {
 		r := medianRatio(rs, 2*k+1, 2*k)
 		b.ReportMetric(r, p.metric)
-		fmt.Printf("%-42s %s  empty %s  ratio %.2f  (set up in %s)\n", p.what,
-			kilo(medianRate(rs, 2*k+1)), kilo(medianRate(rs, 2*k)), r, p.filled.Round(time.Second))
+		fmt.Printf("%-42s %s  empty %s  ratio %.2f  (filled in %s)\n", p.what,
+			kilo(medianRate(rs, 2*k+1)), kilo(medianRate(rs, 2*k)), r, p.took.Round(time.Second))
 	}
 }
 
@@ -292,57 +316,52 @@ func hasPostgres() bool {
 const fillSQL = `INSERT INTO tokens (` + sqlrow.TokenColumns + `)
 	SELECT %s, 'access', $2, %s, 'read', $3, $4, 0, 0, '', NULL, 0 FROM %s`
 
-func fillSQLite(tb testing.TB, path, token string, n int) {
-	tb.Helper()
+func fillSQLite(path, token string, n int) error {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	defer db.Close()
 	ctx := context.Background()
 	var grant string
 	if err := db.QueryRowContext(ctx, `SELECT grant_id FROM tokens WHERE hash = ?`, secrets.Hash(token)).Scan(&grant); err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	now := time.Now()
 	q := `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) ` +
 		fmt.Sprintf(fillSQL, `printf('f%063d', i)`, `printf('filler-%07d', i)`, `n`)
 	if _, err := db.ExecContext(ctx, q, n, grant, now.UnixNano(), now.Add(time.Hour).UnixNano()); err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	// Into the database file, as a server running for a while would have
 	// it: not a million rows for every read to look past in the WAL.
-	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		tb.Fatal(err)
-	}
+	_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return err
 }
 
-func fillPostgres(tb testing.TB, dsn, token string, n int) {
-	tb.Helper()
+func fillPostgres(dsn, token string, n int) error {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	defer conn.Close(ctx)
 	var grant string
 	if err := conn.QueryRow(ctx, `SELECT grant_id FROM tokens WHERE hash = $1`, secrets.Hash(token)).Scan(&grant); err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	now := time.Now()
 	q := fmt.Sprintf(fillSQL, `'f' || lpad(i::text, 63, '0')`, `'filler-' || lpad(i::text, 7, '0')`, `generate_series(1, $1::int) AS i`)
 	if _, err := conn.Exec(ctx, q, n, grant, now.UnixNano(), now.Add(time.Hour).UnixNano()); err != nil {
-		tb.Fatal(err)
+		return err
 	}
-	if _, err := conn.Exec(ctx, `ANALYZE tokens`); err != nil {
-		tb.Fatal(err)
-	}
+	_, err = conn.Exec(ctx, `ANALYZE tokens`)
+	return err
 }
 
 // openSessions opens n MCP sessions at mcpURL with token, eight at a
 // time, and leaves them open.
-func openSessions(tb testing.TB, mcpURL, token string, n int) {
-	tb.Helper()
+func openSessions(mcpURL, token string, n int) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	next := make(chan struct{}, n)
@@ -378,6 +397,7 @@ func openSessions(tb testing.TB, mcpURL, token string, n int) {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		tb.Fatalf("opening %d sessions: %v", n, err)
+		return fmt.Errorf("opening %d sessions: %w", n, err)
 	}
+	return nil
 }
