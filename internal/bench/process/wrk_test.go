@@ -53,17 +53,8 @@ func luaString(s string) string {
 	return "[" + eq + "[" + s + "]" + eq + "]"
 }
 
-var (
-	wrkRate     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)`)
-	wrkSockErrs = regexp.MustCompile(`Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
-)
-
 // drive runs wrk against t for d (one thread, connections connections)
-// and returns the requests a second. An answer outside 2xx/3xx or a
-// socket error fails the run: only successful answers are throughput.
-// (Each target's answer was checked to be a 2xx with the expected body
-// before the rounds, so a 3xx cannot pass for one.)
+// and returns the requests a second; see wrkRate for what fails the run.
 func drive(tb testing.TB, t *target, connections int, d time.Duration) float64 {
 	tb.Helper()
 	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(connections), "-d"+d.String(), "--timeout", "10s",
@@ -71,21 +62,40 @@ func drive(tb testing.TB, t *target, connections int, d time.Duration) float64 {
 	if err != nil {
 		tb.Fatalf("wrk %s: %v\n%s", t.name, err, out)
 	}
-	if m := wrkNon2xx.FindSubmatch(out); m != nil {
-		tb.Fatalf("%s: %s answers were not 2xx\n%s", t.name, m[1], out)
-	}
-	if m := wrkSockErrs.FindSubmatch(out); m != nil {
-		tb.Fatalf("%s: socket errors\n%s", t.name, out)
-	}
-	m := wrkRate.FindSubmatch(out)
-	if m == nil {
-		tb.Fatalf("%s: no rate in wrk's output\n%s", t.name, out)
-	}
-	rate, _ := strconv.ParseFloat(string(m[1]), 64)
-	if rate == 0 {
-		tb.Fatalf("%s: no request completed\n%s", t.name, out)
+	rate, err := wrkRate(out)
+	if err != nil {
+		tb.Fatalf("%s: %v\n%s", t.name, err, out)
 	}
 	return rate
+}
+
+var (
+	wrkRequests = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
+	wrkNon2xx   = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s+([0-9]+)`)
+	wrkSockErrs = regexp.MustCompile(`(?m)^\s*Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
+)
+
+// wrkRate reads the requests a second from wrk's report. Only successful
+// answers are throughput: an answer outside 2xx/3xx, a socket error, a
+// script error (no request sent) or no rate at all is an error. (Each
+// target's answer was checked to be a 2xx with the expected body before
+// the rounds, so a 3xx cannot pass for one.)
+func wrkRate(out []byte) (float64, error) {
+	if m := wrkNon2xx.FindSubmatch(out); m != nil {
+		return 0, fmt.Errorf("%s answers were not 2xx", m[1])
+	}
+	if m := wrkSockErrs.FindSubmatch(out); m != nil {
+		return 0, fmt.Errorf("socket errors: connect %s, read %s, write %s, timeout %s", m[1], m[2], m[3], m[4])
+	}
+	m := wrkRequests.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no rate in wrk's report")
+	}
+	rate, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || rate == 0 {
+		return 0, fmt.Errorf("no request completed")
+	}
+	return rate, nil
 }
 
 // rounds drives each target in turn, n times over, so that drift in the
