@@ -59,6 +59,13 @@ type Sessions interface {
 	Add(ctx context.Context, id string, c Caller)
 	Remove(id string)
 	Has(id string) bool
+	// Open adds a session the gateway opens on its own for c (the
+	// backend session of a user and client's 2026-07-28 requests) when
+	// the caps leave room for it, and reports whether they did.
+	Open(ctx context.Context, id string, c Caller) bool
+	// Touch marks session id used and reports whether it is still open
+	// (one idle past the idle TTL is not).
+	Touch(id string) bool
 }
 
 // Backend is a team's MCP server as the gateway reaches it.
