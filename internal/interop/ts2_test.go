@@ -136,3 +136,8 @@ func TestTypeScriptSDKv2Client_EveryGatewayMode(t *testing.T) {
 		})
 	}
 }
+
+func (r ts2Result) String() string {
+	out, _ := json.Marshal(r)
+	return string(out)
+}
