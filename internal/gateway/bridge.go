@@ -69,6 +69,11 @@ func (g *sessionBridge) ServeMCP(w http.ResponseWriter, r *http.Request, req *Re
 		g.serveModern(w, r, req, m, version)
 		return
 	}
+	if id == "" && r.Method != http.MethodPost && modernVersion(r.Header) {
+		// 2026-07-28 has no session to stream or end.
+		rpcError(w, http.StatusMethodNotAllowed, mcpmsg.CodeInvalidRequest, r.Method+" is not a method of MCP "+r.Header.Get(mcpmsg.HeaderProtocolVersion)+": send requests with POST")
+		return
+	}
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet:

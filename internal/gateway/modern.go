@@ -54,12 +54,19 @@ func modernRequest(h http.Header, body *mcpmsg.Body) (*mcpmsg.Message, string, b
 	m := &body.Messages[0]
 	version := m.ProtocolVersion
 	if version == "" {
-		version = h.Get(mcpmsg.HeaderProtocolVersion)
-		if len(version) != len(mcpmsg.FirstStatelessVersion) || version < mcpmsg.FirstStatelessVersion {
+		if !modernVersion(h) {
 			return nil, "", false
 		}
+		version = h.Get(mcpmsg.HeaderProtocolVersion)
 	}
 	return m, version, true
+}
+
+// modernVersion reports whether h's MCP-Protocol-Version is 2026-07-28 or
+// later (versions are dates, YYYY-MM-DD).
+func modernVersion(h http.Header) bool {
+	v := h.Get(mcpmsg.HeaderProtocolVersion)
+	return len(v) == len(mcpmsg.FirstStatelessVersion) && v >= mcpmsg.FirstStatelessVersion
 }
 
 // unsupportedVersion answers a request of a revision the gateway does not

@@ -195,3 +195,18 @@ func TestBridge_SameIDsFromOneClientEachAnswered(t *testing.T) {
 		}
 	}
 }
+
+// 2026-07-28 has no session to stream or end: a GET or DELETE of that
+// revision without a session is 405, not a 404 that sends the client to
+// open one.
+func TestBridge_GetAndDeleteOfTheStatelessRevisionAre405(t *testing.T) {
+	t.Parallel()
+	stack, _, tok := stdioStack(t, nil)
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		req := testkit.MCPRequest(t, method, stack.Resource.URL(), tok, "", nil)
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		if resp := testkit.Send(t, req); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
+			t.Errorf("%s of 2026-07-28: %d (Allow %q), want 405", method, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+}
