@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -208,5 +209,84 @@ func TestBridge_GetAndDeleteOfTheStatelessRevisionAre405(t *testing.T) {
 		if resp := testkit.Send(t, req); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
 			t.Errorf("%s of 2026-07-28: %d (Allow %q), want 405", method, resp.StatusCode, resp.Header.Get("Allow"))
 		}
+	}
+}
+
+// legacyHTTPServer is a 2025-11-25 Streamable HTTP server that knows
+// nothing of 2026-07-28: initialize opens a session (Mcp-Session-Id),
+// anything else needs one (400 without, 404 for one it forgot); its who
+// tool answers with the session and the X-Forwarded-User it got. forget
+// drops its sessions, as a restarted server does.
+func legacyHTTPServer(t *testing.T) (url string, initializes func() int, forget func()) {
+	var mu sync.Mutex
+	sessions := map[string]bool{}
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get("Mcp-Session-Id")
+		switch {
+		case req.Method == "initialize":
+			n++
+			id = fmt.Sprintf("legacy-%d", n)
+			sessions[id] = true
+			w.Header().Set("Mcp-Session-Id", id)
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"tasks":{}},"serverInfo":{"name":"legacy","version":"1"}}}`, req.ID)
+			return
+		case id == "":
+			http.Error(w, "Bad Request: Mcp-Session-Id header is required", http.StatusBadRequest)
+			return
+		case !sessions[id]:
+			http.Error(w, "session not found", http.StatusNotFound)
+			return
+		case req.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		who, _ := json.Marshal(id + " for " + r.Header.Get("X-Forwarded-User") + " via " + r.Header.Get("X-Forwarded-Client-Id"))
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":%s}]}}\n\n", req.ID, who)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/mcp",
+		func() int { mu.Lock(); defer mu.Unlock(); return n },
+		func() { mu.Lock(); defer mu.Unlock(); clear(sessions) }
+}
+
+// A 2026-07-28 client in front of a 2025 Streamable HTTP server: tmcp
+// opens a backend session for each user and client, keeps its
+// Mcp-Session-Id (its capabilities less tasks, deleted in 2026-07-28, in
+// server/discover), and when the server forgets it (404) opens another
+// without the client seeing anything.
+func TestBridge_LegacyHTTPServerSessionKeptPerUserAndClient(t *testing.T) {
+	t.Parallel()
+	backend, initializes, forget := legacyHTTPServer(t)
+	stack, c, tok := gatewayStack(t, backend, nil, "read")
+	mcpURL := stack.Resource.URL()
+	_, d := modern(t, mcpURL, tok, "2026-07-28", "server/discover", "")
+	if caps := d.Result["capabilities"].(map[string]any); caps["tools"] == nil || caps["tasks"] != nil || d.Result["resultType"] != "complete" {
+		t.Fatalf("server/discover: %+v", d)
+	}
+	_, first := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "who")
+	_, again := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "who")
+	if want := "legacy-1 for user-demo@example.com via " + c.ClientID; text(first) != want || text(again) != want || initializes() != 1 {
+		t.Fatalf("who: %q then %q after %d initialize, want %q once", text(first), text(again), initializes(), want)
+	}
+	forget()
+	if _, after := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "who"); !strings.HasPrefix(text(after), "legacy-2 for ") || after.Error != nil {
+		t.Fatalf("after the server forgot the session: %+v", after)
+	}
+	other := stack.PublicClient(t)
+	other.Resource = c.Resource
+	if _, theirs := modern(t, mcpURL, token(t, other, "read"), "2026-07-28", "tools/call", "who"); text(theirs) != "legacy-3 for user-demo@example.com via "+other.ClientID {
+		t.Fatalf("another client: %+v", theirs)
 	}
 }
