@@ -256,7 +256,8 @@ func modernError(e json.RawMessage) json.RawMessage {
 
 // withID is message msg (read strictly) with another id: a backend
 // session carries the requests of every instance of one client, whose ids
-// may collide. The params, which the policies judged, stay as they are.
+// may collide. The params, which the policies judged, stay as they are
+// (white space between tokens aside).
 func withID(msg []byte, id string) []byte {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(msg, &obj) != nil {
