@@ -6,7 +6,10 @@
 // request the caller was judged for, the very bytes judged, with who the
 // caller is and never their token (MCP security best practices: no token
 // passthrough). Nothing here points back at the server: what a backend
-// needs of it comes in the Request and the Options.
+// needs of it comes in the Request and the Options. Clients of the
+// stateless 2026-07-28 revision are served whatever the backend speaks:
+// a 2025 backend through a backend session per user and client
+// (modern.go, bridge_modern.go, httpbridge.go).
 package gateway
 
 import (

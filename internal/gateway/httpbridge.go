@@ -22,7 +22,8 @@ const eraTTL = time.Minute
 
 // speaksModern reports whether the backend serves 2026-07-28 itself: it
 // answers server/discover offering it. A 2025 server answers with an
-// error, or asks for a session. The answer is kept for eraTTL.
+// error, or asks for a session. The answer is kept for eraTTL; a server
+// error is a fault, and no answer.
 func (g *httpBackend) speaksModern(ctx context.Context, c Caller, extra Identity) (bool, error) {
 	g.eraMu.Lock()
 	if g.now().Before(g.eraUntil) {
@@ -44,6 +45,10 @@ func (g *httpBackend) speaksModern(ctx context.Context, c Caller, extra Identity
 		return false, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		// A fault is not a verdict: ask again next time.
+		return false, fmt.Errorf("the MCP server answered server/discover with %d", resp.StatusCode)
+	}
 	modern := false
 	if resp.StatusCode == http.StatusOK {
 		var answer struct {
