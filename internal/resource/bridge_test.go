@@ -290,3 +290,44 @@ func TestBridge_LegacyHTTPServerSessionKeptPerUserAndClient(t *testing.T) {
 		t.Fatalf("another client: %+v", theirs)
 	}
 }
+
+// A server error to the server/discover tmcp asks a Streamable HTTP
+// server is a fault, not a sign that the server speaks only 2025: the
+// request fails (502), and the next one asks again and finds a strict
+// 2026-07-28 server, which gets the requests as they come.
+func TestBridge_ServerErrorToDiscoverIsNoVerdict(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	requests := 0
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		requests++
+		first := requests == 1
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case first:
+			http.Error(w, "starting up", http.StatusServiceUnavailable)
+		case req.Method == "server/discover":
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","supportedVersions":["2026-07-28"],"capabilities":{"tools":{}},"ttlMs":0,"cacheScope":"private"}}`, req.ID)
+		case req.Method == "tools/call":
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","content":[{"type":"text","text":"strict"}]}}`, req.ID)
+		default: // initialize: a strict server serves no 2025 client
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32022,"message":"unsupported","data":{"supported":["2026-07-28"]}}}`, req.ID)
+		}
+	}))
+	t.Cleanup(backend.Close)
+	stack, _, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	if resp, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); resp.StatusCode != http.StatusBadGateway || a.Error == nil {
+		t.Fatalf("while the server answers 503: %d %+v, want 502", resp.StatusCode, a)
+	}
+	if resp, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); resp.StatusCode != http.StatusOK || text(a) != "strict" {
+		t.Fatalf("once it is up: %d %+v", resp.StatusCode, a)
+	}
+}
