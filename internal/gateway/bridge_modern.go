@@ -50,12 +50,9 @@ func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req 
 	}
 	switch m.Kind {
 	case mcpmsg.KindNotification:
-		// notifications/cancelled and the like: to the session, if open.
-		if p := g.ownerSession(req.Caller); p != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), g.opts.Timeout)
-			p.conn.send(ctx, m.Raw) //nolint:errcheck // a notification has no answer to give
-			cancel()
-		}
+		// None concerns the backend session: a request the client gives
+		// up on is cancelled there when its HTTP request ends (call), and
+		// the session's requests carry ids the client never saw.
 		w.WriteHeader(http.StatusAccepted)
 		return
 	case mcpmsg.KindResponse:
@@ -111,16 +108,6 @@ func (g *sessionBridge) discovered() *initResult {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.init
-}
-
-// ownerSession is the caller's open backend session, or nil.
-func (g *sessionBridge) ownerSession(c Caller) *bridgedSession {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if slot := g.owners[ownerKey(c)]; slot != nil && slot.sess != nil && !slot.sess.ended() {
-		return slot.sess
-	}
-	return nil
 }
 
 // modernSession is the caller's backend session, opened if there is none
@@ -235,6 +222,9 @@ func (p *bridgedSession) call(ctx context.Context, msg []byte, timeout time.Dura
 		}
 		return a, nil
 	case <-ctx.Done():
+		// The client left or the time is up: the server may stop working
+		// on it (2025-11-25 "Cancellation").
+		go p.answerBackend([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"` + id + `"}}`))
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, errTimeout
 		}
@@ -242,7 +232,8 @@ func (p *bridgedSession) call(ctx context.Context, msg []byte, timeout time.Dura
 	}
 }
 
-// answerBackend sends the backend an answer to one of its requests.
+// answerBackend sends the backend a message of the gateway's own: an
+// answer to one of its requests, a cancellation.
 func (p *bridgedSession) answerBackend(msg []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.g.opts.Timeout)
 	defer cancel()

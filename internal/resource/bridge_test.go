@@ -331,3 +331,27 @@ func TestBridge_ServerErrorToDiscoverIsNoVerdict(t *testing.T) {
 		t.Fatalf("once it is up: %d %+v", resp.StatusCode, a)
 	}
 }
+
+// A call given up on (its client left, or --proxy-timeout passed) is
+// cancelled at the backend, under the id the backend knows it by.
+func TestBridge_CallGivenUpIsCancelledAtTheBackend(t *testing.T) {
+	t.Parallel()
+	logs := &testkit.LogBuffer{}
+	stack, _, tok := stdioStack(t, func(c *resource.Config) {
+		c.Command, c.Logger = []string{os.Args[0], "stdio-asking-server"}, testkit.Logger(logs)
+	})
+	modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/list", "") // opens the session
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
+	req := testkit.MCPRequest(t, http.MethodPost, stack.Resource.URL(), tok, "", strings.NewReader(body))
+	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "tools/call")
+	req.Header.Set("Mcp-Name", "slow")
+	client := &http.Client{Timeout: time.Second}
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the slow call answered %d", resp.StatusCode)
+	}
+	waitUntil(t, func() bool {
+		return strings.Contains(logs.String(), `cancelled \"tmcp-`) || strings.Contains(logs.String(), `cancelled "tmcp-`)
+	})
+}

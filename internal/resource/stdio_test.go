@@ -60,16 +60,29 @@ func stdioServer() {
 
 // askingServer is a 2025 server that knows nothing of 2026-07-28: to
 // answer a tool call it asks the client for sampling first, and answers
-// with what the client said.
+// with what the client said; its slow tool never answers, and it logs
+// the cancellations it gets.
 func askingServer() {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		var req struct {
 			ID     json.RawMessage `json:"id"`
 			Method string          `json:"method"`
+			Params struct {
+				Name      string          `json:"name"`
+				RequestID json.RawMessage `json:"requestId"`
+			} `json:"params"`
 		}
 		if json.Unmarshal(in.Bytes(), &req) != nil {
 			os.Exit(2)
+		}
+		switch {
+		case req.Method == "notifications/cancelled":
+			fmt.Fprintf(os.Stderr, "cancelled %s\n", req.Params.RequestID)
+			continue
+		case req.Method == "tools/call" && req.Params.Name == "slow":
+			fmt.Fprintf(os.Stderr, "slow call %s\n", req.ID)
+			continue // never answered
 		}
 		switch req.Method {
 		case "initialize":
