@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
@@ -35,6 +36,12 @@ type sessionBridge struct {
 
 	mu       sync.Mutex
 	sessions map[string]*bridgedSession
+	// owners are the backend sessions of 2026-07-28 clients, one for
+	// each user and client (modern.go).
+	owners map[string]*ownerSlot
+	// init is what the backend said of itself when it last opened a
+	// session: server/discover is answered from it.
+	init *initResult
 }
 
 // backendConn is one session's connection to the MCP server.
@@ -50,7 +57,7 @@ type backendConn interface {
 
 func newSessionBridge(opts Options, what, name string, ready func(context.Context) error,
 	dial func(*http.Request, Caller, *bridgedSession, Identity) (backendConn, error)) *sessionBridge {
-	return &sessionBridge{opts: opts, what: what, name: name, ready: ready, dial: dial, sessions: map[string]*bridgedSession{}}
+	return &sessionBridge{opts: opts, what: what, name: name, ready: ready, dial: dial, sessions: map[string]*bridgedSession{}, owners: map[string]*ownerSlot{}}
 }
 
 func (g *sessionBridge) Name() string                    { return g.name }
@@ -58,6 +65,15 @@ func (g *sessionBridge) Ready(ctx context.Context) error { return g.ready(ctx) }
 
 func (g *sessionBridge) ServeMCP(w http.ResponseWriter, r *http.Request, req *Request) {
 	id := r.Header.Get(mcpmsg.HeaderSessionID)
+	if m, version, ok := modernRequest(r.Header, req.Body); ok && id == "" && r.Method == http.MethodPost {
+		g.serveModern(w, r, req, m, version)
+		return
+	}
+	if id == "" && r.Method != http.MethodPost && modernVersion(r.Header) {
+		// 2026-07-28 has no session to stream or end.
+		rpcError(w, http.StatusMethodNotAllowed, mcpmsg.CodeInvalidRequest, r.Method+" is not a method of MCP "+r.Header.Get(mcpmsg.HeaderProtocolVersion)+": send requests with POST")
+		return
+	}
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet:
@@ -88,7 +104,7 @@ func (g *sessionBridge) ServeMCP(w http.ResponseWriter, r *http.Request, req *Re
 			return
 		}
 		var err error
-		if p, err = g.start(r, req.Caller, extra); err != nil {
+		if p, err = g.start(r, req.Caller, extra, "tmcp-"+secrets.Random(16), ""); err != nil {
 			g.opts.Log.ErrorContext(r.Context(), "open a connection to the MCP server", "backend", g.what, "err", err)
 			rpcError(w, http.StatusBadGateway, mcpmsg.CodeInternalError, "the MCP server behind this gateway could not be reached")
 			return
@@ -176,9 +192,10 @@ func (g *sessionBridge) proc(id string) *bridgedSession {
 	return g.sessions[id]
 }
 
-// start opens a new session's connection for caller.
-func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity) (*bridgedSession, error) {
-	p := &bridgedSession{g: g, id: "tmcp-" + secrets.Random(16), waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
+// start opens session id's connection for caller; owner is set for the
+// backend session of a user and client's 2026-07-28 requests.
+func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity, id, owner string) (*bridgedSession, error) {
+	p := &bridgedSession{g: g, id: id, owner: owner, waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
 	conn, err := g.dial(r, caller, p, extra)
 	if err != nil {
 		return nil, err
@@ -191,6 +208,9 @@ func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity) (*
 		<-p.done
 		g.mu.Lock()
 		delete(g.sessions, p.id)
+		if slot := g.owners[p.owner]; slot != nil && slot.sess == p {
+			delete(g.owners, p.owner)
+		}
 		g.mu.Unlock()
 		g.opts.Sessions.Remove(p.id)
 	}()
@@ -232,6 +252,10 @@ type bridgedSession struct {
 	g    *sessionBridge
 	id   string
 	conn backendConn
+	// owner is the user and client whose 2026-07-28 requests the
+	// session carries, or "" for a client's own session.
+	owner string
+	seq   atomic.Uint64 // ids of the requests the gateway sends on it
 
 	mu      sync.Mutex
 	waiting map[string]chan []byte
@@ -286,6 +310,14 @@ func (p *bridgedSession) route(msg []byte) {
 				ch <- m.Raw
 				continue
 			}
+		}
+		if p.owner != "" {
+			// Nobody listens on a 2026-07-28 client's behalf: a request
+			// is answered now, the rest has no one to go to.
+			if m.Kind == mcpmsg.KindRequest {
+				go p.answerBackend(answerToBackend(&m))
+			}
+			continue
 		}
 		select {
 		case p.events <- m.Raw:

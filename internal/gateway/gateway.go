@@ -6,7 +6,10 @@
 // request the caller was judged for, the very bytes judged, with who the
 // caller is and never their token (MCP security best practices: no token
 // passthrough). Nothing here points back at the server: what a backend
-// needs of it comes in the Request and the Options.
+// needs of it comes in the Request and the Options. Clients of the
+// stateless 2026-07-28 revision are served whatever the backend speaks:
+// a 2025 backend through a backend session per user and client
+// (modern.go, bridge_modern.go, httpbridge.go).
 package gateway
 
 import (
@@ -59,6 +62,13 @@ type Sessions interface {
 	Add(ctx context.Context, id string, c Caller)
 	Remove(id string)
 	Has(id string) bool
+	// Open adds a session the gateway opens on its own for c (the
+	// backend session of a user and client's 2026-07-28 requests) when
+	// the caps leave room for it, and reports whether they did.
+	Open(ctx context.Context, id string, c Caller) bool
+	// Touch marks session id used and reports whether it is still open
+	// (one idle past the idle TTL is not).
+	Touch(id string) bool
 }
 
 // Backend is a team's MCP server as the gateway reaches it.

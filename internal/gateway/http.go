@@ -22,6 +22,14 @@ type httpBackend struct {
 	url  *url.URL
 	opts Options
 	fwd  *forward.Forwarder
+	now  func() time.Time
+
+	// What the backend speaks (httpbridge.go): a 2025 server gets the
+	// requests of 2026-07-28 clients over bridge's backend sessions.
+	eraMu    sync.Mutex
+	modern   bool
+	eraUntil time.Time
+	bridge   *sessionBridge
 }
 
 // NewHTTP is a backend that speaks Streamable HTTP at backend.
@@ -34,7 +42,9 @@ func NewHTTP(backend string, opts Options) (Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpBackend{url: u, opts: opts, fwd: fwd}, nil
+	g := &httpBackend{url: u, opts: opts, fwd: fwd, now: time.Now}
+	g.bridge = newSessionBridge(opts, "session", u.Redacted(), g.Ready, g.dialStreamable)
+	return g, nil
 }
 
 // ParseURL checks a backend's URL: http or https, with a host.
@@ -53,6 +63,17 @@ func (g *httpBackend) ServeMCP(w http.ResponseWriter, r *http.Request, req *Requ
 	extra, ok := req.Identity(w, r, r.Header.Get(mcpmsg.HeaderSessionID))
 	if !ok {
 		return
+	}
+	if m, version, ok := modernRequest(r.Header, req.Body); ok && r.Method == http.MethodPost && r.Header.Get(mcpmsg.HeaderSessionID) == "" {
+		modern, err := g.speaksModern(ctx, req.Caller, extra)
+		if err != nil {
+			g.failed(w, r, err)
+			return
+		}
+		if !modern {
+			g.bridge.serveModern(w, r.WithContext(context.WithValue(ctx, identityKey{}, extra)), req, m, version)
+			return
+		}
 	}
 	var body []byte // GET and DELETE carry none
 	if req.Body != nil {
@@ -156,12 +177,16 @@ func (g *httpBackend) failed(w http.ResponseWriter, r *http.Request, err error) 
 	rpcError(w, status, mcpmsg.CodeInternalError, msg)
 }
 
-// SessionEnded leaves the session to the server: it expires its own.
-func (g *httpBackend) SessionEnded(string) {}
+// SessionEnded leaves a client's session to the server, which expires
+// its own, and ends a backend session the gateway opened.
+func (g *httpBackend) SessionEnded(id string) { g.bridge.SessionEnded(id) }
 
 func (g *httpBackend) Ready(ctx context.Context) error { return dialable(ctx, g.url) }
 
-func (g *httpBackend) Close() { g.fwd.Close() }
+func (g *httpBackend) Close() {
+	g.bridge.Close()
+	g.fwd.Close()
+}
 
 // dialable checks that u's host accepts connections.
 func dialable(ctx context.Context, u *url.URL) error {

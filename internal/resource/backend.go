@@ -86,6 +86,10 @@ func (r registry) Add(ctx context.Context, id string, c gateway.Caller) {
 }
 func (r registry) Remove(id string)   { r.s.remove(id) }
 func (r registry) Has(id string) bool { return r.s.has(id) }
+func (r registry) Open(ctx context.Context, id string, c gateway.Caller) bool {
+	return r.s.open(ctx, id, ownerOf(c.Subject, c.ClientID))
+}
+func (r registry) Touch(id string) bool { return r.s.touch(id) }
 
 // exchanged answers for a token exchange that failed and reports whether
 // it succeeded: a refusal means the grant behind the MCP token is gone

@@ -80,6 +80,10 @@ func (s *sessions) hooks() *server.Hooks {
 func (s *sessions) add(ctx context.Context, id, who string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.addLocked(ctx, id, who)
+}
+
+func (s *sessions) addLocked(ctx context.Context, id, who string) {
 	if _, ok := s.byID[id]; ok {
 		return
 	}
@@ -92,6 +96,42 @@ func (s *sessions) add(ctx context.Context, id, who string) {
 	}
 	s.byOwner[who]++
 	s.byUser[user]++
+}
+
+// open adds session id for who, as add does, when the caps leave room
+// for it (a request that reserved room has it), and reports whether they
+// did: the gateway opens backend sessions of its own for 2026-07-28
+// clients, which count like the sessions clients open.
+func (s *sessions) open(ctx context.Context, id, who string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, reserved := ctx.Value(reservationKey{}).(*reservation)
+	if !(reserved && res.who == who && !res.taken) && !s.roomLocked(who) {
+		s.sweepLocked()
+		if !s.roomLocked(who) {
+			return false
+		}
+	}
+	s.addLocked(ctx, id, who)
+	return true
+}
+
+// touch marks session id used and reports whether it is open: one idle
+// past the idle TTL ends now.
+func (s *sessions) touch(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[id]
+	now := s.now()
+	switch {
+	case !ok:
+		return false
+	case s.idle > 0 && now.Sub(e.lastSeen) > s.idle:
+		s.removeLocked(id)
+		return false
+	}
+	e.lastSeen = now
+	return true
 }
 
 func (s *sessions) remove(id string) {

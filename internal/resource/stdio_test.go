@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		emailServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-asking-server" {
+		askingServer()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
 		deafServer()
 		return
@@ -40,7 +44,7 @@ func TestMain(m *testing.M) {
 // stdioServer is an mcp-go stdio server whose tools tell who started its
 // process and which process it is, and one that crashes it.
 func stdioServer() {
-	m := server.NewMCPServer("stdio-notes", "1.0.0")
+	m := server.NewMCPServer("stdio-notes", "1.0.0", server.WithInstructions("notes for tests"))
 	m.AddTool(mcp.NewTool("who"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText(fmt.Sprintf("%s via %s with %s in %d", os.Getenv("TMCP_USER"), os.Getenv("TMCP_CLIENT_ID"),
 			os.Getenv("TMCP_SCOPES"), os.Getpid())), nil
@@ -52,6 +56,46 @@ func stdioServer() {
 	})
 	fmt.Fprintln(os.Stderr, "stdio server up")
 	_ = server.ServeStdio(m)
+}
+
+// askingServer is a 2025 server that knows nothing of 2026-07-28: to
+// answer a tool call it asks the client for sampling first, and answers
+// with what the client said; its slow tool never answers, and it logs
+// the cancellations it gets.
+func askingServer() {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				Name      string          `json:"name"`
+				RequestID json.RawMessage `json:"requestId"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(in.Bytes(), &req) != nil {
+			os.Exit(2)
+		}
+		switch {
+		case req.Method == "notifications/cancelled":
+			fmt.Fprintf(os.Stderr, "cancelled %s\n", req.Params.RequestID)
+			continue
+		case req.Method == "tools/call" && req.Params.Name == "slow":
+			fmt.Fprintf(os.Stderr, "slow call %s\n", req.ID)
+			continue // never answered
+		}
+		switch req.Method {
+		case "initialize":
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"asking","version":"1"}}}`+"\n", req.ID)
+		case "tools/call":
+			fmt.Println(`{"jsonrpc":"2.0","id":"ask-1","method":"sampling/createMessage","params":{"messages":[],"maxTokens":5}}`)
+			if !in.Scan() {
+				return
+			}
+			said, _ := json.Marshal(in.Text())
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%s}]}}`+"\n", req.ID, said)
+		}
+	}
 }
 
 // deafServer answers initialize and then reads nothing more: a process
