@@ -89,6 +89,9 @@ func FlagAs(fs *pflag.FlagSet, name, key string) {
 	if err := fs.SetAnnotation(name, settingAnnotation, []string{key}); err != nil {
 		panic(err)
 	}
+	if file := config.FileOf(key); file != "" {
+		FlagAs(fs, name+"-file", file)
+	}
 }
 
 // Settings builds this run's viper: defaults, environment, the config file
@@ -104,7 +107,10 @@ func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 			err = v.BindPFlag(keys[0], fl)
 		}
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return v, config.ReadSecretFiles(v)
 }
 
 // Logger returns a text logger on stderr at the configured level.

@@ -60,6 +60,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	}
 	cfg := authserver.Config{
 		Addr:         addr,
+		OpsAddr:      v.GetString(config.KeyAuthOpsAddr),
 		Issuer:       v.GetString(config.KeyAuthIssuer),
 		JWTIssuer:    v.GetString(config.KeyJWTIssuer),
 		ClientLookup: v.GetBool(config.KeyAuthClientLookup),
@@ -264,6 +265,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	}
 	cfg := resource.Config{
 		Addr:          addr,
+		OpsAddr:       v.GetString(config.KeyResourceOpsAddr),
 		Resource:      DefaultResource(v),
 		AuthServerURL: v.GetString(config.KeyResourceAuthURL),
 		ClientID:      v.GetString(config.KeyAuthResClientID),

@@ -51,7 +51,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.Flags(fs,
-		config.KeyAuthHost, config.KeyAuthPort, config.KeyAuthIssuer, config.KeyTMBaseURL,
+		config.KeyAuthHost, config.KeyAuthPort, config.KeyAuthOpsAddr, config.KeyAuthIssuer, config.KeyTMBaseURL,
 		config.KeyTMClientID, config.KeyTMSecret, config.KeyTMScope, config.KeyTMAuthMethod,
 		config.KeyTMIssuer, config.KeyJWTIssuer, config.KeyAuthClientLookup, config.KeyAuthResource,
 		config.KeyAuthStore, config.KeyAuthStoreTimeout, config.KeyAuthAccessTTL, config.KeyAuthRefreshTTL, config.KeyAuthTokenFormat,
