@@ -122,6 +122,11 @@ func (o *Options) fill(v *viper.Viper) error {
 }
 
 func run(ctx context.Context, o *Options) error {
+	flush, err := cmdutil.Tracing(ctx, version.Version, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
 		return serve.PortInUse(serve.SandboxProblems(err), "--sandbox-port", config.KeySandboxPort, o.SandboxPort)

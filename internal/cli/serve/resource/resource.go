@@ -65,6 +65,11 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 }
 
 func run(ctx context.Context, o *Options) error {
+	flush, err := cmdutil.Tracing(ctx, version.Version, o.Config.Logger)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	srv, err := mcpserver.New(o.Config)
 	if err != nil {
 		return serve.PortInUse(serve.ResourceProblems(err), "--port", config.KeyResourcePort, o.Port)
