@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -187,5 +189,32 @@ func TestServe_TLSCertificateReloadsWithoutRestart(t *testing.T) {
 	}
 	if got := served(); !bytes.Equal(got, renewed) {
 		t.Fatal("a certificate file that does not load replaced the one in service")
+	}
+}
+
+// Every line logged while serving a traced request carries its trace id,
+// so logs and traces of one request are found together.
+func TestLog_TraceIDOnEveryLineOfATracedRequest(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(ContextHandler{Handler: slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	h := Log(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.InfoContext(r.Context(), "handler line")
+	}))
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want the handler's line and the request line, got:\n%s", buf.String())
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON line: %s", line)
+		}
+		if rec["trace_id"] != traceID {
+			t.Errorf("line without the trace id: %s", line)
+		}
 	}
 }

@@ -205,6 +205,9 @@ func TestTrace_SignInAndGatewayCallAreOneTrace(t *testing.T) {
 			}
 		}
 	}
+	if g := inTrace["POST /oauth/token "].attrs["oauth.grant_type"]; g != "authorization_code" {
+		t.Errorf("the token request's span says grant %q", g)
+	}
 	if _, ok := inTrace["POST /mcp tools/call"]; !ok {
 		t.Error("no MCP request span names tools/call")
 	}
