@@ -65,6 +65,9 @@ func (g *httpBackend) ServeMCP(w http.ResponseWriter, r *http.Request, req *Requ
 	// traceparent, never the client's (strippedHeaders).
 	ctx, span := telemetry.StartClient(ctx, r.Method, g.url.Host)
 	telemetry.Inject(ctx, ids)
+	if body != nil {
+		body = withTraceparent(req.Body, telemetry.Traceparent(ctx)) // 2026-07-28: in _meta too
+	}
 	resp, err := g.fwd.Do(ctx, &forward.Request{Method: r.Method, Header: r.Header, Exclude: excluded(r.Header), Extra: ids,
 		Body: body, RawQuery: r.URL.RawQuery})
 	if err != nil {

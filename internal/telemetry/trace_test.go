@@ -1,8 +1,10 @@
 package telemetry_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -104,8 +106,21 @@ func TestTrace_SignInAndGatewayCallAreOneTrace(t *testing.T) {
 		return mcp.NewToolResultText("hello"), nil
 	})
 	mcpHandler := server.NewStreamableHTTPServer(m)
+	var metaTraceparent sync.Map // the request bodies' _meta traceparents
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		backendTraceparent.Store(r.Header.Get("traceparent"), true)
+		body, _ := io.ReadAll(r.Body)
+		var msg struct {
+			Params struct {
+				Meta map[string]any `json:"_meta"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &msg) == nil {
+			if tp, ok := msg.Params.Meta["traceparent"].(string); ok {
+				metaTraceparent.Store(tp, true)
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		mcpHandler.ServeHTTP(w, r)
 	}))
 	defer backend.Close()
@@ -158,6 +173,25 @@ func TestTrace_SignInAndGatewayCallAreOneTrace(t *testing.T) {
 	call := mcp.CallToolRequest{}
 	call.Params.Name = "hello"
 	if _, err := mc.CallTool(callCtx, call); err != nil {
+		t.Fatal(err)
+	}
+	// A 2026-07-28 client: the backend gets the trace in _meta too.
+	modern, err := client.NewStreamableHttpClient(stack.Resource.URL(),
+		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + access, "traceparent": tp}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := modern.Start(callCtx); err != nil {
+		t.Fatal(err)
+	}
+	defer modern.Close()
+	if _, err := modern.Initialize(callCtx, mcp.InitializeRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := modern.ProtocolVersion(); v != "2026-07-28" {
+		t.Fatalf("the modern client speaks %s", v)
+	}
+	if _, err := modern.CallTool(callCtx, call); err != nil {
 		t.Fatal(err)
 	}
 	root.End()
@@ -218,5 +252,13 @@ func TestTrace_SignInAndGatewayCallAreOneTrace(t *testing.T) {
 	})
 	if !got {
 		t.Errorf("the backend got no traceparent of trace %s", traceID)
+	}
+	inMeta := false
+	metaTraceparent.Range(func(k, _ any) bool {
+		inMeta = inMeta || strings.Contains(k.(string), traceID)
+		return true
+	})
+	if !inMeta {
+		t.Errorf("no 2026-07-28 request reached the backend with trace %s in _meta", traceID)
 	}
 }
