@@ -13,6 +13,7 @@ import (
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/secrets"
 	"github.com/tmcp-dev/tmcp/internal/store"
+	"github.com/tmcp-dev/tmcp/internal/telemetry"
 )
 
 // authRequest is a validated authorization request (RFC 6749 §4.1.1,
@@ -147,6 +148,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	browser := s.browserID(w, r)
+	s.carryTrace(w, r)
 	remembered := s.rememberedConsent(r, req)
 	if r.URL.Query().Get("prompt") == "none" {
 		// OpenID Connect §3.1.2.1: no page at all. tmcp has no session of
@@ -193,6 +195,16 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, req *authReq
 		return false
 	}
 	return true
+}
+
+// carryTrace keeps the sign-in's trace context in a cookie: the browser
+// brings no traceparent to the consent form or back from TaskManager to
+// the callback, and the cookie makes the whole sign-in one trace.
+func (s *Server) carryTrace(w http.ResponseWriter, r *http.Request) {
+	if tp := telemetry.Traceparent(r.Context()); tp != "" {
+		http.SetCookie(w, &http.Cookie{Name: telemetry.SignInCookie, Value: tp, Path: s.prefix + "/oauth/", HttpOnly: true,
+			Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.StateTTL.Seconds())})
+	}
 }
 
 // toUpstream starts tmcp's own authorization request at TaskManager with

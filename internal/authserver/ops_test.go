@@ -3,11 +3,14 @@ package authserver_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/tmcp-dev/tmcp/internal/authserver"
+	"github.com/tmcp-dev/tmcp/internal/resource"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
 )
 
@@ -30,7 +33,9 @@ func TestOperations_MetricsReadinessAudit(t *testing.T) {
 	s.c.Form(s.c.Meta.RevocationEndpoint, map[string][]string{"token": {refresh}})
 	s.c.Exchange(s.code, s.authz.Verifier) // a replay
 
-	status, body := get(t, s.stack.Auth.URL()+"/metrics")
+	ops := httptest.NewServer(s.stack.Auth.OpsHandler())
+	defer ops.Close()
+	status, body := get(t, ops.URL+"/metrics")
 	if status != 200 {
 		t.Fatalf("/metrics: %d", status)
 	}
@@ -200,5 +205,39 @@ func TestHome_SaysWhatTheServerIs(t *testing.T) {
 	}
 	if resp, err := http.Get(stack.Auth.URL() + "/nothing-here"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown path: %v %v", resp.StatusCode, err)
+	}
+}
+
+// The ops listener: /metrics answers only there, never on the public
+// port; /status there too; health and readiness on both.
+func TestOps_MetricsOnlyOnOpsListener(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true,
+		Mutate:         func(c *authserver.Config) { c.OpsAddr = "127.0.0.1:0" },
+		MutateResource: func(c *resource.Config) { c.OpsAddr = "127.0.0.1:0" }})
+	origin := func(u string) string { p, _ := url.Parse(u); return p.Scheme + "://" + p.Host }
+	for _, srv := range []struct{ name, public, ops string }{
+		{"auth", stack.Auth.URL(), stack.Auth.OpsURL()},
+		{"resource", origin(stack.Resource.URL()), stack.Resource.OpsURL()},
+	} {
+		if srv.ops == "" || srv.ops == srv.public {
+			t.Fatalf("%s: ops listener %q, public %q", srv.name, srv.ops, srv.public)
+		}
+		if status, _ := get(t, srv.public+"/metrics"); status != http.StatusNotFound {
+			t.Errorf("%s: public /metrics answered %d, want 404", srv.name, status)
+		}
+		if status, body := get(t, srv.ops+"/metrics"); status != 200 || !strings.Contains(body, "tmcp_http_requests_total") {
+			t.Errorf("%s: ops /metrics answered %d", srv.name, status)
+		}
+		if status, body := get(t, srv.ops+"/status"); status != 200 || !strings.Contains(body, `"server"`) {
+			t.Errorf("%s: ops /status answered %d: %s", srv.name, status, body)
+		}
+		for _, base := range []string{srv.public, srv.ops} {
+			for _, path := range []string{"/healthz", "/readyz"} {
+				if status, _ := get(t, base+path); status != 200 {
+					t.Errorf("%s: %s%s answered %d", srv.name, base, path, status)
+				}
+			}
+		}
 	}
 }

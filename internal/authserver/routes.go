@@ -60,8 +60,10 @@ func (s *Server) routes() http.Handler {
 	// readiness it proves).
 	mux.HandleFunc("GET "+p+pathJWKS, s.jwks)
 	mux.HandleFunc("GET "+p+"/readyz", s.readyz)
+	// /status stays here too, for doctor and flow test on another
+	// machine: it answers only this machine or introspection credentials.
+	// /metrics is on the ops listener only (OpsHandler).
 	mux.HandleFunc("GET "+p+status.Path, s.serveStatus)
-	mux.Handle("GET "+p+"/metrics", s.metrics.Handler())
 	return httpx.Log(s.log, s.metrics.Metrics, httpx.LimitBody(maxBody, mux))
 }
 

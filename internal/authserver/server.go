@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tmcp-dev/tmcp/internal/cimd"
 	"github.com/tmcp-dev/tmcp/internal/confcheck"
 	"github.com/tmcp-dev/tmcp/internal/httpx"
@@ -51,6 +53,11 @@ type Config struct {
 	// Listener, when set, is used instead of listening on Addr.
 	Listener net.Listener
 	Issuer   string // public URL; derived from the listener when empty
+	// OpsAddr is where /metrics and /status are served, apart from the
+	// public port ("" for no ops listener); OpsListener, when set, is
+	// used instead.
+	OpsAddr     string
+	OpsListener net.Listener
 
 	Store store.Store
 	// Upstream names TaskManager; its RedirectURL is set to this server's
@@ -126,6 +133,7 @@ type Server struct {
 	pages     web.Pages
 	status    statusState
 	ln        net.Listener
+	opsLn     net.Listener
 	handler   http.Handler
 	prefix    string // the issuer's path, under which endpoints are served
 }
@@ -173,12 +181,16 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if s.opsLn, err = httpx.OpsListener(cfg.OpsListener, cfg.OpsAddr); err != nil {
+		s.ln.Close()
+		return nil, fmt.Errorf("--ops-addr: %w", err)
+	}
 	if s.cfg.Issuer == "" {
 		s.cfg.Issuer = httpx.ListenerURL(s.ln, cfg.TLSCert != "")
 	}
 	iss, err := url.Parse(s.cfg.Issuer)
 	if err != nil || !iss.IsAbs() || iss.RawQuery != "" || iss.Fragment != "" {
-		s.ln.Close()
+		s.close()
 		return nil, fmt.Errorf("issuer %q must be an absolute URL without query or fragment (RFC 8414 §2)", s.cfg.Issuer)
 	}
 	s.cfg.Issuer = strings.TrimSuffix(s.cfg.Issuer, "/")
@@ -186,12 +198,12 @@ func New(cfg Config) (*Server, error) {
 	up := cfg.Upstream
 	up.RedirectURL = s.endpoint(pathCallback)
 	if s.upstream, err = upstream.New(up); err != nil {
-		s.ln.Close()
+		s.close()
 		return nil, err
 	}
 	if cfg.CheckUpstreamClient {
 		if err := s.checkUpstreamClient(); err != nil {
-			s.ln.Close()
+			s.close()
 			return nil, err
 		}
 	}
@@ -307,8 +319,25 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// close releases the listeners of a server that will not run.
+func (s *Server) close() {
+	s.ln.Close()
+	if s.opsLn != nil {
+		s.opsLn.Close()
+	}
+}
+
 // URL is the issuer.
 func (s *Server) URL() string { return s.cfg.Issuer }
+
+// OpsURL is the base URL of the ops listener (/metrics, /status), or ""
+// when there is none.
+func (s *Server) OpsURL() string { return httpx.OpsURL(s.opsLn) }
+
+// OpsHandler serves the ops listener's routes (for tests that mount it).
+func (s *Server) OpsHandler() http.Handler {
+	return httpx.Ops{Metrics: s.metrics.Handler(), Status: s.serveStatus, Healthz: s.healthz, Readyz: s.readyz}.Handler()
+}
 
 // Handler serves the auth server's routes (for tests that mount it).
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -317,8 +346,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Run(ctx context.Context) error {
 	go httpx.Every(ctx, time.Minute, s.sweep)
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{})
-	s.log.InfoContext(ctx, "auth server listening", "issuer", s.cfg.Issuer, "upstream", s.upstream.Endpoint("/"))
-	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
+	s.log.InfoContext(ctx, "auth server listening", "issuer", s.cfg.Issuer, "upstream", s.upstream.Endpoint("/"), "ops", s.OpsURL())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return httpx.ServeOps(ctx, s.opsLn, s.OpsHandler(), s.log) })
+	g.Go(func() error { return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey) })
+	return g.Wait()
 }
 
 func (s *Server) sweep(ctx context.Context) {

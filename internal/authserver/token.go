@@ -8,6 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/secrets"
 	"github.com/tmcp-dev/tmcp/internal/store"
@@ -35,7 +38,13 @@ func (s *Server) tokenEndpoint() http.HandlerFunc {
 			s.writeError(w, r, oerr)
 			return
 		}
-		if r.PostForm.Get("grant_type") == oauth.GrantTokenExchange {
+		grant := r.PostForm.Get("grant_type")
+		switch grant {
+		case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange:
+			// Sign-in, refresh and token exchange tell apart in a trace.
+			trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("oauth.grant_type", grant))
+		}
+		if grant == oauth.GrantTokenExchange {
 			s.exchange(w, r)
 			return
 		}

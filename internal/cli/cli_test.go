@@ -105,6 +105,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "state"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
 			env.Setenv("NO_COLOR", "1")
+			for _, name := range testkit.OpsEnv {
+				env.Setenv(name, "127.0.0.1:0")
+			}
 			// $P1…$P6: ports free when the script starts.
 			ports, err := testkit.FreePorts(6)
 			if err != nil {

@@ -56,7 +56,7 @@ TaskManager identity, without changing TaskManager.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/tmcp/config.yaml)")
-	cmdutil.Flags(pf, config.KeyLogLevel, config.KeyStateDir)
+	cmdutil.Flags(pf, config.KeyLogLevel, config.KeyLogFormat, config.KeyStateDir)
 
 	mcpClients := func() []*cobra.Command {
 		return []*cobra.Command{mcplist.NewCmd(f, nil), mcpdelete.NewCmd(f, nil)}

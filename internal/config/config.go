@@ -27,10 +27,18 @@ const (
 	DefaultSandboxPort  = 4321
 )
 
+// Default addresses of the servers' internal (ops) listeners: loopback
+// only, the port Prometheus exporters conventionally take.
+const (
+	DefaultAuthOpsAddr     = "127.0.0.1:9464"
+	DefaultResourceOpsAddr = "127.0.0.1:9465"
+)
+
 // Keys of the settings, as they appear in the config file.
 const (
-	KeyLogLevel = "log_level"
-	KeyStateDir = "state_dir"
+	KeyLogLevel  = "log_level"
+	KeyLogFormat = "log_format"
+	KeyStateDir  = "state_dir"
 
 	KeyTMBaseURL     = "taskmanager.base_url"
 	KeyTMClientID    = "taskmanager.client_id"
@@ -87,6 +95,7 @@ const (
 	KeyAuthAllowUsers    = "auth.allowed_users"
 	KeyAuthAllowDomains  = "auth.allowed_domains"
 	KeyAuthAllowGroups   = "auth.allowed_groups"
+	KeyAuthOpsAddr       = "auth.ops_addr"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -112,6 +121,7 @@ const (
 	KeyResourcePromptSc  = "resource.prompt_scopes"
 	KeyResourceHide      = "resource.hide_unauthorized"
 	KeyResourceResSc     = "resource.resource_scopes"
+	KeyResourceOpsAddr   = "resource.ops_addr"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
@@ -155,6 +165,7 @@ func (s Setting) Env() []string {
 // key also answers to TMCP_<KEY> with dots as underscores.
 var settings = []Setting{
 	{KeyLogLevel, "log-level", []string{"TMCP_LOG_LEVEL"}, "info", "log level: debug, info, warn, error"},
+	{KeyLogFormat, "log-format", []string{"TMCP_LOG_FORMAT"}, "", "log format: json or text (default json when standard error is not a terminal)"},
 	{KeyStateDir, "state-dir", []string{"TMCP_STATE_DIR"}, "", "where tmcp keeps its database and keys (default $XDG_STATE_HOME/tmcp)"},
 
 	{KeyTMBaseURL, "taskmanager-url", []string{"TASKMANAGER_BASE_URL"}, "http://localhost:4321", "TaskManager base URL"},
@@ -208,6 +219,7 @@ var settings = []Setting{
 	{KeyAuthAllowUsers, "allowed-users", nil, []string{}, "only these users may sign in: subjects, verified addresses, or usernames from --username-claim (repeatable or comma-separated; default anyone the provider signs in)"},
 	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users whose verified address is in these email domains may sign in (repeatable or comma-separated)"},
 	{KeyAuthAllowGroups, "allowed-groups", nil, []string{}, "only members of these groups (see --groups-claim) may sign in (repeatable or comma-separated)"},
+	{KeyAuthOpsAddr, "ops-addr", nil, DefaultAuthOpsAddr, "address of the internal listener for /metrics and /status (besides /healthz and /readyz), off the public port; empty turns it off"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthAssertionAud, "assertion-audience", nil, []string{}, "URLs of the MCP servers behind the resource server (its --proxy) it may get identity assertions for; other audiences are refused (repeatable, or separated by commas or spaces; default: resource.proxy when the same configuration sets it, as tmcp dev does; with auth.resource_servers, give each its assertion_audiences)"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
@@ -235,6 +247,7 @@ var settings = []Setting{
 	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable or comma-separated: a comma separates rules, spaces the scopes of one); prompts no rule matches need the default scope"},
 	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (like 'file:///secret/*=admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); others need the default scope"},
 	{KeyResourceHide, "hide-unauthorized", nil, false, "with --proxy or -- COMMAND: leave out of tools/list the tools the user's token lacks the scopes for"},
+	{KeyResourceOpsAddr, "ops-addr", nil, DefaultResourceOpsAddr, "address of the internal listener for /metrics and /status (besides /healthz and /readyz), off the public port; empty turns it off"},
 	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
@@ -261,6 +274,7 @@ var settings = []Setting{
 // choices are the values a setting takes, for shell completion.
 var choices = map[string][]string{
 	KeyLogLevel:          {"debug", "info", "warn", "error"},
+	KeyLogFormat:         {"json", "text"},
 	KeyResourceTransport: {"streamable_http", "sse"},
 	KeyFlowTransport:     {"streamable_http", "sse"},
 	KeyAuthTokenFormat:   {"opaque", "jwt"},

@@ -13,7 +13,8 @@ import (
 var strippedHeaders = forward.Excluding("Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
 	"X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip",
 	"X-Original-Url", "X-Original-Uri", "X-Rewrite-Url", "X-Client-Ip", "True-Client-Ip", "X-Remote-User", "Remote-User",
-	"Accept-Encoding", // answers come back plain, so tools can be left out of them
+	"Accept-Encoding",           // answers come back plain, so tools can be left out of them
+	"Traceparent", "Tracestate", // the gateway's own span is the backend's parent
 	HeaderUser, HeaderEmail, HeaderClientID, HeaderScopes, HeaderIdentity)
 
 // excluded is what of h does not reach the backend: strippedHeaders, and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/internal/forward"
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
+	"github.com/tmcp-dev/tmcp/internal/telemetry"
 )
 
 // httpBackend passes requests on to a Streamable HTTP MCP server, with
@@ -79,14 +80,23 @@ func (g *httpBackend) ServeMCP(w http.ResponseWriter, r *http.Request, req *Requ
 	if req.Body != nil {
 		body = req.Body.Raw // the bytes the resource server judged
 	}
-	ids := make(http.Header, 6)
+	ids := make(http.Header, 8)
 	setIdentity(ids, req.Caller, extra)
+	// The backend call is a span of its own; the backend gets its
+	// traceparent, never the client's (strippedHeaders).
+	ctx, span := telemetry.StartClient(ctx, r.Method, g.url.Host)
+	telemetry.Inject(ctx, ids)
+	if body != nil {
+		body = withTraceparent(req.Body, telemetry.Traceparent(ctx)) // 2026-07-28: in _meta too
+	}
 	resp, err := g.fwd.Do(ctx, &forward.Request{Method: r.Method, Header: r.Header, Exclude: excluded(r.Header), Extra: ids,
 		Body: body, RawQuery: r.URL.RawQuery})
 	if err != nil {
+		telemetry.EndClient(span, 0, err)
 		g.failed(w, r, err)
 		return
 	}
+	telemetry.EndClient(span, resp.StatusCode, nil)
 	defer resp.Body.Close()
 	resp.Request = r
 	if err := g.track(resp, req); err != nil {

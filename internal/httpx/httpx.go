@@ -6,6 +6,7 @@ package httpx
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,11 +70,22 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	}
 	running := &inFlight{}
 	srv.Handler = running.track(srv.Handler)
+	if certFile != "" {
+		logf := func(string, ...any) {}
+		if srv.ErrorLog != nil {
+			logf = srv.ErrorLog.Printf
+		}
+		certs, err := newCertReloader(certFile, keyFile, logf)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = &tls.Config{GetCertificate: certs.getCertificate, MinVersion: tls.VersionTLS12}
+	}
 	errc := make(chan error, 1)
 	go func() {
 		var err error
 		if certFile != "" {
-			err = srv.ServeTLS(ln, certFile, keyFile)
+			err = srv.ServeTLS(ln, "", "")
 		} else {
 			err = srv.Serve(ln)
 		}

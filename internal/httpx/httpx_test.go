@@ -1,12 +1,16 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +128,93 @@ func TestServe_HSTSUnderTLS(t *testing.T) {
 			t.Errorf("TLS %v: Strict-Transport-Security %q", withTLS, got)
 		}
 		stop()
+	}
+}
+
+// A renewed certificate is served from the next handshake on, without a
+// restart; files that do not load keep the previous one in service.
+func TestServe_TLSCertificateReloadsWithoutRestart(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _, err := selfsigned.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	srv := NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), slog.New(slog.DiscardHandler), Options{})
+	go func() { done <- Serve(ctx, srv, ln, certFile, keyFile) }()
+	defer func() { cancel(); <-done }()
+	served := func() []byte {
+		t.Helper()
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Raw
+	}
+	first := served()
+	// Renewal: another certificate and key written over the files.
+	other := t.TempDir()
+	newCert, newKey, _, err := selfsigned.Write(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace := func(src, dst string, at time.Time) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dst, at, at); err != nil { // a renewal within the file system's time resolution
+			t.Fatal(err)
+		}
+	}
+	later := time.Now().Add(time.Hour)
+	replace(newCert, certFile, later)
+	replace(newKey, keyFile, later)
+	renewed := served()
+	if bytes.Equal(first, renewed) {
+		t.Fatal("the renewed certificate is not served")
+	}
+	// A half-written renewal: the old pair stays.
+	if err := os.WriteFile(certFile, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(); !bytes.Equal(got, renewed) {
+		t.Fatal("a certificate file that does not load replaced the one in service")
+	}
+}
+
+// Every line logged while serving a traced request carries its trace id,
+// so logs and traces of one request are found together.
+func TestLog_TraceIDOnEveryLineOfATracedRequest(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(ContextHandler{Handler: slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	h := Log(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.InfoContext(r.Context(), "handler line")
+	}))
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want the handler's line and the request line, got:\n%s", buf.String())
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON line: %s", line)
+		}
+		if rec["trace_id"] != traceID {
+			t.Errorf("line without the trace id: %s", line)
+		}
 	}
 }

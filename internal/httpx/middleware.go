@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tmcp-dev/tmcp/internal/telemetry"
 )
 
 type ctxKey int
@@ -54,15 +58,17 @@ func (w *statusWriter) Flush() {
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Log gives each request an id (echoed in X-Request-Id), recovers panics
-// as 500s, and logs one line per request. It logs the path only: query
-// strings carry codes and states, which never go into logs.
+// Log gives each request an id (echoed in X-Request-Id) and a server
+// span (the child of the caller's traceparent), recovers panics as 500s,
+// and logs one line per request. It logs the path only: query strings
+// carry codes and states, which never go into logs.
 func Log(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		ctx, span := telemetry.StartServer(r)
+		r = r.WithContext(context.WithValue(ctx, requestIDKey, id))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -79,6 +85,7 @@ func Log(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			m.observe(r, status, time.Since(start))
+			telemetry.EndServer(span, r, status)
 			log.LogAttrs(r.Context(), levelFor(status), "request", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Int("status", status),
 				slog.Int("bytes", sw.bytes), slog.Duration("duration", time.Since(start)))
@@ -109,14 +116,18 @@ func LimitBody(n int64, next http.Handler) http.Handler {
 	})
 }
 
-// ContextHandler adds the request id of the record's context to every log
-// line, so all lines of one request can be found together.
+// ContextHandler adds the request id and the trace id of the record's
+// context to every log line, so all lines of one request can be found
+// together, and next to its trace.
 type ContextHandler struct{ slog.Handler }
 
 // Handle implements slog.Handler.
 func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tmcp-dev/tmcp/internal/telemetry"
 )
 
 // Grant and token types sent to token endpoints (RFC 6749 §4.1.3, §6;
@@ -263,7 +265,8 @@ func DescribeNetError(err error) string {
 
 // NewHTTPClient is an HTTP client with timeout and a connection pool of its
 // own: closing the process-wide default pool's idle connections (as
-// httptest servers do when they close) never breaks its requests.
+// httptest servers do when they close) never breaks its requests. Each
+// call is a client span whose trace context (traceparent) goes along.
 func NewHTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	return &http.Client{Timeout: timeout, Transport: telemetry.Transport(http.DefaultTransport.(*http.Transport).Clone())}
 }

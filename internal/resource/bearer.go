@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/tasktools"
@@ -106,6 +109,14 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		ctx = withPrincipal(ctx, p)
 		if body != nil {
 			ctx = context.WithValue(ctx, rpcBodyKey{}, body)
+			// The MCP method names the request in its trace (never
+			// its arguments).
+			for _, m := range body.Messages {
+				if m.Method != "" {
+					trace.SpanFromContext(ctx).SetAttributes(attribute.String("mcp.method.name", m.Method))
+					break
+				}
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tmcp-dev/tmcp/internal/confcheck"
 	"github.com/tmcp-dev/tmcp/internal/gateway"
@@ -38,6 +39,11 @@ const (
 type Config struct {
 	Addr     string
 	Listener net.Listener
+	// OpsAddr is where /metrics and /status are served, apart from the
+	// public port ("" for no ops listener); OpsListener, when set, is
+	// used instead.
+	OpsAddr     string
+	OpsListener net.Listener
 	// Resource is the public URL of the MCP endpoint and the audience
 	// tokens must carry; derived from the listener when empty.
 	Resource      string
@@ -112,6 +118,7 @@ type Server struct {
 	auth      *authClient
 	tm        *upstream.Client
 	ln        net.Listener
+	opsLn     net.Listener
 	publicURL *url.URL
 	hosts     []string
 	handler   http.Handler
@@ -222,11 +229,15 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if s.opsLn, err = httpx.OpsListener(cfg.OpsListener, cfg.OpsAddr); err != nil {
+		s.ln.Close()
+		return nil, fmt.Errorf("--ops-addr: %w", err)
+	}
 	if s.cfg.Resource == "" {
 		s.cfg.Resource = httpx.ListenerURL(s.ln, cfg.TLSCert != "") + "/mcp"
 	}
 	if s.publicURL, err = url.Parse(s.cfg.Resource); err != nil || !oauth.ValidResourceIndicator(s.cfg.Resource) {
-		s.ln.Close()
+		s.close()
 		return nil, fmt.Errorf("resource URL %q must be an absolute URL without fragment", s.cfg.Resource)
 	}
 	s.cfg.AuthServerURL = strings.TrimSuffix(cfg.AuthServerURL, "/")
@@ -243,7 +254,7 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.ProxyTimeout = defaultProxyTimeout
 	}
 	if s.backend, err = newBackend(s.cfg, s.sessions, s.log); err != nil {
-		s.ln.Close()
+		s.close()
 		return nil, err
 	}
 	if s.backend != nil {
@@ -262,8 +273,28 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// close releases the listeners of a server that will not run.
+func (s *Server) close() {
+	s.ln.Close()
+	if s.opsLn != nil {
+		s.opsLn.Close()
+	}
+}
+
 // URL is the MCP endpoint's public URL (the resource identifier).
 func (s *Server) URL() string { return s.cfg.Resource }
+
+// OpsURL is the base URL of the ops listener (/metrics, /status), or ""
+// when there is none.
+func (s *Server) OpsURL() string { return httpx.OpsURL(s.opsLn) }
+
+// OpsHandler serves the ops listener's routes (for tests that mount it).
+func (s *Server) OpsHandler() http.Handler {
+	return httpx.Ops{Metrics: s.metrics.Handler(), Status: s.serveStatus, Healthz: healthz, Readyz: s.readyz}.Handler()
+}
+
+// healthz is the process's liveness: it touches nothing outside.
+func healthz(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }
 
 // Handler serves the resource server's routes.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -277,8 +308,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer s.backend.Close()
 	}
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
-	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
-	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
+	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport, "ops", s.OpsURL())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return httpx.ServeOps(ctx, s.opsLn, s.OpsHandler(), s.log) })
+	g.Go(func() error { return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey) })
+	return g.Wait()
 }
 
 // metadataURL is where this resource's RFC 9728 document lives.
@@ -318,7 +352,7 @@ func (s *Server) routes() http.Handler {
 	prm := server.NewProtectedResourceMetadataHandler(s.Metadata())
 	mux.Handle(server.WellKnownProtectedResourcePath, prm)
 	mux.Handle(server.ProtectedResourceMetadataPath(s.cfg.Resource), prm)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", healthz)
 
 	path := s.publicURL.Path
 	if path == "" {
@@ -350,7 +384,9 @@ func (s *Server) routes() http.Handler {
 			server.WithStreamableHTTPLogger(s.log), server.WithSessionIdleTTL(s.cfg.SessionIdleTTL))
 		mux.Handle(path, s.requireToken(h))
 	}
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	// /metrics is on the ops listener only (OpsHandler); /status stays
+	// here too for doctor and flow test, answered only to this machine
+	// or to introspection credentials.
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET "+status.Path, s.serveStatus)
 	// Host checks come first, then CORS (so preflights and 401s carry

@@ -30,12 +30,23 @@ func Binary(tb testing.TB) string {
 		if err != nil {
 			built.err = fmt.Errorf("build tmcp: %v\n%s", err, out)
 		}
+		// The servers this binary runs in tests take free ops ports:
+		// several at once would each want the default ones.
+		for _, env := range OpsEnv {
+			if _, set := os.LookupEnv(env); !set {
+				os.Setenv(env, "127.0.0.1:0")
+			}
+		}
 	})
 	if built.err != nil {
 		tb.Fatal(built.err)
 	}
 	return built.path
 }
+
+// OpsEnv are the settings of the servers' ops listeners, which tests set
+// to 127.0.0.1:0.
+var OpsEnv = []string{"TMCP_AUTH_OPS_ADDR", "TMCP_RESOURCE_OPS_ADDR"}
 
 // Main runs the package's tests, then stops what they started (the
 // shared PostgreSQL cluster, the built binary) and exits with their

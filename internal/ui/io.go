@@ -20,6 +20,7 @@ type IO struct {
 	ErrOut io.Writer
 
 	outTTY  bool
+	errTTY  bool
 	noColor bool
 }
 
@@ -27,7 +28,7 @@ type IO struct {
 func System() *IO {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		outTTY: isatty.IsTerminal(os.Stdout.Fd()), noColor: noColor}
+		outTTY: isatty.IsTerminal(os.Stdout.Fd()), errTTY: isatty.IsTerminal(os.Stderr.Fd()), noColor: noColor}
 }
 
 // Test returns an IO on buffers, never a terminal.
@@ -38,6 +39,9 @@ func Test() (*IO, *bytes.Buffer, *bytes.Buffer) {
 
 // IsTerminal reports whether stdout is a terminal.
 func (i *IO) IsTerminal() bool { return i.outTTY }
+
+// ErrIsTerminal reports whether stderr (the log) is a terminal.
+func (i *IO) ErrIsTerminal() bool { return i.errTTY }
 
 // Styles returns the styles for stdout: coloured on a terminal, plain when
 // piped or when NO_COLOR is set.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/internal/config"
 	"github.com/tmcp-dev/tmcp/internal/httpx"
+	"github.com/tmcp-dev/tmcp/internal/telemetry"
 	"github.com/tmcp-dev/tmcp/internal/ui"
 )
 
@@ -89,6 +91,9 @@ func FlagAs(fs *pflag.FlagSet, name, key string) {
 	if err := fs.SetAnnotation(name, settingAnnotation, []string{key}); err != nil {
 		panic(err)
 	}
+	if file := config.FileOf(key); file != "" {
+		FlagAs(fs, name+"-file", file)
+	}
 }
 
 // Settings builds this run's viper: defaults, environment, the config file
@@ -104,16 +109,49 @@ func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 			err = v.BindPFlag(keys[0], fl)
 		}
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return v, config.ReadSecretFiles(v)
 }
 
-// Logger returns a text logger on stderr at the configured level.
+// Logger returns a logger on stderr at the configured level and format:
+// JSON lines (for a log collector) unless stderr is a terminal or
+// --log-format says text. Lines of a request carry its request and
+// trace ids.
 func (f *Factory) Logger(v *viper.Viper) (*slog.Logger, error) {
 	level, err := config.LogLevel(v)
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(httpx.ContextHandler{Handler: slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level})}), nil
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch format := v.GetString(config.KeyLogFormat); {
+	case format == "json", format == "" && !f.IO.ErrIsTerminal():
+		h = slog.NewJSONHandler(f.IO.ErrOut, opts)
+	case format == "text", format == "":
+		h = slog.NewTextHandler(f.IO.ErrOut, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: use json or text", format)
+	}
+	return slog.New(httpx.ContextHandler{Handler: h}), nil
+}
+
+// Tracing installs the OpenTelemetry exporter the OTEL_* environment
+// variables configure (none when they set none) and returns what flushes
+// it at exit.
+func Tracing(ctx context.Context, version string, log *slog.Logger) (func(), error) {
+	shutdown, err := telemetry.Setup(ctx, version, log)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn("flushing traces failed", "err", err)
+		}
+	}, nil
 }
 
 // NoArgs refuses positional arguments as a usage error.

@@ -71,6 +71,8 @@ stops all three. Then run: tmcp flow test`,
 	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
 	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
 	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
+	cmdutil.FlagAs(fs, "auth-ops-addr", config.KeyAuthOpsAddr)
+	cmdutil.FlagAs(fs, "resource-ops-addr", config.KeyResourceOpsAddr)
 	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
 		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide, config.KeyResourceStdioEnv)
 	return cmd
@@ -120,6 +122,11 @@ func (o *Options) fill(v *viper.Viper) error {
 }
 
 func run(ctx context.Context, o *Options) error {
+	flush, err := cmdutil.Tracing(ctx, version.Version, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
 		return serve.PortInUse(serve.SandboxProblems(err), "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
@@ -142,7 +149,8 @@ func run(ctx context.Context, o *Options) error {
 		return err
 	}
 	defer remove()
-	printPanel(o.IO, sb.URL(), auth.URL(), res.URL(), backend, o.Sandbox.DemoEmail, o.Sandbox.DemoPassword)
+	printPanel(o.IO, panel{sandbox: sb.URL(), auth: auth.URL(), mcp: res.URL(), backend: backend, authOps: auth.OpsURL(), mcpOps: res.OpsURL(),
+		email: o.Sandbox.DemoEmail, password: o.Sandbox.DemoPassword})
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sb.Run(ctx) })
 	g.Go(func() error { return auth.Run(ctx) })
@@ -150,24 +158,40 @@ func run(ctx context.Context, o *Options) error {
 	return g.Wait()
 }
 
-func printPanel(io *ui.IO, sandboxURL, authURL, mcpURL, backend, email, password string) {
+// panel is what tmcp dev's banner shows.
+type panel struct {
+	sandbox, auth, mcp, backend string
+	// authOps and mcpOps are the ops listeners (metrics, status), "" when
+	// off.
+	authOps, mcpOps string
+	email, password string
+}
+
+func printPanel(io *ui.IO, p panel) {
 	st := io.Styles()
 	row := func(k, v string) string { return st.Key.Render(fmt.Sprintf("%-18s", k)) + v }
 	lines := []string{
 		st.Title.Render("tmcp dev") + st.Muted.Render("  — everything on localhost, Ctrl-C stops it"),
 		"",
-		row("MCP server", mcpURL),
+		row("MCP server", p.mcp),
 	}
-	if backend != "" {
-		lines = append(lines, row("Protects", backend))
+	if p.backend != "" {
+		lines = append(lines, row("Protects", p.backend))
 	}
 	lines = append(lines,
-		row("Auth server", authURL),
-		row("TaskManager", sandboxURL+"  (sandbox)"),
-		row("Demo login", email+" / "+password),
+		row("Auth server", p.auth),
+		row("TaskManager", p.sandbox+"  (sandbox)"),
+		row("Demo login", p.email+" / "+p.password),
+	)
+	for _, ops := range []struct{ name, url string }{{"Auth metrics", p.authOps}, {"MCP metrics", p.mcpOps}} {
+		if ops.url != "" {
+			lines = append(lines, row(ops.name, ops.url+"/metrics  (status: /status)"))
+		}
+	}
+	lines = append(lines,
 		"",
 		row("Next", "tmcp flow test"),
-		row("Or connect", "any MCP client to "+mcpURL),
+		row("Or connect", "any MCP client to "+p.mcp),
 	)
 	fmt.Fprintln(io.Out, st.Box.Render(strings.Join(lines, "\n")))
 }

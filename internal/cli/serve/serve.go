@@ -60,6 +60,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	}
 	cfg := authserver.Config{
 		Addr:         addr,
+		OpsAddr:      v.GetString(config.KeyAuthOpsAddr),
 		Issuer:       v.GetString(config.KeyAuthIssuer),
 		JWTIssuer:    v.GetString(config.KeyJWTIssuer),
 		ClientLookup: v.GetBool(config.KeyAuthClientLookup),
@@ -129,7 +130,7 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		}
 	}
 	if cfg.Upstream.ClientID != "" && cfg.Upstream.ClientSecret == "" {
-		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-secret (or TASKMANAGER_CLIENT_SECRET) for client %q", cfg.Upstream.ClientID)
+		return nil, fmt.Errorf("tmcp's client at TaskManager is not configured: set --client-secret (or TASKMANAGER_CLIENT_SECRET), or --client-secret-file (TASKMANAGER_CLIENT_SECRET_FILE) naming a file that holds it, for client %q", cfg.Upstream.ClientID)
 	}
 	for _, d := range []struct {
 		key string
@@ -264,6 +265,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	}
 	cfg := resource.Config{
 		Addr:          addr,
+		OpsAddr:       v.GetString(config.KeyResourceOpsAddr),
 		Resource:      DefaultResource(v),
 		AuthServerURL: v.GetString(config.KeyResourceAuthURL),
 		ClientID:      v.GetString(config.KeyAuthResClientID),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/internal/cli/cmdutil"
 	"github.com/tmcp-dev/tmcp/internal/cli/serve"
+	"github.com/tmcp-dev/tmcp/internal/cli/version"
 	"github.com/tmcp-dev/tmcp/internal/config"
 	"github.com/tmcp-dev/tmcp/internal/upstream"
 )
@@ -51,7 +52,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.Flags(fs,
-		config.KeyAuthHost, config.KeyAuthPort, config.KeyAuthIssuer, config.KeyTMBaseURL,
+		config.KeyAuthHost, config.KeyAuthPort, config.KeyAuthOpsAddr, config.KeyAuthIssuer, config.KeyTMBaseURL,
 		config.KeyTMClientID, config.KeyTMSecret, config.KeyTMScope, config.KeyTMAuthMethod,
 		config.KeyTMIssuer, config.KeyJWTIssuer, config.KeyAuthClientLookup, config.KeyAuthResource,
 		config.KeyAuthStore, config.KeyAuthStoreTimeout, config.KeyAuthAccessTTL, config.KeyAuthRefreshTTL, config.KeyAuthTokenFormat,
@@ -66,6 +67,11 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 }
 
 func run(ctx context.Context, o *Options) error {
+	flush, err := cmdutil.Tracing(ctx, version.Version, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	srv, closeStore, err := serve.StartAuth(ctx, o.Settings, o.Logger)
 	if err != nil {
 		return serve.PortInUse(err, "--port", config.KeyAuthPort, o.Settings.Port)

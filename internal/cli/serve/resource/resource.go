@@ -54,7 +54,7 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.Flags(fs,
-		config.KeyResourceHost, config.KeyResourcePort, config.KeyResourcePublicURL, config.KeyResourceAuthURL,
+		config.KeyResourceHost, config.KeyResourcePort, config.KeyResourceOpsAddr, config.KeyResourcePublicURL, config.KeyResourceAuthURL,
 		config.KeyTMBaseURL, config.KeyResourceTransport, config.KeyAuthResClientID, config.KeyAuthResSecret,
 		config.KeyResourceCacheTTL, config.KeyResourceOrigins, config.KeyResourceHosts, config.KeyResourceTLSCert,
 		config.KeyResourceTLSKey, config.KeyResourceIdleTTL, config.KeyResourceMaxSess, config.KeyResourceMaxUser,
@@ -65,6 +65,11 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 }
 
 func run(ctx context.Context, o *Options) error {
+	flush, err := cmdutil.Tracing(ctx, version.Version, o.Config.Logger)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	srv, err := mcpserver.New(o.Config)
 	if err != nil {
 		return serve.PortInUse(serve.ResourceProblems(err), "--port", config.KeyResourcePort, o.Port)
