@@ -137,6 +137,8 @@ func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse,
 		g, err = s.store.GetGrant(r.Context(), old.GrantID)
 	}
 	switch {
+	case errors.Is(err, store.ErrNotFound) && old == nil:
+		return nil, s.replayedRefresh(r.Context(), client, value)
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the refresh token is unknown")
 	case err != nil:
@@ -303,7 +305,7 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 		Scope: oauth.JoinScope(scope), IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}}
 	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTTL / time.Second), Scope: oauth.JoinScope(scope)}
 	if slices.Contains(client.GrantTypes, "refresh_token") {
-		refresh := secrets.NewToken(secrets.PrefixRefreshToken)
+		refresh := s.newRefreshToken(g.ID)
 		// A refresh token keeps the grant's full scope (RFC 6749 §6).
 		tokens = append(tokens, &store.Token{Hash: secrets.Hash(refresh), Kind: store.KindRefresh, GrantID: g.ID,
 			Issuance: issuance, Scope: g.Scope, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)})
