@@ -205,8 +205,14 @@ func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error
 		s.audit(ctx, "token family revoked", "reason", "TaskManager refused to refresh", "client_id", g.ClientID, "sub", g.Subject, "error", oauth.CodeInvalidGrant)
 		return oauth.InvalidGrant("TaskManager no longer authorizes this grant; sign in again")
 	case errors.As(err, &ue) && ue.Code == oauth.CodeInvalidClient:
+		// A refusal of tmcp itself, not of the user's grant: the grant
+		// stays, and the answer names TaskManager's refusal, so nobody
+		// looks for a network fault.
 		s.log.ErrorContext(ctx, "TaskManager refused tmcp's own client credentials while refreshing; fix TASKMANAGER_CLIENT_ID/SECRET", "client_id", g.ClientID)
-		return oauth.NewError(oauth.CodeTemporarilyUnavailable, "the authorization server's client at TaskManager is misconfigured; the operator must fix it")
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, s.upstreamName()+" refused the authorization server's own client (invalid_client) "+
+			"while renewing the user's "+s.upstreamName()+" token; the operator must fix tmcp's client id and secret there")
+		e.RetryAfter = retryAfter
+		return e
 	default:
 		return s.unavailable(ctx, "TaskManager", err)
 	}
