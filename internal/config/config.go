@@ -64,6 +64,7 @@ const (
 	KeyAuthAccessTTL     = "auth.access_token_ttl"
 	KeyAuthRefreshTTL    = "auth.refresh_token_ttl"
 	KeyAuthRefreshGrace  = "auth.refresh_grace"
+	KeyAuthClientIdleTTL = "auth.client_idle_ttl"
 	KeyAuthTLSCert       = "auth.tls_cert"
 	KeyAuthTLSKey        = "auth.tls_key"
 	KeyAuthResources     = "auth.resource_servers"
@@ -189,6 +190,7 @@ var settings = []Setting{
 	{KeyAuthAccessTTL, "access-ttl", nil, "1h", "lifetime of MCP access tokens"},
 	{KeyAuthRefreshTTL, "refresh-ttl", nil, "720h", "lifetime of MCP refresh tokens"},
 	{KeyAuthRefreshGrace, "", nil, "10s", "how long a retry of a rotated refresh token gets the same tokens again (a client that lost the answer)"},
+	{KeyAuthClientIdleTTL, "client-idle-ttl", nil, "2160h", "registered MCP clients that hold no grant and have signed nobody in for this long are deleted (0: kept until deleted)"},
 	{KeyAuthTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyAuthTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeyAuthResource, "resource", nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},

@@ -139,6 +139,9 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 			return nil, err
 		}
 	}
+	if cfg.ClientIdleTTL, err = duration(v, config.KeyAuthClientIdleTTL, "2160h; 0 keeps clients"); err != nil {
+		return nil, err
+	}
 	if cfg.RefreshTTL < cfg.AccessTTL {
 		return nil, fmt.Errorf("%s (%s) is shorter than %s (%s): a refresh token must outlive the access tokens it renews",
 			name(config.KeyAuthRefreshTTL), cfg.RefreshTTL, name(config.KeyAuthAccessTTL), cfg.AccessTTL)
@@ -570,6 +573,16 @@ func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
 	return d, nil
 }
 
+// duration reads a duration setting that may be 0; like says what one
+// looks like.
+func duration(v *viper.Viper, key, like string) (time.Duration, error) {
+	d, err := time.ParseDuration(v.GetString(key))
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration (like %s)", name(key), v.GetString(key), like)
+	}
+	return d, nil
+}
+
 // PortInUse turns "address already in use" into a line naming the flag
 // (and environment variable) that sets the port; other errors pass.
 func PortInUse(err error, flag, key string, port int) error {
@@ -604,7 +617,7 @@ var resourceFields = map[string]string{
 var authFields = map[string]string{
 	"Resources": config.KeyAuthResources, "TokenFormat": config.KeyAuthTokenFormat, "ScopesSupported": config.KeyAuthScopes,
 	"DefaultScope": config.KeyTMScope, "AccessTTL": config.KeyAuthAccessTTL, "RefreshTTL": config.KeyAuthRefreshTTL,
-	"RefreshGrace": config.KeyAuthRefreshGrace,
+	"RefreshGrace": config.KeyAuthRefreshGrace, "ClientIdleTTL": config.KeyAuthClientIdleTTL,
 }
 
 // sandboxFields are the settings sandbox.Config's fields come from.
