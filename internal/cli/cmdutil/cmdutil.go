@@ -107,13 +107,15 @@ func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 	return v, err
 }
 
-// Logger returns a text logger on stderr at the configured level.
+// Logger returns a text logger on stderr at the configured level, with
+// repeated warnings and errors summed up (httpx.Summarize).
 func (f *Factory) Logger(v *viper.Viper) (*slog.Logger, error) {
 	level, err := config.LogLevel(v)
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(httpx.ContextHandler{Handler: slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level})}), nil
+	text := httpx.ContextHandler{Handler: slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level})}
+	return slog.New(httpx.Summarize(text, httpx.SummaryInterval)), nil
 }
 
 // NoArgs refuses positional arguments as a usage error.
