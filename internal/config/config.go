@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/viper"
@@ -273,6 +274,35 @@ var choices = map[string][]string{
 
 // Choices are the values setting key takes, when it is one of a few.
 func Choices(key string) []string { return choices[key] }
+
+// Name is how a one-line error names the setting: its flag (when it has
+// one), environment variable and config key.
+func (s Setting) Name() string {
+	if s.Flag == "" {
+		return fmt.Sprintf("%s (%s in the config file)", s.Env()[0], s.Key)
+	}
+	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], s.Key)
+}
+
+// CheckBools refuses a true/false setting whose value (from the
+// environment or the config file) is neither, which would otherwise read
+// as false without a word.
+func CheckBools(v *viper.Viper) error {
+	for _, s := range settings {
+		if _, ok := s.Default.(bool); !ok {
+			continue
+		}
+		if raw := v.Get(s.Key); raw != nil {
+			if _, err := strconv.ParseBool(strings.TrimSpace(fmt.Sprint(raw))); err != nil {
+				return fmt.Errorf("%s: %q is not true or false", s.Name(), fmt.Sprint(raw))
+			}
+		}
+	}
+	return nil
+}
+
+// Settings is every setting, in the table's order.
+func Settings() []Setting { return append([]Setting(nil), settings...) }
 
 // Lookup returns the setting of key; an unknown key is a programming
 // error.

@@ -104,6 +104,9 @@ func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 			err = v.BindPFlag(keys[0], fl)
 		}
 	})
+	if err == nil {
+		err = config.CheckBools(v)
+	}
 	return v, err
 }
 
