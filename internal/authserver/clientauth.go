@@ -51,7 +51,9 @@ func (s *Server) checkClientCredentials(r *http.Request) (*store.Client, *oauth.
 	} else if errors.Is(err, cimd.ErrInvalid) {
 		return nil, oauth.InvalidClient("the client's metadata document was refused")
 	} else if errors.Is(err, errClientLookup) {
-		return nil, oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager could not be asked about this client")
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, "TaskManager could not be asked about this client; try again shortly")
+		e.RetryAfter = retryAfter
+		return nil, e
 	} else if err != nil {
 		return nil, s.unavailable(r.Context(), "storage", err)
 	}

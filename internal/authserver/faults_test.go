@@ -93,15 +93,19 @@ func TestFaults_TaskManagerBlipsKeepTheGrant(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		fmt.Fprint(w, `{"error":"invalid_client"}`)
 	})
-	if status, _, body := refresh(); status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" {
-		t.Errorf("TaskManager refusing tmcp's own client: %d %v, want 503", status, body)
+	// A refusal of tmcp's own client is named as such, not as a fault of
+	// the network, and says when to try again like every 503.
+	status, h, body := refresh()
+	if d, _ := body["error_description"].(string); status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" ||
+		h.Get("Retry-After") == "" || !strings.Contains(d, "invalid_client") || strings.Contains(d, "unreachable") {
+		t.Errorf("TaskManager refusing tmcp's own client: %d %v (Retry-After %q), want 503 naming invalid_client", status, body, h.Get("Retry-After"))
 	}
 	if g := grantOf(t, s, at); !g.RevokedAt.IsZero() {
 		t.Fatal("TaskManager refusing tmcp's own client revoked the user's grant")
 	}
 	// TaskManager is back: the same refresh token works.
 	proxy.Handle("/api/oauth/token", nil)
-	status, _, body := refresh()
+	status, _, body = refresh()
 	if status != http.StatusOK {
 		t.Fatalf("refresh after the blips: %d %v", status, body)
 	}

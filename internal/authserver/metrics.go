@@ -45,27 +45,6 @@ func (s *Server) timeUpstream(op string, start time.Time) {
 	s.metrics.upstream.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }
 
-// readyz answers 200 when storage and TaskManager answer now, each within
-// readyTimeout.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-	defer cancel()
-	r = r.WithContext(ctx)
-	if err := s.store.Ping(r.Context()); err != nil {
-		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	if err := s.upstream.Reachable(r.Context()); err != nil {
-		http.Error(w, "TaskManager unreachable", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ready\n"))
-}
-
-// readyTimeout bounds each dependency check of /readyz.
-const readyTimeout = 2 * time.Second
-
 // audit logs a security event on its own logger (see Config.Audit), so
 // it can be kept apart from request logs.
 func (s *Server) audit(ctx context.Context, event string, attrs ...any) {

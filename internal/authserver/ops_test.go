@@ -66,17 +66,6 @@ func TestOperations_MetricsReadinessAudit(t *testing.T) {
 	}
 }
 
-func TestOperations_NotReadyWhenTaskManagerIsDown(t *testing.T) {
-	t.Parallel()
-	stack := testkit.StartStack(t, testkit.AuthOptions{UpstreamURL: "http://127.0.0.1:1"})
-	if status, _ := get(t, stack.Auth.URL()+"/readyz"); status != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz with TaskManager down: %d", status)
-	}
-	if status, _ := get(t, stack.Auth.URL()+"/healthz"); status != 200 {
-		t.Fatalf("/healthz (the process) with TaskManager down: %d", status)
-	}
-}
-
 // /status tells doctor what the server runs with: to a request from this
 // machine, or one with a resource server's introspection credentials;
 // never a secret.

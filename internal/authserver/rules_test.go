@@ -2,7 +2,9 @@ package authserver_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tmcp-dev/tmcp/internal/authserver"
+	"github.com/tmcp-dev/tmcp/internal/secrets"
+	"github.com/tmcp-dev/tmcp/internal/store"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
 )
 
@@ -359,6 +363,47 @@ func TestToken_RefreshRules(t *testing.T) {
 		}
 		status, body = refresh(s, tok["refresh_token"].(string), nil)
 		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	// The sweep deletes a rotated token's row once its grace and window
+	// have passed; its replay still names its family and revokes it.
+	t.Run("ReuseAfterTheSweepRevokesFamily", func(t *testing.T) {
+		t.Parallel()
+		clock := testkit.NewClock()
+		s := signIn(t, testkit.AuthOptions{Now: clock.Now})
+		_, rt := s.tokens(t)
+		status, tok := refresh(s, rt, nil)
+		if status != http.StatusOK {
+			t.Fatalf("refresh: %d %v", status, tok)
+		}
+		clock.Advance(2 * time.Minute)
+		s.stack.Auth.Sweep(context.Background())
+		if _, err := s.stack.Store.GetToken(context.Background(), secrets.Hash(rt)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the rotated token's row outlived its window: %v", err)
+		}
+		status, body := refresh(s, rt, nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+		if s.active(t, tok["access_token"].(string)) {
+			t.Fatal("the rotated family's access token survived a replay of its swept token")
+		}
+		status, body = refresh(s, tok["refresh_token"].(string), nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+	})
+	// A refresh token whose family name was forged is unknown, and
+	// revokes nothing.
+	t.Run("ForgedFamilyRevokesNothing", func(t *testing.T) {
+		t.Parallel()
+		s := signIn(t, testkit.AuthOptions{})
+		_, rt := s.tokens(t)
+		parts := strings.Split(rt, ".")
+		if len(parts) != 3 {
+			t.Fatalf("refresh token %q does not name its family", parts[0][:8])
+		}
+		forged := "tmcp_rt_" + strings.Repeat("A", 43) + "." + parts[1] + "." + strings.Repeat("B", 22)
+		status, body := refresh(s, forged, nil)
+		wantOAuthError(t, status, body, http.StatusBadRequest, "invalid_grant")
+		if status, tok := refresh(s, rt, nil); status != http.StatusOK {
+			t.Fatalf("the family did not survive a forged token: %d %v", status, tok)
+		}
 	})
 	t.Run("RetryWithinGraceRepeatsTheAnswer", func(t *testing.T) {
 		t.Parallel()

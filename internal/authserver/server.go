@@ -103,6 +103,9 @@ type Config struct {
 	RefreshGrace time.Duration
 	CodeTTL      time.Duration
 	StateTTL     time.Duration
+	// ClientIdleTTL is how long a registered client that holds no grant
+	// and signs nobody in is kept; zero keeps clients until deleted.
+	ClientIdleTTL time.Duration
 
 	TLSCert, TLSKey string
 	// Version is shown at /status.
@@ -128,10 +131,12 @@ type Server struct {
 	metrics   *metrics
 	sealer    *secrets.Sealer
 	cookieKey []byte
+	familyKey []byte // MACs the family a refresh token names
 	log       *slog.Logger
 	now       func() time.Time
 	pages     web.Pages
 	status    statusState
+	ready     readiness
 	ln        net.Listener
 	opsLn     net.Listener
 	handler   http.Handler
@@ -169,6 +174,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, store: cfg.Store, sealer: sealer,
 		cookieKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp cookie key")),
+		familyKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp refresh family key")),
 		log:       cfg.Logger, now: cfg.Now, pages: web.ParsePages(templates, "templates/*.html"),
 		lookup:  ttlcache.New[*store.Client](maxLookups),
 		limits:  newLimiters(cfg.Limits),
@@ -286,6 +292,9 @@ func (c Config) Validate() error {
 	if c.RefreshGrace < 0 {
 		ps.Add("RefreshGrace", "the refresh grace must not be negative")
 	}
+	if c.ClientIdleTTL < 0 {
+		ps.Add("ClientIdleTTL", "the client idle time must not be negative")
+	}
 	if err := c.Admission.Check(); err != nil {
 		ps.Add("Admission", "%v", err)
 	}
@@ -353,8 +362,20 @@ func (s *Server) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// usedRefreshWindow keeps a rotated refresh token's row a little past its
+// grace, for rotations of it still in flight on other instances. A replay
+// after that is still reuse: the token names its family (refreshFamily).
+const usedRefreshWindow = time.Minute
+
+func (s *Server) retention() store.Retention {
+	return store.Retention{UsedRefresh: max(s.cfg.RefreshGrace, 0) + usedRefreshWindow, ClientIdle: s.cfg.ClientIdleTTL}
+}
+
+// Sweep runs one sweep now (Run sweeps once a minute).
+func (s *Server) Sweep(ctx context.Context) { s.sweep(ctx) }
+
 func (s *Server) sweep(ctx context.Context) {
-	if n, err := s.store.Sweep(ctx, s.now()); err != nil {
+	if n, err := s.store.Sweep(ctx, s.now(), s.retention()); err != nil {
 		s.log.WarnContext(ctx, "sweep failed", "err", err)
 	} else if n > 0 {
 		s.log.DebugContext(ctx, "swept expired rows", "rows", n)

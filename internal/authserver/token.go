@@ -146,6 +146,8 @@ func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse,
 		g, err = s.store.GetGrant(r.Context(), old.GrantID)
 	}
 	switch {
+	case errors.Is(err, store.ErrNotFound) && old == nil:
+		return nil, s.replayedRefresh(r.Context(), client, value)
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.InvalidGrant("the refresh token is unknown")
 	case err != nil:
@@ -212,8 +214,14 @@ func (s *Server) freshUpstream(ctx context.Context, g *store.Grant) *oauth.Error
 		s.audit(ctx, "token family revoked", "reason", "TaskManager refused to refresh", "client_id", g.ClientID, "sub", g.Subject, "error", oauth.CodeInvalidGrant)
 		return oauth.InvalidGrant("TaskManager no longer authorizes this grant; sign in again")
 	case errors.As(err, &ue) && ue.Code == oauth.CodeInvalidClient:
+		// A refusal of tmcp itself, not of the user's grant: the grant
+		// stays, and the answer names TaskManager's refusal, so nobody
+		// looks for a network fault.
 		s.log.ErrorContext(ctx, "TaskManager refused tmcp's own client credentials while refreshing; fix TASKMANAGER_CLIENT_ID/SECRET", "client_id", g.ClientID)
-		return oauth.NewError(oauth.CodeTemporarilyUnavailable, "the authorization server's client at TaskManager is misconfigured; the operator must fix it")
+		e := oauth.NewError(oauth.CodeTemporarilyUnavailable, s.upstreamName()+" refused the authorization server's own client (invalid_client) "+
+			"while renewing the user's "+s.upstreamName()+" token; the operator must fix tmcp's client id and secret there")
+		e.RetryAfter = retryAfter
+		return e
 	default:
 		return s.unavailable(ctx, "TaskManager", err)
 	}
@@ -312,7 +320,7 @@ func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant
 		Scope: oauth.JoinScope(scope), IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}}
 	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTTL / time.Second), Scope: oauth.JoinScope(scope)}
 	if slices.Contains(client.GrantTypes, "refresh_token") {
-		refresh := secrets.NewToken(secrets.PrefixRefreshToken)
+		refresh := s.newRefreshToken(g.ID)
 		// A refresh token keeps the grant's full scope (RFC 6749 §6).
 		tokens = append(tokens, &store.Token{Hash: secrets.Hash(refresh), Kind: store.KindRefresh, GrantID: g.ID,
 			Issuance: issuance, Scope: g.Scope, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)})

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/internal/cli"
 	"github.com/tmcp-dev/tmcp/internal/cli/cmdutil"
+	"github.com/tmcp-dev/tmcp/internal/sqlitefile"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
 	"github.com/tmcp-dev/tmcp/internal/ui"
 )
@@ -124,6 +126,12 @@ func TestScripts(t *testing.T) {
 			"httpget":      httpGet,
 			"sandboxlogin": sandboxLogin,
 			"gencert":      genCert,
+			"sqlitelock":   sqliteLock,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(strings.Join(args, ""))
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	})
 }
@@ -151,6 +159,49 @@ func waitFor(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s did not answer within 15s", args[0])
 	}
 }
+
+// sqlitelock FILE: hold the SQLite database FILE's write lock, as another
+// process would, until the script ends; ! sqlitelock FILE lets it go.
+func sqliteLock(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: [!] sqlitelock FILE")
+	}
+	path := ts.MkAbs(args[0])
+	locksMu.Lock()
+	defer locksMu.Unlock()
+	if neg {
+		if c, ok := locks[path]; ok {
+			c.Close()
+			delete(locks, path)
+		}
+		return
+	}
+	db, err := sqlitefile.Open(path)
+	ts.Check(err)
+	conn, err := db.Conn(context.Background())
+	ts.Check(err)
+	_, err = conn.ExecContext(context.Background(), "BEGIN IMMEDIATE")
+	ts.Check(err)
+	release := func() { conn.ExecContext(context.Background(), "ROLLBACK"); conn.Close(); db.Close() }
+	locks[path] = closer(release)
+	ts.Defer(func() {
+		locksMu.Lock()
+		defer locksMu.Unlock()
+		if c, ok := locks[path]; ok {
+			c.Close()
+			delete(locks, path)
+		}
+	})
+}
+
+type closer func()
+
+func (c closer) Close() { c() }
+
+var (
+	locksMu sync.Mutex
+	locks   = map[string]closer{}
+)
 
 // expand FILE: replace $VAR and ${VAR} in FILE with the script's
 // environment (for ports in config files).

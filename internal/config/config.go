@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/viper"
@@ -72,6 +73,7 @@ const (
 	KeyAuthAccessTTL     = "auth.access_token_ttl"
 	KeyAuthRefreshTTL    = "auth.refresh_token_ttl"
 	KeyAuthRefreshGrace  = "auth.refresh_grace"
+	KeyAuthClientIdleTTL = "auth.client_idle_ttl"
 	KeyAuthTLSCert       = "auth.tls_cert"
 	KeyAuthTLSKey        = "auth.tls_key"
 	KeyAuthResources     = "auth.resource_servers"
@@ -200,6 +202,7 @@ var settings = []Setting{
 	{KeyAuthAccessTTL, "access-ttl", nil, "1h", "lifetime of MCP access tokens"},
 	{KeyAuthRefreshTTL, "refresh-ttl", nil, "720h", "lifetime of MCP refresh tokens"},
 	{KeyAuthRefreshGrace, "", nil, "10s", "how long a retry of a rotated refresh token gets the same tokens again (a client that lost the answer)"},
+	{KeyAuthClientIdleTTL, "client-idle-ttl", nil, "2160h", "registered MCP clients that hold no grant and have signed nobody in for this long are deleted (0: kept until deleted)"},
 	{KeyAuthTLSCert, "tls-cert", nil, "", "TLS certificate file"},
 	{KeyAuthTLSKey, "tls-key", nil, "", "TLS key file"},
 	{KeyAuthResource, "resource", nil, "", "default resource (MCP server URL) tokens are bound to (default http://<resource host>:<resource port>/mcp)"},
@@ -285,6 +288,35 @@ var choices = map[string][]string{
 
 // Choices are the values setting key takes, when it is one of a few.
 func Choices(key string) []string { return choices[key] }
+
+// Name is how a one-line error names the setting: its flag (when it has
+// one), environment variable and config key.
+func (s Setting) Name() string {
+	if s.Flag == "" {
+		return fmt.Sprintf("%s (%s in the config file)", s.Env()[0], s.Key)
+	}
+	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], s.Key)
+}
+
+// CheckBools refuses a true/false setting whose value (from the
+// environment or the config file) is neither, which would otherwise read
+// as false without a word.
+func CheckBools(v *viper.Viper) error {
+	for _, s := range settings {
+		if _, ok := s.Default.(bool); !ok {
+			continue
+		}
+		if raw := v.Get(s.Key); raw != nil {
+			if _, err := strconv.ParseBool(strings.TrimSpace(fmt.Sprint(raw))); err != nil {
+				return fmt.Errorf("%s: %q is not true or false", s.Name(), fmt.Sprint(raw))
+			}
+		}
+	}
+	return nil
+}
+
+// Settings is every setting, in the table's order.
+func Settings() []Setting { return append([]Setting(nil), settings...) }
 
 // Lookup returns the setting of key; an unknown key is a programming
 // error.

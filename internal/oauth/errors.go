@@ -45,6 +45,10 @@ func (e *Error) Error() string {
 	return e.Code + ": " + e.Description
 }
 
+// DefaultRetryAfter is the Retry-After, in seconds, of a 503 that names
+// none of its own.
+const DefaultRetryAfter = "5"
+
 // NewError builds an Error with the status RFC 6749 §5.2 gives its code.
 func NewError(code, description string) *Error {
 	status := http.StatusBadRequest
@@ -77,6 +81,10 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, e *Error) {
 	}
 	if e.RetryAfter != "" {
 		w.Header().Set("Retry-After", e.RetryAfter)
+	} else if status == http.StatusServiceUnavailable {
+		// RFC 9110 §10.2.3: a 503 says when to try again, so a client
+		// waits rather than give up or hammer.
+		w.Header().Set("Retry-After", DefaultRetryAfter)
 	}
 	if status == http.StatusUnauthorized && e.Code == CodeInvalidClient && r != nil {
 		if _, _, ok := r.BasicAuth(); ok {

@@ -244,3 +244,23 @@ func TestGrants_ForAndTypes(t *testing.T) {
 		t.Fatalf("Types() = %v", got)
 	}
 }
+
+// RFC 9110 §10.2.3: every 503 says when to try again, whether or not the
+// error names its own Retry-After; other statuses get none unasked.
+func TestWriteJSON_Every503SaysWhenToRetry(t *testing.T) {
+	cases := []struct {
+		e    *Error
+		want string
+	}{
+		{NewError(CodeTemporarilyUnavailable, "down"), DefaultRetryAfter},
+		{&Error{Code: CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable, RetryAfter: "30"}, "30"},
+		{InvalidGrant("no"), ""},
+	}
+	for _, tc := range cases {
+		rec := httptest.NewRecorder()
+		WriteJSON(rec, nil, tc.e)
+		if got := rec.Header().Get("Retry-After"); got != tc.want {
+			t.Errorf("%s %d: Retry-After %q, want %q", tc.e.Code, rec.Code, got, tc.want)
+		}
+	}
+}

@@ -47,6 +47,18 @@ var errAuthServer = errors.New("the authorization server is unreachable")
 // /status (to a user it is errAuthServer like any other failure).
 var errCredentialsRefused = errors.New("it refused this resource server's introspection credentials")
 
+// authFailing is the auth server answering that it cannot serve the
+// request now (503 temporarily_unavailable, server_error) and saying why:
+// a fault like errAuthServer, which it wraps, but one that keeps the
+// reason, such as TaskManager refusing tmcp's own client.
+type authFailing struct{ Code, Description string }
+
+func (e *authFailing) Error() string {
+	return "the authorization server answered " + e.Code + ": " + e.Description
+}
+
+func (e *authFailing) Unwrap() error { return errAuthServer }
+
 // metadata discovers the auth server's endpoints once; a failure is not
 // remembered, so a resource server started before its auth server recovers.
 func (a *authClient) metadata(ctx context.Context) (*oauth.ServerMetadata, error) {
@@ -226,6 +238,8 @@ func (a *authClient) postForm(ctx context.Context, endpoint string, form url.Val
 func (a *authClient) call(ctx context.Context, c oauth.Call, out any) error {
 	return oauth.Classify(oauth.Fetch(ctx, a.http, c, out), errAuthServer, func(ae *oauth.AnswerError) error {
 		switch {
+		case !ae.Refusal() && ae.Code != "" && ae.Description != "":
+			return &authFailing{Code: ae.Code, Description: ae.Description}
 		case !ae.Refusal():
 			return nil // the auth server failing, or no OAuth error: a fault
 		case ae.Status == http.StatusUnauthorized:

@@ -105,9 +105,14 @@ func (s *Server) exchanged(w http.ResponseWriter, r *http.Request, err error, wh
 			ErrorDescription: "the authorization server no longer hands out " + what + "; sign in again"})
 	default:
 		s.log.ErrorContext(r.Context(), "token exchange failed", "err", err)
+		why := "try again shortly"
+		var failing *authFailing
+		if errors.As(err, &failing) {
+			why = failing.Description
+		}
 		w.Header().Set("Retry-After", retryAfter)
 		oauth.WriteJSON(w, nil, &oauth.Error{Code: oauth.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
-			Description: "the authorization server cannot hand out " + what + " right now; try again shortly"})
+			Description: "the authorization server cannot hand out " + what + " right now: " + why})
 	}
 	return false
 }

@@ -34,8 +34,12 @@ func (a taskAccess) Token(ctx context.Context) (string, error) {
 	p, _ := PrincipalFrom(ctx)
 	token, err := a.s.auth.upstreamToken(ctx, p, a.s.cfg.TaskManager)
 	var refusal *oauthRefusal
-	if errors.As(err, &refusal) {
+	var failing *authFailing
+	switch {
+	case errors.As(err, &refusal):
 		return "", &tasktools.Refusal{Code: refusal.Code}
+	case errors.As(err, &failing):
+		return "", &tasktools.Unavailable{Reason: failing.Description}
 	}
 	return token, err
 }

@@ -2,6 +2,7 @@ package resource_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/internal/authserver"
 	"github.com/tmcp-dev/tmcp/internal/resource"
 	"github.com/tmcp-dev/tmcp/internal/store"
 	"github.com/tmcp-dev/tmcp/internal/store/postgres"
@@ -106,5 +108,34 @@ func TestFaults_StorageStoppedAndFrozen(t *testing.T) {
 	status, body := c.Form(c.Meta.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
 	if status != http.StatusOK || body["access_token"] == nil {
 		t.Fatalf("refresh after the outages: %d %v", status, body)
+	}
+}
+
+// TaskManager refusing tmcp's own client (invalid_client) while the auth
+// server renews a user's TaskManager token is the operator's to fix, and
+// the tool error says so: it names TaskManager's refusal, never
+// "the authorization server is unreachable".
+func TestFaults_TaskManagerRefusingTmcpIsNamedInTheToolError(t *testing.T) {
+	t.Parallel()
+	clock := testkit.NewClock()
+	proxy := testkit.Interpose(t)
+	stack, _, tok := full(t, testkit.AuthOptions{Now: clock.Now, OnSandbox: proxy.SetTarget,
+		Mutate: func(c *authserver.Config) {
+			c.Upstream.TokenEndpoint = proxy.URL + "/api/oauth/token"
+			c.AccessTTL = 24 * time.Hour
+		}}, "read")
+	clock.Advance(2 * time.Hour) // TaskManager's token is stale: the exchange renews it
+	proxy.Handle("/api/oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":"invalid_client"}`)
+	})
+	mc, err := testkit.MCP(t, stack.Resource.URL(), tok, "", false)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	res, text := testkit.CallTool(t, mc, "list_tasks", nil)
+	if !res.IsError || !strings.Contains(text, "invalid_client") || strings.Contains(text, "unreachable") {
+		t.Fatalf("list_tasks while TaskManager refuses tmcp's client = %v %q, want an error naming invalid_client", res.IsError, text)
 	}
 }

@@ -236,6 +236,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.sql.PingContext(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "5")
 			http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
 			return
 		}

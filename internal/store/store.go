@@ -154,6 +154,17 @@ const (
 // RotationPolicy decides a rotation from the refresh token as stored.
 type RotationPolicy func(old *Token) Rotation
 
+// Retention is how long a sweep keeps what has been used, beyond expiry.
+type Retention struct {
+	// UsedRefresh keeps a rotated refresh token this long after its use
+	// (at least the refresh grace, whose retries it answers); zero
+	// keeps it until it expires.
+	UsedRefresh time.Duration
+	// ClientIdle deletes a client that holds no grant and neither
+	// registered nor signed anyone in for this long; zero keeps clients.
+	ClientIdle time.Duration
+}
+
 // SigningKey is a key tmcp signs JWT access tokens with. The private key
 // is sealed; the public JWK is published until every token signed with
 // it has expired.
@@ -264,8 +275,12 @@ type Store interface {
 	Codes
 	Tokens
 	Keys
-	// Sweep deletes what expired before now and can no longer matter.
-	Sweep(ctx context.Context, now time.Time) (int64, error)
+	// Sweep deletes what expired before now and can no longer matter,
+	// and what keep says has outlived its use.
+	Sweep(ctx context.Context, now time.Time, keep Retention) (int64, error)
 	Ping(ctx context.Context) error
+	// ProbeWrite commits a write of one fixed row, proving that storage
+	// takes writes now (not full, not read-only, its write lock free).
+	ProbeWrite(ctx context.Context, at time.Time) error
 	Close() error
 }

@@ -141,10 +141,14 @@ func (t *timeoutStore) RetireKeys(ctx context.Context, at time.Time) error {
 	return t.do(ctx, func(ctx context.Context) error { return t.s.RetireKeys(ctx, at) })
 }
 
-func (t *timeoutStore) Sweep(ctx context.Context, now time.Time) (int64, error) {
+func (t *timeoutStore) Sweep(ctx context.Context, now time.Time, keep Retention) (int64, error) {
 	ctx, cancel := t.ctx(ctx)
 	defer cancel()
-	return t.s.Sweep(ctx, now)
+	return t.s.Sweep(ctx, now, keep)
+}
+
+func (t *timeoutStore) ProbeWrite(ctx context.Context, at time.Time) error {
+	return t.do(ctx, func(ctx context.Context) error { return t.s.ProbeWrite(ctx, at) })
 }
 
 func (t *timeoutStore) Ping(ctx context.Context) error {

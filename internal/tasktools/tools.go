@@ -85,6 +85,15 @@ type Refusal struct{ Code string }
 
 func (e *Refusal) Error() string { return "the authorization server refused: " + e.Code }
 
+// Unavailable is the auth server answering that it cannot hand out the
+// user's TaskManager token now, with the reason it gave (TaskManager
+// down, or refusing tmcp's own client): a fault, but not "unreachable".
+type Unavailable struct{ Reason string }
+
+func (e *Unavailable) Error() string {
+	return "the authorization server cannot hand out the token now: " + e.Reason
+}
+
 // Config is what the tools need.
 type Config struct {
 	TaskManager *upstream.Client
@@ -275,6 +284,10 @@ func (s *tools) withTaskManager(ctx context.Context, p *User, call func(token st
 			return mcp.NewToolResultError("the authorization server will not hand out your TaskManager access (" + refusal.Code + "): sign in again"), nil
 		}
 		s.log.ErrorContext(ctx, "token exchange failed", "err", err)
+		var unavailable *Unavailable
+		if errors.As(err, &unavailable) {
+			return mcp.NewToolResultError("the authorization server cannot hand out your TaskManager access right now: " + unavailable.Reason), nil
+		}
 		return mcp.NewToolResultError("the authorization server is unreachable; try again shortly"), nil
 	}
 	out, err := call(token)

@@ -109,6 +109,9 @@ func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 			err = v.BindPFlag(keys[0], fl)
 		}
 	})
+	if err == nil {
+		err = config.CheckBools(v)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +121,7 @@ func Settings(cmd *cobra.Command) (*viper.Viper, error) {
 // Logger returns a logger on stderr at the configured level and format:
 // JSON lines (for a log collector) unless stderr is a terminal or
 // --log-format says text. Lines of a request carry its request and
-// trace ids.
+// trace ids; repeated warnings and errors are summed up (httpx.Summarize).
 func (f *Factory) Logger(v *viper.Viper) (*slog.Logger, error) {
 	level, err := config.LogLevel(v)
 	if err != nil {
@@ -132,9 +135,9 @@ func (f *Factory) Logger(v *viper.Viper) (*slog.Logger, error) {
 	case format == "text", format == "":
 		h = slog.NewTextHandler(f.IO.ErrOut, opts)
 	default:
-		return nil, fmt.Errorf("--log-format %q: use json or text", format)
+		return nil, fmt.Errorf("%s: %q is not json or text", config.Lookup(config.KeyLogFormat).Name(), format)
 	}
-	return slog.New(httpx.ContextHandler{Handler: h}), nil
+	return slog.New(httpx.Summarize(httpx.ContextHandler{Handler: h}, httpx.SummaryInterval)), nil
 }
 
 // Tracing installs the OpenTelemetry exporter the OTEL_* environment

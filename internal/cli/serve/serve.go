@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,8 +114,17 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if cfg.Issuer == "" && port != 0 {
 		cfg.Issuer = AuthIssuer(v)
 	}
-	if err := tlsPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+	if err := tlsPair(config.KeyAuthTLSCert, config.KeyAuthTLSKey, cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
+	}
+	for _, key := range []string{config.KeyTMAuthorize, config.KeyTMToken, config.KeyTMUserinfo, config.KeyTMClients, config.KeyTMJWKS} {
+		if e := v.GetString(key); e != "" && !strings.HasPrefix(e, "/") && !isHTTPURL(e) {
+			return nil, fmt.Errorf("%s: %q is neither a path under the TaskManager URL (/…) nor an http(s) URL", name(key), e)
+		}
+	}
+	if m := v.GetString(config.KeyTMAuthMethod); m != "" && !slices.Contains(config.Choices(config.KeyTMAuthMethod), m) {
+		return nil, fmt.Errorf("%s: unknown client authentication method %q (use %s)", name(config.KeyTMAuthMethod), m,
+			strings.Join(config.Choices(config.KeyTMAuthMethod), " or "))
 	}
 	if err := upstreamProvider(v, &cfg.Upstream); err != nil {
 		return nil, err
@@ -139,6 +149,9 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		if *d.dst, err = positiveDuration(v, d.key); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.ClientIdleTTL, err = duration(v, config.KeyAuthClientIdleTTL, "2160h; 0 keeps clients"); err != nil {
+		return nil, err
 	}
 	if cfg.RefreshTTL < cfg.AccessTTL {
 		return nil, fmt.Errorf("%s (%s) is shorter than %s (%s): a refresh token must outlive the access tokens it renews",
@@ -289,16 +302,16 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	if cfg.Transport == "streamable-http" || cfg.Transport == "http" {
 		cfg.Transport = resource.TransportStreamable
 	}
-	if err := tlsPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+	if err := tlsPair(config.KeyResourceTLSCert, config.KeyResourceTLSKey, cfg.TLSCert, cfg.TLSKey); err != nil {
 		return cfg, err
 	}
 	ttl, err := time.ParseDuration(v.GetString(config.KeyResourceCacheTTL))
 	if err != nil || ttl < 0 {
-		return cfg, fmt.Errorf("%s: %q is not a duration (like 30s; 0 turns the cache off)", config.KeyResourceCacheTTL, v.GetString(config.KeyResourceCacheTTL))
+		return cfg, fmt.Errorf("%s: %q is not a duration (like 30s; 0 turns the cache off)", name(config.KeyResourceCacheTTL), v.GetString(config.KeyResourceCacheTTL))
 	}
 	cfg.CacheTTL = ttl
 	if cfg.SessionIdleTTL, err = time.ParseDuration(v.GetString(config.KeyResourceIdleTTL)); err != nil || cfg.SessionIdleTTL < 0 {
-		return cfg, fmt.Errorf("%s: %q is not a duration (like 30m; 0 keeps idle sessions)", config.KeyResourceIdleTTL, v.GetString(config.KeyResourceIdleTTL))
+		return cfg, fmt.Errorf("%s: %q is not a duration (like 30m; 0 keeps idle sessions)", name(config.KeyResourceIdleTTL), v.GetString(config.KeyResourceIdleTTL))
 	}
 	cfg.Sessions = resource.SessionLimits{Max: v.GetInt(config.KeyResourceMaxSess), PerUser: v.GetInt(config.KeyResourceMaxUser),
 		PerClient: v.GetInt(config.KeyResourceMaxClient)}
@@ -314,7 +327,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	cfg.Proxy = v.GetString(config.KeyResourceProxy)
 	cfg.ProxyTransport = v.GetString(config.KeyResourceProxyVia)
 	if cfg.ProxyTimeout, err = time.ParseDuration(v.GetString(config.KeyResourceProxyTTL)); err != nil || cfg.ProxyTimeout <= 0 {
-		return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", config.KeyResourceProxyTTL, v.GetString(config.KeyResourceProxyTTL))
+		return cfg, fmt.Errorf("%s: %q is not a positive duration (like 30s)", name(config.KeyResourceProxyTTL), v.GetString(config.KeyResourceProxyTTL))
 	}
 	for _, p := range []struct {
 		key    string
@@ -367,7 +380,7 @@ func SandboxConfig(v *viper.Viper) (sandbox.Config, error) {
 	if cfg.ClientID != "" && len(cfg.RedirectURIs) == 0 {
 		cfg.RedirectURIs = []string{AuthIssuer(v) + "/oauth/callback"}
 	}
-	return cfg, tlsPair(cfg.TLSCert, cfg.TLSKey)
+	return cfg, tlsPair(config.KeySandboxTLSCert, config.KeySandboxTLSKey, cfg.TLSCert, cfg.TLSKey)
 }
 
 // Upstream reads TaskManager's endpoints and tmcp's client there.
@@ -469,7 +482,7 @@ func EncryptionKey(v *viper.Viper) ([]byte, error) {
 	if key := v.GetString(config.KeyAuthEncryptionKey); key != "" {
 		k, err := secrets.DecodeKey(key)
 		if err != nil {
-			return nil, fmt.Errorf("encryption key: %w", err)
+			return nil, fmt.Errorf("%s: %w", name(config.KeyAuthEncryptionKey), err)
 		}
 		return k, nil
 	}
@@ -485,18 +498,35 @@ func listenAddr(v *viper.Viper, hostKey, portKey string) (string, int, error) {
 	if err != nil || port < 0 || port > 65535 {
 		return "", 0, fmt.Errorf("%s: %q is not a TCP port (0-65535)", name(portKey), v.GetString(portKey))
 	}
-	return net.JoinHostPort(v.GetString(hostKey), strconv.Itoa(port)), port, nil
+	host := v.GetString(hostKey)
+	if !validHost(host) {
+		return "", 0, fmt.Errorf("%s: %q is not a host name or IP address to listen on", name(hostKey), host)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), port, nil
+}
+
+// validHost accepts "" (every address), an IP address or a DNS name.
+func validHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return true
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") ||
+			strings.IndexFunc(label, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+			}) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // name names a setting the way an operator sets it: flag, environment
 // variable and config key.
-func name(key string) string {
-	s := config.Lookup(key)
-	if s.Flag == "" {
-		return fmt.Sprintf("%s (%s in the config file)", s.Env()[0], key)
-	}
-	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], key)
-}
+func name(key string) string { return config.Lookup(key).Name() }
 
 // listOf reads a list setting of http(s) URLs.
 func listOf(v *viper.Viper, key string) ([]string, error) {
@@ -552,9 +582,9 @@ func scheme(v *viper.Viper, certKey string) string {
 
 // tlsPair checks the TLS settings at start: both or neither, and files
 // that load (not a server that says "listening" and then exits).
-func tlsPair(cert, key string) error {
+func tlsPair(certKey, keyKey, cert, key string) error {
 	if (cert == "") != (key == "") {
-		return fmt.Errorf("--tls-cert and --tls-key go together")
+		return fmt.Errorf("%s and %s go together: set both or neither", name(certKey), name(keyKey))
 	}
 	if cert != "" {
 		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
@@ -572,9 +602,26 @@ func positiveDuration(v *viper.Viper, key string) (time.Duration, error) {
 	return d, nil
 }
 
+// duration reads a duration setting that may be 0; like says what one
+// looks like.
+func duration(v *viper.Viper, key, like string) (time.Duration, error) {
+	d, err := time.ParseDuration(v.GetString(key))
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration (like %s)", name(key), v.GetString(key), like)
+	}
+	return d, nil
+}
+
 // PortInUse turns "address already in use" into a line naming the flag
-// (and environment variable) that sets the port; other errors pass.
+// (and environment variable) that sets the port, and a host that cannot
+// be listened on into one naming the host's setting; other errors pass.
 func PortInUse(err error, flag, key string, port int) error {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		if host, ok := strings.CutSuffix(key, ".port"); ok {
+			return fmt.Errorf("%s: cannot listen on %q: %v", name(host+".host"), dns.Name, dns.Err)
+		}
+	}
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return err
 	}
@@ -606,7 +653,7 @@ var resourceFields = map[string]string{
 var authFields = map[string]string{
 	"Resources": config.KeyAuthResources, "TokenFormat": config.KeyAuthTokenFormat, "ScopesSupported": config.KeyAuthScopes,
 	"DefaultScope": config.KeyTMScope, "AccessTTL": config.KeyAuthAccessTTL, "RefreshTTL": config.KeyAuthRefreshTTL,
-	"RefreshGrace": config.KeyAuthRefreshGrace,
+	"RefreshGrace": config.KeyAuthRefreshGrace, "ClientIdleTTL": config.KeyAuthClientIdleTTL,
 }
 
 // sandboxFields are the settings sandbox.Config's fields come from.

@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for a second session
 
 	"github.com/tmcp-dev/tmcp/internal/store"
 	"github.com/tmcp-dev/tmcp/internal/store/postgres"
@@ -49,5 +53,47 @@ func TestMigrate_ConcurrentStartsApplyOnce(t *testing.T) {
 	defer s.Close()
 	if v, err := s.SchemaVersion(context.Background()); err != nil || v != postgres.SchemaVersionCurrent {
 		t.Fatalf("schema version = %d, %v", v, err)
+	}
+}
+
+// Readiness writes: a lock held by another session on the probe's row
+// (as by a stuck migration or a long transaction) fails the probe within
+// its deadline, where a ping would pass.
+func TestProbeWrite_FailsWithinItsDeadlineWhileTheRowIsLocked(t *testing.T) {
+	dsn := testkit.StartPostgres(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Unix(1_800_000_000, 0)
+	if err := s.ProbeWrite(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE write_probe IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping while locked: %v", err)
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if err := s.ProbeWrite(probeCtx, now); err == nil {
+		t.Fatal("the write probe passed while another session held the lock")
+	}
+	tx.Rollback()
+	if err := s.ProbeWrite(ctx, now); err != nil {
+		t.Fatalf("probe after the lock went: %v", err)
 	}
 }

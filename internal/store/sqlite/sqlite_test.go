@@ -88,7 +88,7 @@ func TestSweep_ShrinksTheFileAndSideFilesArePrivate(t *testing.T) {
 		}
 	}
 	full := fileSize(t, path, path+"-wal")
-	if n, err := s.Sweep(ctx, t0.Add(2*time.Hour)); err != nil || n < 20000 {
+	if n, err := s.Sweep(ctx, t0.Add(2*time.Hour), store.Retention{}); err != nil || n < 20000 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
 	after := fileSize(t, path, path+"-wal")

@@ -135,4 +135,13 @@ var migrations = []string{
 	// before have no verified address until the user signs in again.
 	`ALTER TABLE grants ADD COLUMN email TEXT NOT NULL DEFAULT '';
 	ALTER TABLE pendings ADD COLUMN nonce_hash TEXT NOT NULL DEFAULT '';`,
+	// Sweeps: a client's last sign-in, so one unused for long can go;
+	// used refresh tokens found by when they were used; the one row that
+	// readiness writes to prove storage takes writes.
+	`ALTER TABLE clients ADD COLUMN used_at {int} NOT NULL DEFAULT 0;
+	CREATE INDEX tokens_used ON tokens(used_at) WHERE used_at != 0;
+	CREATE TABLE write_probe (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		at {int} NOT NULL
+	);`,
 }

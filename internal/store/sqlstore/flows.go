@@ -29,9 +29,15 @@ func (s *Store) TakePending(ctx context.Context, stateHash, browserHash string) 
 	return p, notFound(err)
 }
 
+// CreateGrant also marks the grant's client used, for the idle sweep.
 func (s *Store) CreateGrant(ctx context.Context, g *store.Grant) error {
-	_, err := s.w.ExecContext(ctx, sqlrow.Insert("grants", sqlrow.GrantColumns, s.d.Numbered), sqlrow.GrantValues(g)...)
-	return err
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, sqlrow.Insert("grants", sqlrow.GrantColumns, s.d.Numbered), sqlrow.GrantValues(g)...); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE clients SET used_at = ? WHERE id = ?`), ts(g.CreatedAt), g.ClientID)
+		return err
+	})
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (*store.Grant, error) {

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tmcp-dev/tmcp/internal/store"
 	"github.com/tmcp-dev/tmcp/internal/store/sqlrow"
@@ -88,6 +89,13 @@ func (s *Store) Close() error {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// ProbeWrite commits one small write through the writing connection, so
+// it queues behind the writes requests make and fails the way they would.
+func (s *Store) ProbeWrite(ctx context.Context, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`), ts(at))
+	return err
+}
 
 // q is query in the dialect's placeholders.
 func (s *Store) q(query string) string {

@@ -87,25 +87,39 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, at time.Time,
 	return err
 }
 
-func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
+func (s *Store) Sweep(ctx context.Context, now time.Time, keep store.Retention) (int64, error) {
 	n := ts(now)
 	// Used codes are kept an hour past expiry so that a late replay is
 	// still recognised and revokes its family.
-	keep := ts(now.Add(-time.Hour))
-	var total int64
-	for _, q := range []struct {
-		sql string
-		arg int64
-	}{
-		{`DELETE FROM pendings WHERE expires_at < ?`, n},
-		{`DELETE FROM codes WHERE expires_at < ?`, keep},
-		{`DELETE FROM tokens WHERE expires_at < ?`, n},
-		{`UPDATE tokens SET answer = NULL, answer_until = 0 WHERE answer_until != 0 AND answer_until < ?`, n},
-		{`DELETE FROM grants WHERE created_at < ?
+	hour := ts(now.Add(-time.Hour))
+	type stmt struct {
+		sql  string
+		args []any
+	}
+	stmts := []stmt{
+		{`DELETE FROM pendings WHERE expires_at < ?`, []any{n}},
+		{`DELETE FROM codes WHERE expires_at < ?`, []any{hour}},
+		{`DELETE FROM tokens WHERE expires_at < ?`, []any{n}},
+		{`UPDATE tokens SET answer = NULL, answer_until = 0 WHERE answer_until != 0 AND answer_until < ?`, []any{n}},
+	}
+	if keep.UsedRefresh > 0 {
+		// A rotated token past its grace answers nothing any more; its
+		// replay is still told apart by the family it names (see
+		// authserver's refresh), so the row can go.
+		stmts = append(stmts, stmt{`DELETE FROM tokens WHERE used_at != 0 AND used_at < ? AND answer_until < ?`,
+			[]any{ts(now.Add(-keep.UsedRefresh)), n}})
+	}
+	stmts = append(stmts, stmt{`DELETE FROM grants WHERE created_at < ?
 			AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
-			AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, keep},
-	} {
-		res, err := s.w.ExecContext(ctx, s.q(q.sql), q.arg)
+			AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, []any{hour}})
+	if keep.ClientIdle > 0 {
+		idle := ts(now.Add(-keep.ClientIdle))
+		stmts = append(stmts, stmt{`DELETE FROM clients WHERE created_at < ? AND used_at < ?
+			AND NOT EXISTS (SELECT 1 FROM grants WHERE grants.client_id = clients.id)`, []any{idle, idle}})
+	}
+	var total int64
+	for _, q := range stmts {
+		res, err := s.w.ExecContext(ctx, s.q(q.sql), q.args...)
 		if err != nil {
 			return total, err
 		}

@@ -38,6 +38,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UpstreamClientRegisteredOnce", testUpstreamClientOnce},
 		{"ClientUpdateKeepsCredentials", testClientUpdate},
 		{"GrantKeepsTheVerifiedEmailApartFromTheUsername", testGrantEmail},
+		{"SweepDeletesUsedRefreshTokensPastTheirWindow", testSweepUsedRefresh},
+		{"SweepDeletesIdleClientsWithoutGrants", testSweepIdleClients},
+		{"ProbeWriteCommits", testProbeWrite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -350,7 +353,7 @@ func testRefreshGrace(t *testing.T, s store.Store) {
 	if err := s.RotateRefresh(ctx, r5.Hash, t0, retryWhileKept, []*store.Token{a6, r6}, answer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sweep(ctx, t0.Add(11*time.Second)); err != nil {
+	if _, err := s.Sweep(ctx, t0.Add(11*time.Second), store.Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	if tok := mustToken(t, s, r5.Hash); len(tok.Answer.Sealed) != 0 || !tok.Answer.Until.IsZero() {
@@ -402,7 +405,7 @@ func testSweep(t *testing.T, s store.Store) {
 	if err := s.SavePending(ctx, &store.Pending{StateHash: "new", ExpiresAt: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Sweep(ctx, t0)
+	n, err := s.Sweep(ctx, t0, store.Retention{})
 	if err != nil || n != 2 {
 		t.Fatalf("Sweep = %d, %v; want 2 rows", n, err)
 	}
@@ -631,5 +634,101 @@ func testClientUpdate(t *testing.T, s store.Store) {
 	u.ID = "c-nobody"
 	if err := s.UpdateClient(ctx, &u); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update of an unknown client: %v", err)
+	}
+}
+
+// A rotated refresh token is kept while its grace may answer a retry
+// and its window lasts, then deleted; the family's current token and the
+// grant stay, and without a window nothing used is deleted before expiry.
+func testSweepUsedRefresh(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	a1, r1 := pair(g.ID, t0.Add(time.Hour))
+	a2, r2 := pair(g.ID, t0.Add(time.Hour))
+	if err := s.SaveTokens(ctx, a1, r1); err != nil {
+		t.Fatal(err)
+	}
+	answer := store.Answer{Sealed: []byte("first"), Until: t0.Add(10 * time.Second)}
+	if err := s.RotateRefresh(ctx, r1.Hash, t0, retryWhileKept, []*store.Token{a2, r2}, answer); err != nil {
+		t.Fatal(err)
+	}
+	keep := store.Retention{UsedRefresh: time.Minute}
+	for _, at := range []time.Time{t0.Add(5 * time.Second), t0.Add(59 * time.Second)} {
+		if _, err := s.Sweep(ctx, at, keep); err != nil {
+			t.Fatal(err)
+		}
+		mustToken(t, s, r1.Hash)
+	}
+	if _, err := s.Sweep(ctx, t0.Add(2*time.Minute), store.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	mustToken(t, s, r1.Hash)
+	if _, err := s.Sweep(ctx, t0.Add(2*time.Minute), keep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetToken(ctx, r1.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("used refresh token past its window: %v, want ErrNotFound", err)
+	}
+	mustToken(t, s, r2.Hash)
+	mustToken(t, s, a2.Hash)
+	if _, err := s.GetGrant(ctx, g.ID); err != nil {
+		t.Fatalf("the grant went with its used token: %v", err)
+	}
+}
+
+// A client that holds no grant and has neither registered nor signed
+// anyone in within the idle time is deleted; a sign-in (a new grant)
+// counts as use, and a client holding a grant stays however old.
+func testSweepIdleClients(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	idle := 90 * 24 * time.Hour
+	for _, id := range []string{"unused", "signed-in", "holder"} {
+		if err := s.CreateClient(ctx, &store.Client{ID: id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := t0.Add(60 * 24 * time.Hour)
+	g := &store.Grant{ID: secrets.Random(16), ClientID: "signed-in", Subject: "u", CreatedAt: later}
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeGrant(ctx, g.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	held := &store.Grant{ID: secrets.Random(16), ClientID: "holder", Subject: "u", CreatedAt: t0}
+	if err := s.CreateGrant(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	_, r := pair(held.ID, t0.Add(200*24*time.Hour))
+	if err := s.SaveTokens(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(idle + time.Hour)
+	if _, err := s.Sweep(ctx, now, store.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetClient(ctx, "unused"); err != nil {
+		t.Fatalf("a sweep without an idle time deleted a client: %v", err)
+	}
+	if _, err := s.Sweep(ctx, now, store.Retention{ClientIdle: idle}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetClient(ctx, "unused"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("idle client kept: %v", err)
+	}
+	for _, id := range []string{"signed-in", "holder"} {
+		if _, err := s.GetClient(ctx, id); err != nil {
+			t.Errorf("client %s swept: %v", id, err)
+		}
+	}
+}
+
+// The write probe commits, and again (it writes one row, not one per call).
+func testProbeWrite(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 3 {
+		if err := s.ProbeWrite(ctx, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatalf("probe %d: %v", i, err)
+		}
 	}
 }
