@@ -135,4 +135,7 @@ var migrations = []string{
 	// before have no verified address until the user signs in again.
 	`ALTER TABLE grants ADD COLUMN email TEXT NOT NULL DEFAULT '';
 	ALTER TABLE pendings ADD COLUMN nonce_hash TEXT NOT NULL DEFAULT '';`,
+	// RFC 9449 §6: the thumbprint of the key a DPoP-bound token is bound
+	// to; "" for a bearer token.
+	`ALTER TABLE tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT '';`,
 }
