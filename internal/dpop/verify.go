@@ -1,6 +1,9 @@
 package dpop
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,6 +37,8 @@ const (
 	// maxProofSize bounds what is parsed at all; a real proof with an
 	// RSA 4096 key is under 2 KiB.
 	maxProofSize = 8 << 10
+	// maxHeaders bounds the checked proof headers kept (one a client key).
+	maxHeaders = 10_000
 )
 
 // Config sets up a Verifier.
@@ -55,6 +61,7 @@ type Verifier struct {
 	window       time.Duration
 	now          func() time.Time
 	seen         *ttlcache.Cache[struct{}]
+	headers      *ttlcache.Cache[*headerKey]
 	requireNonce bool
 	nonceKey     []byte
 }
@@ -72,6 +79,7 @@ func NewVerifier(cfg Config) *Verifier {
 		cfg.MaxProofs = DefaultMaxProofs
 	}
 	v.seen = ttlcache.New[struct{}](cfg.MaxProofs)
+	v.headers = ttlcache.New[*headerKey](maxHeaders)
 	if len(v.nonceKey) == 0 {
 		v.nonceKey = make([]byte, 32)
 		if _, err := rand.Read(v.nonceKey); err != nil {
@@ -123,26 +131,28 @@ func (v *Verifier) Check(h http.Header, method, uri, accessToken string) (*Proof
 	if len(raw) > maxProofSize || strings.Count(raw, ".") != 2 { // check 2
 		return nil, invalid("the DPoP header is not a single compact JWS")
 	}
-	jws, err := jose.ParseSignedCompact(raw, Algs)
-	if err != nil {
-		// go-jose refuses an unlisted alg and a jwk with private members
-		// here (checks 5 and 7).
-		return nil, invalid("the proof is not a JWT signed with one of " + AlgList() + " (" + err.Error() + ")")
-	}
-	hdr := jws.Signatures[0].Protected
-	if t, _ := hdr.ExtraHeaders[jose.HeaderType].(string); t != typ { // check 4
-		return nil, invalid(`the proof's typ is not "dpop+jwt"`)
-	}
-	key := hdr.JSONWebKey
-	if key == nil || !key.Valid() { // check 3
-		return nil, invalid("the proof carries no usable jwk header")
-	}
-	if !key.IsPublic() { // check 7
-		return nil, invalid("the proof's jwk holds a private key")
-	}
-	payload, err := jws.Verify(key) // check 6
-	if err != nil {
-		return nil, invalid("the proof's signature does not verify with its jwk")
+	now := v.now()
+	head, rest, _ := strings.Cut(raw, ".")
+	body, sig, _ := strings.Cut(rest, ".")
+	var payload []byte
+	var jkt string
+	if k, ok := v.headers.Get(head, now); ok {
+		// The same header (typ, alg, jwk) as a proof already checked: its
+		// checks hold for these bytes, so only the signature is left.
+		if payload = k.verify(raw[:len(head)+1+len(body)], sig, body); payload == nil { // check 6
+			return nil, invalid("the proof's signature does not verify with its jwk")
+		}
+		jkt = k.jkt
+	} else {
+		var k *headerKey
+		var perr *Error
+		if payload, k, perr = parseProof(raw); perr != nil {
+			return nil, perr
+		}
+		jkt = k.jkt
+		if k.verify != nil {
+			v.headers.Put(head, k, now.Add(headerCacheTTL), now)
+		}
 	}
 	var c claims
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -161,7 +171,6 @@ func (v *Verifier) Check(h http.Header, method, uri, accessToken string) (*Proof
 	if !SameURI(c.HTU, uri) { // check 9
 		return nil, invalid("the proof's htu is not this request's URI")
 	}
-	now := v.now()
 	if iat.Before(now.Add(-v.window)) || iat.After(now.Add(v.window)) { // check 11
 		return nil, invalid("the proof's iat is outside the accepted window; sign a fresh proof with the current time")
 	}
@@ -175,11 +184,93 @@ func (v *Verifier) Check(h http.Header, method, uri, accessToken string) (*Proof
 			return nil, invalid("the proof's ath is not the hash of the access token sent with it")
 		}
 	}
+	return &Proof{JKT: jkt, replay: secrets.Hash(jkt + "\x00" + c.JTI), until: iat.Add(v.window)}, nil
+}
+
+// headerKey is what a proof's header gave, kept by the header's bytes:
+// the key's thumbprint, and a check of a signature by that key (nil for
+// algorithms checked by go-jose every time).
+type headerKey struct {
+	jkt    string
+	verify func(input, sig, body string) []byte
+}
+
+// headerCacheTTL is how long a checked header is kept: a client signs
+// every proof with one key, so its header bytes repeat.
+const headerCacheTTL = 10 * time.Minute
+
+// parseProof is checks 2 to 7 of §4.3 on a proof whose header is new
+// here: go-jose parses it, refusing an unlisted alg and a jwk with
+// private members (checks 5 and 7).
+func parseProof(raw string) ([]byte, *headerKey, *Error) {
+	jws, err := jose.ParseSignedCompact(raw, Algs)
+	if err != nil {
+		return nil, nil, invalid("the proof is not a JWT signed with one of " + AlgList() + " (" + err.Error() + ")")
+	}
+	hdr := jws.Signatures[0].Protected
+	if t, _ := hdr.ExtraHeaders[jose.HeaderType].(string); t != typ { // check 4
+		return nil, nil, invalid(`the proof's typ is not "dpop+jwt"`)
+	}
+	key := hdr.JSONWebKey
+	if key == nil || !key.Valid() { // check 3
+		return nil, nil, invalid("the proof carries no usable jwk header")
+	}
+	if !key.IsPublic() { // check 7
+		return nil, nil, invalid("the proof's jwk holds a private key")
+	}
+	payload, err := jws.Verify(key) // check 6
+	if err != nil {
+		return nil, nil, invalid("the proof's signature does not verify with its jwk")
+	}
 	jkt, err := Thumbprint(key)
 	if err != nil {
-		return nil, invalid("the proof's jwk has no thumbprint")
+		return nil, nil, invalid("the proof's jwk has no thumbprint")
 	}
-	return &Proof{JKT: jkt, replay: secrets.Hash(jkt + "\x00" + c.JTI), until: iat.Add(v.window)}, nil
+	return payload, &headerKey{jkt: jkt, verify: fastVerifier(hdr.Algorithm, key.Key)}, nil
+}
+
+// fastVerifier checks an ES256 or EdDSA signature (RFC 7518 §3.4, RFC
+// 8037 §3.1) over input directly, and returns the decoded payload body,
+// nil when the signature is bad. Other algorithms get nil: go-jose
+// checks them each time.
+func fastVerifier(alg string, pub any) func(input, sig, body string) []byte {
+	decode := func(body string) []byte {
+		out, err := base64.RawURLEncoding.DecodeString(body)
+		if err != nil {
+			return nil
+		}
+		return out
+	}
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if alg != string(jose.ES256) || k.Curve != elliptic.P256() {
+			return nil
+		}
+		return func(input, sig, body string) []byte {
+			raw, err := base64.RawURLEncoding.DecodeString(sig)
+			if err != nil || len(raw) != 64 {
+				return nil
+			}
+			sum := sha256.Sum256([]byte(input))
+			r, s := new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:])
+			if !ecdsa.Verify(k, sum[:], r, s) {
+				return nil
+			}
+			return decode(body)
+		}
+	case ed25519.PublicKey:
+		if alg != string(jose.EdDSA) {
+			return nil
+		}
+		return func(input, sig, body string) []byte {
+			raw, err := base64.RawURLEncoding.DecodeString(sig)
+			if err != nil || !ed25519.Verify(k, []byte(input), raw) {
+				return nil
+			}
+			return decode(body)
+		}
+	}
+	return nil
 }
 
 // errReplayCacheFull means the replay cache is full of live proofs: a

@@ -247,3 +247,56 @@ func TestThumbprint_RFC7638Example(t *testing.T) {
 		t.Fatalf("Thumbprint = %s", got)
 	}
 }
+
+// BenchmarkCheckAndSpend is one proof checked and spent: what DPoP adds
+// to a request at the MCP server.
+func BenchmarkCheckAndSpend(b *testing.B) {
+	k, err := NewKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := NewVerifier(Config{MaxProofs: b.N + 1})
+	headers := make([]http.Header, b.N)
+	for i := range headers {
+		p, _ := k.Proof(http.MethodPost, mcpURL, token, "")
+		headers[i] = header(p)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		p, cerr := v.Check(headers[i], http.MethodPost, mcpURL, token)
+		if cerr != nil {
+			b.Fatal(cerr)
+		}
+		if err := v.Spend(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestCheck_AKnownHeaderStillNeedsItsSignature: once a key's header was
+// checked, a proof with the same header and a forged signature, or
+// claims swapped under the old signature, is still refused (§4.3 check 6).
+func TestCheck_AKnownHeaderStillNeedsItsSignature(t *testing.T) {
+	k := newKey(t)
+	v := NewVerifier(Config{Now: clock()})
+	first, _ := k.Proof(http.MethodPost, mcpURL, token, "")
+	if _, err := v.Check(header(first), http.MethodPost, mcpURL, token); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := k.Proof(http.MethodPost, mcpURL, token, "")
+	parts := strings.Split(second, ".")
+	firstParts := strings.Split(first, ".")
+	forged := []string{
+		parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64)),
+		parts[0] + "." + parts[1] + "." + firstParts[2],
+		parts[0] + "." + b64(map[string]any{"jti": "x", "htm": "POST", "htu": mcpURL, "iat": t0.Unix(), "ath": TokenHash(token)}) + "." + parts[2],
+	}
+	for i, f := range forged {
+		if _, err := v.Check(header(f), http.MethodPost, mcpURL, token); err == nil || !strings.Contains(err.Description, "signature") {
+			t.Errorf("forgery %d: Check = %v", i, err)
+		}
+	}
+	if _, err := v.Check(header(second), http.MethodPost, mcpURL, token); err != nil {
+		t.Fatalf("the genuine second proof: %v", err)
+	}
+}
