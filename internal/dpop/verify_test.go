@@ -68,7 +68,8 @@ func publicJWK(priv *ecdsa.PrivateKey, private bool) map[string]any {
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	if private {
-		m["d"] = base64.RawURLEncoding.EncodeToString(priv.D.FillBytes(make([]byte, 32)))
+		d, _ := priv.Bytes()
+		m["d"] = base64.RawURLEncoding.EncodeToString(d)
 	}
 	return m
 }
