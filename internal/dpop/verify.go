@@ -208,7 +208,8 @@ func parseProof(raw string) ([]byte, *headerKey, *Error) {
 		return nil, nil, invalid("the proof is not a JWT signed with one of " + AlgList() + " (" + err.Error() + ")")
 	}
 	hdr := jws.Signatures[0].Protected
-	if t, _ := hdr.ExtraHeaders[jose.HeaderType].(string); t != typ { // check 4
+	// check 4; media type names compare without case (RFC 7515 §4.1.9).
+	if t, _ := hdr.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(t, typ) {
 		return nil, nil, invalid(`the proof's typ is not "dpop+jwt"`)
 	}
 	key := hdr.JSONWebKey

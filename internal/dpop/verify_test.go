@@ -111,6 +111,7 @@ func TestCheck_RFC9449Section43(t *testing.T) {
 		{"a good proof passes", header(sign(good())), "POST", mcpURL, ""},
 		{"a PS256 proof passes", header(ps256), "POST", mcpURL, ""},
 		{"htu ignores query, default port and case", header(sign(good())), "POST", "HTTPS://MCP.example.com:443/mcp?x=1", ""},
+		{"typ in capitals passes (RFC 7515 §4.1.9)", header(handMade(t, priv, map[string]any{"typ": "DPoP+JWT", "alg": "ES256", "jwk": publicJWK(priv, false)}, good())), "POST", mcpURL, ""},
 		{"two DPoP headers (check 1)", func() http.Header { h := header(sign(good())); h.Add(Header, sign(good())); return h }(), "POST", mcpURL, "more than one"},
 		{"not a JWS (check 2)", header("not-a-jwt"), "POST", mcpURL, "single compact JWS"},
 		{"typ is not dpop+jwt (check 4)", header(handMade(t, priv, map[string]any{"typ": "JWT", "alg": "ES256", "jwk": publicJWK(priv, false)}, good())), "POST", mcpURL, "typ"},
