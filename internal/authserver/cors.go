@@ -33,7 +33,7 @@ func (s *Server) withCORS(allowed func(string) bool, method string, next http.Ha
 		h.Add("Vary", "Origin")
 		if origin != "" && allowed(origin) {
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, DPoP-Nonce")
 		}
 		if r.Method == http.MethodOptions {
 			if origin == "" || !allowed(origin) || r.Header.Get("Access-Control-Request-Method") == "" {
@@ -41,7 +41,7 @@ func (s *Server) withCORS(allowed func(string) bool, method string, next http.Ha
 				return
 			}
 			h.Set("Access-Control-Allow-Methods", method+", OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, MCP-Protocol-Version")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, MCP-Protocol-Version, DPoP")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -22,6 +22,8 @@ type Introspection struct {
 	Subject   string `json:"sub,omitempty"`
 	Audience  string `json:"aud,omitempty"`
 	Issuer    string `json:"iss,omitempty"`
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // introspect answers resource servers (RFC 7662). The caller must
@@ -70,8 +72,8 @@ func (s *Server) inspect(r *http.Request, rs *ResourceServer, value string) (Int
 		return inactive, nil
 	}
 	return Introspection{
-		Active: true, Scope: t.Scope, ClientID: g.ClientID, Username: g.Username, Email: g.Email, TokenType: "Bearer",
-		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), Subject: g.Subject, Audience: g.Resource, Issuer: s.cfg.Issuer,
+		Active: true, Scope: t.Scope, ClientID: g.ClientID, Username: g.Username, Email: g.Email, TokenType: tokenType(t.JKT),
+		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), Subject: g.Subject, Audience: g.Resource, Issuer: s.cfg.Issuer, Cnf: cnf(t.JKT),
 	}, nil
 }
 

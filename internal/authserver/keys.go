@@ -132,6 +132,8 @@ type accessClaims struct {
 	Scope    string `json:"scope"`
 	Username string `json:"username,omitempty"`
 	Email    string `json:"email,omitempty"`
+	// Cnf binds a DPoP-bound token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // signJWT signs claims with the active key, with typ in the header.
@@ -149,12 +151,12 @@ func (s *Server) signJWT(ctx context.Context, typ string, claims any) (string, e
 }
 
 // mintJWT signs an access token (RFC 9068: typ at+jwt, aud = resource).
-func (s *Server) mintJWT(ctx context.Context, g *store.Grant, scope string, now, exp time.Time) (string, error) {
+func (s *Server) mintJWT(ctx context.Context, g *store.Grant, scope, jkt string, now, exp time.Time) (string, error) {
 	return s.signJWT(ctx, "at+jwt", accessClaims{
 		Claims: jwt.Claims{Issuer: s.cfg.Issuer, Subject: g.Subject, Audience: jwt.Audience{g.Resource},
 			Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			ID: secrets.Random(16)},
-		ClientID: g.ClientID, Scope: scope, Username: g.Username, Email: g.Email,
+		ClientID: g.ClientID, Scope: scope, Username: g.Username, Email: g.Email, Cnf: cnf(jkt),
 	})
 }
 

@@ -3,6 +3,7 @@ package authserver
 import (
 	"net/http"
 
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 )
 
@@ -31,6 +32,7 @@ func (s *Server) Metadata() oauth.ServerMetadata {
 		CodeChallengeMethodsSupported:              []string{oauth.MethodS256},
 		AuthorizationResponseIssParameterSupported: true,
 		ClientIDMetadataDocumentSupported:          true,
+		DPoPSigningAlgValuesSupported:              dpop.AlgNames(),
 	}
 }
 

@@ -3,7 +3,8 @@
 //
 // It implements RFC 8414 metadata (and OpenID discovery paths), RFC 7591
 // registration, the authorization code grant with PKCE S256 (RFC 7636),
-// RFC 8707 resource indicators, RFC 9207 issuer identification, refresh
+// RFC 8707 resource indicators, RFC 9207 issuer identification, DPoP
+// sender-constrained tokens (RFC 9449), refresh
 // token rotation, RFC 7009 revocation and RFC 7662 introspection. TaskManager
 // tokens stay here, sealed; MCP clients only ever see tmcp's own tokens.
 package authserver
@@ -25,6 +26,7 @@ import (
 
 	"github.com/tmcp-dev/tmcp/internal/cimd"
 	"github.com/tmcp-dev/tmcp/internal/confcheck"
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/httpx"
 	"github.com/tmcp-dev/tmcp/internal/jwks"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
@@ -74,6 +76,13 @@ type Config struct {
 	// JWTIssuer is the iss expected in TaskManager's JWTs (default its
 	// base URL).
 	JWTIssuer string
+	// RequireDPoP refuses token requests without a DPoP proof: every
+	// access token is bound to a key (RFC 9449). Without it a request
+	// with a proof gets a bound token and one without a bearer token.
+	RequireDPoP bool
+	// DPoPNonce makes proofs at the token endpoint carry a nonce this
+	// server gave (RFC 9449 §8), so a proof cannot be made ahead of time.
+	DPoPNonce bool
 	// ClientLookup accepts client ids registered at TaskManager
 	// (GET /api/oauth/clients/{id}) as public clients.
 	ClientLookup bool
@@ -123,6 +132,7 @@ type Server struct {
 	store     store.Store
 	upstream  *upstream.Client
 	verifier  *jwks.Verifier
+	dpop      *dpop.Verifier
 	lookup    *ttlcache.Cache[*store.Client] // TaskManager's answers about client ids
 	grants    oauth.Grants[tokenGrant]
 	limits    limiters
@@ -180,6 +190,10 @@ func New(cfg Config) (*Server, error) {
 		limits:  newLimiters(cfg.Limits),
 		metrics: newMetrics(),
 		cimd:    cimd.New(cfg.CIMD),
+		// Nonces are keyed by the encryption key, which every instance
+		// of one deployment shares, so any instance takes another's.
+		dpop: dpop.NewVerifier(dpop.Config{Now: cfg.Now, RequireNonce: cfg.DPoPNonce,
+			NonceKey: []byte(secrets.MAC(cfg.EncryptionKey, "tmcp dpop nonce key"))}),
 	}
 	s.grants = oauth.Grants[tokenGrant]{oauth.GrantAuthorizationCode: s.redeemCode, oauth.GrantRefreshToken: s.refresh}
 	if s.ln = cfg.Listener; s.ln == nil {

@@ -66,6 +66,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oerr)
 		return
 	}
+	proof, oerr := s.tokenProof(w, r)
+	if oerr != nil {
+		s.writeError(w, r, oerr)
+		return
+	}
+	r = r.WithContext(withProof(r.Context(), proof))
 	resp, oerr := grant(r, client)
 	if oerr != nil {
 		s.writeError(w, r, oerr)
@@ -164,6 +170,9 @@ func (s *Server) refresh(r *http.Request, client *store.Client) (*TokenResponse,
 		return nil, oauth.InvalidGrant("the refresh token has expired")
 	}
 	if oerr := s.provedPublic(client); oerr != nil {
+		return nil, oerr
+	}
+	if oerr := checkRefreshBinding(r, old); oerr != nil {
 		return nil, oerr
 	}
 	scope := oauth.ParseScope(g.Scope)
@@ -305,25 +314,33 @@ func (s *Server) openAnswer(old *store.Token, now time.Time) (*TokenResponse, er
 
 // issue mints an access token (and a refresh token when the client uses
 // the refresh grant). With old set, the refresh token old is rotated.
+// A request with a DPoP proof gets an access token bound to its key, and
+// a public client a refresh token bound to it too; a confidential
+// client's refresh token is bound to its credentials already (RFC 9449
+// §5).
 func (s *Server) issue(ctx context.Context, client *store.Client, g *store.Grant, scope []string, old *store.Token) (*TokenResponse, *oauth.Error) {
 	now := s.now()
 	issuance := secrets.Random(12)
+	jkt := proofJKT(ctx)
 	access := secrets.NewToken(secrets.PrefixAccessToken)
 	if s.cfg.TokenFormat == FormatJWT {
 		var err error
-		if access, err = s.mintJWT(ctx, g, oauth.JoinScope(scope), now, now.Add(s.cfg.AccessTTL)); err != nil {
+		if access, err = s.mintJWT(ctx, g, oauth.JoinScope(scope), jkt, now, now.Add(s.cfg.AccessTTL)); err != nil {
 			s.log.ErrorContext(ctx, "sign access token", "err", err)
 			return nil, oauth.ServerError("could not sign the access token")
 		}
 	}
 	tokens := []*store.Token{{Hash: secrets.Hash(access), Kind: store.KindAccess, GrantID: g.ID, Issuance: issuance,
-		Scope: oauth.JoinScope(scope), IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL)}}
-	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTTL / time.Second), Scope: oauth.JoinScope(scope)}
+		Scope: oauth.JoinScope(scope), IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), JKT: jkt}}
+	resp := &TokenResponse{AccessToken: access, TokenType: tokenType(jkt), ExpiresIn: int64(s.cfg.AccessTTL / time.Second), Scope: oauth.JoinScope(scope)}
 	if slices.Contains(client.GrantTypes, "refresh_token") {
 		refresh := s.newRefreshToken(g.ID)
 		// A refresh token keeps the grant's full scope (RFC 6749 §6).
 		tokens = append(tokens, &store.Token{Hash: secrets.Hash(refresh), Kind: store.KindRefresh, GrantID: g.ID,
 			Issuance: issuance, Scope: g.Scope, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)})
+		if client.TokenEndpointAuthMethod == oauth.AuthMethodNone {
+			tokens[1].JKT = jkt
+		}
 		resp.RefreshToken = refresh
 	}
 	var err error

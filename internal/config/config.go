@@ -98,6 +98,8 @@ const (
 	KeyAuthAllowDomains  = "auth.allowed_domains"
 	KeyAuthAllowGroups   = "auth.allowed_groups"
 	KeyAuthOpsAddr       = "auth.ops_addr"
+	KeyAuthRequireDPoP   = "auth.require_dpop"
+	KeyAuthDPoPNonce     = "auth.dpop_nonce"
 
 	KeyResourceHost      = "resource.host"
 	KeyResourcePort      = "resource.port"
@@ -124,11 +126,14 @@ const (
 	KeyResourceHide      = "resource.hide_unauthorized"
 	KeyResourceResSc     = "resource.resource_scopes"
 	KeyResourceOpsAddr   = "resource.ops_addr"
+	KeyResourceReqDPoP   = "resource.require_dpop"
+	KeyResourceDPoPNonce = "resource.dpop_nonce"
 
 	KeyFlowServerPort   = "flow.server_port"
 	KeyFlowTransport    = "flow.transport"
 	KeyFlowServer       = "flow.server"
 	KeyFlowCallbackPort = "flow.callback_port"
+	KeyFlowDPoP         = "flow.dpop"
 
 	KeySandboxHost         = "sandbox.host"
 	KeySandboxPort         = "sandbox.port"
@@ -223,6 +228,8 @@ var settings = []Setting{
 	{KeyAuthAllowDomains, "allowed-domains", nil, []string{}, "only users whose verified address is in these email domains may sign in (repeatable or comma-separated)"},
 	{KeyAuthAllowGroups, "allowed-groups", nil, []string{}, "only members of these groups (see --groups-claim) may sign in (repeatable or comma-separated)"},
 	{KeyAuthOpsAddr, "ops-addr", nil, DefaultAuthOpsAddr, "address of the internal listener for /metrics and /status (besides /healthz and /readyz), off the public port; empty turns it off"},
+	{KeyAuthRequireDPoP, "require-dpop", []string{"TMCP_REQUIRE_DPOP"}, false, "issue DPoP-bound tokens only (RFC 9449): a token request without a DPoP proof is refused (default: a request with a proof gets a bound token, one without a bearer token)"},
+	{KeyAuthDPoPNonce, "dpop-nonce", []string{"TMCP_DPOP_NONCE"}, false, "DPoP proofs at the token endpoint must carry a nonce the auth server gave (RFC 9449 §8: a proof cannot be made ahead of time)"},
 	{KeyAuthResClientID, "introspection-client-id", []string{"TMCP_RESOURCE_CLIENT_ID"}, "tmcp-resource", "client id the resource server introspects with"},
 	{KeyAuthAssertionAud, "assertion-audience", nil, []string{}, "URLs of the MCP servers behind the resource server (its --proxy) it may get identity assertions for; other audiences are refused (repeatable, or separated by commas or spaces; default: resource.proxy when the same configuration sets it, as tmcp dev does; with auth.resource_servers, give each its assertion_audiences)"},
 	{KeyAuthResSecret, "introspection-client-secret", []string{"TMCP_RESOURCE_CLIENT_SECRET"}, "", "secret the resource server introspects with (default: generated in the state dir)"},
@@ -251,11 +258,14 @@ var settings = []Setting{
 	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (like 'file:///secret/*=admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); others need the default scope"},
 	{KeyResourceHide, "hide-unauthorized", nil, false, "with --proxy or -- COMMAND: leave out of tools/list the tools the user's token lacks the scopes for"},
 	{KeyResourceOpsAddr, "ops-addr", nil, DefaultResourceOpsAddr, "address of the internal listener for /metrics and /status (besides /healthz and /readyz), off the public port; empty turns it off"},
+	{KeyResourceReqDPoP, "require-dpop", []string{"TMCP_REQUIRE_DPOP"}, false, "accept DPoP-bound tokens only (RFC 9449): a bearer token is refused (default: both; a DPoP-bound token always needs a proof of its key)"},
+	{KeyResourceDPoPNonce, "dpop-nonce", []string{"TMCP_DPOP_NONCE"}, false, "DPoP proofs must carry a nonce this MCP server gave (RFC 9449 §9); a nonce is good at the instance that gave it"},
 	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},
 	{KeyFlowServer, "server", nil, "", "URL of the MCP server to test (default http://localhost:<MCP_SERVER_PORT>/mcp)"},
+	{KeyFlowDPoP, "dpop", nil, false, "get a DPoP-bound token (RFC 9449) and call the MCP server with a proof of a fresh key, then check that the token is refused without one"},
 	{KeyFlowCallbackPort, "callback-port", nil, DefaultCallbackPort, "port the browser is sent back to (http://localhost:<port>/callback)"},
 
 	{KeySandboxHost, "host", nil, "localhost", "address the sandbox listens on"},

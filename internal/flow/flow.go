@@ -20,6 +20,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 )
 
@@ -61,7 +62,10 @@ type Options struct {
 	// KeepClient keeps the client the run registered; otherwise it is
 	// deleted at the end (RFC 7592) where the server allows it.
 	KeepClient bool
-	HTTP       *http.Client
+	// DPoP gets a token bound to a fresh key (RFC 9449), calls with
+	// proofs of it, and checks the token is refused without one.
+	DPoP bool
+	HTTP *http.Client
 }
 
 // Step names.
@@ -128,6 +132,8 @@ type runner struct {
 	// registered (RFC 7592).
 	registrationURI, registrationToken string
 	tools                              []toolInfo
+	// dpop is set with Options.DPoP.
+	dpop *dpopState
 }
 
 // Run runs the whole flow and returns its report; Report.OK tells success.
@@ -146,6 +152,14 @@ func Run(ctx context.Context, opts Options) *Report {
 	}
 	r := &runner{opts: opts, report: &Report{Server: opts.Server, Strict: opts.Strict}, clientID: opts.ClientID, secret: opts.ClientSecret,
 		runCtx: ctx}
+	if opts.DPoP {
+		key, err := dpop.NewKey()
+		if err != nil {
+			r.report.Steps = append(r.report.Steps, &Step{Name: stepDPoP, Error: "could not make a DPoP key: " + err.Error()})
+			return r.report
+		}
+		r.dpop = &dpopState{key: key, nonces: map[string]string{}}
+	}
 	start := time.Now()
 	defer func() {
 		r.report.Millis = time.Since(start).Milliseconds()
@@ -162,6 +176,9 @@ func Run(ctx context.Context, opts Options) *Report {
 		steps = append(steps, step{name, func(ctx context.Context) (string, error) { return r.callNamed(ctx, name) }})
 	}
 	steps = append(steps, step{stepWrite, r.writeTool})
+	if opts.DPoP {
+		steps = append(steps, step{stepDPoP, r.dpopProbe})
+	}
 	if !opts.SkipProbes {
 		steps = append(steps, step{stepRefresh, r.refreshProbe}, step{stepRevoke, r.revoke}, step{stepCORS, r.cors})
 	}

@@ -263,3 +263,25 @@ func TestRun_ToolAnswersOfTheWrongShape(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_DPoPFlowPasses: with DPoP on, flow test gets DPoP-bound
+// tokens, calls with proofs (through step-up and refresh), and sees the
+// token refused as a bearer token, with another key and with a replayed
+// proof, against servers that require DPoP and ask for nonces, with
+// opaque and JWT access tokens.
+func TestRun_DPoPFlowPasses(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{authserver.FormatOpaque, authserver.FormatJWT} {
+		stack := testkit.StartStack(t, testkit.AuthOptions{Resource: true,
+			Mutate:         func(c *authserver.Config) { c.TokenFormat, c.RequireDPoP, c.DPoPNonce = format, true, true },
+			MutateResource: func(c *resource.Config) { c.RequireDPoP, c.DPoPNonce = true, true }})
+		report := flow.Run(context.Background(), flow.Options{
+			Server: stack.Resource.URL(), DPoP: true, Open: signInInBackground(t), Timeout: 20 * time.Second,
+		})
+		want := "discover=ok resource meta=ok auth meta=ok register=ok sign in=ok token=ok initialize=ok tools/list=ok " +
+			"whoami=ok list_tasks=ok step-up=ok sign in=ok token=ok create_task=ok dpop=ok refresh=ok revoke=ok cors=ok unregister=ok"
+		if got := names(report); got != want || !report.OK {
+			t.Fatalf("%s steps:\n%s\nwant\n%s\nfailed: %+v", format, got, want, report.Failed())
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 )
 
@@ -36,20 +37,38 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		req.Body.Close()
 	}
-	for stepUps := 0; ; {
+	for stepUps, nonceRetried := 0, false; ; {
 		out := req.Clone(req.Context())
 		if body != nil {
 			out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		}
 		token := t.r.token()
-		if token != "" {
+		if token != "" && t.r.dpop != nil {
+			// RFC 9449 §7.1: the DPoP scheme and a fresh proof each time.
+			proof, err := t.r.proof(out.Method, out.URL.String(), token)
+			if err != nil {
+				return nil, err
+			}
+			out.Header.Set("Authorization", dpop.Scheme+" "+token)
+			out.Header.Set(dpop.Header, proof)
+		} else if token != "" {
 			out.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := t.base.RoundTrip(out)
+		if err == nil && t.r.dpop != nil && t.r.observeNonce(out.URL.String(), resp.Header) &&
+			resp.StatusCode == http.StatusUnauthorized && !nonceRetried && token != "" {
+			// §9: the server wants its nonce in the proof; once.
+			if c, _ := oauth.ParseChallenge(strings.Join(resp.Header.Values("WWW-Authenticate"), ", "), dpop.Scheme); c.Error == dpop.CodeUseNonce {
+				nonceRetried = true
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) //nolint:errcheck // only the status matters
+				resp.Body.Close()
+				continue
+			}
+		}
 		if err != nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
 			return resp, err
 		}
-		c, cerr := oauth.ParseBearerChallenge(resp.Header.Get("WWW-Authenticate"))
+		c, cerr := challengeOf(resp.Header, t.r.dpop != nil)
 		stepUp := resp.StatusCode == http.StatusForbidden
 		if stepUp && (cerr != nil || c.Error != oauth.CodeInsufficientScope) {
 			return resp, nil // a 403 that is not about scopes
@@ -69,6 +88,22 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// challengeOf reads the challenge of a 401 or 403: the DPoP one when the
+// run uses DPoP and the server sent one, else the Bearer one, else the
+// DPoP one (a server that takes DPoP-bound tokens only).
+func challengeOf(h http.Header, preferDPoP bool) (oauth.BearerChallenge, error) {
+	all := strings.Join(h.Values("WWW-Authenticate"), ", ")
+	if preferDPoP {
+		if c, err := oauth.ParseChallenge(all, dpop.Scheme); err == nil {
+			return c, nil
+		}
+	}
+	if c, err := oauth.ParseBearerChallenge(all); err == nil {
+		return c, nil
+	}
+	return oauth.ParseChallenge(all, dpop.Scheme)
 }
 
 // rpcMethod names the JSON-RPC method of a request body, for the report.

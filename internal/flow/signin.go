@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/secrets"
 	"github.com/tmcp-dev/tmcp/internal/ui"
@@ -298,8 +299,13 @@ func (r *runner) exchange(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !strings.EqualFold(t.TokenType, "Bearer") || t.AccessToken == "" {
+	switch {
+	case t.AccessToken == "":
 		return "", fmt.Errorf("the token response has token_type %q and no usable access token", t.TokenType)
+	case r.dpop != nil && !strings.EqualFold(t.TokenType, dpop.TokenType):
+		return "", fmt.Errorf("the token response has token_type %q, not DPoP: the authorization server did not bind the token to the proof's key (RFC 9449 §5)", t.TokenType)
+	case r.dpop == nil && !strings.EqualFold(t.TokenType, "Bearer"):
+		return "", fmt.Errorf("the token response has token_type %q, not Bearer", t.TokenType)
 	}
 	r.access, r.refresh, r.scope = t.AccessToken, t.RefreshToken, oauth.ParseScope(t.Scope)
 	if t.Scope == "" { // RFC 6749 §5.1: the scope asked for
@@ -342,7 +348,11 @@ func (r *runner) tokenCall(ctx context.Context, form url.Values, out any) error 
 		form.Set("client_assertion", assertion)
 		creds = oauth.ClientCredentials{ID: r.clientID, Method: oauth.AuthMethodNone}
 	}
-	return r.fetch(ctx, oauth.Call{URL: r.meta.TokenEndpoint, Form: form, Client: creds}, out)
+	c := oauth.Call{URL: r.meta.TokenEndpoint, Form: form, Client: creds}
+	if r.dpop != nil {
+		return r.dpopTokenCall(ctx, c, out)
+	}
+	return r.fetch(ctx, c, out)
 }
 
 func (r *runner) getJSON(ctx context.Context, u string, out any) error {

@@ -10,7 +10,7 @@ import (
 // strippedHeaders never reach the backend from the MCP client: its
 // credentials, and anything a server or the framework under it may take
 // for who the user is or where the request came from.
-var strippedHeaders = forward.Excluding("Authorization", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+var strippedHeaders = forward.Excluding("Authorization", "DPoP", "Cookie", "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
 	"X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip",
 	"X-Original-Url", "X-Original-Uri", "X-Rewrite-Url", "X-Client-Ip", "True-Client-Ip", "X-Remote-User", "Remote-User",
 	"Accept-Encoding",           // answers come back plain, so tools can be left out of them

@@ -82,9 +82,9 @@ func TestTypeScriptSDKClient(t *testing.T) {
 	}
 }
 
-// startDev runs `tmcp dev` on free ports with its own state directory and
-// stops it (SIGINT) when the test ends.
-func startDev(t *testing.T, bin string) (mcpURL, authURL string) {
+// startDev runs `tmcp dev` (with extra arguments) on free ports with its
+// own state directory and stops it (SIGINT) when the test ends.
+func startDev(t *testing.T, bin string, extra ...string) (mcpURL, authURL string) {
 	t.Helper()
 	ports := make([]string, 3)
 	for i := range ports {
@@ -95,7 +95,7 @@ func startDev(t *testing.T, bin string) (mcpURL, authURL string) {
 		ports[i] = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 		ln.Close()
 	}
-	cmd := exec.Command(bin, "dev", "--sandbox-port", ports[0], "--auth-port", ports[1], "--resource-port", ports[2])
+	cmd := exec.Command(bin, append([]string{"dev", "--sandbox-port", ports[0], "--auth-port", ports[1], "--resource-port", ports[2]}, extra...)...)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "NO_COLOR=1")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -12,11 +12,20 @@ type BearerChallenge struct {
 	ErrorDescription string
 	ResourceMetadata string
 	Scope            string
+	// Algs, in a DPoP challenge only, are the proof algorithms accepted
+	// (RFC 9449 §7.1).
+	Algs string
 }
 
 // String renders the challenge. Parameters always come in one order so
 // the header is stable byte for byte.
-func (c BearerChallenge) String() string {
+func (c BearerChallenge) String() string { return c.render("Bearer") }
+
+// DPoPString renders the same parameters as a DPoP challenge (RFC 9449
+// §7.1), which carries the algs the resource server accepts.
+func (c BearerChallenge) DPoPString() string { return c.render("DPoP") }
+
+func (c BearerChallenge) render(scheme string) string {
 	var parts []string
 	add := func(k, v string) {
 		if v != "" {
@@ -27,10 +36,13 @@ func (c BearerChallenge) String() string {
 	add("error_description", c.ErrorDescription)
 	add("resource_metadata", c.ResourceMetadata)
 	add("scope", c.Scope)
-	if len(parts) == 0 {
-		return "Bearer"
+	if scheme != "Bearer" {
+		add("algs", c.Algs)
 	}
-	return "Bearer " + strings.Join(parts, ", ")
+	if len(parts) == 0 {
+		return scheme
+	}
+	return scheme + " " + strings.Join(parts, ", ")
 }
 
 // quote makes an RFC 9110 §5.6.4 quoted-string. RFC 6750 §3 forbids '"'
@@ -56,19 +68,25 @@ var ErrNoBearerChallenge = errors.New("no Bearer challenge in WWW-Authenticate")
 // ParseBearerChallenge reads the Bearer challenge out of a WWW-Authenticate
 // header value, which may list several challenges (RFC 9110 §11.6.1).
 func ParseBearerChallenge(header string) (BearerChallenge, error) {
-	params, ok := bearerParams(header)
+	return ParseChallenge(header, "Bearer")
+}
+
+// ParseChallenge reads the challenge of scheme (Bearer or DPoP) out of a
+// WWW-Authenticate header value; ErrNoBearerChallenge when there is none.
+func ParseChallenge(header, scheme string) (BearerChallenge, error) {
+	params, ok := schemeParams(header, scheme)
 	if !ok {
 		return BearerChallenge{}, ErrNoBearerChallenge
 	}
 	return BearerChallenge{
 		Error: params["error"], ErrorDescription: params["error_description"],
-		ResourceMetadata: params["resource_metadata"], Scope: params["scope"],
+		ResourceMetadata: params["resource_metadata"], Scope: params["scope"], Algs: params["algs"],
 	}, nil
 }
 
-// bearerParams scans header for the Bearer scheme and returns its
-// auth-params. Parameters of other schemes are skipped.
-func bearerParams(header string) (map[string]string, bool) {
+// schemeParams scans header for scheme and returns its auth-params.
+// Parameters of other schemes are skipped.
+func schemeParams(header, scheme string) (map[string]string, bool) {
 	s := header
 	var params map[string]string
 	inBearer := false
@@ -101,7 +119,7 @@ func bearerParams(header string) (map[string]string, bool) {
 		if inBearer {
 			return params, true
 		}
-		inBearer = strings.EqualFold(token, "Bearer")
+		inBearer = strings.EqualFold(token, scheme)
 		if inBearer {
 			params = map[string]string{}
 		}

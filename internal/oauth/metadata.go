@@ -29,6 +29,8 @@ type ServerMetadata struct {
 	SubjectTypesSupported                      []string `json:"subject_types_supported,omitempty"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported,omitempty"`
 	ServiceDocumentation                       string   `json:"service_documentation,omitempty"`
+	// RFC 9449 §5.1.
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // ProtectedResourceMetadata is the RFC 9728 document.

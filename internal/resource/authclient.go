@@ -92,6 +92,10 @@ type introspection struct {
 	Audience any    `json:"aud"`
 	Exp      int64  `json:"exp"`
 	Iat      int64  `json:"iat"`
+	// Cnf names the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+	Cnf struct {
+		JKT string `json:"jkt"`
+	} `json:"cnf"`
 }
 
 // principal validates token, from the cache when a positive answer is
@@ -128,7 +132,7 @@ func (a *authClient) principal(ctx context.Context, token, resource string) (*Pr
 		return nil, nil
 	}
 	p := &Principal{Subject: in.Subject, Username: in.Username, Email: in.Email, ClientID: in.ClientID,
-		Scopes: oauth.ParseScope(in.Scope), Expiry: exp, token: token}
+		Scopes: oauth.ParseScope(in.Scope), Expiry: exp, JKT: in.Cnf.JKT, token: token}
 	// A cached answer never outlives the token, and a revocation is seen
 	// at the latest after cacheTTL.
 	until := now.Add(a.cacheTTL)
@@ -264,7 +268,15 @@ func (a *authClient) verifyJWT(ctx context.Context, m *oauth.ServerMetadata, tok
 		return nil, fmt.Errorf("%w: %v", errAuthServer, err)
 	}
 	return &Principal{Subject: c.Subject, Username: c.Username, Email: c.Email, ClientID: c.ClientID, Scopes: oauth.ParseScope(c.Scope),
-		Expiry: c.Expiry.Time(), token: token}, nil
+		Expiry: c.Expiry.Time(), JKT: confirmedKey(c.All), token: token}, nil
+}
+
+// confirmedKey is the jkt of a JWT's cnf claim (RFC 9449 §6.1), "" for
+// none.
+func confirmedKey(claims map[string]any) string {
+	cnf, _ := claims["cnf"].(map[string]any)
+	jkt, _ := cnf["jkt"].(string)
+	return jkt
 }
 
 // ready checks that tokens can be checked now: an introspection of a

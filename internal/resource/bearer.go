@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/tasktools"
@@ -28,7 +28,10 @@ type Principal struct {
 	ClientID string
 	Scopes   []string
 	Expiry   time.Time
-	token    string // the MCP token itself, for the token exchange only
+	// JKT is the thumbprint of the key a DPoP-bound token is bound to
+	// (RFC 9449 §6), "" for a bearer token.
+	JKT   string
+	token string // the MCP token itself, for the token exchange only
 }
 
 type principalKey struct{}
@@ -50,9 +53,10 @@ const retryAfter = "5"
 // server read.
 const maxRPCBody = 1 << 20
 
-// requireToken authenticates every MCP request (RFC 6750 §2.1 header only)
-// and answers 401 with the challenge MCP clients discover the auth server
-// from (RFC 9728 §5.1), or 403 when a call needs a scope the token lacks,
+// requireToken authenticates every MCP request (RFC 6750 §2.1 header only,
+// or a DPoP-bound token with its proof, RFC 9449 §7) and answers 401
+// with the challenge MCP clients discover the auth server from (RFC 9728
+// §5.1), or 403 when a call needs a scope the token lacks,
 // naming the scopes to step up to. A POST's body is read here, once and
 // strictly (mcpmsg): the policies judge that reading, and the very bytes
 // judged are what the MCP server behind gets; a body that cannot be
@@ -63,12 +67,21 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			err.Write(w)
 			return
 		}
-		token, ok := bearerToken(r)
+		cred, ok := readCredentials(r)
 		if !ok {
 			s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{})
 			return
 		}
-		p, err := s.auth.principal(r.Context(), token, s.cfg.Resource)
+		var proof *dpop.Proof
+		if cred.dpop {
+			var refusal *dpopRefusal
+			if proof, refusal = s.checkProof(r, cred); refusal != nil {
+				s.metrics.count(nil, nil)
+				s.refuseDPoP(w, refusal)
+				return
+			}
+		}
+		p, err := s.auth.principal(r.Context(), cred.token, s.cfg.Resource)
 		s.metrics.count(p, err)
 		if err != nil {
 			// A fault, not a verdict: never 401, which makes clients
@@ -80,8 +93,18 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			return
 		}
 		if p == nil {
-			s.challenge(w, http.StatusUnauthorized, oauth.BearerChallenge{Error: oauth.CodeInvalidToken,
-				ErrorDescription: "the access token is invalid, expired, revoked, or for another resource"})
+			s.challengeIn(w, http.StatusUnauthorized, oauth.BearerChallenge{Error: oauth.CodeInvalidToken,
+				ErrorDescription: "the access token is invalid, expired, revoked, or for another resource"}, cred.dpop)
+			return
+		}
+		if refusal, err := s.checkBinding(cred, proof, p); err != nil {
+			s.log.ErrorContext(r.Context(), "DPoP replay check failed", "err", err)
+			w.Header().Set("Retry-After", retryAfter)
+			oauth.WriteJSON(w, nil, &oauth.Error{Code: oauth.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
+				Description: "too many DPoP proofs at once to check them for replay; try again shortly"})
+			return
+		} else if refusal != nil {
+			s.refuseDPoP(w, refusal)
 			return
 		}
 		var body *mcpmsg.Body
@@ -95,9 +118,9 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				return
 			}
 			if !oauth.ScopeSubset(need, p.Scopes) {
-				s.challenge(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
+				s.challengeIn(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
 					ErrorDescription: "this request needs the " + oauth.JoinScope(need) + " scope",
-					Scope:            oauth.JoinScope(union(p.Scopes, need))})
+					Scope:            oauth.JoinScope(union(p.Scopes, need))}, cred.dpop)
 				return
 			}
 		}
@@ -143,23 +166,21 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request) (*mcpmsg.B
 	return body, true
 }
 
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
-		return "", false
-	}
-	t := strings.TrimSpace(h[7:])
-	return t, t != ""
+// challenge writes a Bearer challenge (and a DPoP one beside it). The
+// scope of a plain 401 is the default scope: enough to start, with
+// step-up for more.
+func (s *Server) challenge(w http.ResponseWriter, status int, c oauth.BearerChallenge) {
+	s.challengeIn(w, status, c, false)
 }
 
-// challenge writes a Bearer challenge. The scope of a plain 401 is the
-// default scope: enough to start, with step-up for more.
-func (s *Server) challenge(w http.ResponseWriter, status int, c oauth.BearerChallenge) {
+// challengeIn is challenge with the error in the DPoP challenge when
+// inDPoP (see challenges).
+func (s *Server) challengeIn(w http.ResponseWriter, status int, c oauth.BearerChallenge, inDPoP bool) {
 	c.ResourceMetadata = s.metadataURL()
 	if c.Scope == "" {
 		c.Scope = oauth.JoinScope(s.cfg.DefaultScope)
 	}
-	w.Header().Set("WWW-Authenticate", c.String())
+	s.challenges(w, c, inDPoP)
 	body := &oauth.Error{Code: c.Error, Description: c.ErrorDescription, Status: status}
 	if body.Code == "" {
 		// RFC 6750 §3.1: no error code in the challenge of a request that

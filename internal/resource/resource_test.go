@@ -84,7 +84,8 @@ func TestProtectedResourceMetadata(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		want := fmt.Sprintf(`{"resource":"%s","authorization_servers":["%s"],"scopes_supported":["read","write"],"bearer_methods_supported":["header"],"resource_name":"tmcp MCP server"}`,
+		want := fmt.Sprintf(`{"resource":"%s","authorization_servers":["%s"],"scopes_supported":["read","write"],"bearer_methods_supported":["header"],"resource_name":"tmcp MCP server",`+
+			`"dpop_signing_alg_values_supported":["ES256","ES384","ES512","RS256","PS256","EdDSA"],"dpop_bound_access_tokens_required":false}`,
 			stack.Resource.URL(), stack.Auth.URL())
 		if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != want {
 			t.Fatalf("%s: %d\n%s\nwant\n%s", p, resp.StatusCode, body, want)

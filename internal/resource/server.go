@@ -1,7 +1,8 @@
 // Package resource is `tmcp serve resource`: an MCP server (mark3labs/mcp-go,
 // Streamable HTTP at /mcp, or legacy SSE) whose tools need a valid MCP
 // access token. It publishes RFC 9728 metadata, answers 401 and 403 with
-// RFC 6750 challenges, validates tokens by RFC 7662 introspection, and
+// RFC 6750 challenges, validates tokens by RFC 7662 introspection (or
+// RFC 9068 JWTs), checks DPoP-bound tokens' proofs (RFC 9449), and
 // calls TaskManager as the user with a token obtained by RFC 8693 exchange;
 // the MCP token itself never goes to TaskManager.
 package resource
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tmcp-dev/tmcp/internal/confcheck"
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/gateway"
 	"github.com/tmcp-dev/tmcp/internal/httpx"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
@@ -98,6 +100,13 @@ type Config struct {
 	// IdentityAssertion sends the HTTP backend X-Tmcp-Identity: a JWT
 	// signed by the auth server (aud = the backend's URL, at most 5 min).
 	IdentityAssertion bool
+	// RequireDPoP accepts DPoP-bound tokens only (RFC 9449): a bearer
+	// token is refused. Without it both work, and a bound token still
+	// only with a proof of its key.
+	RequireDPoP bool
+	// DPoPNonce makes proofs carry a nonce this server gave (RFC 9449 §9).
+	// Nonces are good at the instance that gave them only.
+	DPoPNonce bool
 
 	TLSCert, TLSKey string
 	Logger          *slog.Logger
@@ -125,6 +134,9 @@ type Server struct {
 	metrics   *resourceMetrics
 	sessions  *sessions
 	ready     readiness
+	// dpop checks DPoP proofs and remembers them for the replay check,
+	// per instance.
+	dpop *dpop.Verifier
 	// backend is the team's own MCP server, when /mcp is a gateway to it.
 	backend     gateway.Backend
 	statusGuard statusGuard
@@ -250,6 +262,7 @@ func New(cfg Config) (*Server, error) {
 		s.auth.principals = ttlcache.New[*Principal](0)
 	}
 	s.sessions = newSessions(cfg.SessionIdleTTL, cfg.Sessions, cfg.Now)
+	s.dpop = dpop.NewVerifier(dpop.Config{Now: cfg.Now, RequireNonce: cfg.DPoPNonce})
 	if s.cfg.ProxyTimeout <= 0 {
 		s.cfg.ProxyTimeout = defaultProxyTimeout
 	}
@@ -331,6 +344,9 @@ func (s *Server) Metadata() server.ProtectedResourceMetadataConfig {
 		ScopesSupported:        s.cfg.ScopesSupported,
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           s.resourceName(),
+		// RFC 9728 §2 with RFC 9449.
+		DPoPSigningAlgValuesSupported: dpop.AlgNames(),
+		DPoPBoundAccessTokensRequired: &s.cfg.RequireDPoP,
 	}
 }
 

@@ -126,6 +126,9 @@ type Token struct {
 	UsedAt    time.Time
 	Successor string
 	Answer    Answer
+	// JKT is the RFC 7638 thumbprint of the key the token is bound to
+	// (RFC 9449 §6), "" for a bearer token.
+	JKT string
 }
 
 // Answer is the token response a rotation gave, sealed, kept on the

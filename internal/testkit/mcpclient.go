@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/internal/dpop"
 	"github.com/tmcp-dev/tmcp/internal/oauth"
 	"github.com/tmcp-dev/tmcp/internal/secrets"
 )
@@ -27,6 +28,10 @@ type OAuthClient struct {
 	RedirectURI  string
 	// Resource is the RFC 8707 resource requested (default ResourceURL).
 	Resource string
+	// DPoP, when set, signs a DPoP proof into every token request
+	// (RFC 9449 §5), with Nonce when the server gave one.
+	DPoP  *dpop.Key
+	Nonce string
 }
 
 // Discover fetches the RFC 8414 metadata of issuer.
@@ -122,13 +127,31 @@ func (c *OAuthClient) AuthorizeURL(params map[string]string) Authz {
 	return a
 }
 
-// Form posts a form, authenticating as the client when it has a secret.
+// Form posts a form, authenticating as the client when it has a secret,
+// with a fresh DPoP proof when the client has a DPoP key.
 func (c *OAuthClient) Form(endpoint string, form url.Values) (int, map[string]any) {
+	c.t.Helper()
+	h := http.Header{}
+	if c.DPoP != nil {
+		proof, err := c.DPoP.Proof(http.MethodPost, endpoint, "", c.Nonce)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		h.Set(dpop.Header, proof)
+	}
+	return c.FormHeader(endpoint, form, h)
+}
+
+// FormHeader is Form with the headers h and no proof of its own.
+func (c *OAuthClient) FormHeader(endpoint string, form url.Values, h http.Header) (int, map[string]any) {
 	c.t.Helper()
 	if c.ClientSecret == "" && form.Get("client_id") == "" {
 		form.Set("client_id", c.ClientID)
 	}
 	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	for k, v := range h {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if c.ClientSecret != "" {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))

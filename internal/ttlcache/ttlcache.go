@@ -4,6 +4,7 @@
 package ttlcache
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -92,4 +93,27 @@ func (c *Cache[V]) makeRoom() {
 		}
 		delete(c.entries, k)
 	}
+}
+
+// ErrFull means Add found the cache full of live entries.
+var ErrFull = errors.New("the cache is full")
+
+// Add keeps v under key unless a live entry holds key already, and
+// reports whether it did. Unlike Put it never evicts a live entry: a
+// cache that remembers what was seen (a replay check) must not forget
+// early, so a cache full of live entries adds nothing and says ErrFull.
+func (c *Cache[V]) Add(key string, v V, expires, now time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok && now.Before(e.expires) {
+		return false, nil
+	}
+	if len(c.entries) >= c.max || now.Sub(c.lastSweep) >= sweepEvery {
+		c.sweep(now)
+	}
+	if len(c.entries) >= c.max {
+		return false, ErrFull
+	}
+	c.entries[key] = cacheEntry[V]{value: v, expires: expires}
+	return true, nil
 }

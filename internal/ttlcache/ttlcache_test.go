@@ -1,6 +1,7 @@
 package ttlcache
 
 import (
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -54,5 +55,30 @@ func TestCache_BoundedUnderAFlood(t *testing.T) {
 	c.Put("late", 1, t0.Add(3*time.Hour), t0.Add(2*time.Hour))
 	if c.Len() != 1 {
 		t.Fatalf("%d entries after all expired; want only the new one", c.Len())
+	}
+}
+
+// A replay check: Add takes a key once while it lives, and a full cache
+// refuses rather than forgetting a live key.
+func TestCache_AddTakesAKeyOnceAndNeverEvicts(t *testing.T) {
+	c := New[struct{}](2)
+	if ok, err := c.Add("a", struct{}{}, t0.Add(time.Minute), t0); !ok || err != nil {
+		t.Fatalf("first Add = %v, %v", ok, err)
+	}
+	if ok, err := c.Add("a", struct{}{}, t0.Add(time.Minute), t0.Add(time.Second)); ok || err != nil {
+		t.Fatalf("second Add of a live key = %v, %v", ok, err)
+	}
+	c.Add("b", struct{}{}, t0.Add(time.Minute), t0)
+	if ok, err := c.Add("c", struct{}{}, t0.Add(time.Minute), t0); ok || !errors.Is(err, ErrFull) {
+		t.Fatalf("Add to a full cache = %v, %v", ok, err)
+	}
+	if ok, _ := c.Add("a", struct{}{}, t0.Add(2*time.Minute), t0.Add(30*time.Second)); ok {
+		t.Fatal("a full cache forgot a live key")
+	}
+	if ok, err := c.Add("c", struct{}{}, t0.Add(2*time.Minute), t0.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("Add once the others expired = %v, %v", ok, err)
+	}
+	if ok, _ := c.Add("a", struct{}{}, t0.Add(2*time.Minute), t0.Add(time.Minute)); !ok {
+		t.Fatal("an expired key could not be added again")
 	}
 }

@@ -74,7 +74,8 @@ stops all three. Then run: tmcp flow test`,
 	cmdutil.FlagAs(fs, "auth-ops-addr", config.KeyAuthOpsAddr)
 	cmdutil.FlagAs(fs, "resource-ops-addr", config.KeyResourceOpsAddr)
 	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
-		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide, config.KeyResourceStdioEnv)
+		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide, config.KeyResourceStdioEnv,
+		config.KeyResourceReqDPoP)
 	return cmd
 }
 
@@ -103,6 +104,9 @@ func (o *Options) fill(v *viper.Viper) error {
 	v.Set(config.KeyAuthDev, true)
 	// A developer re-running flow test registers a client each time.
 	v.Set(config.KeyAuthRegLimit, 0)
+	// One --require-dpop: an MCP server that takes only DPoP-bound tokens
+	// beside an auth server that issues them only.
+	v.Set(config.KeyAuthRequireDPoP, v.GetBool(config.KeyResourceReqDPoP))
 
 	if o.Sandbox, err = serve.SandboxConfig(v); err != nil {
 		return err

@@ -66,6 +66,8 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 		JWTIssuer:    v.GetString(config.KeyJWTIssuer),
 		ClientLookup: v.GetBool(config.KeyAuthClientLookup),
 		TokenFormat:  v.GetString(config.KeyAuthTokenFormat),
+		RequireDPoP:  v.GetBool(config.KeyAuthRequireDPoP),
+		DPoPNonce:    v.GetBool(config.KeyAuthDPoPNonce),
 		CIMD:         cimd.Options{AllowPrivate: v.GetBool(config.KeyAuthDev)},
 		Registration: authserver.RegistrationPolicy{
 			InitialAccessToken: v.GetString(config.KeyAuthRegToken),
@@ -321,6 +323,8 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	cfg.IdentityAssertion = v.GetBool(config.KeyResourceAssertion)
 	cfg.HideUnauthorized = v.GetBool(config.KeyResourceHide)
+	cfg.RequireDPoP = v.GetBool(config.KeyResourceReqDPoP)
+	cfg.DPoPNonce = v.GetBool(config.KeyResourceDPoPNonce)
 	if err := checkURL(v, config.KeyResourceProxy); err != nil {
 		return cfg, err
 	}

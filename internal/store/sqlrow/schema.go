@@ -144,4 +144,7 @@ var migrations = []string{
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		at {int} NOT NULL
 	);`,
+	// RFC 9449 §6: the thumbprint of the key a DPoP-bound token is bound
+	// to; "" for a bearer token.
+	`ALTER TABLE tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT '';`,
 }

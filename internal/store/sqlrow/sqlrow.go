@@ -59,7 +59,7 @@ const (
 	PendingColumns = `state_hash, browser_hash, client_id, redirect_uri, scope, resource, code_challenge, client_state, upstream_verifier, expires_at, nonce_hash`
 	GrantColumns   = `id, client_id, subject, username, scope, resource, redirect_uri, upstream, upstream_expires_at, created_at, revoked_at, email`
 	CodeColumns    = `hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at`
-	TokenColumns   = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, answer, answer_until`
+	TokenColumns   = `hash, kind, grant_id, issuance, scope, issued_at, expires_at, revoked_at, used_at, successor, answer, answer_until, jkt`
 	KeyColumns     = `kid, alg, private, public, created_at, retired_at`
 )
 
@@ -168,7 +168,7 @@ type tokenRow struct {
 func (r *tokenRow) dest() []any {
 	t := &r.t
 	return []any{&t.Hash, &r.kind, &t.GrantID, &t.Issuance, &t.Scope, &r.issued, &r.exp, &r.revoked, &r.used,
-		&t.Successor, &t.Answer.Sealed, &r.until}
+		&t.Successor, &t.Answer.Sealed, &r.until, &t.JKT}
 }
 
 func (r *tokenRow) value() *store.Token {
@@ -182,7 +182,7 @@ func (r *tokenRow) value() *store.Token {
 // TokenValues are t's TokenColumns.
 func TokenValues(t *store.Token) []any {
 	return []any{t.Hash, string(t.Kind), t.GrantID, t.Issuance, t.Scope, Nanos(t.IssuedAt), Nanos(t.ExpiresAt),
-		Nanos(t.RevokedAt), Nanos(t.UsedAt), t.Successor, t.Answer.Sealed, Nanos(t.Answer.Until)}
+		Nanos(t.RevokedAt), Nanos(t.UsedAt), t.Successor, t.Answer.Sealed, Nanos(t.Answer.Until), t.JKT}
 }
 
 // TokenGrantQuery reads a token with its grant; where is the backend's

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SweepDeletesUsedRefreshTokensPastTheirWindow", testSweepUsedRefresh},
 		{"SweepDeletesIdleClientsWithoutGrants", testSweepIdleClients},
 		{"ProbeWriteCommits", testProbeWrite},
+		{"TokenKeepsItsKeyBinding", testTokenJKT},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -442,6 +443,24 @@ func testGrantEmail(t *testing.T, s store.Store) {
 	}
 	if _, got, err := s.GetTokenGrant(ctx, a.Hash); err != nil || got.Email != g.Email || got.Username != g.Username {
 		t.Fatalf("GetTokenGrant = %+v, %v", got, err)
+	}
+}
+
+// testTokenJKT: a DPoP-bound token keeps the thumbprint of its key
+// (RFC 9449 §6), a bearer token none.
+func testTokenJKT(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	g := newGrant(t, s)
+	a, r := pair(g.ID, t0.Add(time.Hour))
+	a.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+	if err := s.SaveTokens(ctx, a, r); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.GetTokenGrant(ctx, a.Hash); err != nil || got.JKT != a.JKT {
+		t.Fatalf("GetTokenGrant = %+v, %v", got, err)
+	}
+	if got := mustToken(t, s, r.Hash); got.JKT != "" {
+		t.Fatalf("a bearer token came back bound to %q", got.JKT)
 	}
 }
 

@@ -44,6 +44,7 @@ its fix. The exit status is 0 when the flow worked. The browser is opened
 with $BROWSER when set.`,
 		Example: `  tmcp flow test
   tmcp flow test --server https://mcp.example.com/mcp --no-browser
+  tmcp flow test --dpop
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
 	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) error {
 		o := &opts.Flow
@@ -62,6 +63,7 @@ with $BROWSER when set.`,
 			return cmdutil.UsageErrorf("unknown transport %q: use streamable_http or sse", t)
 		}
 		o.CallbackPort = v.GetInt(config.KeyFlowCallbackPort)
+		o.DPoP = v.GetBool(config.KeyFlowDPoP)
 		switch o.Grant {
 		case flow.GrantAuthorizationCode, flow.GrantClientCredentials, flow.GrantIDJAG:
 		default:
@@ -80,7 +82,7 @@ with $BROWSER when set.`,
 		return nil
 	}, runF, run)
 	fs := cmd.Flags()
-	cmdutil.Flags(fs, config.KeyFlowServer, config.KeyFlowServerPort, config.KeyFlowTransport, config.KeyFlowCallbackPort)
+	cmdutil.Flags(fs, config.KeyFlowServer, config.KeyFlowServerPort, config.KeyFlowTransport, config.KeyFlowCallbackPort, config.KeyFlowDPoP)
 	fs.StringVar(&opts.Flow.ClientID, "client-id", "", "use this registered client instead of registering one")
 	fs.StringVar(&opts.Flow.ClientSecret, "client-secret", "", "the client's secret, if it is confidential")
 	fs.StringVar(&opts.clientKey, "client-key", "", "PEM private key file the client authenticates with (private_key_jwt, RFC 7523)")

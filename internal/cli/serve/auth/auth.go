@@ -62,6 +62,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 		config.KeyTMAdminCookie, config.KeyTMCookie, config.KeyTMPreset, config.KeyTMTenant, config.KeyTMAudience, config.KeyTMScopeMap, config.KeyTMUserClaim, config.KeyTMGroupClaim, config.KeyTMVerifiesEml,
 		config.KeyTMAuthorize, config.KeyTMToken, config.KeyTMUserinfo,
 		config.KeyAuthAllowUsers, config.KeyAuthAllowDomains, config.KeyAuthAllowGroups,
+		config.KeyAuthRequireDPoP, config.KeyAuthDPoPNonce,
 	)
 	return cmd
 }

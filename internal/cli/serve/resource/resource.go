@@ -60,6 +60,7 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 		config.KeyResourceTLSKey, config.KeyResourceIdleTTL, config.KeyResourceMaxSess, config.KeyResourceMaxUser,
 		config.KeyResourceMaxClient, config.KeyResourceStdioEnv,
 		config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceProxyTTL, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc, config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide,
+		config.KeyResourceReqDPoP, config.KeyResourceDPoPNonce,
 	)
 	return cmd
 }
