@@ -119,6 +119,7 @@ func TestScripts(t *testing.T) {
 			"expand":       expand,
 			"waitfor":      waitFor,
 			"httpget":      httpGet,
+			"httppost":     httpPost,
 			"sandboxlogin": sandboxLogin,
 			"gencert":      genCert,
 		},
@@ -175,6 +176,24 @@ func httpGet(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprint(ts.Stdout(), string(body))
 	if (resp.StatusCode == http.StatusOK) == neg {
 		ts.Fatalf("GET %s: %d", args[0], resp.StatusCode)
+	}
+}
+
+// httppost URL JSON: POST JSON to URL; print the status line and the
+// body to stdout; fail unless 2xx.
+func httpPost(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: httppost URL JSON")
+	}
+	resp, err := scriptClient(ts).Post(args[0], "application/json", strings.NewReader(args[1]))
+	if err != nil {
+		ts.Fatalf("POST %s: %v", args[0], err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Fprintf(ts.Stdout(), "%s\n%s\n", resp.Status, body)
+	if (resp.StatusCode/100 == 2) == neg {
+		ts.Fatalf("POST %s: %d", args[0], resp.StatusCode)
 	}
 }
 

@@ -235,7 +235,7 @@ var settings = []Setting{
 	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable or comma-separated: a comma separates rules, spaces the scopes of one); prompts no rule matches need the default scope"},
 	{KeyResourceResSc, "resource-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes reading a resource needs, URI-PATTERN=SCOPE[ SCOPE…] (like 'file:///secret/*=admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); others need the default scope"},
 	{KeyResourceHide, "hide-unauthorized", nil, false, "with --proxy or -- COMMAND: leave out of tools/list the tools the user's token lacks the scopes for"},
-	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
+	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},

@@ -91,6 +91,9 @@ func FlagAs(fs *pflag.FlagSet, name, key string) {
 	}
 }
 
+// SettingOf is the setting key fl was declared for with FlagAs, or "".
+func SettingOf(fl *pflag.Flag) string { return firstOf(fl.Annotations[settingAnnotation]) }
+
 // Settings builds this run's viper: defaults, environment, the config file
 // (--config) and every flag of cmd declared with Flag.
 func Settings(cmd *cobra.Command) (*viper.Viper, error) {
