@@ -22,7 +22,19 @@ const (
 	SettingClientID    = "client id"
 	SettingAuthServer  = "auth server"
 	SettingMCPServer   = "mcp server"
+	// Where the secrets came from: never printed with their values, but
+	// a secret given to doctor is tested itself (not only the running
+	// servers' own).
+	SettingClientSecret        = "client secret"
+	SettingIntrospectionSecret = "introspection secret"
 )
+
+// given reports whether the setting name was given to doctor (flag,
+// environment, config file) rather than left at its default, and where.
+func (d *doctor) given(name string) (string, bool) {
+	src := d.source(name)
+	return src, src != "default"
+}
 
 const sourceRunning = "running auth server"
 

@@ -49,6 +49,9 @@ the servers.`,
 			doctor.SettingClientID:    cmdutil.Source(cmd, v, config.KeyTMClientID),
 			doctor.SettingAuthServer:  cmdutil.Source(cmd, v, config.KeyAuthIssuer),
 			doctor.SettingMCPServer:   cmdutil.Source(cmd, v, config.KeyResourcePublicURL),
+			// Secrets given to doctor are tested themselves.
+			doctor.SettingClientSecret:        cmdutil.Source(cmd, v, config.KeyTMSecret),
+			doctor.SettingIntrospectionSecret: cmdutil.Source(cmd, v, config.KeyAuthResSecret),
 		}
 		// With no server named, the servers tmcp dev runs.
 		if rec, err := config.ReadDevRecord(config.StateDir(v)); err == nil {
@@ -75,7 +78,7 @@ the servers.`,
 	cmdutil.Flags(fs, config.KeyTMBaseURL, config.KeyTMClientID, config.KeyTMSecret)
 	cmdutil.FlagAs(fs, "auth-server", config.KeyAuthIssuer)
 	cmdutil.FlagAs(fs, "mcp-server", config.KeyResourcePublicURL)
-	cmdutil.Flags(fs, config.KeySessionCookie, config.KeyTMCookie)
+	cmdutil.Flags(fs, config.KeySessionCookie, config.KeyTMCookie, config.KeyAuthResClientID, config.KeyAuthResSecret)
 	fs.StringVar(&opts.Doctor.Origin, "origin", "http://localhost:6274", "origin the CORS preflight comes from (MCP Inspector's by default)")
 	ui.OutputFlag(fs, &opts.Output)
 	return cmd
