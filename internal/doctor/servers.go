@@ -102,6 +102,10 @@ func (d *doctor) servers(context.Context) *Check {
 			"Start them (tmcp dev, or tmcp serve auth and tmcp serve resource), or point --auth-server and --mcp-server at them; "+
 				"from another machine, give doctor the introspection secret (TMCP_RESOURCE_CLIENT_SECRET).")
 	}
+	if b := d.mcpStatus.Backend; b != nil && !b.OK {
+		return bad(name, "the MCP server is up, but "+b.Detail,
+			"Start your MCP server, or point the gateway at it: --proxy on serve resource (tmcp dev --proxy), or the command after --.")
+	}
 	return ok(name, fmt.Sprintf("auth server%s with client %s at %s · MCP server%s serving %s",
 		versionOf(d.authStatus.Version), d.authStatus.Upstream.ClientID, d.authStatus.Upstream.BaseURL, versionOf(d.mcpStatus.Version), d.mcpStatus.Serves))
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -50,6 +51,9 @@ type Options struct {
 	SkipProbes bool
 	// Strict makes warnings (optional properties a server lacks) fail.
 	Strict bool
+	// AllowUnprotected passes a server that asks for no token; by
+	// default that fails: tmcp is there to protect it.
+	AllowUnprotected bool
 	// Open opens the authorization URL; default OpenBrowser.
 	Open func(url string) error
 	// Prompt receives instructions for the person at the terminal.
@@ -209,6 +213,10 @@ func (r *runner) run(ctx context.Context, name string, fn func(context.Context) 
 		s.Error = err.Error()
 		if s.Hint = r.diagnose(ctx, name, s.Error); s.Hint == "" {
 			s.Hint = hintFor(name, s.Error)
+		}
+		if s.Hint == "" {
+			// Every failure gets a fix line, if only where to look.
+			s.Hint = fmt.Sprintf("The error above is the server's answer at step %q; see docs/troubleshooting.md, and run the servers with --log-level debug to see their side.", name)
 		}
 	}
 	r.mu.Lock()

@@ -78,6 +78,9 @@ type MCP struct {
 	// Introspection is the check that the auth server accepts this
 	// server's introspection credentials.
 	Introspection Check `json:"introspection"`
+	// Backend is the check that the MCP server behind the gateway
+	// answers, when there is one.
+	Backend *Check `json:"backend,omitempty"`
 }
 
 // Local reports whether r comes from this machine and was not passed on
