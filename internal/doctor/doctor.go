@@ -70,6 +70,15 @@ type doctor struct {
 
 	authStatus *status.Auth // what the running servers say, when they do
 	mcpStatus  *status.MCP
+	// openID: the upstream is an OpenID provider (discovered endpoints),
+	// not TaskManager: its TaskManager-only checks do not apply.
+	openID bool
+}
+
+// notTaskManager is the verdict of a TaskManager-only check against an
+// OpenID provider: passed, saying why it was not run.
+func notTaskManager(name string) *Check {
+	return ok(name, "not applicable: an OpenID provider has no TaskManager "+name)
 }
 
 // Run performs every check. Checks that depend on an unreachable server
@@ -96,8 +105,21 @@ func Run(ctx context.Context, opts Options) *Report {
 		opts.Sources = map[string]string{}
 	}
 	d := &doctor{opts: opts, report: &Report{}, dates: map[string]time.Time{}, seenAt: map[string]time.Time{}}
+	d.followMetadata(ctx)
 	d.readStatus(ctx)
 	d.adopt()
+	if issuer := d.upstreamIssuer(); issuer != "" {
+		// An OpenID provider: its metadata names the endpoints, not
+		// TaskManager's fixed paths.
+		m, err := upstream.Discover(ctx, issuer, d.opts.HTTP)
+		if err != nil {
+			d.report.Settings = d.settings()
+			d.report.Checks = []*Check{bad("taskmanager", err.Error(), "Check --upstream-issuer: the provider must publish OpenID Connect or RFC 8414 metadata at that issuer.")}
+			return d.report
+		}
+		upstream.ApplyMetadata(&d.opts.Upstream, m)
+		d.openID = true
+	}
 	d.report.Settings = d.settings()
 	d.opts.Upstream.RedirectURL = d.callback()
 	up, err := upstream.New(d.opts.Upstream)
@@ -278,7 +300,7 @@ func (d *doctor) redirectURI(ctx context.Context) *Check {
 	}
 	want := d.callback()
 	fix := fmt.Sprintf(fixRedirect, want)
-	if d.opts.Session.Value != "" {
+	if d.opts.Session.Value != "" && !d.openID {
 		list, err := d.up.ListClients(ctx, d.opts.Session)
 		if err != nil {
 			return bad(name, err.Error(), "")
@@ -336,6 +358,9 @@ func (d *doctor) endpoint(ctx context.Context, name, path, setting string, judge
 // clientsEndpoint: without a session the clients API refuses (401, 403)
 // or lists (200); anything else is not the clients API.
 func (d *doctor) clientsEndpoint(ctx context.Context) *Check {
+	if d.openID {
+		return notTaskManager("clients api")
+	}
 	return d.endpoint(ctx, "clients api", d.opts.Upstream.ClientsEndpoint, "clients_endpoint", func(a *oauth.Answer) (string, bool) {
 		switch a.Status {
 		case http.StatusUnauthorized, http.StatusForbidden, http.StatusOK:

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/tmcp-dev/tmcp/internal/oauth"
@@ -53,6 +54,38 @@ func (d *doctor) readStatus(ctx context.Context) {
 	}
 }
 
+// upstreamIssuer is the OpenID provider the upstream is, if any: from
+// doctor's settings (--upstream-issuer), else from the running auth
+// server.
+func (d *doctor) upstreamIssuer() string {
+	if d.opts.Upstream.Issuer != "" {
+		return d.opts.Upstream.Issuer
+	}
+	if d.authStatus != nil {
+		return d.authStatus.Upstream.Issuer
+	}
+	return ""
+}
+
+// followMetadata finds the auth server the way an MCP client does when
+// doctor was told only the MCP server: its RFC 9728 metadata names it.
+func (d *doctor) followMetadata(ctx context.Context) {
+	if d.source(SettingAuthServer) != "default" || d.source(SettingMCPServer) == "default" {
+		return
+	}
+	u, err := url.Parse(d.opts.MCPServer)
+	if err != nil || !u.IsAbs() {
+		return
+	}
+	prm := *u
+	prm.Path = strings.TrimSuffix(oauth.WellKnownProtectedResource+u.Path, "/")
+	var m oauth.ProtectedResourceMetadata
+	if oauth.Fetch(ctx, d.opts.HTTP, oauth.Call{URL: prm.String()}, &m) == nil && len(m.AuthorizationServers) > 0 {
+		d.opts.AuthServer = strings.TrimSuffix(m.AuthorizationServers[0], "/")
+		d.opts.Sources[SettingAuthServer] = "the MCP server's metadata"
+	}
+}
+
 // adopt takes from the running auth server what doctor's settings leave
 // at their defaults: the servers know what they run with, doctor's shell
 // may not (a secret only in the servers' environment).
@@ -96,6 +129,12 @@ func (d *doctor) servers(context.Context) *Check {
 	}
 	if d.mcpStatus == nil {
 		missing = append(missing, "the MCP server at "+d.opts.MCPServer)
+	}
+	if len(missing) > 0 && d.source(SettingMCPServer) == "default" && d.source(SettingAuthServer) == "default" {
+		// Nothing named the servers: the default ports were a guess.
+		return bad(name, "cannot find your servers: no tmcp dev runs (its state directory has no dev.json), and nothing answers at the default "+
+			d.opts.MCPServer+" and "+d.opts.AuthServer,
+			"Pass --mcp-server with your MCP server's URL (doctor follows its metadata to the auth server), or start tmcp dev.")
 	}
 	if len(missing) > 0 {
 		return bad(name, strings.Join(missing, " and ")+" did not answer "+status.Path,

@@ -76,6 +76,7 @@ the servers.`,
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.Flags(fs, config.KeyTMBaseURL, config.KeyTMClientID, config.KeyTMSecret)
+	cmdutil.Flags(fs, config.KeyTMIssuer)
 	cmdutil.FlagAs(fs, "auth-server", config.KeyAuthIssuer)
 	cmdutil.FlagAs(fs, "mcp-server", config.KeyResourcePublicURL)
 	cmdutil.Flags(fs, config.KeySessionCookie, config.KeyTMCookie, config.KeyAuthResClientID, config.KeyAuthResSecret)
