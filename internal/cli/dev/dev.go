@@ -162,6 +162,11 @@ func (o *Options) fill(v *viper.Viper) error {
 }
 
 func run(ctx context.Context, o *Options) error {
+	unlock, err := config.LockStateDir(o.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
 		return serve.PortInUse(serve.SandboxProblems(err), "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
