@@ -67,10 +67,12 @@ the servers.`,
 			return err
 		}
 		if cookie := v.GetString(config.KeySessionCookie); cookie != "" {
-			if cookie, err = client.SessionCookie(f.IO, cookie); err != nil {
+			if cookie, err = client.SessionCookie(f.IO, cookie, v.GetString(config.KeyTMCookie)); err != nil {
 				return err
 			}
-			d.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
+			if d.Session, err = upstream.SessionFrom(v.GetString(config.KeyTMCookie), cookie); err != nil {
+				return &cmdutil.FlagError{Err: fmt.Errorf("--session-cookie: %w", err)}
+			}
 		}
 		return nil
 	}, runF, run)
