@@ -212,6 +212,7 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"serve", "auth", "extra"}, 2, `unexpected argument "extra" for "tmcp serve auth"`},
 		{[]string{"serve", "nosuch"}, 2, `unknown command "nosuch" for "tmcp serve"`},
 		{[]string{"serv"}, 2, `unknown command "serv" for "tmcp" (did you mean "serve"?)`},
+		{[]string{"dev", "--registration-schem", "cursor"}, 2, `unknown flag: --registration-schem (did you mean --registration-scheme?)`},
 		{[]string{"mcp-clients", "delete"}, 2, `"tmcp mcp-clients delete" takes 1 argument(s), got 0`},
 		{[]string{"tokens", "revoke"}, 2, "give exactly one of --user or --client"},
 		{[]string{"client", "list"}, 2, "--session-cookie is required"},

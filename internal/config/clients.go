@@ -109,3 +109,7 @@ func NoStepUpClients() []string {
 	}
 	return titles
 }
+
+// EditDistance is the Levenshtein distance of a and b, for "did you
+// mean" on a mistyped flag or name.
+func EditDistance(a, b string) int { return editDistance(a, b) }
