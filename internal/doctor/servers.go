@@ -145,9 +145,28 @@ func (d *doctor) servers(context.Context) *Check {
 		return bad(name, "the MCP server is up, but "+b.Detail,
 			"Start your MCP server, or point the gateway at it: --proxy on serve resource (tmcp dev --proxy), or the command after --.")
 	}
-	return ok(name, fmt.Sprintf("auth server%s with client %s at %s · MCP server%s serving %s",
-		versionOf(d.authStatus.Version), d.authStatus.Upstream.ClientID, d.authStatus.Upstream.BaseURL, versionOf(d.mcpStatus.Version), d.mcpStatus.Serves))
+	return ok(name, fmt.Sprintf("auth server%s with client %s at %s · MCP server%s serving %s%s",
+		versionOf(d.authStatus.Version), d.authStatus.Upstream.ClientID, d.authStatus.Upstream.BaseURL, versionOf(d.mcpStatus.Version), d.mcpStatus.Serves,
+		d.scopeAdvice()))
 }
+
+// scopeAdvice says what a first sign-in gets and, when that is not every
+// scope, which known clients need more: they do not step up after a 403.
+func (d *doctor) scopeAdvice() string {
+	def, all := d.authStatus.DefaultScope, d.authStatus.ScopesSupported
+	if len(def) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf(" · first sign-ins get %q", oauth.JoinScope(def))
+	if len(all) > 0 && !oauth.ScopeSubset(all, def) {
+		s += fmt.Sprintf(" (%s do not step up: they need TASKMANAGER_MCP_SCOPE=%q)", strings.Join(noStepUp, ", "), oauth.JoinScope(all))
+	}
+	return s
+}
+
+// noStepUp are the clients known not to step up after a 403 (see the
+// clients table in docs/interoperability.md).
+var noStepUp = []string{"TypeScript SDK 1.32.2", "mcp-remote", "mcp-go's client", "@ai-sdk/mcp", "mcporter"}
 
 // agreement compares doctor's explicit settings with what the servers
 // run with, and the servers with each other.
