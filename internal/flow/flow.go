@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -66,6 +67,8 @@ type Options struct {
 	// deleted at the end (RFC 7592) where the server allows it.
 	KeepClient bool
 	HTTP       *http.Client
+	// Log receives each step and HTTP exchange at debug level.
+	Log *slog.Logger
 }
 
 // Step names.
@@ -138,6 +141,11 @@ type runner struct {
 func Run(ctx context.Context, opts Options) *Report {
 	if opts.HTTP == nil {
 		opts.HTTP = oauth.NewHTTPClient(15 * time.Second)
+	}
+	if opts.Log != nil {
+		hc := *opts.HTTP
+		hc.Transport = &logTransport{base: baseTransport(opts.HTTP), log: opts.Log}
+		opts.HTTP = &hc
 	}
 	if opts.Open == nil {
 		opts.Open = OpenBrowser
@@ -218,6 +226,9 @@ func (r *runner) run(ctx context.Context, name string, fn func(context.Context) 
 			// Every failure gets a fix line, if only where to look.
 			s.Hint = fmt.Sprintf("The error above is the server's answer at step %q; see docs/troubleshooting.md, and run the servers with --log-level debug to see their side.", name)
 		}
+	}
+	if r.opts.Log != nil {
+		r.opts.Log.DebugContext(ctx, "flow step", "step", name, "ok", s.OK, "skipped", s.Skipped, "took", s.Duration.Round(time.Millisecond))
 	}
 	r.mu.Lock()
 	r.report.Steps = append(r.report.Steps, s)

@@ -4,6 +4,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,6 +48,13 @@ with $BROWSER when set.`,
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
 	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) error {
 		o := &opts.Flow
+		if level, err := config.LogLevel(v); err != nil {
+			return err
+		} else if level <= slog.LevelDebug {
+			if o.Log, err = f.Logger(v); err != nil {
+				return err
+			}
+		}
 		if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
 			o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
 			// With no server named, the one tmcp dev runs.
