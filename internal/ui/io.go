@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/mattn/go-isatty"
 	"github.com/muesli/termenv"
+	"golang.org/x/term"
 )
 
 // IO is the process's streams and their capabilities.
@@ -21,14 +22,33 @@ type IO struct {
 
 	outTTY  bool
 	noColor bool
+	// width is the terminal's columns (0: not a terminal, no limit).
+	width int
 }
 
 // System is the real terminal.
 func System() *IO {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+	io := &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		outTTY: isatty.IsTerminal(os.Stdout.Fd()), noColor: noColor}
+	if io.outTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			io.width = w
+		}
+	}
+	return io
 }
+
+// TestTerminal is Test as if stdout were a terminal of width columns.
+func TestTerminal(width int) (*IO, *bytes.Buffer, *bytes.Buffer) {
+	io, out, errOut := Test()
+	io.outTTY, io.noColor, io.width = true, false, width
+	return io, out, errOut
+}
+
+// Width is the terminal's width in columns, or 0 when stdout is no
+// terminal.
+func (i *IO) Width() int { return i.width }
 
 // Test returns an IO on buffers, never a terminal.
 func Test() (*IO, *bytes.Buffer, *bytes.Buffer) {

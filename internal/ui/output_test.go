@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 func TestDuration_OneFormat(t *testing.T) {
@@ -13,5 +16,24 @@ func TestDuration_OneFormat(t *testing.T) {
 		if got := Duration(d); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// A table fits the terminal: no line is wider than its columns, however
+// long the values.
+func TestTable_FitsTheTerminalWidth(t *testing.T) {
+	io, _, _ := TestTerminal(80)
+	long := strings.Repeat("http://localhost:9000/oauth/callback ", 4)
+	got := io.Table([]string{"CLIENT ID", "NAME", "REDIRECT URIS"}, [][]string{
+		{"tmcp_ci_7d3f0c1e9a2b4c5d6e7f8091a2b3c4d5", "Cursor on the build machine", long},
+		{"tmcp_ci_short", "x", "http://127.0.0.1:33418/"},
+	})
+	for _, line := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
+		if w := lipgloss.Width(line); w > 80 {
+			t.Fatalf("a line is %d columns wide:\n%s", w, got)
+		}
+	}
+	if !strings.Contains(got, "tmcp_ci_short") {
+		t.Fatalf("the table lost a row:\n%s", got)
 	}
 }
