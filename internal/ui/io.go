@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/mattn/go-isatty"
@@ -66,12 +67,43 @@ func (i *IO) Styles() Styles {
 	if !i.outTTY || i.noColor {
 		r.SetColorProfile(termenv.Ascii) // no escape codes at all
 	}
-	return newStyles(r)
+	st := newStyles(r)
+	st.Width = i.width
+	return st
 }
 
 // Styles are the few looks tmcp's output uses.
 type Styles struct {
 	Title, OK, Warn, Fail, Muted, Key, Box lipgloss.Style
+	// Width is the terminal's width (0: no terminal, lines are not
+	// wrapped).
+	Width int
+}
+
+// Wrap breaks line at spaces to fit st.Width, continuing indented by
+// indent columns, so a long verdict wraps between words, not inside
+// one. Without a terminal the line stays whole (scripts read it).
+func (st Styles) Wrap(line string, indent int) string {
+	if st.Width <= indent+20 || lipgloss.Width(line) <= st.Width {
+		return line
+	}
+	var b strings.Builder
+	col := 0
+	for i, word := range strings.Split(line, " ") {
+		w := lipgloss.Width(word)
+		if i > 0 {
+			if col+1+w > st.Width && col > indent {
+				b.WriteString("\n" + strings.Repeat(" ", indent))
+				col = indent
+			} else {
+				b.WriteByte(' ')
+				col++
+			}
+		}
+		b.WriteString(word)
+		col += w
+	}
+	return b.String()
 }
 
 func newStyles(r *lipgloss.Renderer) Styles {

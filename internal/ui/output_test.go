@@ -37,3 +37,23 @@ func TestTable_FitsTheTerminalWidth(t *testing.T) {
 		t.Fatalf("the table lost a row:\n%s", got)
 	}
 }
+
+// In a terminal a long line wraps between words, continuing indented;
+// piped, it stays whole for scripts.
+func TestWrap_BetweenWordsOnATerminalOnly(t *testing.T) {
+	line := "✗ client secret   the secret you gave (env TASKMANAGER_CLIENT_SECRET) for client tmcp-dev is refused; the running server's own is fine"
+	term, _, _ := TestTerminal(60)
+	got := term.Styles().Wrap(line, 18)
+	for i, l := range strings.Split(got, "\n") {
+		if lipgloss.Width(l) > 60 || i > 0 && !strings.HasPrefix(l, strings.Repeat(" ", 18)) {
+			t.Fatalf("line %d %q of\n%s", i, l, got)
+		}
+	}
+	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(line), " ") {
+		t.Fatalf("wrapping changed the words:\n%s", got)
+	}
+	piped, _, _ := Test()
+	if piped.Styles().Wrap(line, 18) != line {
+		t.Fatal("a piped line was wrapped")
+	}
+}
