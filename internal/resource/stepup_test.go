@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tmcp-dev/tmcp/internal/resource"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
 )
 
@@ -49,5 +50,25 @@ func TestStepUp_RepeatedRefusalLogsTheScopeSettingOnce(t *testing.T) {
 	}
 	if !strings.Contains(got, `TASKMANAGER_MCP_SCOPE=\"read write\"`) {
 		t.Fatalf("the advice does not name the setting:\n%s", got)
+	}
+}
+
+// The built-in tools against a TaskManager the auth server does not know
+// (an OpenID provider upstream, or a wrong --taskmanager-url) name the
+// fix, not only the fault.
+func TestTools_OtherTaskManagerNamesTheFix(t *testing.T) {
+	t.Parallel()
+	stack, _, readToken := full(t, testkit.AuthOptions{MutateResource: func(c *resource.Config) {
+		c.TaskManager = "http://taskmanager.invalid"
+	}}, "read")
+	c, err := testkit.MCP(t, stack.Resource.URL(), readToken, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, text := testkit.CallTool(t, c, "list_tasks", nil)
+	for _, want := range []string{"name different TaskManager URLs", "--taskmanager-url", "--proxy URL, or -- COMMAND"} {
+		if !res.IsError || !strings.Contains(text, want) {
+			t.Fatalf("no %q in\n%s", want, text)
+		}
 	}
 }
