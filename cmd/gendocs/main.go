@@ -54,6 +54,9 @@ func generate(out string) error {
 	if err := doc.GenManTree(pages, header, manDir); err != nil {
 		return err
 	}
+	if err := addManSections(manDir); err != nil {
+		return err
+	}
 
 	compDir := filepath.Join(out, "completions")
 	if err := os.MkdirAll(compDir, 0o755); err != nil {
@@ -90,4 +93,65 @@ func escapeForMarkdown(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		escapeForMarkdown(c)
 	}
+}
+
+// manSections are the sections every page has besides cobra's: the
+// environment, the files and the exit status (man-pages(7) order: before
+// SEE ALSO).
+const manSections = `.SH ENVIRONMENT
+.PP
+Every setting has an environment variable, named in its flag's help as [env: NAME]; TMCP_<SECTION>_<KEY> works for every config key.
+.TP
+\fBTMCP_LOG_LEVEL\fP, \fBTMCP_STATE_DIR\fP
+the log level and the state directory
+.TP
+\fBXDG_CONFIG_HOME\fP, \fBXDG_STATE_HOME\fP
+where the config file and the state directory are by default
+.TP
+\fBNO_COLOR\fP
+no colour in the output
+.TP
+\fBBROWSER\fP
+the program flow test opens the sign-in page with
+.SH FILES
+.TP
+\fI$XDG_CONFIG_HOME/tmcp/config.yaml\fP
+the config file (--config)
+.TP
+\fI$XDG_STATE_HOME/tmcp/\fP
+the state directory (--state-dir): tmcp.db, sandbox.db, encryption.key, resource-secret, dev-client-secret, and dev.json and dev.lock while tmcp dev runs
+.SH EXIT STATUS
+.TP
+\fB0\fP
+success; for doctor and flow test, every check passed
+.TP
+\fB1\fP
+a failure; for doctor and flow test, a check failed (each names its fix)
+.TP
+\fB2\fP
+a usage error: an unknown command or flag, a bad argument
+`
+
+// addManSections puts manSections into every page in dir.
+func addManSections(dir string) error {
+	pages, err := filepath.Glob(filepath.Join(dir, "*.1"))
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		page := string(raw)
+		if i := strings.Index(page, ".SH SEE ALSO"); i >= 0 {
+			page = page[:i] + manSections + page[i:]
+		} else {
+			page += manSections
+		}
+		if err := os.WriteFile(p, []byte(page), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -106,3 +106,26 @@ func TestManPages_RenderWhatHelpSays(t *testing.T) {
 		t.Fatalf("checked %d flags; the walk missed pages", checked)
 	}
 }
+
+// Every page has ENVIRONMENT, FILES and EXIT STATUS, before SEE ALSO.
+func TestManPages_HaveEnvironmentFilesAndExitStatus(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join("..", "..", "man", "*.1"))
+	if err != nil || len(pages) < 10 {
+		t.Fatalf("pages: %v %v", pages, err)
+	}
+	for _, p := range pages {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(raw)
+		last := -1
+		for _, sh := range []string{".SH ENVIRONMENT", ".SH FILES", ".SH EXIT STATUS", ".SH SEE ALSO"} {
+			i := strings.Index(page, sh)
+			if i < 0 || i < last {
+				t.Errorf("%s: %s missing or out of order", p, sh)
+			}
+			last = i
+		}
+	}
+}

@@ -70,8 +70,14 @@ func (s *Server) parseAuthRequest(r *http.Request, q url.Values) (*authRequest, 
 			detail: "Client id " + shortID(clientID) + ". If you use this application, register it again."}, nil
 	} else if errors.Is(err, cimd.ErrInvalid) {
 		s.log.InfoContext(r.Context(), "client metadata document refused", "err", err)
-		return nil, &pageError{msg: "The application's metadata document could not be used.",
-			detail: "Its publisher must serve a valid client metadata document over HTTPS."}, nil
+		detail := "Its publisher must serve a valid client metadata document over HTTPS."
+		if errors.Is(err, oauth.ErrRedirectPrivateUse) {
+			// The document is fine; this server's policy refuses its scheme.
+			var r *refusal
+			errors.As(err, &r)
+			detail = "It asks to be sent back through a link scheme this server does not allow: " + r.Error() + "."
+		}
+		return nil, &pageError{msg: "The application's metadata document could not be used.", detail: detail}, nil
 	} else if errors.Is(err, errClientLookup) {
 		return nil, &pageError{msg: "TaskManager could not be asked about this client.", detail: "Nothing was approved. Try again when TaskManager is reachable.", status: http.StatusServiceUnavailable}, nil
 	} else if err != nil {

@@ -75,3 +75,20 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// A document that is fine but for its redirect scheme says so, with the
+// setting that allows the scheme, not "publisher must serve a valid
+// document".
+func TestCIMD_RefusedSchemeNamesItsSetting(t *testing.T) {
+	t.Parallel()
+	id, pool := cimdClient(t, `"cursor://anysphere.cursor-mcp/oauth/callback"`)
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) {
+		c.CIMD = cimd.Options{AllowPrivate: true, RootCAs: pool}
+	}})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.ClientID = id
+	p := testkit.NewBrowser(t, "").Get(c.AuthorizeURL(map[string]string{"redirect_uri": "cursor://anysphere.cursor-mcp/oauth/callback"}).URL)
+	if !containsAll(p.Body, `the scheme &#34;cursor&#34;`, "--registration-scheme cursor") || strings.Contains(p.Body, "publisher must serve") {
+		t.Fatalf("page for a refused scheme:\n%s", p.Body)
+	}
+}

@@ -78,7 +78,9 @@ func (s *Server) documentClient(ctx context.Context, id string) (*store.Client, 
 	}
 	for _, u := range d.RedirectURIs {
 		if err := s.cfg.Registration.redirects().Check(u); err != nil {
-			return nil, fmt.Errorf("%w: redirect URI %s %v", cimd.ErrInvalid, u, err)
+			err = fmt.Errorf("%w: %w", cimd.ErrInvalid, redirectRefused(u, err))
+			s.log.InfoContext(ctx, "client metadata document refused", "client_id", id, "err", err)
+			return nil, err
 		}
 	}
 	return &store.Client{ID: d.ClientID, Name: d.ClientName, RedirectURIs: d.RedirectURIs, GrantTypes: d.GrantTypes,

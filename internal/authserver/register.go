@@ -3,8 +3,10 @@ package authserver
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -60,6 +62,30 @@ type RegistrationPolicy struct {
 func (p RegistrationPolicy) redirects() oauth.RedirectPolicy {
 	return oauth.RedirectPolicy{Extra: p.RedirectSchemes}
 }
+
+// redirectRefused says why redirect URI u is refused. A scheme the
+// policy does not allow is named with the setting that allows it, for
+// the operator who reads the client's error or the log: clients such as
+// Cursor register a private-use scheme that is no reverse domain name
+// (cursor://), which RFC 8252 §7.1 advises against but which is theirs.
+func redirectRefused(u string, err error) error {
+	if errors.Is(err, oauth.ErrRedirectPrivateUse) {
+		if p, perr := url.Parse(u); perr == nil && p.Scheme != "" {
+			scheme := strings.ToLower(p.Scheme)
+			return &refusal{fmt.Sprintf("redirect URI %s uses the scheme %q, which this server does not allow; its operator can allow it with --registration-scheme %s (auth.registration_redirect_schemes)", u, scheme, scheme), err}
+		}
+	}
+	return &refusal{"redirect URI " + u + " " + err.Error(), err}
+}
+
+// refusal is an error with its own message that still matches its cause.
+type refusal struct {
+	msg   string
+	cause error
+}
+
+func (r *refusal) Error() string { return r.msg }
+func (r *refusal) Unwrap() error { return r.cause }
 
 // Limits on registration metadata, so one request cannot store much.
 const (
@@ -142,7 +168,7 @@ func (s *Server) validateMetadata(md *ClientMetadata) *oauth.Error {
 			return oauth.NewError(oauth.CodeInvalidRedirectURI, "a redirect URI is too long")
 		}
 		if err := s.cfg.Registration.redirects().Check(u); err != nil {
-			return oauth.NewError(oauth.CodeInvalidRedirectURI, "redirect URI "+u+" "+err.Error())
+			return oauth.NewError(oauth.CodeInvalidRedirectURI, redirectRefused(u, err).Error())
 		}
 	}
 	switch md.TokenEndpointAuthMethod {

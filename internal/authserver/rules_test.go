@@ -801,6 +801,23 @@ func TestRegistration_Policy(t *testing.T) {
 	}
 }
 
+// A scheme the policy refuses is named on the wire with the setting that
+// allows it: the operator reading a client's error knows the fix.
+func TestRegistration_RefusedSchemeNamesItsSetting(t *testing.T) {
+	t.Parallel()
+	stack := testkit.StartStack(t, testkit.AuthOptions{})
+	c := testkit.Discover(t, stack.Auth.URL())
+	resp := testkit.Send(t, testkit.BearerRequest(t, http.MethodPost, c.Meta.RegistrationEndpoint, "",
+		strings.NewReader(`{"redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback"]}`)))
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	desc, _ := body["error_description"].(string)
+	if resp.StatusCode != 400 || body["error"] != "invalid_redirect_uri" ||
+		!strings.Contains(desc, `the scheme "cursor"`) || !strings.Contains(desc, "--registration-scheme cursor") {
+		t.Fatalf("refused scheme: %d %v", resp.StatusCode, body)
+	}
+}
+
 // RFC 7591 §2: a client's registered scope is what it expects to use, not a
 // ceiling. MCP clients register the first challenge's scope and ask for
 // more on a 403; the consent page is where the user decides.

@@ -40,6 +40,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st.Server, st.Version, st.Issuer, st.TokenFormat = "auth", s.cfg.Version, s.cfg.Issuer, s.cfg.TokenFormat
 	st.Upstream.BaseURL, st.Upstream.Issuer, st.Upstream.ClientID = s.cfg.Upstream.BaseURL, s.cfg.Upstream.Issuer, s.cfg.Upstream.ClientID
 	st.Upstream.Client = s.upstreamClientCheck(r.Context())
+	st.DefaultScope, st.ScopesSupported = s.cfg.DefaultScope, s.cfg.ScopesSupported
 	for _, rs := range s.cfg.Resources {
 		st.Resources = append(st.Resources, status.Resource{Resource: rs.Resource, IntrospectionClientID: rs.ClientID})
 	}

@@ -124,6 +124,7 @@ func TestScripts(t *testing.T) {
 			"expand":       expand,
 			"waitfor":      waitFor,
 			"httpget":      httpGet,
+			"httppost":     httpPost,
 			"sandboxlogin": sandboxLogin,
 			"gencert":      genCert,
 			"sqlitelock":   sqliteLock,
@@ -232,6 +233,24 @@ func httpGet(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// httppost URL JSON: POST JSON to URL; print the status line and the
+// body to stdout; fail unless 2xx.
+func httpPost(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: httppost URL JSON")
+	}
+	resp, err := scriptClient(ts).Post(args[0], "application/json", strings.NewReader(args[1]))
+	if err != nil {
+		ts.Fatalf("POST %s: %v", args[0], err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Fprintf(ts.Stdout(), "%s\n%s\n", resp.Status, body)
+	if (resp.StatusCode/100 == 2) == neg {
+		ts.Fatalf("POST %s: %d", args[0], resp.StatusCode)
+	}
+}
+
 func TestRun_ExitCodes(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -247,6 +266,7 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"serve", "auth", "extra"}, 2, `unexpected argument "extra" for "tmcp serve auth"`},
 		{[]string{"serve", "nosuch"}, 2, `unknown command "nosuch" for "tmcp serve"`},
 		{[]string{"serv"}, 2, `unknown command "serv" for "tmcp" (did you mean "serve"?)`},
+		{[]string{"dev", "--registration-schem", "cursor"}, 2, `unknown flag: --registration-schem (did you mean --registration-scheme?)`},
 		{[]string{"mcp-clients", "delete"}, 2, `"tmcp mcp-clients delete" takes 1 argument(s), got 0`},
 		{[]string{"tokens", "revoke"}, 2, "give exactly one of --user or --client"},
 		{[]string{"client", "list"}, 2, "--session-cookie is required"},

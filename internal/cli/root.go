@@ -53,7 +53,9 @@ TaskManager identity, without changing TaskManager.
 	root.SetVersionTemplate(version.String() + "\n")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: cmdutil.SuggestFlag(cmd, err)}
+	})
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/tmcp/config.yaml)")
 	cmdutil.Flags(pf, config.KeyLogLevel, config.KeyLogFormat, config.KeyStateDir)

@@ -260,7 +260,7 @@ var settings = []Setting{
 	{KeyResourceOpsAddr, "ops-addr", nil, DefaultResourceOpsAddr, "address of the internal listener for /metrics and /status (besides /healthz and /readyz), off the public port; empty turns it off"},
 	{KeyResourceReqDPoP, "require-dpop", []string{"TMCP_REQUIRE_DPOP"}, false, "accept DPoP-bound tokens only (RFC 9449): a bearer token is refused (default: both; a DPoP-bound token always needs a proof of its key)"},
 	{KeyResourceDPoPNonce, "dpop-nonce", []string{"TMCP_DPOP_NONCE"}, false, "DPoP proofs must carry a nonce this MCP server gave (RFC 9449 §9); a nonce is good at the instance that gave it"},
-	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
+	{KeyResourceToolScope, "tool-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a tool needs, PATTERN=SCOPE[ SCOPE…] (globs, like 'delete_*=write admin'; repeatable or comma-separated: a comma separates rules, spaces the scopes of one); tools no rule matches need the default scope"},
 
 	{KeyFlowServerPort, "server-port", []string{"MCP_SERVER_PORT"}, DefaultResourcePort, "port of the MCP server to test"},
 	{KeyFlowTransport, "transport", []string{"MCP_TRANSPORT_TYPE"}, "streamable_http", "MCP transport to test: streamable_http or sse"},

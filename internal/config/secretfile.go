@@ -116,3 +116,10 @@ func describe(s Setting) string {
 	}
 	return fmt.Sprintf("--%s (%s, %s in the config file)", s.Flag, s.Env()[0], s.Key)
 }
+
+// IsFileSetting says whether key is a secret's file setting, which comes
+// with the secret's own flag.
+func IsFileSetting(key string) bool {
+	secret, ok := strings.CutSuffix(key, fileSuffix)
+	return ok && FileOf(secret) == key
+}

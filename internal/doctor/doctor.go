@@ -70,6 +70,15 @@ type doctor struct {
 
 	authStatus *status.Auth // what the running servers say, when they do
 	mcpStatus  *status.MCP
+	// openID: the upstream is an OpenID provider (discovered endpoints),
+	// not TaskManager: its TaskManager-only checks do not apply.
+	openID bool
+}
+
+// notTaskManager is the verdict of a TaskManager-only check against an
+// OpenID provider: passed, saying why it was not run.
+func notTaskManager(name string) *Check {
+	return ok(name, "not applicable: an OpenID provider has no TaskManager "+name)
 }
 
 // Run performs every check. Checks that depend on an unreachable server
@@ -96,8 +105,21 @@ func Run(ctx context.Context, opts Options) *Report {
 		opts.Sources = map[string]string{}
 	}
 	d := &doctor{opts: opts, report: &Report{}, dates: map[string]time.Time{}, seenAt: map[string]time.Time{}}
+	d.followMetadata(ctx)
 	d.readStatus(ctx)
 	d.adopt()
+	if issuer := d.upstreamIssuer(); issuer != "" {
+		// An OpenID provider: its metadata names the endpoints, not
+		// TaskManager's fixed paths.
+		m, err := upstream.Discover(ctx, issuer, d.opts.HTTP)
+		if err != nil {
+			d.report.Settings = d.settings()
+			d.report.Checks = []*Check{bad("taskmanager", err.Error(), "Check --upstream-issuer: the provider must publish OpenID Connect or RFC 8414 metadata at that issuer.")}
+			return d.report
+		}
+		upstream.ApplyMetadata(&d.opts.Upstream, m)
+		d.openID = true
+	}
 	d.report.Settings = d.settings()
 	d.opts.Upstream.RedirectURL = d.callback()
 	up, err := upstream.New(d.opts.Upstream)
@@ -180,6 +202,11 @@ func (d *doctor) clientCredentials(ctx context.Context) *Check {
 	}
 	if d.authStatus != nil && d.authStatus.Upstream.ClientID == d.opts.Upstream.ClientID {
 		c := d.authStatus.Upstream.Client
+		if src, given := d.given(SettingClientSecret); given && d.opts.Upstream.ClientSecret != "" {
+			if check := d.givenClientSecret(ctx, src, c); check != nil {
+				return check
+			}
+		}
 		switch {
 		case c.OK:
 			d.clientOK = true
@@ -206,6 +233,31 @@ func (d *doctor) clientCredentials(ctx context.Context) *Check {
 		return bad(name, "not checked: "+err.Error(), fixTaskManagerFailing)
 	}
 	return bad(name, err.Error(), fmt.Sprintf(fixEndpointPath, "token_endpoint"))
+}
+
+// givenClientSecret tests the client secret given to doctor (from src)
+// itself, next to serve auth's own check c: the two may differ, and a
+// person who typed a secret wants to know whether that one works. nil:
+// the given secret could not be tested; the caller goes on with c.
+func (d *doctor) givenClientSecret(ctx context.Context, src string, c status.Check) *Check {
+	const name = "client secret"
+	err := d.up.CheckClient(ctx)
+	mine := fmt.Sprintf("the secret you gave (%s) for client %s", src, d.opts.Upstream.ClientID)
+	switch refused := errors.Is(err, upstream.ErrClientRefused); {
+	case err == nil && c.OK:
+		d.clientOK = true
+		return ok(name, mine+" authenticates, and so does serve auth's own")
+	case refused && c.OK:
+		d.clientOK = true
+		return bad(name, mine+" is refused; the running server's own is fine",
+			"Give doctor the secret serve auth runs with, or none (doctor then trusts serve auth's own check); to change the secret, restart serve auth with the new one.")
+	case err == nil && c.Refused:
+		return bad(name, mine+" authenticates; the running server's own is refused",
+			"Restart serve auth with the secret you gave doctor (--client-secret / TASKMANAGER_CLIENT_SECRET).")
+	case refused:
+		return bad(name, mine+" is refused, and so is serve auth's own: "+c.Detail, fixInvalidClient)
+	}
+	return nil
 }
 
 func (d *doctor) callback() string {
@@ -248,7 +300,7 @@ func (d *doctor) redirectURI(ctx context.Context) *Check {
 	}
 	want := d.callback()
 	fix := fmt.Sprintf(fixRedirect, want)
-	if d.opts.Session.Value != "" {
+	if d.opts.Session.Value != "" && !d.openID {
 		list, err := d.up.ListClients(ctx, d.opts.Session)
 		if err != nil {
 			return bad(name, err.Error(), "")
@@ -306,6 +358,9 @@ func (d *doctor) endpoint(ctx context.Context, name, path, setting string, judge
 // clientsEndpoint: without a session the clients API refuses (401, 403)
 // or lists (200); anything else is not the clients API.
 func (d *doctor) clientsEndpoint(ctx context.Context) *Check {
+	if d.openID {
+		return notTaskManager("clients api")
+	}
 	return d.endpoint(ctx, "clients api", d.opts.Upstream.ClientsEndpoint, "clients_endpoint", func(a *oauth.Answer) (string, bool) {
 		switch a.Status {
 		case http.StatusUnauthorized, http.StatusForbidden, http.StatusOK:
@@ -389,6 +444,22 @@ func (d *doctor) resourceMetadata(ctx context.Context) *Check {
 func (d *doctor) introspection(ctx context.Context) *Check {
 	const name = "introspection"
 	if c := d.mcpStatus; c != nil {
+		if src, given := d.given(SettingIntrospectionSecret); given && !d.authDown {
+			mine := fmt.Sprintf("the introspection secret you gave (%s) for %s", src, d.opts.ResourceClientID)
+			accepted, saw, err := d.probeIntrospection(ctx)
+			switch {
+			case err != nil:
+			case accepted && c.Introspection.OK:
+				return ok(name, mine+" authenticates, and so does the MCP server's own")
+			case !accepted && c.Introspection.OK:
+				return bad(name, mine+" is refused ("+saw+"); the running server's own is fine",
+					"Give doctor the introspection secret serve resource runs with, or none (doctor then trusts the MCP server's own check).")
+			case accepted && c.Introspection.Refused:
+				return bad(name, mine+" authenticates; the running server's own is refused", "Restart serve resource with the introspection secret you gave doctor (TMCP_RESOURCE_CLIENT_SECRET).")
+			case !accepted && c.Introspection.Refused:
+				return bad(name, mine+" is refused, and so is the MCP server's own", fixIntrospection)
+			}
+		}
 		switch {
 		case c.Introspection.OK:
 			return ok(name, "the MCP server's own check: "+c.Introspection.Detail)
@@ -400,6 +471,20 @@ func (d *doctor) introspection(ctx context.Context) *Check {
 	if d.authDown {
 		return notChecked(name, "the auth server is unreachable")
 	}
+	accepted, saw, err := d.probeIntrospection(ctx)
+	switch {
+	case err != nil:
+		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth).")
+	case accepted:
+		return ok(name, "resource server "+d.opts.ResourceClientID+" authenticates")
+	}
+	return bad(name, saw, fixIntrospection)
+}
+
+// probeIntrospection introspects a token that cannot exist with the
+// introspection credentials doctor has: "not active" proves they
+// authenticate.
+func (d *doctor) probeIntrospection(ctx context.Context) (accepted bool, saw string, err error) {
 	endpoint := strings.TrimSuffix(d.opts.AuthServer, "/") + "/introspect"
 	if d.meta != nil && d.meta.IntrospectionEndpoint != "" {
 		endpoint = d.meta.IntrospectionEndpoint
@@ -407,15 +492,15 @@ func (d *doctor) introspection(ctx context.Context) *Check {
 	resp, err := d.send(ctx, oauth.Call{URL: endpoint, Form: url.Values{"token": {"tmcp-doctor-probe"}},
 		Client: oauth.ClientCredentials{ID: d.opts.ResourceClientID, Secret: d.opts.ResourceSecret, Method: oauth.AuthMethodBasic}}, "auth")
 	if err != nil {
-		return bad(name, "cannot reach the auth server: "+netErr(err), "Start the auth server (tmcp serve auth).")
+		return false, "", err
 	}
 	var in struct {
 		Active *bool `json:"active"`
 	}
 	if resp.Status == http.StatusOK && json.Unmarshal(resp.Body, &in) == nil && in.Active != nil && !*in.Active {
-		return ok(name, "resource server "+d.opts.ResourceClientID+" authenticates")
+		return true, "", nil
 	}
-	return bad(name, fmt.Sprintf("introspection as %s answered %d", d.opts.ResourceClientID, resp.Status), fixIntrospection)
+	return false, fmt.Sprintf("introspection as %s answered %d", d.opts.ResourceClientID, resp.Status), nil
 }
 
 // clocks compares each server's Date header with this machine's clock.

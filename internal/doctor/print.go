@@ -17,9 +17,9 @@ func Print(w io.Writer, st ui.Styles, r *Report) {
 			mark = st.Fail.Render("✗")
 			failed++
 		}
-		fmt.Fprintf(w, "%s %-15s %s\n", mark, c.Name, c.Saw)
+		fmt.Fprintln(w, st.Wrap(fmt.Sprintf("%s %-15s %s", mark, c.Name, c.Saw), 18))
 		if !c.OK && c.Fix != "" {
-			fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), c.Fix)
+			fmt.Fprintln(w, st.Wrap(fmt.Sprintf("  %s %s", st.Key.Render("fix:"), c.Fix), 7))
 		}
 	}
 	fmt.Fprintln(w)

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/tmcp-dev/tmcp/internal/oauth"
@@ -22,7 +23,19 @@ const (
 	SettingClientID    = "client id"
 	SettingAuthServer  = "auth server"
 	SettingMCPServer   = "mcp server"
+	// Where the secrets came from: never printed with their values, but
+	// a secret given to doctor is tested itself (not only the running
+	// servers' own).
+	SettingClientSecret        = "client secret"
+	SettingIntrospectionSecret = "introspection secret"
 )
+
+// given reports whether the setting name was given to doctor (flag,
+// environment, config file) rather than left at its default, and where.
+func (d *doctor) given(name string) (string, bool) {
+	src := d.source(name)
+	return src, src != "default"
+}
 
 const sourceRunning = "running auth server"
 
@@ -38,6 +51,38 @@ func (d *doctor) readStatus(ctx context.Context) {
 	}
 	if st, ok := status.ReadMCP(ctx, d.opts.HTTP, d.opts.MCPServer, creds); ok {
 		d.mcpStatus = st
+	}
+}
+
+// upstreamIssuer is the OpenID provider the upstream is, if any: from
+// doctor's settings (--upstream-issuer), else from the running auth
+// server.
+func (d *doctor) upstreamIssuer() string {
+	if d.opts.Upstream.Issuer != "" {
+		return d.opts.Upstream.Issuer
+	}
+	if d.authStatus != nil {
+		return d.authStatus.Upstream.Issuer
+	}
+	return ""
+}
+
+// followMetadata finds the auth server the way an MCP client does when
+// doctor was told only the MCP server: its RFC 9728 metadata names it.
+func (d *doctor) followMetadata(ctx context.Context) {
+	if d.source(SettingAuthServer) != "default" || d.source(SettingMCPServer) == "default" {
+		return
+	}
+	u, err := url.Parse(d.opts.MCPServer)
+	if err != nil || !u.IsAbs() {
+		return
+	}
+	prm := *u
+	prm.Path = strings.TrimSuffix(oauth.WellKnownProtectedResource+u.Path, "/")
+	var m oauth.ProtectedResourceMetadata
+	if oauth.Fetch(ctx, d.opts.HTTP, oauth.Call{URL: prm.String()}, &m) == nil && len(m.AuthorizationServers) > 0 {
+		d.opts.AuthServer = strings.TrimSuffix(m.AuthorizationServers[0], "/")
+		d.opts.Sources[SettingAuthServer] = "the MCP server's metadata"
 	}
 }
 
@@ -85,14 +130,43 @@ func (d *doctor) servers(context.Context) *Check {
 	if d.mcpStatus == nil {
 		missing = append(missing, "the MCP server at "+d.opts.MCPServer)
 	}
+	if len(missing) > 0 && d.source(SettingMCPServer) == "default" && d.source(SettingAuthServer) == "default" {
+		// Nothing named the servers: the default ports were a guess.
+		return bad(name, "cannot find your servers: no tmcp dev runs (its state directory has no dev.json), and nothing answers at the default "+
+			d.opts.MCPServer+" and "+d.opts.AuthServer,
+			"Pass --mcp-server with your MCP server's URL (doctor follows its metadata to the auth server), or start tmcp dev.")
+	}
 	if len(missing) > 0 {
 		return bad(name, strings.Join(missing, " and ")+" did not answer "+status.Path,
 			"Start them (tmcp dev, or tmcp serve auth and tmcp serve resource), or point --auth-server and --mcp-server at them; "+
 				"from another machine, give doctor the introspection secret (TMCP_RESOURCE_CLIENT_SECRET).")
 	}
-	return ok(name, fmt.Sprintf("auth server%s with client %s at %s · MCP server%s serving %s",
-		versionOf(d.authStatus.Version), d.authStatus.Upstream.ClientID, d.authStatus.Upstream.BaseURL, versionOf(d.mcpStatus.Version), d.mcpStatus.Serves))
+	if b := d.mcpStatus.Backend; b != nil && !b.OK {
+		return bad(name, "the MCP server is up, but "+b.Detail,
+			"Start your MCP server, or point the gateway at it: --proxy on serve resource (tmcp dev --proxy), or the command after --.")
+	}
+	return ok(name, fmt.Sprintf("auth server%s with client %s at %s · MCP server%s serving %s%s",
+		versionOf(d.authStatus.Version), d.authStatus.Upstream.ClientID, d.authStatus.Upstream.BaseURL, versionOf(d.mcpStatus.Version), d.mcpStatus.Serves,
+		d.scopeAdvice()))
 }
+
+// scopeAdvice says what a first sign-in gets and, when that is not every
+// scope, which known clients need more: they do not step up after a 403.
+func (d *doctor) scopeAdvice() string {
+	def, all := d.authStatus.DefaultScope, d.authStatus.ScopesSupported
+	if len(def) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf(" · first sign-ins get %q", oauth.JoinScope(def))
+	if len(all) > 0 && !oauth.ScopeSubset(all, def) {
+		s += fmt.Sprintf(" (%s do not step up: they need TASKMANAGER_MCP_SCOPE=%q)", strings.Join(noStepUp, ", "), oauth.JoinScope(all))
+	}
+	return s
+}
+
+// noStepUp are the clients known not to step up after a 403 (see the
+// clients table in docs/interoperability.md).
+var noStepUp = []string{"TypeScript SDK 1.32.2", "mcp-remote", "mcp-go's client", "@ai-sdk/mcp", "mcporter"}
 
 // agreement compares doctor's explicit settings with what the servers
 // run with, and the servers with each other.

@@ -13,7 +13,9 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -51,6 +53,9 @@ type Options struct {
 	SkipProbes bool
 	// Strict makes warnings (optional properties a server lacks) fail.
 	Strict bool
+	// AllowUnprotected passes a server that asks for no token; by
+	// default that fails: tmcp is there to protect it.
+	AllowUnprotected bool
 	// Open opens the authorization URL; default OpenBrowser.
 	Open func(url string) error
 	// Prompt receives instructions for the person at the terminal.
@@ -66,6 +71,8 @@ type Options struct {
 	// proofs of it, and checks the token is refused without one.
 	DPoP bool
 	HTTP *http.Client
+	// Log receives each step and HTTP exchange at debug level.
+	Log *slog.Logger
 }
 
 // Step names.
@@ -140,6 +147,11 @@ type runner struct {
 func Run(ctx context.Context, opts Options) *Report {
 	if opts.HTTP == nil {
 		opts.HTTP = oauth.NewHTTPClient(15 * time.Second)
+	}
+	if opts.Log != nil {
+		hc := *opts.HTTP
+		hc.Transport = &logTransport{base: baseTransport(opts.HTTP), log: opts.Log}
+		opts.HTTP = &hc
 	}
 	if opts.Open == nil {
 		opts.Open = OpenBrowser
@@ -227,6 +239,13 @@ func (r *runner) run(ctx context.Context, name string, fn func(context.Context) 
 		if s.Hint = r.diagnose(ctx, name, s.Error); s.Hint == "" {
 			s.Hint = hintFor(name, s.Error)
 		}
+		if s.Hint == "" {
+			// Every failure gets a fix line, if only where to look.
+			s.Hint = fmt.Sprintf("The error above is the server's answer at step %q; see docs/troubleshooting.md, and run the servers with --log-level debug to see their side.", name)
+		}
+	}
+	if r.opts.Log != nil {
+		r.opts.Log.DebugContext(ctx, "flow step", "step", name, "ok", s.OK, "skipped", s.Skipped, "took", s.Duration.Round(time.Millisecond))
 	}
 	r.mu.Lock()
 	r.report.Steps = append(r.report.Steps, s)

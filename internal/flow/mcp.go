@@ -168,6 +168,9 @@ func (r *runner) mcpError(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// errUnprotected is a server that serves its tools to anyone.
+var errUnprotected = errors.New("the MCP server answered initialize and tools/list without a token: it is unprotected")
+
 // toolInfo is a listed tool.
 type toolInfo struct {
 	name       string
@@ -179,15 +182,19 @@ func (r *runner) listTools(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", r.mcpError("tools/list", err)
 	}
-	if r.token() == "" {
-		return "", errors.New("the MCP server answered initialize and tools/list without a token; a protected server answers 401")
-	}
 	names := make([]string, 0, len(res.Tools))
 	for _, t := range res.Tools {
 		names = append(names, t.Name)
 		r.tools = append(r.tools, toolInfo{name: t.Name, structured: t.OutputSchema.Type != "" || t.RawOutputSchema != nil})
 	}
-	return fmt.Sprintf("%d tools: %s", len(names), strings.Join(names, ", ")), nil
+	detail := fmt.Sprintf("%d tools: %s", len(names), strings.Join(names, ", "))
+	if r.token() == "" {
+		if !r.opts.AllowUnprotected {
+			return "", errUnprotected
+		}
+		detail += " (unprotected: no token asked for, as --allow-unprotected allows)"
+	}
+	return detail, nil
 }
 
 func (r *runner) tool(name string) (toolInfo, bool) {

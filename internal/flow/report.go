@@ -78,11 +78,11 @@ func PrintStep(w io.Writer, st ui.Styles, s *Step) {
 	}
 	dur := fmt.Sprintf("%6s", ui.Duration(s.Duration))
 	line := fmt.Sprintf("%s %-14s %s  %s", mark, s.Name, st.Muted.Render(dur), s.Detail)
-	fmt.Fprintln(w, strings.TrimRight(line, " "))
+	fmt.Fprintln(w, st.Wrap(strings.TrimRight(line, " "), 25))
 	if !s.OK && !s.Skipped {
-		fmt.Fprintf(w, "  %s %s\n", st.Fail.Render("error:"), s.Error)
+		fmt.Fprintln(w, st.Wrap(fmt.Sprintf("  %s %s", st.Fail.Render("error:"), s.Error), 9))
 	}
 	if (!s.OK || s.Warning) && s.Hint != "" {
-		fmt.Fprintf(w, "  %s %s\n", st.Key.Render("fix:"), s.Hint)
+		fmt.Fprintln(w, st.Wrap(fmt.Sprintf("  %s %s", st.Key.Render("fix:"), s.Hint), 7))
 	}
 }

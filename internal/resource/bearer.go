@@ -118,6 +118,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 				return
 			}
 			if !oauth.ScopeSubset(need, p.Scopes) {
+				s.stepUps.refusedScope(r.Context(), s.log, s.now(), p.ClientID, p.Scopes, need)
 				s.challengeIn(w, http.StatusForbidden, oauth.BearerChallenge{Error: oauth.CodeInsufficientScope,
 					ErrorDescription: "this request needs the " + oauth.JoinScope(need) + " scope",
 					Scope:            oauth.JoinScope(union(p.Scopes, need))}, cred.dpop)

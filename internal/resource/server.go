@@ -140,6 +140,7 @@ type Server struct {
 	// backend is the team's own MCP server, when /mcp is a gateway to it.
 	backend     gateway.Backend
 	statusGuard statusGuard
+	stepUps     *stepUpWatch
 }
 
 // Validate reports every problem of c at once (confcheck.Problems), each
@@ -235,7 +236,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm}
+	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm, stepUps: newStepUpWatch()}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
 			return nil, err

@@ -60,6 +60,12 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		st.Introspection.OK, st.Introspection.Detail = false, err.Error()
 		st.Introspection.Refused = errors.Is(err, errCredentialsRefused)
 	}
+	if s.backend != nil {
+		st.Backend = &status.Check{OK: true, At: s.now(), Detail: s.serves() + " answers"}
+		if err := s.backend.Ready(ctx); err != nil {
+			st.Backend.OK, st.Backend.Detail = false, err.Error()
+		}
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	oauth.WriteJSONBody(w, http.StatusOK, st)
 }

@@ -46,6 +46,11 @@ type Auth struct {
 	} `json:"upstream"`
 	Resources   []Resource `json:"resources"`
 	TokenFormat string     `json:"token_format"`
+	// DefaultScope is what a client that asks for no scope gets, and
+	// ScopesSupported every scope: clients that cannot step up need the
+	// first to hold all they use.
+	DefaultScope    []string `json:"default_scope,omitempty"`
+	ScopesSupported []string `json:"scopes_supported,omitempty"`
 	// LastSignInFailure is the newest sign-in that ended on an error page
 	// or with an error sent back, for flow test to show while it waits.
 	LastSignInFailure *Failure `json:"last_sign_in_failure,omitempty"`
@@ -78,6 +83,9 @@ type MCP struct {
 	// Introspection is the check that the auth server accepts this
 	// server's introspection credentials.
 	Introspection Check `json:"introspection"`
+	// Backend is the check that the MCP server behind the gateway
+	// answers, when there is one.
+	Backend *Check `json:"backend,omitempty"`
 }
 
 // Local reports whether r comes from this machine and was not passed on

@@ -278,7 +278,9 @@ func (s *tools) withTaskManager(ctx context.Context, p *User, call func(token st
 		var refusal *Refusal
 		if errors.As(err, &refusal) && refusal.Code == "invalid_target" {
 			s.log.ErrorContext(ctx, "the auth server refused the token exchange: its TaskManager URL differs from this server's", "taskmanager", s.cfg.TaskManagerURL)
-			return mcp.NewToolResultError("tmcp is misconfigured: the auth server and the MCP server name different TaskManager URLs"), nil
+			return mcp.NewToolResultError("tmcp is misconfigured: the auth server and the MCP server name different TaskManager URLs. " +
+				"Give serve resource the auth server's --taskmanager-url; with an OpenID provider upstream, which has no task API, " +
+				"put your own MCP server behind the gateway (--proxy URL, or -- COMMAND) instead of the built-in tools"), nil
 		}
 		if errors.As(err, &refusal) {
 			return mcp.NewToolResultError("the authorization server will not hand out your TaskManager access (" + refusal.Code + "): sign in again"), nil

@@ -49,6 +49,10 @@ func (i *IO) PrintJSON(v any) error {
 func (i *IO) Table(headers []string, rows [][]string) string {
 	st := i.Styles()
 	t := table.New().Headers(headers...).Rows(rows...)
+	if i.width > 0 {
+		// Fit the terminal: lipgloss wraps the widest columns.
+		t = t.Width(i.width)
+	}
 	if i.outTTY && !i.noColor {
 		return t.Border(lipgloss.RoundedBorder()).BorderStyle(st.Muted).
 			StyleFunc(func(row, col int) lipgloss.Style {

@@ -43,13 +43,48 @@ type Session struct {
 // ErrSessionRefused means TaskManager did not accept the session cookie.
 var ErrSessionRefused = errors.New("TaskManager refused the session cookie: it is expired or wrong; log in again in the browser and copy the new cookie")
 
-// ParseSession accepts "value" or "name=value" for the cookie.
+// ParseSession reads the cookie in the shapes people copy it; see
+// SessionFrom. What it cannot read is kept whole, for TaskManager to
+// refuse.
 func ParseSession(name, raw string) Session {
-	raw = strings.TrimSpace(raw)
-	if n, v, ok := strings.Cut(raw, "="); ok && n == name {
-		return Session{CookieName: name, Value: v}
+	s, err := SessionFrom(name, raw)
+	if err != nil {
+		return Session{CookieName: name, Value: strings.TrimSpace(raw)}
 	}
-	return Session{CookieName: name, Value: raw}
+	return s
+}
+
+// SessionFrom reads the session cookie named name from what a person
+// copied: its value, "name=value", a whole cookie string ("a=b;
+// name=value", as the browser's Network tab shows the request's Cookie
+// header) or that header line itself ("Cookie: …"). From a cookie string
+// it picks the cookie named name; a string without it is an error that
+// names the cookies it has (never their values).
+func SessionFrom(name, raw string) (Session, error) {
+	raw = strings.TrimSpace(raw)
+	if h, rest, ok := strings.Cut(raw, ":"); ok && strings.EqualFold(strings.TrimSpace(h), "cookie") {
+		raw = strings.TrimSpace(rest)
+	}
+	parts := strings.Split(raw, ";")
+	var names []string
+	for _, p := range parts {
+		n, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.TrimSpace(n) == name {
+			return Session{CookieName: name, Value: strings.Trim(strings.TrimSpace(v), `"`)}, nil
+		}
+		if ok {
+			names = append(names, strings.TrimSpace(n))
+		}
+	}
+	if len(parts) > 1 {
+		return Session{}, fmt.Errorf("the cookies you gave (%s) hold no %q cookie: copy TaskManager's %q cookie (or set --cookie-name to the name of its session cookie)",
+			strings.Join(names, ", "), name, name)
+	}
+	// One value, which may itself hold "=" (base64 padding).
+	if strings.ContainsAny(raw, " \t\"") {
+		return Session{}, fmt.Errorf("a cookie value holds no spaces or quotes: copy only the value of TaskManager's %q cookie", name)
+	}
+	return Session{CookieName: name, Value: raw}, nil
 }
 
 // ListClients lists the clients registered at TaskManager.

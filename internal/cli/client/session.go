@@ -29,16 +29,20 @@ func SessionFlags(fs *pflag.FlagSet) {
 // from standard input and, with neither, a terminal is asked without
 // echo: a cookie given as an argument lands in ps and shell history.
 func Session(io *ui.IO, v *viper.Viper) (upstream.Config, upstream.Session, error) {
-	cookie, err := SessionCookie(io, v.GetString(config.KeySessionCookie))
+	cookie, err := SessionCookie(io, v.GetString(config.KeySessionCookie), v.GetString(config.KeyTMCookie))
 	if err != nil {
 		return upstream.Config{}, upstream.Session{}, err
 	}
-	return serve.Upstream(v), upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie), nil
+	s, err := upstream.SessionFrom(v.GetString(config.KeyTMCookie), cookie)
+	if err != nil {
+		return upstream.Config{}, upstream.Session{}, &cmdutil.FlagError{Err: fmt.Errorf("--session-cookie: %w", err)}
+	}
+	return serve.Upstream(v), s, nil
 }
 
 // SessionCookie resolves a cookie setting: the value, "-" for standard
-// input, or "" to ask a terminal.
-func SessionCookie(io *ui.IO, value string) (string, error) {
+// input, or "" to ask a terminal for the cookie called name.
+func SessionCookie(io *ui.IO, value, name string) (string, error) {
 	switch {
 	case value == "-":
 		cookie, err := cmdutil.ReadLine(io.In)
@@ -50,7 +54,7 @@ func SessionCookie(io *ui.IO, value string) (string, error) {
 		return value, nil
 	}
 	if f, ok := io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(io.ErrOut, "TaskManager session cookie (not shown): ")
+		fmt.Fprintf(io.ErrOut, "TaskManager's session cookie %q: paste its value, or a request's whole Cookie header from the browser's Network tab (not shown): ", name)
 		raw, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(io.ErrOut)
 		if err == nil && len(raw) > 0 {
@@ -59,5 +63,6 @@ func SessionCookie(io *ui.IO, value string) (string, error) {
 	}
 	return "", &cmdutil.FlagError{Err: errors.New(
 		"--session-cookie is required: log in to TaskManager in a browser and copy its session cookie " +
-			"(or set TMCP_SESSION_COOKIE, or pass - and pipe it in)")}
+			"(its value from the Application/Storage tab, or the whole Cookie header of a request in the Network tab; " +
+			"or set TMCP_SESSION_COOKIE, or pass - and pipe it in)")}
 }

@@ -33,7 +33,7 @@ func TestSessionCookie_AskedOnATerminalWithoutEcho(t *testing.T) {
 	}
 	done := make(chan answer, 1)
 	go func() {
-		cookie, err := client.SessionCookie(io, "")
+		cookie, err := client.SessionCookie(io, "", "session")
 		done <- answer{cookie, err}
 	}()
 	// Type only once the terminal stopped echoing: before that, the

@@ -96,6 +96,28 @@ func FlagAs(fs *pflag.FlagSet, name, key string) {
 	}
 }
 
+// SuggestFlag adds the nearest flag of cmd to an "unknown flag" error: a
+// typo gets its fix.
+func SuggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	best, bestD := "", 4
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if d := config.EditDistance(name, fl.Name); d < bestD || d == bestD && fl.Name < best {
+			best, bestD = fl.Name, d
+		}
+	})
+	if best == "" {
+		return err
+	}
+	return fmt.Errorf("%w (did you mean --%s?)", err, best)
+}
+
+// SettingOf is the setting key fl was declared for with FlagAs, or "".
+func SettingOf(fl *pflag.Flag) string { return firstOf(fl.Annotations[settingAnnotation]) }
+
 // Settings builds this run's viper: defaults, environment, the config file
 // (--config) and every flag of cmd declared with Flag.
 func Settings(cmd *cobra.Command) (*viper.Viper, error) {

@@ -39,6 +39,8 @@ type Options struct {
 	StateDir string
 	// The ports, for errors that name them.
 	SandboxPort, ResourcePort int
+	// LetIn says which clients --clients let in, and how.
+	LetIn []string
 }
 
 // NewCmd is `tmcp dev`; runF replaces the run function in tests of flag
@@ -57,9 +59,16 @@ stops all three. Then run: tmcp flow test`,
   tmcp dev --auth-port 9100 --resource-port 8101 --sandbox-port 4421
   tmcp dev --proxy http://127.0.0.1:3000/mcp --forward-taskmanager-token
   tmcp dev -- npx -y @modelcontextprotocol/server-everything stdio`,
-	}, opts, func(_ *cobra.Command, v *viper.Viper, args []string) (err error) {
+	}, opts, func(cmd *cobra.Command, v *viper.Viper, args []string) (err error) {
 		if opts.Logger, err = f.Logger(v); err != nil {
 			return err
+		}
+		if err := opts.letIn(cmd, v); err != nil {
+			return err
+		}
+		if cmdutil.Source(cmd, v, config.KeyAuthRegLimit) == "default" {
+			// A developer re-running flow test registers a client each time.
+			v.Set(config.KeyAuthRegLimit, 0)
 		}
 		if err := opts.fill(v); err != nil {
 			return err
@@ -67,16 +76,44 @@ stops all three. Then run: tmcp flow test`,
 		opts.Resource.Command = args
 		return nil
 	}, runF, run)
-	fs := cmd.Flags()
-	cmdutil.FlagAs(fs, "sandbox-port", config.KeySandboxPort)
-	cmdutil.FlagAs(fs, "auth-port", config.KeyAuthPort)
-	cmdutil.FlagAs(fs, "resource-port", config.KeyResourcePort)
-	cmdutil.FlagAs(fs, "auth-ops-addr", config.KeyAuthOpsAddr)
-	cmdutil.FlagAs(fs, "resource-ops-addr", config.KeyResourceOpsAddr)
-	cmdutil.Flags(fs, config.KeyResourceProxy, config.KeyResourceProxyVia, config.KeyResourceToolScope, config.KeyResourcePromptSc, config.KeyResourceResSc,
-		config.KeyResourceForwardTM, config.KeyResourceAssertion, config.KeyResourceHide, config.KeyResourceStdioEnv,
-		config.KeyResourceReqDPoP)
+	declareFlags(cmd)
 	return cmd
+}
+
+// letIn turns --clients into the settings those clients need: their
+// redirect schemes, and every scope up front for clients that cannot
+// step up after a 403 (unless the default scope was set).
+func (o *Options) letIn(cmd *cobra.Command, v *viper.Viper) error {
+	names, err := cmd.Flags().GetStringSlice("clients")
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	schemes, fullScope, err := config.ClientNeeds(names)
+	if err != nil {
+		return cmdutil.UsageErrorf("--clients: %v", err)
+	}
+	if len(schemes) > 0 {
+		have, err := config.List(v, config.KeyAuthRegSchemes)
+		if err != nil {
+			return err
+		}
+		v.Set(config.KeyAuthRegSchemes, append(have, schemes...))
+	}
+	if fullScope && cmdutil.Source(cmd, v, config.KeyTMScope) == "default" {
+		all, err := config.List(v, config.KeyAuthScopes)
+		if err != nil {
+			return err
+		}
+		v.Set(config.KeyTMScope, strings.Join(all, " "))
+	}
+	o.LetIn = []string{strings.Join(names, ", ") + ":"}
+	for _, s := range schemes {
+		o.LetIn = append(o.LetIn, "scheme "+s+" allowed")
+	}
+	if fullScope {
+		o.LetIn = append(o.LetIn, fmt.Sprintf("default scope %q", v.GetString(config.KeyTMScope)))
+	}
+	return nil
 }
 
 // fill points every server at the others on loopback and builds their
@@ -94,7 +131,11 @@ func (o *Options) fill(v *viper.Viper) error {
 		return err
 	}
 	authURL := serve.AuthIssuer(v)
-	v.Set(config.KeyTMBaseURL, fmt.Sprintf("http://localhost:%d", v.GetInt(config.KeySandboxPort)))
+	sandboxScheme := "http"
+	if v.GetString(config.KeySandboxTLSCert) != "" {
+		sandboxScheme = "https"
+	}
+	v.Set(config.KeyTMBaseURL, fmt.Sprintf("%s://localhost:%d", sandboxScheme, v.GetInt(config.KeySandboxPort)))
 	v.Set(config.KeyTMClientID, devClientID)
 	v.Set(config.KeyTMSecret, secret)
 	v.Set(config.KeyResourceAuthURL, authURL)
@@ -102,8 +143,6 @@ func (o *Options) fill(v *viper.Viper) error {
 	v.Set(config.KeySandboxClientSecret, secret)
 	v.Set(config.KeySandboxRedirectURIs, []string{authURL + "/oauth/callback"})
 	v.Set(config.KeyAuthDev, true)
-	// A developer re-running flow test registers a client each time.
-	v.Set(config.KeyAuthRegLimit, 0)
 	// One --require-dpop: an MCP server that takes only DPoP-bound tokens
 	// beside an auth server that issues them only.
 	v.Set(config.KeyAuthRequireDPoP, v.GetBool(config.KeyResourceReqDPoP))
@@ -126,6 +165,11 @@ func (o *Options) fill(v *viper.Viper) error {
 }
 
 func run(ctx context.Context, o *Options) error {
+	unlock, err := config.LockStateDir(o.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	flush, err := cmdutil.Tracing(ctx, version.Version, o.Logger)
 	if err != nil {
 		return err
@@ -154,7 +198,7 @@ func run(ctx context.Context, o *Options) error {
 	}
 	defer remove()
 	printPanel(o.IO, panel{sandbox: sb.URL(), auth: auth.URL(), mcp: res.URL(), backend: backend, authOps: auth.OpsURL(), mcpOps: res.OpsURL(),
-		email: o.Sandbox.DemoEmail, password: o.Sandbox.DemoPassword})
+		email: o.Sandbox.DemoEmail, password: o.Sandbox.DemoPassword, letIn: o.LetIn})
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sb.Run(ctx) })
 	g.Go(func() error { return auth.Run(ctx) })
@@ -169,6 +213,8 @@ type panel struct {
 	// off.
 	authOps, mcpOps string
 	email, password string
+	// letIn says what --clients let in.
+	letIn []string
 }
 
 func printPanel(io *ui.IO, p panel) {
@@ -191,6 +237,9 @@ func printPanel(io *ui.IO, p panel) {
 		if ops.url != "" {
 			lines = append(lines, row(ops.name, ops.url+"/metrics  (status: /status)"))
 		}
+	}
+	if len(p.letIn) > 0 {
+		lines = append(lines, row("Clients", p.letIn[0]+" "+strings.Join(p.letIn[1:], ", ")))
 	}
 	lines = append(lines,
 		"",

@@ -49,6 +49,9 @@ the servers.`,
 			doctor.SettingClientID:    cmdutil.Source(cmd, v, config.KeyTMClientID),
 			doctor.SettingAuthServer:  cmdutil.Source(cmd, v, config.KeyAuthIssuer),
 			doctor.SettingMCPServer:   cmdutil.Source(cmd, v, config.KeyResourcePublicURL),
+			// Secrets given to doctor are tested themselves.
+			doctor.SettingClientSecret:        cmdutil.Source(cmd, v, config.KeyTMSecret),
+			doctor.SettingIntrospectionSecret: cmdutil.Source(cmd, v, config.KeyAuthResSecret),
 		}
 		// With no server named, the servers tmcp dev runs.
 		if rec, err := config.ReadDevRecord(config.StateDir(v)); err == nil {
@@ -64,18 +67,21 @@ the servers.`,
 			return err
 		}
 		if cookie := v.GetString(config.KeySessionCookie); cookie != "" {
-			if cookie, err = client.SessionCookie(f.IO, cookie); err != nil {
+			if cookie, err = client.SessionCookie(f.IO, cookie, v.GetString(config.KeyTMCookie)); err != nil {
 				return err
 			}
-			d.Session = upstream.ParseSession(v.GetString(config.KeyTMCookie), cookie)
+			if d.Session, err = upstream.SessionFrom(v.GetString(config.KeyTMCookie), cookie); err != nil {
+				return &cmdutil.FlagError{Err: fmt.Errorf("--session-cookie: %w", err)}
+			}
 		}
 		return nil
 	}, runF, run)
 	fs := cmd.Flags()
 	cmdutil.Flags(fs, config.KeyTMBaseURL, config.KeyTMClientID, config.KeyTMSecret)
+	cmdutil.Flags(fs, config.KeyTMIssuer)
 	cmdutil.FlagAs(fs, "auth-server", config.KeyAuthIssuer)
 	cmdutil.FlagAs(fs, "mcp-server", config.KeyResourcePublicURL)
-	cmdutil.Flags(fs, config.KeySessionCookie, config.KeyTMCookie)
+	cmdutil.Flags(fs, config.KeySessionCookie, config.KeyTMCookie, config.KeyAuthResClientID, config.KeyAuthResSecret)
 	fs.StringVar(&opts.Doctor.Origin, "origin", "http://localhost:6274", "origin the CORS preflight comes from (MCP Inspector's by default)")
 	ui.OutputFlag(fs, &opts.Output)
 	return cmd

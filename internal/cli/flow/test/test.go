@@ -4,6 +4,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,6 +49,13 @@ with $BROWSER when set.`,
   MCP_SERVER_PORT=8001 MCP_TRANSPORT_TYPE=sse tmcp flow test --output json`,
 	}, opts, func(cmd *cobra.Command, v *viper.Viper, _ []string) error {
 		o := &opts.Flow
+		if level, err := config.LogLevel(v); err != nil {
+			return err
+		} else if level <= slog.LevelDebug {
+			if o.Log, err = f.Logger(v); err != nil {
+				return err
+			}
+		}
 		if o.Server = v.GetString(config.KeyFlowServer); o.Server == "" {
 			o.Server = fmt.Sprintf("http://localhost:%d/mcp", v.GetInt(config.KeyFlowServerPort))
 			// With no server named, the one tmcp dev runs.
@@ -94,11 +102,13 @@ with $BROWSER when set.`,
 	fs.StringVar(&opts.Flow.ClientIDMetadataURL, "client-id-metadata-url", "", "this client's metadata document URL, used as its client id where the server takes them (CIMD)")
 	fs.StringSliceVar(&opts.Flow.Calls, "call", nil, "a tool to call with no arguments as well (repeatable)")
 	fs.BoolVar(&opts.Flow.Strict, "strict", false, "fail on warnings too (optional things the servers lack, like CORS)")
+	fs.BoolVar(&opts.Flow.AllowUnprotected, "allow-unprotected", false, "pass an MCP server that asks for no token (by default that fails: it is open to anyone)")
 	fs.BoolVar(&opts.Flow.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	fs.BoolVar(&opts.Flow.SkipProbes, "skip-probes", false, "stop after the tool calls (no refresh, revocation or CORS probes)")
 	fs.BoolVar(&opts.Flow.KeepClient, "keep-client", false, "keep the client flow test registers (by default it deletes it at the end, RFC 7592)")
 	fs.DurationVar(&opts.Flow.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
 	ui.OutputFlag(fs, &opts.Output)
+	_ = cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{flow.GrantAuthorizationCode, flow.GrantClientCredentials, flow.GrantIDJAG}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
