@@ -67,6 +67,10 @@ type Config struct {
 	// built-in tools. ProxyTimeout bounds how long it may take to answer.
 	Proxy        string
 	ProxyTimeout time.Duration
+	// MaxMessage bounds one message from the own server (a stdio line,
+	// an event, an answer read whole); over it, the call it answers gets
+	// a JSON-RPC error. Zero means gateway.DefaultMaxMessage.
+	MaxMessage int
 	// ProxyTransport is how Proxy speaks: streamable_http, sse (the legacy
 	// HTTP+SSE transport, a connection per MCP session) or auto (sse when
 	// its path ends in /sse).
@@ -191,6 +195,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProxyTimeout < 0 {
 		ps.Add("ProxyTimeout", "must not be negative")
+	}
+	if c.MaxMessage < 0 {
+		ps.Add("MaxMessage", "must not be negative")
 	}
 	return ps.Err()
 }

@@ -34,6 +34,14 @@ func TestMain(m *testing.M) {
 		deafServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-unruly-server" {
+		unrulyServer()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-sleeper" {
+		time.Sleep(time.Hour)
+		return
+	}
 	os.Exit(m.Run())
 }
 
