@@ -125,6 +125,7 @@ type Server struct {
 	// backend is the team's own MCP server, when /mcp is a gateway to it.
 	backend     gateway.Backend
 	statusGuard statusGuard
+	stopping    *stopping
 }
 
 // Validate reports every problem of c at once (confcheck.Problems), each
@@ -223,7 +224,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm}
+	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm, stopping: newStopping()}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
 			return nil, err
@@ -283,6 +284,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.backend != nil {
 		defer s.backend.Close()
 	}
+	stop := context.AfterFunc(ctx, s.stopping.begin)
+	defer stop()
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport)
 	return httpx.Serve(ctx, srv, s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
@@ -343,7 +346,7 @@ func (s *Server) routes() http.Handler {
 	}
 	switch {
 	case s.backend != nil:
-		mux.Handle(path, s.requireToken(http.HandlerFunc(s.serveBackend)))
+		mux.Handle(path, s.requireToken(s.finishCalls(http.HandlerFunc(s.serveBackend))))
 	case s.cfg.Transport == TransportSSE:
 		sse := server.NewSSEServer(s.newMCPServer(),
 			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),
@@ -355,7 +358,7 @@ func (s *Server) routes() http.Handler {
 		h := server.NewStreamableHTTPServer(s.newMCPServer(), server.WithEndpointPath(path),
 			server.WithHTTPContextFunc(copyPrincipal), server.WithDisableLocalhostProtection(true),
 			server.WithStreamableHTTPLogger(s.log), server.WithSessionIdleTTL(s.cfg.SessionIdleTTL))
-		mux.Handle(path, s.requireToken(h))
+		mux.Handle(path, s.requireToken(s.finishCalls(h)))
 	}
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /readyz", s.readyz)

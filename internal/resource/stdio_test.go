@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Hour)
 		return
 	}
-	os.Exit(m.Run())
+	testkit.Main(m)
 }
 
 // stdioServer is an mcp-go stdio server whose tools tell who started its

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/internal/authserver"
 	"github.com/tmcp-dev/tmcp/internal/resource"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
 )
@@ -201,4 +202,132 @@ func decode(body string, out any) error {
 		body = body[i+len("data: "):]
 	}
 	return json.Unmarshal([]byte(body), out)
+}
+
+// The real tmcp, in front of a stdio server whose processes start
+// children, stopped with SIGTERM while calls run (answers as JSON and as
+// event streams) and a GET stream is open: every call gets a JSON-RPC
+// error saying the server is shutting down (503 with Retry-After where
+// nothing was sent yet), never an empty 200; the stream ends; tmcp exits
+// within its shutdown bound; and nothing the stdio server started is left
+// running or unreaped.
+func TestShutdown_SIGTERMAnswersCallsInFlightAndLeavesNoProcess(t *testing.T) {
+	t.Parallel()
+	ports, err := testkit.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resURL := fmt.Sprintf("http://127.0.0.1:%d/mcp", ports[0])
+	stack := testkit.StartStack(t, testkit.AuthOptions{Mutate: func(c *authserver.Config) { c.Resources[0].Resource = resURL }})
+	c := testkit.Discover(t, stack.Auth.URL())
+	c.Resource = resURL
+	c.RegisterPublic()
+	tok := token(t, c, "read")
+
+	var logs testkit.LogBuffer
+	cmd := exec.Command(testkit.Binary(t), "serve", "resource", "--host", "127.0.0.1", "--port", fmt.Sprint(ports[0]),
+		"--public-url", resURL, "--auth-server", stack.Auth.URL(), "--taskmanager-url", stack.Sandbox.URL(),
+		"--introspection-client-id", testkit.ResourceClientID, "--introspection-client-secret", testkit.ResourceSecret,
+		"--proxy-timeout", "60s", "--", os.Args[0], "stdio-unruly-server")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("tmcp:\n%s", logs.String())
+		}
+	})
+	waitUntil(t, func() bool {
+		resp, err := http.Get(strings.TrimSuffix(resURL, "/mcp") + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+
+	var pids []string
+	type answer struct {
+		status            int
+		retryAfter, ctype string
+		body              string
+	}
+	const calls = 4
+	answers := make(chan answer, calls)
+	for i := range calls {
+		id := open(t, resURL, tok)
+		_, body := callTool(t, resURL, tok, id, "spawn", "{}")
+		var res struct {
+			Result struct{ Content []struct{ Text string } }
+		}
+		if decode(body, &res) != nil || len(res.Result.Content) != 1 {
+			t.Fatalf("spawn: %s", body)
+		}
+		pids = append(pids, strings.Fields(res.Result.Content[0].Text)...)
+		req := testkit.MCPRequest(t, http.MethodPost, resURL, tok, id,
+			strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"slow","arguments":{}}}`))
+		if i%2 == 0 {
+			req.Header.Set("Accept", "application/json")
+		}
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- answer{body: err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			answers <- answer{resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), string(b)}
+		}()
+	}
+	streamID := open(t, resURL, tok)
+	get := testkit.MCPRequest(t, http.MethodGet, resURL, tok, streamID, nil)
+	get.Header.Set("Accept", "text/event-stream")
+	stream, err := http.DefaultClient.Do(get)
+	if err != nil || stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET stream: %v %v", stream, err)
+	}
+	streamEnded := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, stream.Body)
+		streamEnded <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // the calls reach their processes
+
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		took := time.Since(start)
+		t.Logf("tmcp stopped %d calls, a stream and %d processes in %s", calls, calls+1, took.Round(10*time.Millisecond))
+		if err != nil {
+			t.Errorf("tmcp exited with %v", err)
+		}
+		if took > 15*time.Second {
+			t.Errorf("shutdown took %s, past its bound", took)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("tmcp did not exit within a minute of SIGTERM")
+	}
+	for range calls {
+		a := <-answers
+		if !strings.Contains(a.body, `"id":9,"error":{"code":-32000,"message":"the server is shutting down`) {
+			t.Errorf("a call in flight at SIGTERM: %d %q %q", a.status, a.ctype, a.body)
+		}
+		if strings.HasPrefix(a.ctype, "application/json") && (a.status != http.StatusServiceUnavailable || a.retryAfter == "") {
+			t.Errorf("a call cut off before any of its answer was sent: %d, Retry-After %q; want 503 with Retry-After", a.status, a.retryAfter)
+		}
+	}
+	<-streamEnded
+	for _, p := range pids {
+		if !gone(p) {
+			t.Errorf("process %s, started by the stdio server, outlived tmcp", p)
+		}
+	}
 }
