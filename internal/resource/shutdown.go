@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,26 +125,24 @@ func shutdownError(id []byte, msg string) []byte {
 }
 
 // shutdownAnswer answers calls ids with 503, Retry-After and a JSON-RPC
-// error each (a batch as a batch).
+// error each (a batch as a batch), of a stated length: the client has
+// all of it even while a handler deaf to its context holds the request.
 func shutdownAnswer(w http.ResponseWriter, ids [][]byte, batch bool, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Retry-After", retryAfter)
-	h.Del("Content-Length")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	if len(ids) == 0 {
-		w.Write(shutdownError(nil, msg))
-		return
-	}
-	answers := make([]string, len(ids))
+	answers := make([]string, max(1, len(ids)))
+	answers[0] = string(shutdownError(nil, msg))
 	for i, id := range ids {
 		answers[i] = string(shutdownError(id, msg))
 	}
-	if batch {
-		fmt.Fprintf(w, "[%s]", strings.Join(answers, ","))
-		return
+	body := answers[0]
+	if batch && len(ids) > 0 {
+		body = "[" + strings.Join(answers, ",") + "]"
 	}
-	w.Write([]byte(answers[0]))
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Retry-After", retryAfter)
+	w.WriteHeader(http.StatusServiceUnavailable)
+	io.WriteString(w, body)
 }
 
 // cutWriter is a call's ResponseWriter that the shutdown can take from
