@@ -100,7 +100,8 @@ func callTool(t *testing.T, mcpURL, tok, id, tool, args string) (int, string) {
 // 64 KiB and 20 MiB more neither block the process nor end its session,
 // and what reaches the log is bounded per session, the rest counted.
 func TestStdio_StderrIsDrainedAndItsLogBounded(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its load would slow the package's other tests past
+	// their short timeouts.
 	logs := &testkit.LogBuffer{}
 	stack, tok := unrulyStack(t, func(c *resource.Config) { c.Logger = testkit.Logger(logs) })
 	mcpURL := stack.Resource.URL()
@@ -124,7 +125,8 @@ func TestStdio_StderrIsDrainedAndItsLogBounded(t *testing.T) {
 // JSON-RPC error, and the session goes on; under it, an answer of several
 // MiB passes whole.
 func TestStdio_AnAnswerOverTheMessageLimitFailsOnlyItsCall(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its load would slow the package's other tests past
+	// their short timeouts.
 	stack, tok := unrulyStack(t, func(c *resource.Config) { c.MaxMessage = 6 << 20 })
 	mcpURL := stack.Resource.URL()
 	id := open(t, mcpURL, tok)
@@ -212,7 +214,8 @@ func decode(body string, out any) error {
 // within its shutdown bound; and nothing the stdio server started is left
 // running or unreaped.
 func TestShutdown_SIGTERMAnswersCallsInFlightAndLeavesNoProcess(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its load would slow the package's other tests past
+	// their short timeouts.
 	ports, err := testkit.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
