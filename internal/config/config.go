@@ -119,6 +119,7 @@ const (
 	KeyResourceProxy     = "resource.proxy"
 	KeyResourceProxyTTL  = "resource.proxy_timeout"
 	KeyResourceProxyVia  = "resource.proxy_transport"
+	KeyResourceMaxMsg    = "resource.max_message_size"
 	KeyResourceToolScope = "resource.tool_scopes"
 	KeyResourceForwardTM = "resource.forward_taskmanager_token"
 	KeyResourceAssertion = "resource.identity_assertion"
@@ -252,6 +253,7 @@ var settings = []Setting{
 	{KeyResourceProxy, "proxy", nil, "", "URL of your own MCP server (Streamable HTTP): /mcp passes signed-in requests on to it, with the user's identity in X-Forwarded-* headers, instead of serving the built-in tools"},
 	{KeyResourceProxyVia, "proxy-transport", nil, "auto", "how the --proxy MCP server speaks: streamable_http, sse (the legacy HTTP+SSE transport: a connection per MCP session) or auto (sse when the URL ends in /sse)"},
 	{KeyResourceProxyTTL, "proxy-timeout", nil, "30s", "how long your MCP server (--proxy or -- COMMAND) may take to answer (an event stream: to start) before the client gets 504"},
+	{KeyResourceMaxMsg, "max-message-size", nil, 16 << 20, "with --proxy or -- COMMAND: the largest message, in bytes, your MCP server may send that the gateway reads whole (a stdio line, an event, an answer it filters); a larger answer fails its call with a JSON-RPC error, and the session goes on"},
 	{KeyResourceForwardTM, "forward-taskmanager-token", nil, false, "with --proxy: send your MCP server the signed-in user's TaskManager access token as Authorization: Bearer, so it can call TaskManager as the user"},
 	{KeyResourceAssertion, "identity-assertion", nil, false, "with --proxy: also send X-Tmcp-Identity, a JWT signed by the auth server (aud: your server's URL, at most 5 min; verify with <issuer>/.well-known/jwks.json)"},
 	{KeyResourcePromptSc, "prompt-scope", nil, []string{}, "with --proxy or -- COMMAND: scopes a prompt needs, NAME-PATTERN=SCOPE[ SCOPE…] (repeatable or comma-separated: a comma separates rules, spaces the scopes of one); prompts no rule matches need the default scope"},

@@ -224,26 +224,44 @@ func (g *sessionBridge) SessionEnded(id string) {
 	}
 }
 
+// stopProc asks a session's connection to end, ends it after stopGrace,
+// and waits a little more for it to be gone (a process reaped).
 func (g *sessionBridge) stopProc(p *bridgedSession) {
 	p.conn.close() // a well-behaved process exits on EOF
 	select {
 	case <-p.done:
-	case <-time.After(2 * time.Second):
+		return
+	case <-time.After(stopGrace):
 		p.conn.kill()
+	}
+	select {
+	case <-p.done:
+	case <-time.After(stopGrace):
 	}
 }
 
-// Close ends every connection, when the server stops.
+// stopGrace is how long a connection has to end when asked, and then
+// to be gone once killed.
+const stopGrace = 2 * time.Second
+
+// Close ends every connection, when the server stops: all at once, so
+// that it takes at most twice stopGrace however many there are.
 func (g *sessionBridge) Close() {
 	g.mu.Lock()
-	ids := make([]string, 0, len(g.sessions))
-	for id := range g.sessions {
-		ids = append(ids, id)
+	all := make([]*bridgedSession, 0, len(g.sessions))
+	for _, p := range g.sessions {
+		all = append(all, p)
 	}
 	g.mu.Unlock()
-	for _, id := range ids {
-		g.SessionEnded(id)
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.stopProc(p)
+		}()
 	}
+	wg.Wait()
 }
 
 // bridgedSession is one MCP session's connection and the requests

@@ -93,6 +93,20 @@ type Options struct {
 	Timeout  time.Duration
 	Sessions Sessions
 	Log      *slog.Logger
+	// MaxMessage bounds one message from the server that the gateway
+	// reads whole (a stdio line, an event, an answer whose tools it
+	// filters); zero means DefaultMaxMessage.
+	MaxMessage int
+}
+
+// DefaultMaxMessage is the default bound of one message from the server.
+const DefaultMaxMessage = 16 << 20
+
+func (o Options) maxMessage() int {
+	if o.MaxMessage > 0 {
+		return o.MaxMessage
+	}
+	return DefaultMaxMessage
 }
 
 // Identity headers a backend reached over HTTP gets on every request. The

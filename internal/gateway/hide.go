@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,10 +11,6 @@ import (
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
 	"github.com/tmcp-dev/tmcp/internal/sse"
 )
-
-// maxAnswer bounds one message from the team's server that the gateway
-// reads whole (an event, or an answer whose tools it filters).
-const maxAnswer = 16 << 20
 
 // unjudged replaces an answer that cannot be read strictly: which tools
 // it lists cannot be judged, so none of it reaches the client.
@@ -34,8 +31,9 @@ func hideTools(msg []byte, allowed func(string) bool) []byte {
 // hideInResponse filters a backend's answer: an event stream event by
 // event as it passes, any other body at once, whatever it says its type
 // is (clients read a body as JSON when its type merely mentions it). An
-// encoded body cannot be read, so it does not pass.
-func hideInResponse(resp *http.Response, allowed func(string) bool) error {
+// encoded body cannot be read, so it does not pass; neither does an
+// answer or event over limit bytes, which cannot be read whole.
+func hideInResponse(resp *http.Response, allowed func(string) bool, limit int, id []byte) error {
 	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		resp.Body.Close()
 		replaceBody(resp, unjudged)
@@ -46,7 +44,7 @@ func hideInResponse(resp *http.Response, allowed func(string) bool) error {
 		in := resp.Body
 		r, w := io.Pipe()
 		go func() {
-			events := sse.NewReader(in, maxAnswer)
+			events := sse.NewReader(in, limit)
 			var err error
 			for err == nil {
 				var e sse.Event
@@ -69,16 +67,28 @@ func hideInResponse(resp *http.Response, allowed func(string) bool) error {
 		resp.Header.Del("Content-Length")
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1)) // the backend's own answer, read whole to rewrite it
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1)) // the backend's own answer, read whole to rewrite it
 	resp.Body.Close()
 	if err != nil {
 		return err
+	}
+	if len(body) > limit {
+		resp.Header.Set("Content-Type", "application/json")
+		replaceBody(resp, tooLarge(id, limit))
+		return nil
 	}
 	if len(body) > 0 {
 		body = hideTools(body, allowed)
 	}
 	replaceBody(resp, body)
 	return nil
+}
+
+// tooLarge answers request id (JSON text; nil for none known) in place of
+// an answer over the gateway's message limit.
+func tooLarge(id []byte, limit int) []byte {
+	return (&mcpmsg.Error{Code: mcpmsg.CodeInternalError, ID: id,
+		Message: fmt.Sprintf("the MCP server behind this gateway answered with a message over %d bytes (--max-message-size)", limit)}).JSON()
 }
 
 func replaceBody(resp *http.Response, body []byte) {

@@ -150,12 +150,18 @@ func (g *httpBackend) copyBody(w http.ResponseWriter, resp *http.Response) {
 // forgets a session the client ended.
 func (g *httpBackend) track(resp *http.Response, req *Request) error {
 	r := resp.Request
-	if req.Visible != nil {
+	limit := g.opts.maxMessage()
+	switch {
+	case req.Visible != nil:
 		// Every answer, on every stream and of any status: a tools/list
 		// answer may come on a stream resumed with GET.
-		if err := hideInResponse(resp, req.Visible); err != nil {
+		if err := hideInResponse(resp, req.Visible, limit, oneID(req.Body)); err != nil {
 			return err
 		}
+	case resp.ContentLength > int64(limit) && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream"):
+		resp.Body.Close()
+		resp.Header.Set("Content-Type", "application/json")
+		replaceBody(resp, tooLarge(oneID(req.Body), limit))
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil
@@ -170,6 +176,14 @@ func (g *httpBackend) track(resp *http.Response, req *Request) error {
 		g.opts.Sessions.Add(r.Context(), minted, req.Caller)
 	}
 	return nil
+}
+
+// oneID is the id of body's one request, or nil.
+func oneID(body *mcpmsg.Body) []byte {
+	if body == nil || body.Batch || len(body.Messages) != 1 || body.Messages[0].Kind != mcpmsg.KindRequest {
+		return nil
+	}
+	return body.Messages[0].ID
 }
 
 // failed answers for a backend that is down or too slow: a JSON-RPC error

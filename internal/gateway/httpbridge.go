@@ -56,7 +56,7 @@ func (g *httpBackend) speaksModern(ctx context.Context, c Caller, extra Identity
 				SupportedVersions []string `json:"supportedVersions"`
 			} `json:"result"`
 		}
-		msg, err := firstMessage(resp)
+		msg, err := firstMessage(resp, g.opts.maxMessage())
 		if err != nil {
 			return false, err
 		}
@@ -74,9 +74,9 @@ func (g *httpBackend) speaksModern(ctx context.Context, c Caller, extra Identity
 
 // firstMessage is the first message of an answer: its JSON body, or its
 // stream's first message event.
-func firstMessage(resp *http.Response) ([]byte, error) {
+func firstMessage(resp *http.Response, limit int) ([]byte, error) {
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		events := sse.NewReader(resp.Body, maxAnswer)
+		events := sse.NewReader(resp.Body, limit)
 		for {
 			e, err := events.Next()
 			if err != nil {
@@ -87,7 +87,7 @@ func firstMessage(resp *http.Response) ([]byte, error) {
 			}
 		}
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	return io.ReadAll(io.LimitReader(resp.Body, int64(limit)))
 }
 
 // streamableConn is a backend session of a 2025 Streamable HTTP server,
@@ -162,7 +162,7 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 		c.mu.Unlock()
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		events := sse.NewReader(resp.Body, maxAnswer)
+		events := sse.NewReader(resp.Body, c.g.opts.maxMessage())
 		for {
 			e, err := events.Next()
 			if err != nil {
@@ -174,7 +174,7 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 		}
 	}
 	if resp.StatusCode == http.StatusOK {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.g.opts.maxMessage())))
 		if err != nil {
 			return err
 		}

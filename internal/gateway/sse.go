@@ -72,7 +72,7 @@ func NewSSE(backendURL string, opts Options) (Backend, error) {
 			cancel()
 			return nil, fmt.Errorf("%s answered %d %s, not an event stream", backend.Redacted(), resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
-		events := sse.NewReader(resp.Body, maxAnswer)
+		events := sse.NewReader(resp.Body, opts.maxMessage())
 		endpoint, err := firstEndpoint(events, backend, opts.Timeout, cancel)
 		if !stopWaiting() && err == nil {
 			err = r.Context().Err()

@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Identity variables a stdio server's process gets.
@@ -90,6 +94,8 @@ func NewStdio(command, env []string, opts Options) (Backend, error) {
 		return nil, fmt.Errorf("the MCP server command %q: %w", command[0], err)
 	}
 	ready := func(context.Context) error { return nil }
+	limit := opts.maxMessage()
+	becomeSubreaper()
 	return newSessionBridge(opts, "process", command[0], ready, func(r *http.Request, pr Caller, sess *bridgedSession, extra Identity) (backendConn, error) {
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Env = append(slices.Clip(env), EnvUser+"="+pr.Subject, EnvClientID+"="+pr.ClientID, EnvScopes+"="+strings.Join(pr.Scopes, " "))
@@ -99,40 +105,235 @@ func NewStdio(command, env []string, opts Options) (Backend, error) {
 		if extra.TaskManagerToken != "" {
 			cmd.Env = append(cmd.Env, EnvTaskManagerToken+"="+extra.TaskManagerToken)
 		}
+		ownGroup(cmd)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			return nil, err
 		}
-		stdout, err := cmd.StdoutPipe()
+		// Output pipes of its own, not the command's: Wait neither waits
+		// for nor closes them, so the process is reaped when it exits,
+		// whoever else holds its output.
+		stdout, stdoutW, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
-		stderr, err := cmd.StderrPipe()
+		stderr, stderrW, err := os.Pipe()
 		if err != nil {
+			stdout.Close()
+			stdoutW.Close()
 			return nil, err
 		}
-		if err := cmd.Start(); err != nil {
+		cmd.Stdout, cmd.Stderr = stdoutW, stderrW
+		err = cmd.Start()
+		stdoutW.Close()
+		stderrW.Close()
+		if err != nil {
+			stdout.Close()
+			stderr.Close()
 			return nil, err
 		}
 		log := opts.Log.With("mcp_session", sess.id)
+		go logStderr(stderr, log)
+		read := make(chan struct{})
 		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				log.Info("MCP server process: " + sc.Text())
-			}
+			defer close(read)
+			readMessages(stdout, limit, sess.route, func(id []byte, size int64) {
+				log.Warn("MCP server process sent a message over --max-message-size; left out", "bytes", size, "limit", limit)
+				if id != nil {
+					sess.route(tooLarge(id, limit))
+				}
+			})
 		}()
 		go func() {
-			sc := bufio.NewScanner(stdout)
-			sc.Buffer(make([]byte, 64*1024), maxAnswer)
-			for sc.Scan() {
-				sess.route(append([]byte(nil), sc.Bytes()...))
-			}
 			err := cmd.Wait()
+			// What it started goes with it, and is reaped.
+			endGroup(cmd.Process.Pid)
+			select {
+			case <-read:
+			case <-time.After(outputGrace):
+				stdout.Close() // held by a process that left the group
+				<-read
+			}
+			stdout.Close()
 			log.Info("MCP server process ended", "err", err)
 			sess.finish()
 		}()
 		return &processConn{cmd: cmd, stdin: stdin}, nil
 	}), nil
+}
+
+// outputGrace is how long the output of a process that exited is still
+// read, once what it started was ended.
+const outputGrace = time.Second
+
+// readMessages reads a process's stdout to its end, a message a line
+// (MCP stdio), and hands each line of at most limit bytes to deliver. A
+// longer line is read on to its end but not kept: tooLarge learns its
+// size and, for a response, the id it answers, so that only that call
+// fails and the session goes on.
+func readMessages(r io.Reader, limit int, deliver func([]byte), tooLarge func(id []byte, size int64)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var msg []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(msg)+len(bytes.TrimRight(chunk, "\r\n")) > limit {
+			var scan idScanner
+			scan.feed(msg)
+			scan.feed(chunk)
+			size := int64(len(msg) + len(chunk))
+			msg = nil
+			for err == bufio.ErrBufferFull {
+				chunk, err = br.ReadSlice('\n')
+				scan.feed(chunk)
+				size += int64(len(chunk))
+			}
+			tooLarge(scan.responseID(), size)
+		} else {
+			msg = append(msg, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if line := bytes.TrimSpace(msg); len(line) > 0 {
+				deliver(line)
+			}
+			msg = nil // delivered messages are kept by whom they went to
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// idScanner finds, in a message read a piece at a time and never whole,
+// the top-level "id" of a response (a message with "result" or "error"
+// and no "method"): what a message too large to keep answers.
+type idScanner struct {
+	depth           int
+	inString, esc   bool
+	expectKey       bool
+	inKey           bool
+	key             []byte
+	capturing       bool
+	id              []byte
+	method, outcome bool
+}
+
+func (s *idScanner) feed(p []byte) {
+	for i := 0; i < len(p); i++ {
+		if s.inString && !s.inKey && !s.capturing && !s.esc {
+			// Inside a value's string (most of a large message): on to
+			// where it may end.
+			j := bytes.IndexAny(p[i:], `"\\`)
+			if j < 0 {
+				return
+			}
+			i += j
+		}
+		c := p[i]
+		if s.capturing && len(s.id) < 256 && !(s.depth == 1 && !s.inString && (c == ',' || c == '}')) {
+			s.id = append(s.id, c)
+		}
+		if s.inString {
+			switch {
+			case s.esc:
+				s.esc = false
+			case c == '\\':
+				s.esc = true
+			case c == '"':
+				s.inString = false
+				if s.inKey {
+					s.inKey = false
+					switch string(s.key) {
+					case "method":
+						s.method = true
+					case "result", "error":
+						s.outcome = true
+					}
+				}
+			default:
+				if s.inKey && len(s.key) < 8 {
+					s.key = append(s.key, c)
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			s.inString = true
+			if s.depth == 1 && s.expectKey {
+				s.inKey, s.expectKey, s.key = true, false, s.key[:0]
+			}
+		case '{', '[':
+			s.depth++
+			s.expectKey = s.depth == 1 && c == '{'
+		case '}', ']':
+			if s.depth == 1 {
+				s.capturing = false
+			}
+			s.depth--
+		case ',':
+			if s.depth == 1 {
+				s.capturing, s.expectKey = false, true
+			}
+		case ':':
+			if s.depth == 1 && !s.capturing && string(s.key) == "id" {
+				s.capturing, s.id = true, s.id[:0]
+			}
+		}
+	}
+}
+
+// responseID is the id the message answers, or nil when it is no
+// response or its id was not found.
+func (s *idScanner) responseID() []byte {
+	id := bytes.TrimSpace(s.id)
+	if s.method || !s.outcome || len(id) == 0 {
+		return nil
+	}
+	return id
+}
+
+// What of a process's stderr reaches the log: lines of at most
+// stderrChunk bytes (a longer line is logged in parts), at most
+// stderrRate bytes a second for each session, in bursts of stderrBurst.
+// Each record counts stderrRecord bytes more, for what the log adds.
+const (
+	stderrChunk  = 4 << 10
+	stderrRate   = 16 << 10
+	stderrBurst  = 64 << 10
+	stderrRecord = 128
+)
+
+// logStderr reads a process's stderr to its end, whatever it writes (a
+// process whose stderr is not read blocks on it), and logs it within
+// the session's rate; what is over it is counted and said.
+func logStderr(r io.ReadCloser, log *slog.Logger) {
+	defer r.Close()
+	br := bufio.NewReaderSize(r, stderrChunk)
+	budget := rate.NewLimiter(stderrRate, stderrBurst)
+	var lines, dropped int
+	report := func() {
+		if lines > 0 {
+			log.Warn("MCP server process: stderr over the log's rate left out", "lines", lines, "bytes", dropped)
+			lines, dropped = 0, 0
+		}
+	}
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if text := strings.TrimRight(string(chunk), "\r\n"); text != "" {
+			if budget.AllowN(time.Now(), len(chunk)+stderrRecord) {
+				report()
+				log.Info("MCP server process: " + text)
+			} else {
+				lines++
+				dropped += len(chunk)
+			}
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			report()
+			return
+		}
+	}
 }
 
 // processConn is a session's process: messages go to its stdin, one a
@@ -170,8 +371,10 @@ func (c *processConn) send(ctx context.Context, msg []byte) error {
 	return err
 }
 
+// close gives the process EOF; kill ends it and everything it started
+// (its process group).
 func (c *processConn) close() { c.stdin.Close() }
-func (c *processConn) kill()  { c.cmd.Process.Kill() }
+func (c *processConn) kill()  { killGroup(c.cmd.Process) }
 
 // line is msg as one line of stdio (MCP stdio: messages are delimited by
 // newlines and hold none). A strictly read message has CR and LF only

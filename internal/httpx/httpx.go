@@ -62,8 +62,8 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	// Requests run under a context that shutdown cancels once in-flight
 	// requests had their grace: long-lived streams (SSE, MCP's GET stream)
 	// then end at once instead of holding the process.
-	base, endStreams := context.WithCancel(context.Background())
-	defer endStreams()
+	base, endStreams := context.WithCancelCause(context.Background())
+	defer endStreams(nil)
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	if certFile != "" {
 		srv.Handler = hsts(srv.Handler)
@@ -101,7 +101,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	grace := time.AfterFunc(streamGrace, endStreams)
+	grace := time.AfterFunc(streamGrace, func() { endStreams(ErrShutdown) })
 	defer grace.Stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		held := running.describe(time.Now())
@@ -111,6 +111,12 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, key
 	<-errc
 	return nil
 }
+
+// ErrShutdown is the cause (context.Cause) of a request's context that
+// the server's shutdown ended, where a client that left ends it with
+// context.Canceled: a handler that outlives the grace on purpose tells
+// the two apart.
+var ErrShutdown = errors.New("the server is shutting down")
 
 // streamGrace is how long shutdown lets requests finish before it ends
 // the streams still open; shutdownTimeout, how long it waits in all.

@@ -17,7 +17,7 @@ import (
 // newBackend is the team's own MCP server the config names, if any: a
 // stdio command or a --proxy URL (Streamable HTTP or legacy SSE).
 func newBackend(cfg Config, sessions *sessions, log *slog.Logger) (gateway.Backend, error) {
-	opts := gateway.Options{Timeout: cfg.ProxyTimeout, Sessions: registry{sessions}, Log: log}
+	opts := gateway.Options{Timeout: cfg.ProxyTimeout, Sessions: registry{sessions}, Log: log, MaxMessage: cfg.MaxMessage}
 	switch {
 	case len(cfg.Command) > 0:
 		env, err := gateway.StdioEnv(cfg.StdioEnv, os.LookupEnv)

@@ -75,6 +75,10 @@ type Config struct {
 	// built-in tools. ProxyTimeout bounds how long it may take to answer.
 	Proxy        string
 	ProxyTimeout time.Duration
+	// MaxMessage bounds one message from the own server (a stdio line,
+	// an event, an answer read whole); over it, the call it answers gets
+	// a JSON-RPC error. Zero means gateway.DefaultMaxMessage.
+	MaxMessage int
 	// ProxyTransport is how Proxy speaks: streamable_http, sse (the legacy
 	// HTTP+SSE transport, a connection per MCP session) or auto (sse when
 	// its path ends in /sse).
@@ -141,6 +145,7 @@ type Server struct {
 	backend     gateway.Backend
 	statusGuard statusGuard
 	stepUps     *stepUpWatch
+	stopping    *stopping
 }
 
 // Validate reports every problem of c at once (confcheck.Problems), each
@@ -212,6 +217,9 @@ func (c Config) Validate() error {
 	if c.ProxyTimeout < 0 {
 		ps.Add("ProxyTimeout", "must not be negative")
 	}
+	if c.MaxMessage < 0 {
+		ps.Add("MaxMessage", "must not be negative")
+	}
 	return ps.Err()
 }
 
@@ -236,7 +244,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm, stepUps: newStepUpWatch()}
+	s := &Server{cfg: cfg, log: cfg.Logger, tm: tm, stepUps: newStepUpWatch(), stopping: newStopping()}
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = httpx.Listen(cfg.Addr); err != nil {
 			return nil, err
@@ -321,6 +329,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.backend != nil {
 		defer s.backend.Close()
 	}
+	stop := context.AfterFunc(ctx, s.stopping.begin)
+	defer stop()
 	srv := httpx.NewServer(s.handler, s.log, httpx.Options{WriteTimeout: -1}) // MCP streams responses
 	s.log.InfoContext(ctx, "MCP resource server listening", "url", s.cfg.Resource, "auth_server", s.cfg.AuthServerURL, "transport", s.cfg.Transport, "ops", s.OpsURL())
 	g, ctx := errgroup.WithContext(ctx)
@@ -387,7 +397,7 @@ func (s *Server) routes() http.Handler {
 	}
 	switch {
 	case s.backend != nil:
-		mux.Handle(path, s.requireToken(http.HandlerFunc(s.serveBackend)))
+		mux.Handle(path, s.requireToken(s.finishCalls(http.HandlerFunc(s.serveBackend))))
 	case s.cfg.Transport == TransportSSE:
 		sse := server.NewSSEServer(s.newMCPServer(),
 			server.WithStaticBasePath(""), server.WithSSEEndpoint(path), server.WithMessageEndpoint(path+"/message"),
@@ -399,7 +409,7 @@ func (s *Server) routes() http.Handler {
 		h := server.NewStreamableHTTPServer(s.newMCPServer(), server.WithEndpointPath(path),
 			server.WithHTTPContextFunc(copyPrincipal), server.WithDisableLocalhostProtection(true),
 			server.WithStreamableHTTPLogger(s.log), server.WithSessionIdleTTL(s.cfg.SessionIdleTTL))
-		mux.Handle(path, s.requireToken(h))
+		mux.Handle(path, s.requireToken(s.finishCalls(h)))
 	}
 	// /metrics is on the ops listener only (OpsHandler); /status stays
 	// here too for doctor and flow test, answered only to this machine

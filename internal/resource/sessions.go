@@ -36,6 +36,7 @@ type session struct {
 	owner    string
 	user     string
 	lastSeen time.Time
+	busy     int // requests in flight on it (an open stream counts)
 }
 
 // SessionLimits bound how many MCP sessions are open (zero: no bound):
@@ -153,7 +154,7 @@ func (s *sessions) removeLocked(id string) {
 }
 
 // use reports whether session id exists, is alive and belongs to who, and
-// marks it used. Any other id is unknown to the caller: 404, whether it
+// marks it used, and in use until done. Any other id is unknown to the caller: 404, whether it
 // was never issued, expired or is someone else's.
 func (s *sessions) use(id, who string) bool {
 	s.mu.Lock()
@@ -170,6 +171,43 @@ func (s *sessions) use(id, who string) bool {
 		return false
 	}
 	e.lastSeen = now
+	e.busy++
+	return true
+}
+
+// done marks a request on session id, let in by use, ended.
+func (s *sessions) done(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.byID[id]; ok {
+		e.lastSeen = s.now()
+		e.busy--
+	}
+}
+
+// evictAfter is how long a session must have been idle (no request in
+// flight, none begun) before a new session of its user and client may
+// take its place.
+const evictAfter = time.Minute
+
+// evictLocked makes room for one more session of who, when a cap is
+// reached, by ending who's own session that has been idle longest (at
+// least evictAfter): a client that forgets to end its sessions is not
+// locked out until they expire, and nobody else's session is touched.
+// It reports whether it ended one.
+func (s *sessions) evictLocked(who string) bool {
+	var oldest string
+	var seen time.Time
+	cutoff := s.now().Add(-evictAfter)
+	for id, e := range s.byID {
+		if e.owner == who && e.busy == 0 && !e.lastSeen.After(cutoff) && (oldest == "" || e.lastSeen.Before(seen)) {
+			oldest, seen = id, e.lastSeen
+		}
+	}
+	if oldest == "" {
+		return false
+	}
+	s.removeLocked(oldest)
 	return true
 }
 
@@ -190,8 +228,10 @@ func (s *sessions) reserve(who string) (res *reservation, release func(), ok boo
 	defer s.mu.Unlock()
 	if !s.roomLocked(who) {
 		s.sweepLocked()
-		if !s.roomLocked(who) {
-			return nil, nil, false
+		for !s.roomLocked(who) {
+			if !s.evictLocked(who) {
+				return nil, nil, false
+			}
 		}
 	}
 	s.pending++
@@ -259,7 +299,8 @@ const sessionRetryAfter = 30 * time.Second
 // guard is the session check of an authenticated MCP request: a request
 // naming a session must own it (else 404, as for an expired session, so
 // the client starts a new one), and a request that opens one needs room
-// (else 503 with Retry-After). The room is held for the request while it
+// (else 503 with Retry-After, unless the caller's own session idle
+// longest gives its place: evictLocked). The room is held for the request while it
 // runs, so requests opening sessions at once cannot all find the same
 // room: release gives it back when the request ends. A session is named
 // by Mcp-Session-Id, or, only on the legacy SSE transport's message
@@ -283,7 +324,8 @@ func (s *sessions) guard(w http.ResponseWriter, r *http.Request, p *Principal, i
 			http.Error(w, "session not found: start a new one", http.StatusNotFound)
 			return nil, nil, false
 		}
-		return r.Context(), func() {}, true
+		var once sync.Once
+		return r.Context(), func() { once.Do(func() { s.done(id) }) }, true
 	}
 	if r.Method != http.MethodGet && !initialize {
 		return r.Context(), func() {}, true

@@ -38,7 +38,15 @@ func TestMain(m *testing.M) {
 		deafServer()
 		return
 	}
-	os.Exit(m.Run())
+	if len(os.Args) > 1 && os.Args[1] == "stdio-unruly-server" {
+		unrulyServer()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-sleeper" {
+		time.Sleep(time.Hour)
+		return
+	}
+	testkit.Main(m)
 }
 
 // stdioServer is an mcp-go stdio server whose tools tell who started its

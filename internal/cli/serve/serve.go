@@ -275,7 +275,7 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 			return resource.Config{}, err
 		}
 	}
-	if err := checkNotNegative(v, config.KeyResourceMaxSess, config.KeyResourceMaxUser, config.KeyResourceMaxClient); err != nil {
+	if err := checkNotNegative(v, config.KeyResourceMaxSess, config.KeyResourceMaxUser, config.KeyResourceMaxClient, config.KeyResourceMaxMsg); err != nil {
 		return resource.Config{}, err
 	}
 	cfg := resource.Config{
@@ -319,6 +319,9 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 		PerClient: v.GetInt(config.KeyResourceMaxClient)}
 	if cfg.StdioEnv, err = list(v, config.KeyResourceStdioEnv); err != nil {
 		return cfg, err
+	}
+	if cfg.MaxMessage = v.GetInt(config.KeyResourceMaxMsg); cfg.MaxMessage < minMessage {
+		return cfg, fmt.Errorf("%s: %d bytes is too small for an MCP answer; use at least %d (the default is %d)", name(config.KeyResourceMaxMsg), cfg.MaxMessage, minMessage, config.Lookup(config.KeyResourceMaxMsg).Default)
 	}
 	cfg.ForwardTaskManagerToken = v.GetBool(config.KeyResourceForwardTM)
 	cfg.IdentityAssertion = v.GetBool(config.KeyResourceAssertion)
@@ -632,6 +635,10 @@ func PortInUse(err error, flag, key string, port int) error {
 	return fmt.Errorf("port %d is already in use (%s, %s): stop what holds it, or choose another port", port, flag, config.Lookup(key).Env()[0])
 }
 
+// minMessage is the smallest --max-message-size: what an initialize
+// answer with a few tools takes.
+const minMessage = 64 << 10
+
 // minSecretLength is the shortest introspection secret accepted: a short
 // one is guessed (the generated ones are 44 characters).
 const minSecretLength = 16
@@ -650,7 +657,7 @@ var resourceFields = map[string]string{
 	"ForwardTaskManagerToken": config.KeyResourceForwardTM, "IdentityAssertion": config.KeyResourceAssertion,
 	"ToolPolicy": config.KeyResourceToolScope, "PromptPolicy": config.KeyResourcePromptSc, "ResourcePolicy": config.KeyResourceResSc,
 	"HideUnauthorized": config.KeyResourceHide, "StdioEnv": config.KeyResourceStdioEnv, "Proxy": config.KeyResourceProxy,
-	"ProxyTransport": config.KeyResourceProxyVia, "ProxyTimeout": config.KeyResourceProxyTTL,
+	"ProxyTransport": config.KeyResourceProxyVia, "ProxyTimeout": config.KeyResourceProxyTTL, "MaxMessage": config.KeyResourceMaxMsg,
 }
 
 // authFields are the settings authserver.Config's fields come from.
