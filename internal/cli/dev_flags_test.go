@@ -39,7 +39,7 @@ func TestDev_FlagsMatchServe(t *testing.T) {
 				return
 			}
 			serveKeys[key] = true
-			if dev.Wired[key] != "" {
+			if dev.IsWired(key) {
 				if _, ok := devFlags[fl.Name]; ok && devFlags[fl.Name] == key {
 					t.Errorf("dev --%s: dev sets %s itself (%s)", fl.Name, key, dev.Wired[key])
 				}

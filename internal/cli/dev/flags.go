@@ -2,6 +2,7 @@ package dev
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,6 +39,16 @@ var Wired = map[string]string{
 	config.KeySandboxRedirectURIs: "the auth server dev runs",
 	config.KeyAuthDev:             "always on in dev",
 	config.KeyAuthRequireDPoP:     "--require-dpop sets it on both servers",
+}
+
+// IsWired says whether dev sets key itself: a key of Wired, or the file
+// setting of one.
+func IsWired(key string) bool {
+	if Wired[key] != "" {
+		return true
+	}
+	secret, ok := strings.CutSuffix(key, "_file")
+	return ok && config.IsFileSetting(key) && Wired[secret] != ""
 }
 
 // Flag is one serve setting as a dev flag.

@@ -59,9 +59,13 @@ func AuthConfig(v *viper.Viper) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
+	opsAddr, err := opsAddr(v, config.KeyAuthOpsAddr)
+	if err != nil {
+		return nil, err
+	}
 	cfg := authserver.Config{
 		Addr:         addr,
-		OpsAddr:      v.GetString(config.KeyAuthOpsAddr),
+		OpsAddr:      opsAddr,
 		Issuer:       v.GetString(config.KeyAuthIssuer),
 		JWTIssuer:    v.GetString(config.KeyJWTIssuer),
 		ClientLookup: v.GetBool(config.KeyAuthClientLookup),
@@ -278,9 +282,13 @@ func ResourceConfig(v *viper.Viper) (resource.Config, error) {
 	if err := checkNotNegative(v, config.KeyResourceMaxSess, config.KeyResourceMaxUser, config.KeyResourceMaxClient, config.KeyResourceMaxMsg); err != nil {
 		return resource.Config{}, err
 	}
+	ops, err := opsAddr(v, config.KeyResourceOpsAddr)
+	if err != nil {
+		return resource.Config{}, err
+	}
 	cfg := resource.Config{
 		Addr:          addr,
-		OpsAddr:       v.GetString(config.KeyResourceOpsAddr),
+		OpsAddr:       ops,
 		Resource:      DefaultResource(v),
 		AuthServerURL: v.GetString(config.KeyResourceAuthURL),
 		ClientID:      v.GetString(config.KeyAuthResClientID),
@@ -534,6 +542,18 @@ func validHost(host string) bool {
 // name names a setting the way an operator sets it: flag, environment
 // variable and config key.
 func name(key string) string { return config.Lookup(key).Name() }
+
+// opsAddr reads an ops listener's address: HOST:PORT, or "" for none.
+func opsAddr(v *viper.Viper, key string) (string, error) {
+	addr := strings.TrimSpace(v.GetString(key))
+	if addr == "" {
+		return "", nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return "", fmt.Errorf("%s: %q is no HOST:PORT (like 127.0.0.1:9464; empty turns the listener off)", name(key), addr)
+	}
+	return addr, nil
+}
 
 // listOf reads a list setting of http(s) URLs.
 func listOf(v *viper.Viper, key string) ([]string, error) {
