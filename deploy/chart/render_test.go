@@ -65,7 +65,7 @@ func render(t *testing.T, valuesFile string, overrides map[string]any) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	return engine.Engine{Strict: true}.Render(ch, top)
+	return engine.Engine{Strict: true}.RenderWithContext(t.Context(), ch, top)
 }
 
 // decode reads every document of every rendered template into its API
