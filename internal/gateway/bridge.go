@@ -39,9 +39,6 @@ type sessionBridge struct {
 	// owners are the backend sessions of 2026-07-28 clients, one for
 	// each user and client (modern.go).
 	owners map[string]*ownerSlot
-	// init is what the backend said of itself when it last opened a
-	// session: server/discover is answered from it.
-	init *initResult
 }
 
 // backendConn is one session's connection to the MCP server.
@@ -255,7 +252,10 @@ type bridgedSession struct {
 	// owner is the user and client whose 2026-07-28 requests the
 	// session carries, or "" for a client's own session.
 	owner string
-	seq   atomic.Uint64 // ids of the requests the gateway sends on it
+	// init is what the backend said of itself when the owner's session
+	// opened: their server/discover is answered from it.
+	init *initResult
+	seq  atomic.Uint64 // ids of the requests the gateway sends on it
 
 	mu      sync.Mutex
 	waiting map[string]chan []byte

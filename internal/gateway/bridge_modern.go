@@ -39,7 +39,8 @@ var (
 const sessionRetryAfter = "30"
 
 // serveModern answers a 2026-07-28 request m from a legacy backend:
-// server/discover from what the backend said at initialize; anything else
+// server/discover from what the backend said at the caller's session's
+// initialize; anything else
 // over the backend session of the caller (user and client), opened on
 // first use with the client's capabilities and opened anew when the
 // backend dropped it.
@@ -59,19 +60,15 @@ func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req 
 		rpcError(w, http.StatusBadRequest, mcpmsg.CodeInvalidRequest, "an MCP "+version+" client answers the server in its next request (input_required), not with a response")
 		return
 	}
-	if m.Method == methodDiscover {
-		if init := g.discovered(); init != nil {
-			writeAnswer(w, discoverAnswer(m.ID, init))
-			return
-		}
-	}
 	for attempt := 0; ; attempt++ {
 		p, ok := g.modernSession(w, r, req, m)
 		if !ok {
 			return
 		}
 		if m.Method == methodDiscover {
-			writeAnswer(w, discoverAnswer(m.ID, g.discovered()))
+			// From the caller's own session: what a backend says of
+			// itself may be computed from who opened it.
+			writeAnswer(w, discoverAnswer(m.ID, p.init))
 			return
 		}
 		answer, err := p.call(r.Context(), m.Raw, g.opts.Timeout)
@@ -102,12 +99,6 @@ func (g *sessionBridge) callFailed(w http.ResponseWriter, r *http.Request, m *mc
 	}
 	g.opts.Log.WarnContext(r.Context(), "backend session failed", "backend", g.what, "err", err)
 	(&mcpmsg.Error{Status: http.StatusBadGateway, Code: mcpmsg.CodeInternalError, ID: m.ID, Message: g.ended()}).Write(w)
-}
-
-func (g *sessionBridge) discovered() *initResult {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.init
 }
 
 // modernSession is the caller's backend session, opened if there is none
@@ -150,10 +141,9 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 	}
 	p, err := g.start(r, req.Caller, extra, id, key)
 	if err == nil {
-		var init *initResult
-		if init, err = p.open(r.Context(), metaOf(m), g.opts.Timeout); err == nil {
+		if p.init, err = p.open(r.Context(), metaOf(m), g.opts.Timeout); err == nil {
 			g.mu.Lock()
-			g.init, slot.sess = init, p
+			slot.sess = p
 			g.owners[key] = slot // back, if it ended meanwhile
 			g.mu.Unlock()
 			return p, true

@@ -355,3 +355,21 @@ func TestBridge_CallGivenUpIsCancelledAtTheBackend(t *testing.T) {
 		return strings.Contains(logs.String(), `cancelled \"tmcp-`) || strings.Contains(logs.String(), `cancelled "tmcp-`)
 	})
 }
+
+// What a backend said of itself when it opened one user and client's
+// session (its instructions may be computed from who they are) answers
+// server/discover for that user and client only: another client, or
+// another user, gets what the backend says to them.
+func TestBridge_DiscoverAnsweredFromTheCallersOwnSession(t *testing.T) {
+	t.Parallel()
+	stack, c, tok := stdioStack(t, func(c *resource.Config) { c.Command = []string{os.Args[0], "stdio-greeting-server"} })
+	mcpURL := stack.Resource.URL()
+	if _, d := modern(t, mcpURL, tok, "2026-07-28", "server/discover", ""); d.Result["instructions"] != "for user-demo@example.com via "+c.ClientID {
+		t.Fatalf("the first client's server/discover: %+v", d)
+	}
+	other := stack.PublicClient(t)
+	other.Resource = c.Resource
+	if _, d := modern(t, mcpURL, token(t, other, "read"), "2026-07-28", "server/discover", ""); d.Result["instructions"] != "for user-demo@example.com via "+other.ClientID {
+		t.Fatalf("another client's server/discover: %+v, want its own instructions", d.Result["instructions"])
+	}
+}

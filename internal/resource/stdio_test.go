@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 		askingServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-greeting-server" {
+		greetingServer()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
 		deafServer()
 		return
@@ -55,6 +59,14 @@ func stdioServer() {
 		return nil, nil
 	})
 	fmt.Fprintln(os.Stderr, "stdio server up")
+	_ = server.ServeStdio(m)
+}
+
+// greetingServer is an mcp-go stdio server whose instructions greet the
+// user and client its process was started for.
+func greetingServer() {
+	m := server.NewMCPServer("greeting", "1.0.0", server.WithInstructions("for "+os.Getenv("TMCP_USER")+" via "+os.Getenv("TMCP_CLIENT_ID")),
+		server.WithToolCapabilities(false))
 	_ = server.ServeStdio(m)
 }
 
