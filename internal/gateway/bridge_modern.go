@@ -119,11 +119,22 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 	case <-r.Context().Done():
 		return nil, false
 	}
+	opened := false
+	defer func() {
+		if !opened { // a slot holding no session is not kept for each refused caller
+			g.mu.Lock()
+			if g.owners[key] == slot && slot.sess == nil {
+				delete(g.owners, key)
+			}
+			g.mu.Unlock()
+		}
+	}()
 	g.mu.Lock()
 	p := slot.sess
 	g.mu.Unlock()
 	if p != nil && !p.ended() {
 		if g.opts.Sessions.Touch(p.id) {
+			opened = true
 			return p, true
 		}
 		g.opts.Sessions.Remove(p.id) // idle past --session-idle-ttl: a new one
@@ -146,15 +157,11 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 			slot.sess = p
 			g.owners[key] = slot // back, if it ended meanwhile
 			g.mu.Unlock()
+			opened = true
 			return p, true
 		}
 	}
 	g.opts.Sessions.Remove(id) // stops what started
-	g.mu.Lock()
-	if g.owners[key] == slot && slot.sess == nil {
-		delete(g.owners, key)
-	}
-	g.mu.Unlock()
 	if r.Context().Err() == nil {
 		g.opts.Log.ErrorContext(r.Context(), "open a backend session for an MCP "+mcpmsg.FirstStatelessVersion+" client", "backend", g.what, "err", err)
 		status := http.StatusBadGateway
