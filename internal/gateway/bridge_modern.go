@@ -60,6 +60,13 @@ func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req 
 		rpcError(w, http.StatusBadRequest, mcpmsg.CodeInvalidRequest, "an MCP "+version+" client answers the server in its next request (input_required), not with a response")
 		return
 	}
+	if m.Method == mcpmsg.MethodInitialize {
+		// The revision removed it; passed on, it would open the backend
+		// session, which every instance of the client shares, anew on
+		// this request's terms.
+		writeAnswer(w, (&mcpmsg.Error{Code: -32601, ID: m.ID, Message: "MCP " + version + " has no initialize: send server/discover"}).JSON())
+		return
+	}
 	for attempt := 0; ; attempt++ {
 		p, ok := g.modernSession(w, r, req, m)
 		if !ok {

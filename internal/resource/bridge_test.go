@@ -373,3 +373,17 @@ func TestBridge_DiscoverAnsweredFromTheCallersOwnSession(t *testing.T) {
 		t.Fatalf("another client's server/discover: %+v, want its own instructions", d.Result["instructions"])
 	}
 }
+
+// MCP 2026-07-28 has no initialize: one sent the way of that revision is
+// answered as a method the server lacks, and never reaches the backend
+// session the client's instances share, whose opening is tmcp's (a 2025
+// server would take it and open the session anew on the client's terms).
+func TestBridge_ModernInitializeNeverReachesTheBackendSession(t *testing.T) {
+	t.Parallel()
+	stack, _, tok := stdioStack(t, func(c *resource.Config) { c.Command = []string{os.Args[0], "stdio-asking-server"} })
+	mcpURL := stack.Resource.URL()
+	modern(t, mcpURL, tok, "2026-07-28", "server/discover", "") // opens the session
+	if resp, a := modern(t, mcpURL, tok, "2026-07-28", "initialize", ""); a.Error == nil || a.Error.Code != -32601 || string(a.ID) != "1" {
+		t.Fatalf("initialize of 2026-07-28: %d %+v", resp.StatusCode, a)
+	}
+}
