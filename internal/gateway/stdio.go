@@ -127,6 +127,13 @@ func NewStdio(command, env []string, opts Options) (Backend, error) {
 			for sc.Scan() {
 				sess.route(append([]byte(nil), sc.Bytes()...))
 			}
+			if err := sc.Err(); err != nil {
+				// A line too long to take (or a broken pipe): the rest
+				// cannot be followed, and the process, its output no
+				// longer read, would block writing it.
+				log.Warn("MCP server process output unreadable: stopping it", "err", err)
+				cmd.Process.Kill()
+			}
 			err := cmd.Wait()
 			log.Info("MCP server process ended", "err", err)
 			sess.finish()

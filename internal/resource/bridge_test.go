@@ -387,3 +387,20 @@ func TestBridge_ModernInitializeNeverReachesTheBackendSession(t *testing.T) {
 		t.Fatalf("initialize of 2026-07-28: %d %+v", resp.StatusCode, a)
 	}
 }
+
+// A process that writes a line longer than any message tmcp takes can
+// no longer be followed: it is stopped, its request fails at once, and
+// the next request of its user and client gets a new one, rather than
+// every request of theirs waiting out --proxy-timeout on it.
+func TestBridge_ProcessWritingAnOverlongLineIsReplaced(t *testing.T) {
+	t.Parallel()
+	logs := &testkit.LogBuffer{}
+	stack, _, tok := stdioStack(t, func(c *resource.Config) {
+		c.Command, c.Logger = []string{os.Args[0], "stdio-flooding-server"}, testkit.Logger(logs)
+	})
+	mcpURL := stack.Resource.URL()
+	if resp, a := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "flood"); resp.StatusCode != http.StatusBadGateway || a.Error == nil {
+		t.Fatalf("the call answered with an overlong line: %d %+v, want 502", resp.StatusCode, a)
+	}
+	waitUntil(t, func() bool { return strings.Contains(logs.String(), "MCP server process ended") })
+}

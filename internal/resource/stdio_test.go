@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 		greetingServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-flooding-server" {
+		floodingServer()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
 		deafServer()
 		return
@@ -107,6 +111,26 @@ func askingServer() {
 			said, _ := json.Marshal(in.Text())
 			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%s}]}}`+"\n", req.ID, said)
 		}
+	}
+}
+
+// floodingServer answers initialize, and each request with a line longer
+// than any message tmcp takes (17 MiB), and keeps reading.
+func floodingServer() {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(in.Bytes(), &req) != nil || req.ID == nil {
+			continue
+		}
+		if req.Method == "initialize" {
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"flooding","version":"1"}}}`+"\n", req.ID)
+			continue
+		}
+		fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"%s"}]}}`+"\n", req.ID, strings.Repeat("x", 17<<20))
 	}
 }
 
