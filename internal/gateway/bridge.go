@@ -193,11 +193,17 @@ func (g *sessionBridge) proc(id string) *bridgedSession {
 // backend session of a user and client's 2026-07-28 requests.
 func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity, id, owner string) (*bridgedSession, error) {
 	p := &bridgedSession{g: g, id: id, owner: owner, waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
+	if owner != "" {
+		p.replies = make(chan []byte, maxReplies)
+	}
 	conn, err := g.dial(r, caller, p, extra)
 	if err != nil {
 		return nil, err
 	}
 	p.conn = conn
+	if owner != "" {
+		go p.reply()
+	}
 	g.mu.Lock()
 	g.sessions[p.id] = p
 	g.mu.Unlock()
@@ -260,7 +266,28 @@ type bridgedSession struct {
 	mu      sync.Mutex
 	waiting map[string]chan []byte
 	events  chan []byte // server-to-client messages for the GET stream
+	// replies are the bridge's answers to the server's requests, sent
+	// one at a time (reply).
+	replies chan []byte
 	done    chan struct{}
+}
+
+// maxReplies is how many answers to a server's requests wait to be
+// sent: a server asking faster than it reads them gets no answer to the
+// rest, rather than the gateway holding each.
+const maxReplies = 16
+
+// reply sends the bridge's answers to the server's requests until the
+// session ends.
+func (p *bridgedSession) reply() {
+	for {
+		select {
+		case msg := <-p.replies:
+			p.answerBackend(msg)
+		case <-p.done:
+			return
+		}
+	}
 }
 
 // hide leaves out of any message the tools visible refuses (any, since a
@@ -315,7 +342,10 @@ func (p *bridgedSession) route(msg []byte) {
 			// Nobody listens on a 2026-07-28 client's behalf: a request
 			// is answered now, the rest has no one to go to.
 			if m.Kind == mcpmsg.KindRequest {
-				go p.answerBackend(answerToBackend(&m))
+				select {
+				case p.replies <- answerToBackend(&m):
+				default:
+				}
 			}
 			continue
 		}
