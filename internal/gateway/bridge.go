@@ -312,6 +312,14 @@ func (p *bridgedSession) await(id string) chan []byte {
 	return ch
 }
 
+// awaits reports whether a request is still waiting for its answer.
+func (p *bridgedSession) awaits(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.waiting[id]
+	return ok
+}
+
 func (p *bridgedSession) forget(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -162,6 +162,10 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 		c.mu.Unlock()
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		var request string // the id key of the request msg is, if it is one
+		if b, err := mcpmsg.Decode(msg); err == nil && b.Messages[0].Kind == mcpmsg.KindRequest {
+			request = b.Messages[0].IDKey
+		}
 		events := sse.NewReader(resp.Body, maxAnswer)
 		for {
 			e, err := events.Next()
@@ -170,6 +174,11 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 			}
 			if !e.IsComment && (e.Name == "" || e.Name == "message") {
 				c.sess.route(e.Data)
+				if request != "" && !c.sess.awaits(request) {
+					// Answered: a server may leave the stream open
+					// (2025-11-25 only says it SHOULD close it).
+					return nil
+				}
 			}
 		}
 	}

@@ -404,3 +404,39 @@ func TestBridge_ProcessWritingAnOverlongLineIsReplaced(t *testing.T) {
 	}
 	waitUntil(t, func() bool { return strings.Contains(logs.String(), "MCP server process ended") })
 }
+
+// A 2025 Streamable HTTP server may keep a POST's event stream open after
+// its answer (2025-11-25 only says it SHOULD close it): the call is
+// answered when its answer comes, not when the stream ends or
+// --proxy-timeout passes.
+func TestBridge_AnswerOnAStreamLeftOpenIsTakenAtOnce(t *testing.T) {
+	t.Parallel()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Mcp-Session-Id", "open-streams")
+		switch {
+		case req.Method == "initialize":
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"open","version":"1"}}}`, req.ID)
+			return
+		case req.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"answered\"}]}}\n\n", req.ID)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the stream stays open
+	}))
+	t.Cleanup(backend.Close)
+	stack, _, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	if resp, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); resp.StatusCode != http.StatusOK || text(a) != "answered" {
+		t.Fatalf("a call answered on a stream left open: %d %+v", resp.StatusCode, a)
+	}
+}
