@@ -67,6 +67,7 @@ func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req 
 		writeAnswer(w, (&mcpmsg.Error{Code: -32601, ID: m.ID, Message: "MCP " + version + " has no initialize: send server/discover"}).JSON())
 		return
 	}
+	r = r.WithContext(context.WithValue(r.Context(), callerKey{}, req.Caller))
 	for attempt := 0; ; attempt++ {
 		p, ok := g.modernSession(w, r, req, m)
 		if !ok {

@@ -440,3 +440,39 @@ func TestBridge_AnswerOnAStreamLeftOpenIsTakenAtOnce(t *testing.T) {
 		t.Fatalf("a call answered on a stream left open: %d %+v", resp.StatusCode, a)
 	}
 }
+
+// The backend session of a user and client outlives their token: each
+// message on it says who sends it as of the request it is sent for, so
+// a token with other scopes (a step-up, or scopes taken away) is what the
+// server learns, not the token the session was opened with.
+func TestBridge_IdentityHeadersAreThoseOfEachRequest(t *testing.T) {
+	t.Parallel()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Mcp-Session-Id", "scopes")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case req.Method == "initialize":
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"scopes","version":"1"}}}`, req.ID)
+		case req.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%q}]}}`, req.ID, r.Header.Get("X-Forwarded-Scopes"))
+		}
+	}))
+	t.Cleanup(backend.Close)
+	stack, c, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	if _, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); text(a) != "read" {
+		t.Fatalf("with a read token: %+v", a)
+	}
+	if _, a := modern(t, stack.Resource.URL(), token(t, c, "read write"), "2026-07-28", "tools/call", "who"); text(a) != "read write" {
+		t.Fatalf("with a read write token, the server was told %q", text(a))
+	}
+}
