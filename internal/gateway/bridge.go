@@ -192,7 +192,7 @@ func (g *sessionBridge) proc(id string) *bridgedSession {
 // start opens session id's connection for caller; owner is set for the
 // backend session of a user and client's 2026-07-28 requests.
 func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity, id, owner string) (*bridgedSession, error) {
-	p := &bridgedSession{g: g, id: id, owner: owner, waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
+	p := &bridgedSession{g: g, id: id, owner: owner, caller: caller, waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
 	if owner != "" {
 		p.replies = make(chan []byte, maxReplies)
 	}
@@ -258,6 +258,8 @@ type bridgedSession struct {
 	// owner is the user and client whose 2026-07-28 requests the
 	// session carries, or "" for a client's own session.
 	owner string
+	// caller is who the session was opened for.
+	caller Caller
 	// init is what the backend said of itself when the owner's session
 	// opened: their server/discover is answered from it.
 	init *initResult

@@ -141,11 +141,16 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 	p := slot.sess
 	g.mu.Unlock()
 	if p != nil && !p.ended() {
-		if g.opts.Sessions.Touch(p.id) {
+		if _, fixed := p.conn.(interface{ identityFixed() }); fixed && !sameIdentity(p.caller, req.Caller) {
+			// A process was told who its user is when it started: a
+			// token with other scopes gets a process told of them.
+			g.opts.Sessions.Remove(p.id)
+		} else if g.opts.Sessions.Touch(p.id) {
 			opened = true
 			return p, true
+		} else {
+			g.opts.Sessions.Remove(p.id) // idle past --session-idle-ttl: a new one
 		}
-		g.opts.Sessions.Remove(p.id) // idle past --session-idle-ttl: a new one
 	}
 	extra, ok := req.Identity(w, r, "")
 	if !ok {
@@ -180,6 +185,15 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 			Message: "the MCP server behind this gateway could not be reached"}).Write(w)
 	}
 	return nil, false
+}
+
+// sameIdentity reports whether a and b (one user through one client) are
+// told alike to a backend: the same address and scopes.
+func sameIdentity(a, b Caller) bool {
+	as, bs := slices.Clone(a.Scopes), slices.Clone(b.Scopes)
+	slices.Sort(as)
+	slices.Sort(bs)
+	return a.Email == b.Email && slices.Equal(as, bs)
 }
 
 // open opens the backend session on behalf of a client whose request

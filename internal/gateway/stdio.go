@@ -177,6 +177,10 @@ func (c *processConn) send(ctx context.Context, msg []byte) error {
 	return err
 }
 
+// identityFixed: a process learns who its user is once, from its
+// environment.
+func (c *processConn) identityFixed() {}
+
 func (c *processConn) close() { c.stdin.Close() }
 func (c *processConn) kill()  { c.cmd.Process.Kill() }
 

@@ -476,3 +476,21 @@ func TestBridge_IdentityHeadersAreThoseOfEachRequest(t *testing.T) {
 		t.Fatalf("with a read write token, the server was told %q", text(a))
 	}
 }
+
+// A stdio process learns who its user is once, from its environment: a
+// later token of the same user and client with other scopes (a step-up,
+// or scopes taken away) gets a process started with those, never the
+// process told of the scopes the user had before.
+func TestBridge_ProcessStartedForTheScopesOfTheToken(t *testing.T) {
+	t.Parallel()
+	stack, c, tok := stdioStack(t, nil)
+	mcpURL := stack.Resource.URL()
+	_, before := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "who")
+	if !strings.Contains(text(before), " with read in ") {
+		t.Fatalf("with a read token: %+v", before)
+	}
+	_, after := modern(t, mcpURL, token(t, c, "read write"), "2026-07-28", "tools/call", "who")
+	if !strings.Contains(text(after), " with read write in ") {
+		t.Fatalf("with a read write token, the process says %q", text(after))
+	}
+}
