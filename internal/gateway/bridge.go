@@ -212,7 +212,14 @@ func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity, id
 		g.mu.Lock()
 		delete(g.sessions, p.id)
 		if slot := g.owners[p.owner]; slot != nil && slot.sess == p {
-			delete(g.owners, p.owner)
+			select {
+			case slot.opening <- struct{}{}:
+				delete(g.owners, p.owner)
+				<-slot.opening
+			default:
+				// A request is opening the next session in it: the slot
+				// stays, so the owner's other requests wait for that one.
+			}
 		}
 		g.mu.Unlock()
 		g.opts.Sessions.Remove(p.id)

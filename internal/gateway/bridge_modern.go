@@ -114,24 +114,34 @@ func (g *sessionBridge) callFailed(w http.ResponseWriter, r *http.Request, m *mc
 // caps like a client's own; when it cannot be had it has answered w.
 func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, req *Request, m *mcpmsg.Message) (*bridgedSession, bool) {
 	key := ownerKey(req.Caller)
-	g.mu.Lock()
-	slot := g.owners[key]
-	if slot == nil {
-		slot = &ownerSlot{opening: make(chan struct{}, 1)}
-		g.owners[key] = slot
+	var slot *ownerSlot
+	for {
+		g.mu.Lock()
+		slot = g.owners[key]
+		if slot == nil {
+			slot = &ownerSlot{opening: make(chan struct{}, 1)}
+			g.owners[key] = slot
+		}
+		g.mu.Unlock()
+		select {
+		case slot.opening <- struct{}{}:
+		case <-r.Context().Done():
+			return nil, false
+		}
+		g.mu.Lock()
+		current := g.owners[key] == slot
+		g.mu.Unlock()
+		if current {
+			break
+		}
+		<-slot.opening // dropped while this request waited: the owner's slot is another
 	}
-	g.mu.Unlock()
-	select {
-	case slot.opening <- struct{}{}:
-		defer func() { <-slot.opening }()
-	case <-r.Context().Done():
-		return nil, false
-	}
+	defer func() { <-slot.opening }()
 	opened := false
 	defer func() {
-		if !opened { // a slot holding no session is not kept for each refused caller
+		if !opened { // a slot holding no live session is not kept for each refused caller
 			g.mu.Lock()
-			if g.owners[key] == slot && slot.sess == nil {
+			if g.owners[key] == slot {
 				delete(g.owners, key)
 			}
 			g.mu.Unlock()
@@ -168,7 +178,6 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 		if p.init, err = p.open(r.Context(), metaOf(m), g.opts.Timeout); err == nil {
 			g.mu.Lock()
 			slot.sess = p
-			g.owners[key] = slot // back, if it ended meanwhile
 			g.mu.Unlock()
 			opened = true
 			return p, true

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,4 +121,85 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// answeringConn is a backend session's connection to a server that
+// answers every request at once, and ends when closed.
+type answeringConn struct{ sess *bridgedSession }
+
+func (c answeringConn) send(_ context.Context, msg []byte) error {
+	b, err := mcpmsg.Decode(msg)
+	if err != nil {
+		return err
+	}
+	if m := b.Messages[0]; m.Kind == mcpmsg.KindRequest {
+		go c.sess.route([]byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":{"protocolVersion":"2025-11-25","capabilities":{}}}`))
+	}
+	return nil
+}
+func (c answeringConn) close() { c.sess.finish() }
+func (c answeringConn) kill()  { c.sess.finish() }
+
+// idleSessions is a registry whose sessions have idled out while idle
+// says so; removing one ends it, as the resource server's does.
+type idleSessions struct {
+	g    *sessionBridge
+	idle atomic.Bool
+}
+
+func (s *idleSessions) Add(context.Context, string, Caller)       {}
+func (s *idleSessions) Remove(id string)                          { go s.g.SessionEnded(id) }
+func (s *idleSessions) Has(string) bool                           { return true }
+func (s *idleSessions) Open(context.Context, string, Caller) bool { return true }
+func (s *idleSessions) Touch(string) bool                         { return !s.idle.Load() }
+
+// A user and client's backend session that ends while a request of theirs
+// opens the next one leaves that request the one to open it: another
+// request of theirs arriving meanwhile waits for it rather than opening
+// a second session, which nothing would then reach.
+func TestServeModern_OneBackendSessionWhileTheNextOpens(t *testing.T) {
+	var dials atomic.Int32
+	gate := make(chan struct{})
+	sessions := &idleSessions{}
+	g := newSessionBridge(Options{Timeout: time.Minute, Sessions: sessions, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		"process", "test", func(context.Context) error { return nil },
+		func(_ *http.Request, _ Caller, sess *bridgedSession, _ Identity) (backendConn, error) {
+			if dials.Add(1) == 2 {
+				<-gate // the second session is slow to open
+			}
+			return answeringConn{sess}, nil
+		})
+	sessions.g = g
+	body, err := mcpmsg.Decode([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func() int {
+		req := &Request{Caller: Caller{Subject: "user", ClientID: "client"}, Body: body,
+			Identity: func(http.ResponseWriter, *http.Request, string) (Identity, bool) { return Identity{}, true }}
+		w := httptest.NewRecorder()
+		g.serveModern(w, httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(string(body.Raw))), req, &body.Messages[0], "2026-07-28")
+		return w.Code
+	}
+	if code := serve(); code != http.StatusOK {
+		t.Fatalf("the first request: %d", code)
+	}
+	sessions.idle.Store(true) // the session idles out: the next request opens another
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	wg.Add(1)
+	go func() { defer wg.Done(); codes[0] = serve() }()
+	ended := func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.sessions) == 0 }
+	for dials.Load() < 2 || !ended() { // opening the second; the first has ended
+		time.Sleep(time.Millisecond)
+	}
+	sessions.idle.Store(false)
+	wg.Add(1)
+	go func() { defer wg.Done(); codes[1] = serve() }()
+	time.Sleep(50 * time.Millisecond) // the request arriving meanwhile has had its chance to open one
+	close(gate)
+	wg.Wait()
+	if codes[0] != http.StatusOK || codes[1] != http.StatusOK || dials.Load() != 2 {
+		t.Fatalf("answers %v after %d sessions opened, want 2 sessions", codes, dials.Load())
+	}
 }
