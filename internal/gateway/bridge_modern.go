@@ -39,11 +39,10 @@ var (
 const sessionRetryAfter = "30"
 
 // serveModern answers a 2026-07-28 request m from a legacy backend:
-// server/discover from what the backend said at the caller's session's
-// initialize; anything else
-// over the backend session of the caller (user and client), opened on
-// first use with the client's capabilities and opened anew when the
-// backend dropped it.
+// server/discover from what the backend said at the initialize of the
+// caller's own session; anything else over the backend session of the
+// caller (user and client), opened on first use with the client's
+// capabilities and opened anew when the backend dropped it.
 func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req *Request, m *mcpmsg.Message, version string) {
 	if !slices.Contains(ModernVersions, version) {
 		unsupportedVersion(w, m.ID, version)
