@@ -39,9 +39,6 @@ type sessionBridge struct {
 	// owners are the backend sessions of 2026-07-28 clients, one for
 	// each user and client (modern.go).
 	owners map[string]*ownerSlot
-	// init is what the backend said of itself when it last opened a
-	// session: server/discover is answered from it.
-	init *initResult
 }
 
 // backendConn is one session's connection to the MCP server.
@@ -195,12 +192,18 @@ func (g *sessionBridge) proc(id string) *bridgedSession {
 // start opens session id's connection for caller; owner is set for the
 // backend session of a user and client's 2026-07-28 requests.
 func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity, id, owner string) (*bridgedSession, error) {
-	p := &bridgedSession{g: g, id: id, owner: owner, waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
+	p := &bridgedSession{g: g, id: id, owner: owner, caller: caller, waiting: map[string]chan []byte{}, events: make(chan []byte, 64), done: make(chan struct{})}
+	if owner != "" {
+		p.replies = make(chan []byte, maxReplies)
+	}
 	conn, err := g.dial(r, caller, p, extra)
 	if err != nil {
 		return nil, err
 	}
 	p.conn = conn
+	if owner != "" {
+		go p.reply()
+	}
 	g.mu.Lock()
 	g.sessions[p.id] = p
 	g.mu.Unlock()
@@ -209,7 +212,14 @@ func (g *sessionBridge) start(r *http.Request, caller Caller, extra Identity, id
 		g.mu.Lock()
 		delete(g.sessions, p.id)
 		if slot := g.owners[p.owner]; slot != nil && slot.sess == p {
-			delete(g.owners, p.owner)
+			select {
+			case slot.opening <- struct{}{}:
+				delete(g.owners, p.owner)
+				<-slot.opening
+			default:
+				// A request is opening the next session in it: the slot
+				// stays, so the owner's other requests wait for that one.
+			}
 		}
 		g.mu.Unlock()
 		g.opts.Sessions.Remove(p.id)
@@ -273,12 +283,38 @@ type bridgedSession struct {
 	// owner is the user and client whose 2026-07-28 requests the
 	// session carries, or "" for a client's own session.
 	owner string
-	seq   atomic.Uint64 // ids of the requests the gateway sends on it
+	// caller is who the session was opened for.
+	caller Caller
+	// init is what the backend said of itself when the owner's session
+	// opened: their server/discover is answered from it.
+	init *initResult
+	seq  atomic.Uint64 // ids of the requests the gateway sends on it
 
 	mu      sync.Mutex
 	waiting map[string]chan []byte
 	events  chan []byte // server-to-client messages for the GET stream
+	// replies are the bridge's answers to the server's requests, sent
+	// one at a time (reply).
+	replies chan []byte
 	done    chan struct{}
+}
+
+// maxReplies is how many answers to a server's requests wait to be
+// sent: a server asking faster than it reads them gets no answer to the
+// rest, rather than the gateway holding each.
+const maxReplies = 16
+
+// reply sends the bridge's answers to the server's requests until the
+// session ends.
+func (p *bridgedSession) reply() {
+	for {
+		select {
+		case msg := <-p.replies:
+			p.answerBackend(msg)
+		case <-p.done:
+			return
+		}
+	}
 }
 
 // hide leaves out of any message the tools visible refuses (any, since a
@@ -301,6 +337,14 @@ func (p *bridgedSession) await(id string) chan []byte {
 		p.waiting[id] = ch
 	}
 	return ch
+}
+
+// awaits reports whether a request is still waiting for its answer.
+func (p *bridgedSession) awaits(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.waiting[id]
+	return ok
 }
 
 func (p *bridgedSession) forget(id string) {
@@ -333,7 +377,10 @@ func (p *bridgedSession) route(msg []byte) {
 			// Nobody listens on a 2026-07-28 client's behalf: a request
 			// is answered now, the rest has no one to go to.
 			if m.Kind == mcpmsg.KindRequest {
-				go p.answerBackend(answerToBackend(&m))
+				select {
+				case p.replies <- answerToBackend(&m):
+				default:
+				}
 			}
 			continue
 		}

@@ -39,10 +39,10 @@ var (
 const sessionRetryAfter = "30"
 
 // serveModern answers a 2026-07-28 request m from a legacy backend:
-// server/discover from what the backend said at initialize; anything else
-// over the backend session of the caller (user and client), opened on
-// first use with the client's capabilities and opened anew when the
-// backend dropped it.
+// server/discover from what the backend said at the initialize of the
+// caller's own session; anything else over the backend session of the
+// caller (user and client), opened on first use with the client's
+// capabilities and opened anew when the backend dropped it.
 func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req *Request, m *mcpmsg.Message, version string) {
 	if !slices.Contains(ModernVersions, version) {
 		unsupportedVersion(w, m.ID, version)
@@ -59,19 +59,23 @@ func (g *sessionBridge) serveModern(w http.ResponseWriter, r *http.Request, req 
 		rpcError(w, http.StatusBadRequest, mcpmsg.CodeInvalidRequest, "an MCP "+version+" client answers the server in its next request (input_required), not with a response")
 		return
 	}
-	if m.Method == methodDiscover {
-		if init := g.discovered(); init != nil {
-			writeAnswer(w, discoverAnswer(m.ID, init))
-			return
-		}
+	if m.Method == mcpmsg.MethodInitialize {
+		// The revision removed it; passed on, it would open the backend
+		// session, which every instance of the client shares, anew on
+		// this request's terms.
+		writeAnswer(w, (&mcpmsg.Error{Code: -32601, ID: m.ID, Message: "MCP " + version + " has no initialize: send server/discover"}).JSON())
+		return
 	}
+	r = r.WithContext(context.WithValue(r.Context(), callerKey{}, req.Caller))
 	for attempt := 0; ; attempt++ {
 		p, ok := g.modernSession(w, r, req, m)
 		if !ok {
 			return
 		}
 		if m.Method == methodDiscover {
-			writeAnswer(w, discoverAnswer(m.ID, g.discovered()))
+			// From the caller's own session: what a backend says of
+			// itself may be computed from who opened it.
+			writeAnswer(w, discoverAnswer(m.ID, p.init))
 			return
 		}
 		answer, err := p.call(r.Context(), m.Raw, g.opts.Timeout)
@@ -104,38 +108,58 @@ func (g *sessionBridge) callFailed(w http.ResponseWriter, r *http.Request, m *mc
 	(&mcpmsg.Error{Status: http.StatusBadGateway, Code: mcpmsg.CodeInternalError, ID: m.ID, Message: g.ended()}).Write(w)
 }
 
-func (g *sessionBridge) discovered() *initResult {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.init
-}
-
 // modernSession is the caller's backend session, opened if there is none
 // or the one there was ended or idled out. It counts against the session
 // caps like a client's own; when it cannot be had it has answered w.
 func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, req *Request, m *mcpmsg.Message) (*bridgedSession, bool) {
 	key := ownerKey(req.Caller)
-	g.mu.Lock()
-	slot := g.owners[key]
-	if slot == nil {
-		slot = &ownerSlot{opening: make(chan struct{}, 1)}
-		g.owners[key] = slot
+	var slot *ownerSlot
+	for {
+		g.mu.Lock()
+		slot = g.owners[key]
+		if slot == nil {
+			slot = &ownerSlot{opening: make(chan struct{}, 1)}
+			g.owners[key] = slot
+		}
+		g.mu.Unlock()
+		select {
+		case slot.opening <- struct{}{}:
+		case <-r.Context().Done():
+			return nil, false
+		}
+		g.mu.Lock()
+		current := g.owners[key] == slot
+		g.mu.Unlock()
+		if current {
+			break
+		}
+		<-slot.opening // dropped while this request waited: the owner's slot is another
 	}
-	g.mu.Unlock()
-	select {
-	case slot.opening <- struct{}{}:
-		defer func() { <-slot.opening }()
-	case <-r.Context().Done():
-		return nil, false
-	}
+	defer func() { <-slot.opening }()
+	opened := false
+	defer func() {
+		if !opened { // a slot holding no live session is not kept for each refused caller
+			g.mu.Lock()
+			if g.owners[key] == slot {
+				delete(g.owners, key)
+			}
+			g.mu.Unlock()
+		}
+	}()
 	g.mu.Lock()
 	p := slot.sess
 	g.mu.Unlock()
 	if p != nil && !p.ended() {
-		if g.opts.Sessions.Touch(p.id) {
+		if _, fixed := p.conn.(interface{ identityFixed() }); fixed && !sameIdentity(p.caller, req.Caller) {
+			// A process was told who its user is when it started: a
+			// token with other scopes gets a process told of them.
+			g.opts.Sessions.Remove(p.id)
+		} else if g.opts.Sessions.Touch(p.id) {
+			opened = true
 			return p, true
+		} else {
+			g.opts.Sessions.Remove(p.id) // idle past --session-idle-ttl: a new one
 		}
-		g.opts.Sessions.Remove(p.id) // idle past --session-idle-ttl: a new one
 	}
 	extra, ok := req.Identity(w, r, "")
 	if !ok {
@@ -150,21 +174,15 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 	}
 	p, err := g.start(r, req.Caller, extra, id, key)
 	if err == nil {
-		var init *initResult
-		if init, err = p.open(r.Context(), metaOf(m), g.opts.Timeout); err == nil {
+		if p.init, err = p.open(r.Context(), metaOf(m), g.opts.Timeout); err == nil {
 			g.mu.Lock()
-			g.init, slot.sess = init, p
-			g.owners[key] = slot // back, if it ended meanwhile
+			slot.sess = p
 			g.mu.Unlock()
+			opened = true
 			return p, true
 		}
 	}
 	g.opts.Sessions.Remove(id) // stops what started
-	g.mu.Lock()
-	if g.owners[key] == slot && slot.sess == nil {
-		delete(g.owners, key)
-	}
-	g.mu.Unlock()
 	if r.Context().Err() == nil {
 		g.opts.Log.ErrorContext(r.Context(), "open a backend session for an MCP "+mcpmsg.FirstStatelessVersion+" client", "backend", g.what, "err", err)
 		status := http.StatusBadGateway
@@ -175,6 +193,15 @@ func (g *sessionBridge) modernSession(w http.ResponseWriter, r *http.Request, re
 			Message: "the MCP server behind this gateway could not be reached"}).Write(w)
 	}
 	return nil, false
+}
+
+// sameIdentity reports whether a and b (one user through one client) are
+// told alike to a backend: the same address and scopes.
+func sameIdentity(a, b Caller) bool {
+	as, bs := slices.Clone(a.Scopes), slices.Clone(b.Scopes)
+	slices.Sort(as)
+	slices.Sort(bs)
+	return a.Email == b.Email && slices.Equal(as, bs)
 }
 
 // open opens the backend session on behalf of a client whose request

@@ -133,6 +133,20 @@ func (c *streamableConn) headers() http.Header {
 // sent for: an identity assertion lasts minutes, a backend session longer.
 type identityKey struct{}
 
+// callerKey carries the Caller of the request a message is sent for: a
+// backend session outlives the token it was opened with, and a later
+// token of the same user and client may have other scopes.
+type callerKey struct{}
+
+// senderOf is who a message sent with ctx is from: the request's caller,
+// or the one the session was opened for (the gateway's own messages).
+func senderOf(ctx context.Context, opened Caller) Caller {
+	if c, ok := ctx.Value(callerKey{}).(Caller); ok {
+		return c
+	}
+	return opened
+}
+
 func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 	h := c.headers()
 	extra, ok := ctx.Value(identityKey{}).(Identity)
@@ -140,7 +154,7 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 		extra = c.extra
 	}
 	ids := make(http.Header, 6)
-	setIdentity(ids, c.caller, extra)
+	setIdentity(ids, senderOf(ctx, c.caller), extra)
 	resp, err := c.g.fwd.Do(ctx, &forward.Request{Method: http.MethodPost, Header: h, Extra: ids, Body: msg})
 	if err != nil {
 		return err
@@ -162,6 +176,10 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 		c.mu.Unlock()
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		var request string // the id key of the request msg is, if it is one
+		if b, err := mcpmsg.Decode(msg); err == nil && b.Messages[0].Kind == mcpmsg.KindRequest {
+			request = b.Messages[0].IDKey
+		}
 		events := sse.NewReader(resp.Body, c.g.opts.maxMessage())
 		for {
 			e, err := events.Next()
@@ -170,6 +188,11 @@ func (c *streamableConn) send(ctx context.Context, msg []byte) error {
 			}
 			if !e.IsComment && (e.Name == "" || e.Name == "message") {
 				c.sess.route(e.Data)
+				if request != "" && !c.sess.awaits(request) {
+					// Answered: a server may leave the stream open
+					// (2025-11-25 only says it SHOULD close it).
+					return nil
+				}
 			}
 		}
 	}

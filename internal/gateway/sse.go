@@ -142,7 +142,7 @@ func (c *sseConn) send(ctx context.Context, msg []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	setIdentity(req.Header, c.caller, c.extra)
+	setIdentity(req.Header, senderOf(ctx, c.caller), c.extra)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return err

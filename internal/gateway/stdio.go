@@ -371,6 +371,10 @@ func (c *processConn) send(ctx context.Context, msg []byte) error {
 	return err
 }
 
+// identityFixed: a process learns who its user is once, from its
+// environment.
+func (c *processConn) identityFixed() {}
+
 // close gives the process EOF; kill ends it and everything it started
 // (its process group).
 func (c *processConn) close() { c.stdin.Close() }

@@ -355,3 +355,142 @@ func TestBridge_CallGivenUpIsCancelledAtTheBackend(t *testing.T) {
 		return strings.Contains(logs.String(), `cancelled \"tmcp-`) || strings.Contains(logs.String(), `cancelled "tmcp-`)
 	})
 }
+
+// What a backend said of itself when it opened one user and client's
+// session (its instructions may be computed from who they are) answers
+// server/discover for that user and client only: another client, or
+// another user, gets what the backend says to them.
+func TestBridge_DiscoverAnsweredFromTheCallersOwnSession(t *testing.T) {
+	t.Parallel()
+	stack, c, tok := stdioStack(t, func(c *resource.Config) { c.Command = []string{os.Args[0], "stdio-greeting-server"} })
+	mcpURL := stack.Resource.URL()
+	if _, d := modern(t, mcpURL, tok, "2026-07-28", "server/discover", ""); d.Result["instructions"] != "for user-demo@example.com via "+c.ClientID {
+		t.Fatalf("the first client's server/discover: %+v", d)
+	}
+	other := stack.PublicClient(t)
+	other.Resource = c.Resource
+	if _, d := modern(t, mcpURL, token(t, other, "read"), "2026-07-28", "server/discover", ""); d.Result["instructions"] != "for user-demo@example.com via "+other.ClientID {
+		t.Fatalf("another client's server/discover: %+v, want its own instructions", d.Result["instructions"])
+	}
+}
+
+// MCP 2026-07-28 has no initialize: one sent the way of that revision is
+// answered as a method the server lacks, and never reaches the backend
+// session the client's instances share, whose opening is tmcp's (a 2025
+// server would take it and open the session anew on the client's terms).
+func TestBridge_ModernInitializeNeverReachesTheBackendSession(t *testing.T) {
+	t.Parallel()
+	stack, _, tok := stdioStack(t, func(c *resource.Config) { c.Command = []string{os.Args[0], "stdio-asking-server"} })
+	mcpURL := stack.Resource.URL()
+	modern(t, mcpURL, tok, "2026-07-28", "server/discover", "") // opens the session
+	if resp, a := modern(t, mcpURL, tok, "2026-07-28", "initialize", ""); a.Error == nil || a.Error.Code != -32601 || string(a.ID) != "1" {
+		t.Fatalf("initialize of 2026-07-28: %d %+v", resp.StatusCode, a)
+	}
+}
+
+// A process that answers with a line longer than --max-message-size
+// fails that call at once with a JSON-RPC error, rather than leaving
+// every request of its user and client to wait out --proxy-timeout.
+func TestBridge_AnOverlongAnswerFailsItsCallAtOnce(t *testing.T) {
+	t.Parallel()
+	logs := &testkit.LogBuffer{}
+	stack, _, tok := stdioStack(t, func(c *resource.Config) {
+		c.Command, c.Logger = []string{os.Args[0], "stdio-flooding-server"}, testkit.Logger(logs)
+	})
+	mcpURL := stack.Resource.URL()
+	resp, a := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "flood")
+	if a.Error == nil || !strings.Contains(a.Error.Message, "--max-message-size") {
+		t.Fatalf("the call answered with an overlong line: %d %+v, want a JSON-RPC error naming --max-message-size", resp.StatusCode, a)
+	}
+	waitUntil(t, func() bool { return strings.Contains(logs.String(), "over --max-message-size") })
+}
+
+// A 2025 Streamable HTTP server may keep a POST's event stream open after
+// its answer (2025-11-25 only says it SHOULD close it): the call is
+// answered when its answer comes, not when the stream ends or
+// --proxy-timeout passes.
+func TestBridge_AnswerOnAStreamLeftOpenIsTakenAtOnce(t *testing.T) {
+	t.Parallel()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Mcp-Session-Id", "open-streams")
+		switch {
+		case req.Method == "initialize":
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"open","version":"1"}}}`, req.ID)
+			return
+		case req.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"answered\"}]}}\n\n", req.ID)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the stream stays open
+	}))
+	t.Cleanup(backend.Close)
+	stack, _, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	if resp, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); resp.StatusCode != http.StatusOK || text(a) != "answered" {
+		t.Fatalf("a call answered on a stream left open: %d %+v", resp.StatusCode, a)
+	}
+}
+
+// The backend session of a user and client outlives their token: each
+// message on it says who sends it as of the request it is sent for, so
+// a token with other scopes (a step-up, or scopes taken away) is what the
+// server learns, not the token the session was opened with.
+func TestBridge_IdentityHeadersAreThoseOfEachRequest(t *testing.T) {
+	t.Parallel()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Mcp-Session-Id", "scopes")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case req.Method == "initialize":
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"scopes","version":"1"}}}`, req.ID)
+		case req.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%q}]}}`, req.ID, r.Header.Get("X-Forwarded-Scopes"))
+		}
+	}))
+	t.Cleanup(backend.Close)
+	stack, c, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
+	if _, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); text(a) != "read" {
+		t.Fatalf("with a read token: %+v", a)
+	}
+	if _, a := modern(t, stack.Resource.URL(), token(t, c, "read write"), "2026-07-28", "tools/call", "who"); text(a) != "read write" {
+		t.Fatalf("with a read write token, the server was told %q", text(a))
+	}
+}
+
+// A stdio process learns who its user is once, from its environment: a
+// later token of the same user and client with other scopes (a step-up,
+// or scopes taken away) gets a process started with those, never the
+// process told of the scopes the user had before.
+func TestBridge_ProcessStartedForTheScopesOfTheToken(t *testing.T) {
+	t.Parallel()
+	stack, c, tok := stdioStack(t, nil)
+	mcpURL := stack.Resource.URL()
+	_, before := modern(t, mcpURL, tok, "2026-07-28", "tools/call", "who")
+	if !strings.Contains(text(before), " with read in ") {
+		t.Fatalf("with a read token: %+v", before)
+	}
+	_, after := modern(t, mcpURL, token(t, c, "read write"), "2026-07-28", "tools/call", "who")
+	if !strings.Contains(text(after), " with read write in ") {
+		t.Fatalf("with a read write token, the process says %q", text(after))
+	}
+}

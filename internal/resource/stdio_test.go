@@ -34,6 +34,14 @@ func TestMain(m *testing.M) {
 		askingServer()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-greeting-server" {
+		greetingServer()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "stdio-flooding-server" {
+		floodingServer()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stdio-deaf-server" {
 		deafServer()
 		return
@@ -63,6 +71,14 @@ func stdioServer() {
 		return nil, nil
 	})
 	fmt.Fprintln(os.Stderr, "stdio server up")
+	_ = server.ServeStdio(m)
+}
+
+// greetingServer is an mcp-go stdio server whose instructions greet the
+// user and client its process was started for.
+func greetingServer() {
+	m := server.NewMCPServer("greeting", "1.0.0", server.WithInstructions("for "+os.Getenv("TMCP_USER")+" via "+os.Getenv("TMCP_CLIENT_ID")),
+		server.WithToolCapabilities(false))
 	_ = server.ServeStdio(m)
 }
 
@@ -103,6 +119,26 @@ func askingServer() {
 			said, _ := json.Marshal(in.Text())
 			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%s}]}}`+"\n", req.ID, said)
 		}
+	}
+}
+
+// floodingServer answers initialize, and each request with a line longer
+// than any message tmcp takes (17 MiB), and keeps reading.
+func floodingServer() {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(in.Bytes(), &req) != nil || req.ID == nil {
+			continue
+		}
+		if req.Method == "initialize" {
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"flooding","version":"1"}}}`+"\n", req.ID)
+			continue
+		}
+		fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"%s"}]}}`+"\n", req.ID, strings.Repeat("x", 17<<20))
 	}
 }
 
