@@ -122,17 +122,22 @@ func (s *sessions) open(ctx context.Context, id, who string) bool {
 func (s *sessions) touch(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.byID[id]
-	now := s.now()
-	switch {
-	case !ok:
-		return false
-	case s.idle > 0 && now.Sub(e.lastSeen) > s.idle:
-		s.removeLocked(id)
-		return false
+	e, ok := s.liveLocked(id)
+	if ok {
+		e.lastSeen = s.now()
 	}
-	e.lastSeen = now
-	return true
+	return ok
+}
+
+// liveLocked is session id when it exists and has not idled out; one
+// idle past the TTL ends now.
+func (s *sessions) liveLocked(id string) (*session, bool) {
+	e, ok := s.byID[id]
+	if ok && s.idle > 0 && s.now().Sub(e.lastSeen) > s.idle {
+		s.removeLocked(id)
+		return nil, false
+	}
+	return e, ok
 }
 
 func (s *sessions) remove(id string) {
@@ -159,18 +164,11 @@ func (s *sessions) removeLocked(id string) {
 func (s *sessions) use(id, who string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.byID[id]
-	now := s.now()
-	switch {
-	case !ok:
-		return false
-	case s.idle > 0 && now.Sub(e.lastSeen) > s.idle:
-		s.removeLocked(id)
-		return false
-	case e.owner != who:
+	e, ok := s.liveLocked(id)
+	if !ok || e.owner != who {
 		return false
 	}
-	e.lastSeen = now
+	e.lastSeen = s.now()
 	e.busy++
 	return true
 }
