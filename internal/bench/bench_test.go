@@ -208,7 +208,7 @@ func fillTokens(tb testing.TB, stack *testkit.Stack, token string, n int) {
 	now := time.Now()
 	_, err = db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
 		INSERT INTO tokens (`+sqlrow.TokenColumns+`)
-		SELECT lower(hex(randomblob(32))), 'access', ?, 'filler-' || i, 'read', ?, ?, 0, 0, '', NULL, 0 FROM n`,
+		SELECT lower(hex(randomblob(32))), 'access', ?, 'filler-' || i, 'read', ?, ?, 0, 0, '', NULL, 0, '' FROM n`,
 		n, t.GrantID, now.UnixNano(), now.Add(time.Hour).UnixNano())
 	if err != nil {
 		tb.Fatal(err)

@@ -314,7 +314,7 @@ func hasPostgres() bool {
 // costs the same whatever order it was filled in, and filling in order
 // takes a fraction of the time).
 const fillSQL = `INSERT INTO tokens (` + sqlrow.TokenColumns + `)
-	SELECT %s, 'access', $2, %s, 'read', $3, $4, 0, 0, '', NULL, 0 FROM %s`
+	SELECT %s, 'access', $2, %s, 'read', $3, $4, 0, 0, '', NULL, 0, '' FROM %s`
 
 func fillSQLite(path, token string, n int) error {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
