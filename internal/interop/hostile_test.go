@@ -318,7 +318,7 @@ func runCorpus(t *testing.T, tg gatewayTarget) {
 		}
 	}
 	before = tg.forwarded()
-	if resp := callTool(t, mcpURL, read, session, tg.allowed); resp.StatusCode != http.StatusOK || tg.forwarded() != before+1 {
+	if resp := callTool(t, mcpURL, read, session, tg.allowed); resp.StatusCode != http.StatusOK || forwardedAfter(tg, before) != before+1 {
 		t.Errorf("the allowed call: %d, forwarded %d → %d", resp.StatusCode, before, tg.forwarded())
 	}
 	write := tg.stack.AccessToken(t, "read write")
@@ -439,10 +439,21 @@ func TestGateway_HostileSpellingsRunNothing(t *testing.T) {
 	})
 }
 
+// forwardedAfter is the backend's count once it has moved past before,
+// or before after a few seconds: a recorder may count a message only
+// after the backend answered it (tee writes to the process first).
+func forwardedAfter(tg gatewayTarget, before int) int {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n := tg.forwarded(); n != before {
+			return n
+		}
+	}
+	return tg.forwarded()
+}
+
 var linesMu sync.Mutex
 
-// linesIn counts the lines in a file (0 when it does not exist yet). The
-// tee before the process writes each line before the process reads it.
+// linesIn counts the lines in a file (0 when it does not exist yet).
 func linesIn(name string) int {
 	linesMu.Lock()
 	defer linesMu.Unlock()
