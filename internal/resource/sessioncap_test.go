@@ -39,8 +39,13 @@ func TestSessions_CapEvictsTheOldestIdleSessionOfItsClient(t *testing.T) {
 	if resp := send(t, mcpURL, tok, http.MethodPost, "tools/list", busy); resp.StatusCode != http.StatusOK {
 		t.Fatalf("tools/list: %d", resp.StatusCode)
 	}
-	clock.Advance(90 * time.Second)
-	initialize(t, mcpURL, tok) // takes the place of the idle one
+	// The new session takes the place of the idle one. A request's end
+	// counts as use and may be marked just after its answer reached the
+	// client: advance until it has.
+	waitUntil(t, func() bool {
+		clock.Advance(90 * time.Second)
+		return send(t, mcpURL, tok, http.MethodPost, "initialize", "").StatusCode == http.StatusOK
+	})
 	if resp := send(t, mcpURL, tok, http.MethodPost, "tools/list", busy); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("the session idle longest, after a new one took its place: %d, want 404", resp.StatusCode)
 	}
