@@ -30,18 +30,62 @@ const codeShuttingDown = -32000
 type stopping struct {
 	once  sync.Once
 	begun chan struct{} // closed when shutdown begins
-	cut   chan struct{} // closed callGrace later
+
+	mu    sync.Mutex
+	calls map[*callInFlight]struct{} // the calls to cut off as the grace ends
+	cut   bool                       // the grace has ended
+}
+
+// callInFlight is a call the shutdown may have to answer in its handler's
+// place.
+type callInFlight struct {
+	w      *cutWriter
+	ids    [][]byte
+	batch  bool
+	cancel context.CancelFunc
 }
 
 func newStopping() *stopping {
-	return &stopping{begun: make(chan struct{}), cut: make(chan struct{})}
+	return &stopping{begun: make(chan struct{}), calls: map[*callInFlight]struct{}{}}
 }
 
 func (st *stopping) begin() {
 	st.once.Do(func() {
 		close(st.begun)
-		time.AfterFunc(callGrace, func() { close(st.cut) })
+		time.AfterFunc(callGrace, st.cutOff)
 	})
+}
+
+// cutOff answers every call still in flight and cancels it. It holds mu
+// throughout, so that a handler returning meanwhile (remove) waits until
+// its answer is written: nothing writes to a ResponseWriter after its
+// handler returned.
+func (st *stopping) cutOff() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.cut = true
+	for c := range st.calls {
+		c.w.cutOff(c.ids, c.batch)
+		c.cancel()
+	}
+	clear(st.calls)
+}
+
+// add registers c; false when the grace has ended already.
+func (st *stopping) add(c *callInFlight) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cut {
+		return false
+	}
+	st.calls[c] = struct{}{}
+	return true
+}
+
+func (st *stopping) remove(c *callInFlight) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.calls, c)
 }
 
 // finishCalls answers every call truthfully through a shutdown, never
@@ -87,21 +131,15 @@ func (s *Server) finishCalls(next http.Handler) http.Handler {
 			}
 		})
 		defer stopLeaving()
-		cw := &cutWriter{w: w, h: w.Header().Clone()}
-		finished, watched := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(watched)
-			select {
-			case <-finished:
-			case <-ctx.Done():
-			case <-s.stopping.cut:
-				cw.cutOff(ids, body.Batch)
-				cancel()
-			}
-		}()
-		next.ServeHTTP(cw, r.WithContext(ctx))
-		close(finished)
-		<-watched
+		// A call is registered rather than watched by a goroutine of its
+		// own: this runs for every call, the cut-off once.
+		call := &callInFlight{w: &cutWriter{w: w, h: w.Header().Clone()}, ids: ids, batch: body.Batch, cancel: cancel}
+		if !s.stopping.add(call) {
+			call.w.cutOff(ids, body.Batch)
+			return
+		}
+		defer s.stopping.remove(call)
+		next.ServeHTTP(call.w, r.WithContext(ctx))
 	})
 }
 
