@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 
 	"github.com/tmcp-dev/tmcp/internal/mcpmsg"
@@ -26,8 +25,8 @@ func withTraceparent(body *mcpmsg.Body, tp string) []byte {
 	if m.Kind != mcpmsg.KindRequest || m.ProtocolVersion < mcpmsg.FirstStatelessVersion {
 		return body.Raw
 	}
-	end, ok := metaEnd(body.Raw)
-	if !ok {
+	end := m.MetaEnd // found by the strict reading the policies judged
+	if end == 0 {
 		return body.Raw
 	}
 	member := []byte(`,` + strconv.Quote(metaTraceparent) + `:` + strconv.Quote(tp))
@@ -44,51 +43,4 @@ func rawOf(body *mcpmsg.Body) []byte {
 		return nil
 	}
 	return body.Raw
-}
-
-// metaEnd is the offset of the closing brace of params._meta in a
-// JSON-RPC message: of the last "params" member's last "_meta" member,
-// the ones readers act on.
-func metaEnd(raw []byte) (int, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var path []string // keys of the objects we are in
-	var key string    // the member name just read, at each object level
-	expectKey := false
-	end, found := 0, false
-	var stack []bool // for each open container: is it an object
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return end, found
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) > 0 && stack[len(stack)-1] {
-					path = append(path, key)
-				} else if len(stack) > 0 {
-					path = append(path, "")
-				}
-				stack = append(stack, t == '{')
-				expectKey = t == '{'
-				continue
-			case '}', ']':
-				if t == '}' && len(path) == 2 && path[0] == "params" && path[1] == "_meta" && len(stack) == 3 {
-					end, found = int(dec.InputOffset())-1, true
-				}
-				stack = stack[:len(stack)-1]
-				if len(path) > 0 && len(stack) > 0 {
-					path = path[:len(path)-1]
-				}
-			}
-		case string:
-			if expectKey {
-				key = t
-				expectKey = false
-				continue
-			}
-		}
-		expectKey = len(stack) > 0 && stack[len(stack)-1]
-	}
 }

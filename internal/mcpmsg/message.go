@@ -88,6 +88,10 @@ type Message struct {
 	ProtocolVersion string
 	// Raw is the message's own bytes within the body.
 	Raw []byte
+	// MetaEnd is the offset in the body's Raw of the brace that closes
+	// params._meta, or 0 when there is none: where a member can be added
+	// to it without touching a byte that was judged.
+	MetaEnd int
 }
 
 // Body is a POST's messages: one, or a batch.
@@ -157,6 +161,7 @@ func (s *scanner) message() (Message, error) {
 	var m Message
 	var version, hasMethod, hasID, hasResult, hasError bool
 	var params []byte // the params object, read once the method is known
+	paramsAt := 0     // and where it starts in the body
 	err := s.object(func(name []byte) error {
 		switch string(name) {
 		case "jsonrpc":
@@ -191,7 +196,7 @@ func (s *scanner) message() (Message, error) {
 			if err := s.value(); err != nil {
 				return err
 			}
-			params = s.data[p:s.pos]
+			params, paramsAt = s.data[p:s.pos], p
 		case "result":
 			hasResult = true
 			return s.value()
@@ -230,6 +235,9 @@ func (s *scanner) message() (Message, error) {
 	if params != nil {
 		if err := (&scanner{data: params}).params(&m); err != nil {
 			return m, err
+		}
+		if m.MetaEnd > 0 {
+			m.MetaEnd += paramsAt
 		}
 	}
 	return m, m.complete()
@@ -345,7 +353,7 @@ func (s *scanner) meta(m *Message) error {
 	if s.peek() != '{' {
 		return invalid(CodeInvalidParams, "params._meta must be an object")
 	}
-	return s.object(func(name []byte) error {
+	err := s.object(func(name []byte) error {
 		if string(name) != MetaProtocolVersion {
 			return s.value()
 		}
@@ -353,6 +361,8 @@ func (s *scanner) meta(m *Message) error {
 		m.ProtocolVersion = v
 		return err
 	})
+	m.MetaEnd = s.pos - 1 // object read the closing brace
+	return err
 }
 
 // misspelled refuses a member name that is one of known in another case

@@ -173,3 +173,29 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// MetaEnd points at the brace that closes params._meta in the body,
+// whether params comes after the method (read in place) or before it
+// (read once the method is known), in a batch too.
+func TestDecode_MetaEndIsTheBraceClosingMeta(t *testing.T) {
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","x":{"y":1}}`
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a",` + meta + `}}`,
+		`{"jsonrpc":"2.0","id":1,"params":{"name":"a",` + meta + `},"method":"tools/call"}`,
+		` {"params":{` + meta + `,"name":"a"},"jsonrpc":"2.0","id":1,"method":"tools/call"}`,
+		`[{"jsonrpc":"2.0","id":0,"method":"ping"},{"jsonrpc":"2.0","id":1,"params":{"name":"a",` + meta + `},"method":"tools/call"}]`,
+	} {
+		b, err := mcpmsg.Decode([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		m := b.Messages[len(b.Messages)-1]
+		want := strings.Index(body, `"y":1}}`) + len(`"y":1}`)
+		if m.MetaEnd != want || body[m.MetaEnd] != '}' {
+			t.Errorf("%s: MetaEnd %d, want %d", body, m.MetaEnd, want)
+		}
+	}
+	if b, _ := mcpmsg.Decode([]byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)); b.Messages[0].MetaEnd != 0 {
+		t.Errorf("no _meta: MetaEnd %d, want 0", b.Messages[0].MetaEnd)
+	}
+}
