@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,6 +31,12 @@ import (
 var Propagator = propagation.TraceContext{}
 
 const instrumentation = "github.com/tmcp-dev/tmcp"
+
+// exporting is set once Setup installs an exporter. Until then no span
+// is started: the trace context that came in is passed on as it is,
+// which is what a no-op span would do, without its cost on every
+// request.
+var exporting atomic.Bool
 
 // Tracer is tmcp's tracer from the global provider: a no-op until Setup
 // installs an exporter.
@@ -96,6 +103,7 @@ func Setup(ctx context.Context, version string, log *slog.Logger) (func(context.
 	// always on), the batching from OTEL_BSP_*.
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
+	exporting.Store(true)
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("trace export failed", "err", err) }))
 	log.Info("traces exported over OTLP/HTTP")
 	return tp.Shutdown, nil
@@ -124,6 +132,9 @@ func carrier(r *http.Request) propagation.TextMapCarrier {
 // span when it sent one. End it with EndServer once the route is known.
 func StartServer(r *http.Request) (context.Context, trace.Span) {
 	ctx := Propagator.Extract(r.Context(), carrier(r))
+	if !exporting.Load() {
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	return Tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method)))
 }
@@ -131,6 +142,9 @@ func StartServer(r *http.Request) (context.Context, trace.Span) {
 // EndServer names the span after the route pattern that matched (never
 // the path, which may hold ids) and records the status.
 func EndServer(span trace.Span, r *http.Request, status int) {
+	if !span.IsRecording() {
+		return
+	}
 	if route := r.Pattern; route != "" {
 		if !strings.Contains(route, " ") { // a pattern for any method
 			route = r.Method + " " + route
@@ -147,6 +161,9 @@ func EndServer(span trace.Span, r *http.Request, status int) {
 
 // Traceparent is the traceparent header value of ctx's span, or "".
 func Traceparent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
 	c := propagation.MapCarrier{}
 	Propagator.Inject(ctx, c)
 	return c["traceparent"]
@@ -160,12 +177,18 @@ func Inject(ctx context.Context, h http.Header) {
 // StartClient starts the client span of an HTTP call to host, named
 // "METHOD host", and returns the context to send with.
 func StartClient(ctx context.Context, method, host string) (context.Context, trace.Span) {
+	if !exporting.Load() {
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	return Tracer().Start(ctx, method+" "+host, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("server.address", host)))
 }
 
 // EndClient records a call's outcome on its span and ends it.
 func EndClient(span trace.Span, status int, err error) {
+	if !span.IsRecording() {
+		return
+	}
 	if status > 0 {
 		span.SetAttributes(attribute.Int("http.response.status_code", status))
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/tmcp-dev/tmcp/internal/config"
+	"github.com/tmcp-dev/tmcp/internal/gcpolicy"
 	"github.com/tmcp-dev/tmcp/internal/httpx"
 	"github.com/tmcp-dev/tmcp/internal/telemetry"
 	"github.com/tmcp-dev/tmcp/internal/ui"
@@ -177,6 +178,13 @@ func Tracing(ctx context.Context, version string, log *slog.Logger) (func(), err
 			log.Warn("flushing traces failed", "err", err)
 		}
 	}, nil
+}
+
+// CollectGarbage applies the servers' garbage collection policy
+// (GOGC=400 and a soft limit under the cgroup's memory unless GOGC and
+// GOMEMLIMIT say otherwise; see gcpolicy) and logs it.
+func CollectGarbage(log *slog.Logger) {
+	log.Debug("garbage collection", "policy", gcpolicy.Apply(os.Getenv, "/").String())
 }
 
 // NoArgs refuses positional arguments as a usage error.

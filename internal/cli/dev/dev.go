@@ -170,6 +170,7 @@ func run(ctx context.Context, o *Options) error {
 		return err
 	}
 	defer unlock()
+	cmdutil.CollectGarbage(o.Logger)
 	flush, err := cmdutil.Tracing(ctx, version.Version, o.Logger)
 	if err != nil {
 		return err

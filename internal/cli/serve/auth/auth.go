@@ -68,6 +68,7 @@ tmcp's own tokens, bound to the user and to the MCP server.`,
 }
 
 func run(ctx context.Context, o *Options) error {
+	cmdutil.CollectGarbage(o.Logger)
 	flush, err := cmdutil.Tracing(ctx, version.Version, o.Logger)
 	if err != nil {
 		return err

@@ -66,6 +66,7 @@ TMCP_CLIENT_ID and TMCP_SCOPES.`,
 }
 
 func run(ctx context.Context, o *Options) error {
+	cmdutil.CollectGarbage(o.Config.Logger)
 	flush, err := cmdutil.Tracing(ctx, version.Version, o.Config.Logger)
 	if err != nil {
 		return err
