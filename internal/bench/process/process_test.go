@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
+	"github.com/tmcp-dev/tmcp/internal/gcpolicy"
 	"github.com/tmcp-dev/tmcp/internal/secrets"
 	"github.com/tmcp-dev/tmcp/internal/store/sqlrow"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
@@ -145,7 +146,12 @@ func BenchmarkProcess(b *testing.B) {
 		if err := os.Chmod(dir, 0o755); err != nil { // nginx's workers may run as another user
 			b.Fatal(err)
 		}
-		backend := self(b, dir, "mcp")
+		backend := self(b, dir, "mcp", "mcp")
+		// The same server with the garbage collector set as tmcp's
+		// servers set it (gcpolicy): what is left of the built-in
+		// tools' ratio once that difference is out of it.
+		backendGC := self(b, dir, "mcp-gogc", "mcp", fmt.Sprintf("GOGC=%d", gcpolicy.GCPercent))
+		goproxy := self(b, dir, "goproxy", "goproxy", backendEnv+"=http://"+backend+"/mcp")
 		gw := startDev(b, dir, "gateway", nil, "--proxy", "http://"+backend+"/mcp")
 		own := startDev(b, dir, "builtin", nil)
 		ngx, hap := nginx(b, dir, backend), haproxy(b, dir, backend)
@@ -154,20 +160,22 @@ func BenchmarkProcess(b *testing.B) {
 		gateway := mcpTarget(b, "gateway", gw.mcpURL, gw.token(b))
 		viaNginx := mcpTarget(b, "nginx", "http://"+ngx+"/mcp", "")
 		viaHAProxy := mcpTarget(b, "haproxy", "http://"+hap+"/mcp", "")
+		viaGo := mcpTarget(b, "go proxy", "http://"+goproxy+"/mcp", "")
+		directGC := mcpTarget(b, "direct gogc", "http://"+backendGC+"/mcp", "")
 		ownToken := own.token(b)
 		builtin := mcpTarget(b, "builtin", own.mcpURL, ownToken)
 
 		introspect := introspectTarget(b, "introspect", own.authURL+"/introspect", ownToken, "tmcp-resource", resourceSecret)
 		sample := post(b, introspect.url, introspect.body, introspect.headers)
 		body, _ := io.ReadAll(sample.Body)
-		form := self(b, dir, "form", bodyEnv+"="+string(body))
+		form := self(b, dir, "form", "form", bodyEnv+"="+string(body))
 		bare := introspectTarget(b, "bare form", "http://"+form+"/introspect", ownToken, "tmcp-resource", resourceSecret)
 		zopts := oidcop.Options{ClientID: "web", ClientSecret: "secret", RedirectURI: "http://127.0.0.1:1/callback"}
 		zIssuer := zitadel(b, dir, zopts.RedirectURI)
 		zToken := (&oidcop.Provider{Issuer: zIssuer}).AccessToken(b, zopts, oidcop.User{Username: "test-user@localhost", Password: "verysecure"})
 		zit := introspectTarget(b, "zitadel", zIssuer+"/oauth/introspect", zToken, zopts.ClientID, zopts.ClientSecret)
 
-		targets := []*target{direct, gateway, viaNginx, viaHAProxy, builtin, bare, introspect, zit}
+		targets := []*target{direct, gateway, viaNginx, viaHAProxy, builtin, bare, introspect, zit, viaGo, directGC}
 		for _, t := range targets {
 			t.prepare(b, dir)
 		}
@@ -179,14 +187,20 @@ func BenchmarkProcess(b *testing.B) {
 		b.ReportMetric(ratio(2, 0), "ratio_nginx")
 		b.ReportMetric(ratio(3, 0), "ratio_haproxy")
 		b.ReportMetric(ratio(1, 2), "gateway_to_nginx")
+		b.ReportMetric(ratio(8, 0), "ratio_goproxy")
+		b.ReportMetric(ratio(1, 8), "gateway_to_goproxy")
 		b.ReportMetric(ratio(4, 0), "ratio_builtin")
+		b.ReportMetric(ratio(4, 9), "builtin_to_same_gogc")
 		b.ReportMetric(ratio(6, 5), "ratio_introspect")
 		b.ReportMetric(ratio(6, 7), "introspect_to_zitadel")
 		fmt.Printf("wrk -t1 -c%d, %d alternating rounds of %v, medians; tmcp dev and every baseline in its own process\n", connections, n, d)
 		fmt.Printf("tools/call  gateway (tmcp dev --proxy) %s  backend directly %s  ratio %.2f\n", rate(1), rate(0), ratio(1, 0))
 		fmt.Printf("tools/call  nginx (no auth)            %s  ratio %.2f;  haproxy (no auth) %s  ratio %.2f;  gateway %.2f× nginx's\n",
 			rate(2), ratio(2, 0), rate(3), ratio(3, 0), ratio(1, 2))
-		fmt.Printf("tools/call  built-in (tmcp dev)        %s  bare mcp-go      %s  ratio %.2f\n", rate(4), rate(0), ratio(4, 0))
+		fmt.Printf("tools/call  bare Go proxy (no checks)  %s  ratio %.2f;  gateway %.2f× its;  %.2f× nginx's\n",
+			rate(8), ratio(8, 0), ratio(1, 8), ratio(8, 2))
+		fmt.Printf("tools/call  built-in (tmcp dev)        %s  bare mcp-go      %s  ratio %.2f;  bare mcp-go at GOGC=%d %s  ratio %.2f\n",
+			rate(4), rate(0), ratio(4, 0), gcpolicy.GCPercent, rate(9), ratio(4, 9))
 		fmt.Printf("introspect  tmcp dev                   %s  bare form handler %s  ratio %.2f;  zitadel/oidc %s example provider %s (tmcp %.2f×)\n",
 			rate(6), rate(5), ratio(6, 5), zitadelVersion, rate(7), ratio(6, 7))
 

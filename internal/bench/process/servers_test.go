@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/tmcp-dev/tmcp/internal/forward"
 	"github.com/tmcp-dev/tmcp/internal/testkit"
 )
 
@@ -27,6 +29,8 @@ const (
 	roleEnv = "TMCP_BENCH_ROLE"
 	addrEnv = "TMCP_BENCH_ADDR"
 	bodyEnv = "TMCP_BENCH_BODY"
+	// backendEnv is the URL the bare Go proxy passes requests on to.
+	backendEnv = "TMCP_BENCH_BACKEND"
 )
 
 func TestMain(m *testing.M) {
@@ -35,6 +39,8 @@ func TestMain(m *testing.M) {
 		testkit.Main(m)
 	case "mcp":
 		serve(bareMCP())
+	case "goproxy":
+		serve(goProxy(os.Getenv(backendEnv)))
 	case "form":
 		body := []byte(os.Getenv(bodyEnv))
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,6 +75,39 @@ func bareMCP() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", server.NewStreamableHTTPServer(s, server.WithDisableLocalhostProtection(true)))
 	return mux
+}
+
+// goProxy is the least a Go reverse proxy does: net/http's server and
+// the gateway's own forwarder (internal/forward), no token, no message
+// decoded, no identity, no log: what any gateway written in Go pays
+// before its checks, beside what nginx and haproxy pay.
+func goProxy(backend string) http.Handler {
+	u, err := url.Parse(backend)
+	if err != nil {
+		panic(err)
+	}
+	f, err := forward.New(u, forward.Options{HeaderTimeout: 10 * time.Second, MaxIdle: 256})
+	if err != nil {
+		panic(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := f.Do(r.Context(), &forward.Request{Method: r.Method, Header: r.Header, Body: body, RawQuery: r.URL.RawQuery})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})
 }
 
 // start runs cmd until the benchmark ends (SIGINT, then SIGKILL after 5 s)
@@ -119,13 +158,14 @@ func start(tb testing.TB, dir, name string, port int, cmd *exec.Cmd) *exec.Cmd {
 	return nil
 }
 
-// self starts the test binary in role on a free port; its address.
-func self(tb testing.TB, dir, role string, env ...string) string {
+// self starts the test binary in role on a free port (its log named
+// after name); its address.
+func self(tb testing.TB, dir, name, role string, env ...string) string {
 	port := testkit.FreePort(tb)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(append(os.Environ(), roleEnv+"="+role, addrEnv+"="+addr), env...)
-	start(tb, dir, role, port, cmd)
+	start(tb, dir, name, port, cmd)
 	return addr
 }
 
