@@ -62,6 +62,16 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		s.identityAssertion(w, r, t, g)
 		return
 	}
+	// The lookup left the sealed TaskManager token out: the whole grant.
+	g, err = s.store.GetGrant(r.Context(), g.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && !g.RevokedAt.IsZero(): // revoked meanwhile
+		s.writeError(w, r, oauth.InvalidGrant("the subject token is not an active token for this resource"))
+		return
+	case err != nil:
+		s.writeError(w, r, s.unavailable(r.Context(), "storage", err))
+		return
+	}
 	if oerr := s.freshUpstream(r.Context(), g); oerr != nil {
 		s.writeError(w, r, oerr)
 		return

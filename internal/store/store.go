@@ -241,7 +241,10 @@ type Tokens interface {
 	SaveTokens(ctx context.Context, tokens ...*Token) error
 	GetToken(ctx context.Context, hash string) (*Token, error)
 	// GetTokenGrant returns a token and its grant in one read (the hot
-	// path of introspection).
+	// path of introspection), without what is sealed or read only by
+	// rotation and sign-in: Token.Answer, UsedAt, Successor and Issuance
+	// and Grant.Upstream, UpstreamExpiresAt and RedirectURI stay zero.
+	// GetGrant reads the whole grant.
 	GetTokenGrant(ctx context.Context, hash string) (*Token, *Grant, error)
 	RevokeToken(ctx context.Context, hash string, at time.Time) error
 	// RotateRefresh reads the refresh token oldHash under a lock, asks

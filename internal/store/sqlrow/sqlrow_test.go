@@ -29,9 +29,15 @@ func TestNanos_ZeroMeansNotSet(t *testing.T) {
 
 func TestTokenGrantQuery_PrefixesEveryColumn(t *testing.T) {
 	q := sqlrow.TokenGrantQuery("t.hash = ?")
-	for _, col := range []string{"t.answer_until", "g.revoked_at", "t.hash, t.kind", "g.id, g.client_id"} {
+	for _, col := range []string{"t.jkt", "g.revoked_at", "t.hash, t.kind", "g.id, g.client_id"} {
 		if !strings.Contains(q, col) {
 			t.Errorf("query lacks %q: %s", col, q)
+		}
+	}
+	// Nothing sealed: those are read where they are opened.
+	for _, col := range []string{"upstream", "answer"} {
+		if strings.Contains(q, col) {
+			t.Errorf("query reads %q: %s", col, q)
 		}
 	}
 }
