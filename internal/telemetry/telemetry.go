@@ -122,6 +122,9 @@ func carrier(r *http.Request) propagation.TextMapCarrier {
 	if c.Get("traceparent") != "" {
 		return c
 	}
+	if len(r.Header["Cookie"]) == 0 { // most requests: no cookies to parse
+		return c
+	}
 	if ck, err := r.Cookie(SignInCookie); err == nil {
 		return propagation.MapCarrier{"traceparent": ck.Value}
 	}
