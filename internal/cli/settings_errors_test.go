@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -85,6 +86,59 @@ func TestSettings_EveryBadValueIsOneLineNamingTheSetting(t *testing.T) {
 			}
 			if err == nil || strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "tmcp: ") || !strings.Contains(msg, want) {
 				t.Fatalf("%s=%q: exit %v\n%s\nwant one line naming %s", env[len(env)-1], bad, err, msg, want)
+			}
+		})
+	}
+}
+
+// A port already taken is named by the setting that chose it: the
+// server's port, or its ops listener's address, in serve and in dev.
+func TestPortInUse_NamesTheListenerTaken(t *testing.T) {
+	bin := testkit.Binary(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := taken.Addr().String()
+	_, busyPort, _ := net.SplitHostPort(busy)
+	free := func() string { return strconv.Itoa(testkit.FreePort(t)) }
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"serve auth, its port", []string{"serve", "auth", "--port", busyPort, "--ops-addr", "127.0.0.1:0"}, nil,
+			"port " + busyPort + " is already in use (--port, TMCP_AUTH_PORT)"},
+		{"serve auth, its ops address", []string{"serve", "auth", "--port", free(), "--ops-addr", busy}, nil,
+			"the ops listener's address " + busy + " is already in use (--ops-addr, TMCP_AUTH_OPS_ADDR)"},
+		{"serve resource, its ops address", []string{"serve", "resource", "--port", free(), "--ops-addr", busy}, nil,
+			"the ops listener's address " + busy + " is already in use (--ops-addr, TMCP_RESOURCE_OPS_ADDR)"},
+		{"dev, the auth server's ops address", []string{"dev", "--sandbox-port", free(), "--auth-port", free(), "--resource-port", free()},
+			[]string{"TMCP_AUTH_OPS_ADDR=" + busy, "TMCP_RESOURCE_OPS_ADDR=127.0.0.1:0"},
+			"the ops listener's address " + busy + " is already in use (--auth-ops-addr, TMCP_AUTH_OPS_ADDR)"},
+		{"dev, the resource server's ops address", []string{"dev", "--sandbox-port", free(), "--auth-port", free(), "--resource-port", free()},
+			[]string{"TMCP_AUTH_OPS_ADDR=127.0.0.1:0", "TMCP_RESOURCE_OPS_ADDR=" + busy},
+			"the ops listener's address " + busy + " is already in use (--resource-ops-addr, TMCP_RESOURCE_OPS_ADDR)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			dir := t.TempDir()
+			c := exec.CommandContext(ctx, bin, append(tc.args, "--state-dir", dir)...)
+			c.Dir = dir
+			c.Env = append(append(c.Environ(), "XDG_CONFIG_HOME="+dir, "TASKMANAGER_CLIENT_ID=tmcp",
+				"TASKMANAGER_CLIENT_SECRET=dev-secret"), tc.env...)
+			var stderr strings.Builder
+			c.Stderr = &stderr
+			err := c.Run()
+			if ctx.Err() != nil {
+				t.Fatal("the server started")
+			}
+			got := strings.TrimSpace(stderr.String())
+			if err == nil || !strings.Contains(got, tc.want) || strings.Count(got, "\n") > 0 {
+				t.Fatalf("err %v, stderr:\n%s\nwant one line with %q", err, got, tc.want)
 			}
 		})
 	}

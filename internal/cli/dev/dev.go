@@ -178,16 +178,16 @@ func run(ctx context.Context, o *Options) error {
 	defer flush()
 	sb, err := sandbox.New(ctx, o.Sandbox)
 	if err != nil {
-		return serve.PortInUse(serve.SandboxProblems(err), "--sandbox-port", config.KeySandboxPort, o.SandboxPort)
+		return serve.PortInUse(serve.SandboxProblems(err), "--sandbox-port", config.KeySandboxPort, o.SandboxPort, "", "")
 	}
 	auth, closeStore, err := serve.StartAuth(ctx, o.Auth, o.Logger.With("server", "auth"))
 	if err != nil {
-		return serve.PortInUse(err, "--auth-port", config.KeyAuthPort, o.Auth.Port)
+		return serve.PortInUse(err, "--auth-port", config.KeyAuthPort, o.Auth.Port, "--auth-ops-addr", config.KeyAuthOpsAddr)
 	}
 	defer closeStore()
 	res, err := resource.New(o.Resource)
 	if err != nil {
-		return serve.PortInUse(serve.ResourceProblems(err), "--resource-port", config.KeyResourcePort, o.ResourcePort)
+		return serve.PortInUse(serve.ResourceProblems(err), "--resource-port", config.KeyResourcePort, o.ResourcePort, "--resource-ops-addr", config.KeyResourceOpsAddr)
 	}
 	backend := o.Resource.Proxy
 	if len(o.Resource.Command) > 0 {

@@ -640,9 +640,11 @@ func duration(v *viper.Viper, key, like string) (time.Duration, error) {
 }
 
 // PortInUse turns "address already in use" into a line naming the flag
-// (and environment variable) that sets the port, and a host that cannot
-// be listened on into one naming the host's setting; other errors pass.
-func PortInUse(err error, flag, key string, port int) error {
+// (and environment variable) that sets the port, or the ops listener's
+// address (opsFlag, opsKey) when that is the one taken, and a host that
+// cannot be listened on into one naming the host's setting; other
+// errors pass.
+func PortInUse(err error, flag, key string, port int, opsFlag, opsKey string) error {
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		if host, ok := strings.CutSuffix(key, ".port"); ok {
@@ -652,7 +654,23 @@ func PortInUse(err error, flag, key string, port int) error {
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return err
 	}
+	// The ops listener's address, not the server's port, may be the one
+	// taken (a second server on one machine, with the default ops port).
+	var op *net.OpError
+	if tcp, ok := opAddr(err, &op); ok && tcp.Port != port && opsKey != "" {
+		return fmt.Errorf("the ops listener's address %s is already in use (%s, %s): stop what holds it, or choose another address (127.0.0.1:0 takes a free port, \"\" turns the listener off)",
+			tcp, opsFlag, config.Lookup(opsKey).Env()[0])
+	}
 	return fmt.Errorf("port %d is already in use (%s, %s): stop what holds it, or choose another port", port, flag, config.Lookup(key).Env()[0])
+}
+
+// opAddr is the TCP address a listener failed on, when err says.
+func opAddr(err error, op **net.OpError) (*net.TCPAddr, bool) {
+	if !errors.As(err, op) {
+		return nil, false
+	}
+	tcp, ok := (*op).Addr.(*net.TCPAddr)
+	return tcp, ok && tcp != nil
 }
 
 // minMessage is the smallest --max-message-size: what an initialize

@@ -76,7 +76,7 @@ func run(ctx context.Context, o *Options) error {
 	defer flush()
 	srv, closeStore, err := serve.StartAuth(ctx, o.Settings, o.Logger)
 	if err != nil {
-		return serve.PortInUse(err, "--port", config.KeyAuthPort, o.Settings.Port)
+		return serve.PortInUse(err, "--port", config.KeyAuthPort, o.Settings.Port, "--ops-addr", config.KeyAuthOpsAddr)
 	}
 	defer closeStore()
 	return srv.Run(ctx)

@@ -74,7 +74,7 @@ func run(ctx context.Context, o *Options) error {
 	defer flush()
 	srv, err := mcpserver.New(o.Config)
 	if err != nil {
-		return serve.PortInUse(serve.ResourceProblems(err), "--port", config.KeyResourcePort, o.Port)
+		return serve.PortInUse(serve.ResourceProblems(err), "--port", config.KeyResourcePort, o.Port, "--ops-addr", config.KeyResourceOpsAddr)
 	}
 	return srv.Run(ctx)
 }

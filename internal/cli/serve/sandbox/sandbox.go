@@ -56,7 +56,7 @@ API (/api/tasks). A demo user is created at start.`,
 func run(ctx context.Context, o *Options) error {
 	srv, err := tm.New(ctx, o.Config)
 	if err != nil {
-		return serve.PortInUse(serve.SandboxProblems(err), "--port", config.KeySandboxPort, o.Port)
+		return serve.PortInUse(serve.SandboxProblems(err), "--port", config.KeySandboxPort, o.Port, "", "")
 	}
 	// The demo login, as tmcp dev shows it; a password of the operator's
 	// own choosing is not repeated.
