@@ -150,8 +150,10 @@ func BenchmarkProcess(b *testing.B) {
 		// The same server with the garbage collector set as tmcp's
 		// servers set it (gcpolicy): what is left of the built-in
 		// tools' ratio once that difference is out of it.
-		backendGC := self(b, dir, "mcp-gogc", "mcp", fmt.Sprintf("GOGC=%d", gcpolicy.GCPercent))
-		goproxy := self(b, dir, "goproxy", "goproxy", backendEnv+"=http://"+backend+"/mcp")
+		gogc := fmt.Sprintf("GOGC=%d", gcpolicy.GCPercent)
+		backendGC := self(b, dir, "mcp-gogc", "mcp", gogc)
+		// The least any Go gateway pays, its collector set as tmcp's.
+		goproxy := self(b, dir, "goproxy", "goproxy", backendEnv+"=http://"+backend+"/mcp", gogc)
 		gw := startDev(b, dir, "gateway", nil, "--proxy", "http://"+backend+"/mcp")
 		own := startDev(b, dir, "builtin", nil)
 		ngx, hap := nginx(b, dir, backend), haproxy(b, dir, backend)
