@@ -203,7 +203,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.opsLn, err = httpx.OpsListener(cfg.OpsListener, cfg.OpsAddr); err != nil {
 		s.ln.Close()
-		return nil, fmt.Errorf("ops listener: %w", err)
+		return nil, err // names the ops listener (httpx.ErrOpsListener)
 	}
 	if s.cfg.Issuer == "" {
 		s.cfg.Issuer = httpx.ListenerURL(s.ln, cfg.TLSCert != "")

@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,8 +36,16 @@ func OpsListener(ln net.Listener, addr string) (net.Listener, error) {
 	if ln != nil || addr == "" {
 		return ln, nil
 	}
-	return Listen(addr)
+	ln, err := Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOpsListener, err)
+	}
+	return ln, nil
 }
+
+// ErrOpsListener marks a failure to open the ops listener, which the
+// command line names by its own setting, not the server's port.
+var ErrOpsListener = errors.New("ops listener")
 
 // ServeOps serves h on ln until ctx ends (nothing when ln is nil). It is
 // plain HTTP: the listener is meant for loopback or a private network.

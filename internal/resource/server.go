@@ -252,7 +252,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.opsLn, err = httpx.OpsListener(cfg.OpsListener, cfg.OpsAddr); err != nil {
 		s.ln.Close()
-		return nil, fmt.Errorf("ops listener: %w", err)
+		return nil, err // names the ops listener (httpx.ErrOpsListener)
 	}
 	if s.cfg.Resource == "" {
 		s.cfg.Resource = httpx.ListenerURL(s.ln, cfg.TLSCert != "") + "/mcp"

@@ -25,7 +25,7 @@ func TestPortInUse_OpsAddressOnTheServersOwnPortNamesTheOpsListener(t *testing.T
 	if err == nil {
 		t.Fatal("the ops listener opened on a taken port")
 	}
-	err = fmt.Errorf("ops listener: %w", err) // as authserver.New and resource.New wrap it
+	err = fmt.Errorf("start: %w", err) // however the server wraps it
 	got := PortInUse(err, "--port", config.KeyAuthPort, port, "--ops-addr", config.KeyAuthOpsAddr).Error()
 	if !strings.Contains(got, "--ops-addr") || strings.Contains(got, "--port") {
 		t.Errorf("got %q, want the ops listener's setting named", got)

@@ -655,22 +655,18 @@ func PortInUse(err error, flag, key string, port int, opsFlag, opsKey string) er
 		return err
 	}
 	// The ops listener's address, not the server's port, may be the one
-	// taken (a second server on one machine, with the default ops port).
-	var op *net.OpError
-	if tcp, ok := opAddr(err, &op); ok && tcp.Port != port && opsKey != "" {
-		return fmt.Errorf("the ops listener's address %s is already in use (%s, %s): stop what holds it, or choose another address (127.0.0.1:0 takes a free port, \"\" turns the listener off)",
-			tcp, opsFlag, config.Lookup(opsKey).Env()[0])
+	// taken: by a second server on one machine with the default ops
+	// port, or by the server itself when both name one port.
+	if opsKey != "" && errors.Is(err, httpx.ErrOpsListener) {
+		addr := "address"
+		var op *net.OpError
+		if errors.As(err, &op) && op.Addr != nil {
+			addr += " " + op.Addr.String()
+		}
+		return fmt.Errorf("the ops listener's %s is already in use (%s, %s): stop what holds it, or choose another address (127.0.0.1:0 takes a free port, \"\" turns the listener off)",
+			addr, opsFlag, config.Lookup(opsKey).Env()[0])
 	}
 	return fmt.Errorf("port %d is already in use (%s, %s): stop what holds it, or choose another port", port, flag, config.Lookup(key).Env()[0])
-}
-
-// opAddr is the TCP address a listener failed on, when err says.
-func opAddr(err error, op **net.OpError) (*net.TCPAddr, bool) {
-	if !errors.As(err, op) {
-		return nil, false
-	}
-	tcp, ok := (*op).Addr.(*net.TCPAddr)
-	return tcp, ok && tcp != nil
 }
 
 // minMessage is the smallest --max-message-size: what an initialize
