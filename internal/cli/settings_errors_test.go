@@ -113,6 +113,8 @@ func TestPortInUse_NamesTheListenerTaken(t *testing.T) {
 			"port " + busyPort + " is already in use (--port, TMCP_AUTH_PORT)"},
 		{"serve auth, its ops address", []string{"serve", "auth", "--port", free(), "--ops-addr", busy}, nil,
 			"the ops listener's address " + busy + " is already in use (--ops-addr, TMCP_AUTH_OPS_ADDR)"},
+		{"serve auth, an ops host that does not resolve", []string{"serve", "auth", "--port", free(), "--ops-addr", "nosuchhost.invalid:1"}, nil,
+			"(--ops-addr, TMCP_AUTH_OPS_ADDR)"},
 		{"serve resource, its ops address", []string{"serve", "resource", "--port", free(), "--ops-addr", busy}, nil,
 			"the ops listener's address " + busy + " is already in use (--ops-addr, TMCP_RESOURCE_OPS_ADDR)"},
 		{"dev, the auth server's ops address", []string{"dev", "--sandbox-port", free(), "--auth-port", free(), "--resource-port", free()},

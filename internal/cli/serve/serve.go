@@ -645,6 +645,22 @@ func duration(v *viper.Viper, key, like string) (time.Duration, error) {
 // cannot be listened on into one naming the host's setting; other
 // errors pass.
 func PortInUse(err error, flag, key string, port int, opsFlag, opsKey string) error {
+	// The ops listener's address, not the server's host and port, may be
+	// the one at fault: taken by a second server on one machine with the
+	// default ops port, or by the server itself when both name one port.
+	if opsKey != "" && errors.Is(err, httpx.ErrOpsListener) {
+		setting := opsFlag + ", " + config.Lookup(opsKey).Env()[0]
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%v (%s)", err, setting)
+		}
+		addr := "address"
+		var op *net.OpError
+		if errors.As(err, &op) && op.Addr != nil {
+			addr += " " + op.Addr.String()
+		}
+		return fmt.Errorf("the ops listener's %s is already in use (%s): stop what holds it, or choose another address (127.0.0.1:0 takes a free port, \"\" turns the listener off)",
+			addr, setting)
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		if host, ok := strings.CutSuffix(key, ".port"); ok {
@@ -653,18 +669,6 @@ func PortInUse(err error, flag, key string, port int, opsFlag, opsKey string) er
 	}
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return err
-	}
-	// The ops listener's address, not the server's port, may be the one
-	// taken: by a second server on one machine with the default ops
-	// port, or by the server itself when both name one port.
-	if opsKey != "" && errors.Is(err, httpx.ErrOpsListener) {
-		addr := "address"
-		var op *net.OpError
-		if errors.As(err, &op) && op.Addr != nil {
-			addr += " " + op.Addr.String()
-		}
-		return fmt.Errorf("the ops listener's %s is already in use (%s, %s): stop what holds it, or choose another address (127.0.0.1:0 takes a free port, \"\" turns the listener off)",
-			addr, opsFlag, config.Lookup(opsKey).Env()[0])
 	}
 	return fmt.Errorf("port %d is already in use (%s, %s): stop what holds it, or choose another port", port, flag, config.Lookup(key).Env()[0])
 }
