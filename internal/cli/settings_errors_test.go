@@ -113,7 +113,8 @@ func TestPortInUse_NamesTheListenerTaken(t *testing.T) {
 			"port " + busyPort + " is already in use (--port, TMCP_AUTH_PORT)"},
 		{"serve auth, its ops address", []string{"serve", "auth", "--port", free(), "--ops-addr", busy}, nil,
 			"the ops listener's address " + busy + " is already in use (--ops-addr, TMCP_AUTH_OPS_ADDR)"},
-		{"serve auth, an ops host that does not resolve", []string{"serve", "auth", "--port", free(), "--ops-addr", "nosuchhost.invalid:1"}, nil,
+		// TEST-NET-1 (RFC 5737) is no address of this machine's.
+		{"serve auth, an ops address it cannot listen on", []string{"serve", "auth", "--port", free(), "--ops-addr", "192.0.2.1:1"}, nil,
 			"(--ops-addr, TMCP_AUTH_OPS_ADDR)"},
 		{"serve resource, its ops address", []string{"serve", "resource", "--port", free(), "--ops-addr", busy}, nil,
 			"the ops listener's address " + busy + " is already in use (--ops-addr, TMCP_RESOURCE_OPS_ADDR)"},
