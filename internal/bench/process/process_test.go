@@ -121,9 +121,11 @@ func check(tb testing.TB, t *target, want string) {
 // alternating rounds, ratios as medians of the rounds' ratios.
 //
 //   - tools/call: tmcp dev's built-in whoami (token checked) against a
-//     bare mcp-go server with the same tool; tmcp dev --proxy in front of
-//     that server against calling it directly, beside nginx and haproxy
-//     (no auth, keep-alive upstreams) in front of it.
+//     bare mcp-go server with the same tool, and against that server at
+//     tmcp's GOGC; tmcp dev --proxy in front of that server against
+//     calling it directly, beside nginx and haproxy (no auth, keep-alive
+//     upstreams) and a bare Go proxy (net/http and the gateway's
+//     forwarder, no checks) in front of it.
 //   - /introspect (tmcp dev's auth server, a real token, the resource
 //     server's credentials) against a bare net/http form handler writing
 //     the same body, and against the zitadel/oidc example provider
