@@ -4,50 +4,15 @@
 // structured results against each tool's outputSchema), create_task after
 // a step-up to write, and a refresh. Usage: node ts-client.mjs MCP_URL with
 // TMCP_BROWSER naming a program that completes the sign-in for a URL.
-import http from "node:http";
-import { execFile } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.js";
+import { Provider, callbackServer } from "./signin.mjs";
 
 const serverUrl = new URL(process.argv[2]);
-let resolveCode;
-const nextCode = () => new Promise((resolve) => (resolveCode = resolve));
-let codeArrived = nextCode();
-const callback = http.createServer((req, res) => {
-  const url = new URL(req.url, "http://127.0.0.1");
-  res.end("done");
-  if (url.pathname === "/callback") resolveCode(url.searchParams);
-});
-await new Promise((resolve) => callback.listen(0, "127.0.0.1", resolve));
-const redirectUrl = `http://127.0.0.1:${callback.address().port}/callback`;
+const callback = await callbackServer();
 
-class Provider {
-  get redirectUrl() { return redirectUrl; }
-  get clientMetadata() {
-    return {
-      client_name: "TypeScript SDK interop client",
-      redirect_uris: [redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() { return this.info; }
-  saveClientInformation(info) { this.info = info; }
-  tokens() { return this.savedTokens; }
-  saveTokens(tokens) { this.savedTokens = tokens; }
-  saveCodeVerifier(v) { this.verifier = v; }
-  codeVerifier() { return this.verifier; }
-  redirectToAuthorization(url) {
-    this.authorizationUrl = url;
-    execFile(process.env.TMCP_BROWSER, [url.toString()], { env: { ...process.env, TMCP_FAKEBROWSER: "1" } }, (err, stdout, stderr) => {
-      if (err) console.error("browser failed:", err.message, stderr);
-    });
-  }
-}
-
-const provider = new Provider();
+const provider = new Provider("TypeScript SDK interop client", callback.redirectUrl);
 const clientInfo = { name: "ts-sdk-interop", version: "1.0.0" };
 try {
   await new Client(clientInfo).connect(new StreamableHTTPClientTransport(serverUrl, { authProvider: provider }));
@@ -55,7 +20,7 @@ try {
 } catch (e) {
   if (!(e instanceof UnauthorizedError)) throw e;
 }
-const params = await codeArrived;
+const params = await callback.arrived();
 const auth1 = provider.authorizationUrl;
 let transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider });
 await transport.finishAuth(params.get("code"));
@@ -80,7 +45,7 @@ try {
 }
 const readToken = provider.savedTokens.access_token;
 provider.savedTokens = { ...provider.savedTokens, refresh_token: undefined };
-codeArrived = nextCode();
+callback.expectAnother();
 await client.close();
 transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider });
 client = new Client(clientInfo);
@@ -93,7 +58,7 @@ try {
   if (!(e instanceof UnauthorizedError)) throw e;
 }
 const auth2 = provider.authorizationUrl;
-await transport.finishAuth((await codeArrived).get("code"));
+await transport.finishAuth((await callback.arrived()).get("code"));
 const created = await client.callTool(task);
 const writeToken = provider.savedTokens.access_token;
 

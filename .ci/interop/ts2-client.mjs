@@ -7,50 +7,19 @@
 //   node ts2-client.mjs MCP_URL MODE TOOL WRITE_TOOL WRITE_ARGS_JSON
 // with TMCP_BROWSER naming a program that completes the sign-in for a URL.
 // Prints one JSON line.
-import http from "node:http";
-import { execFile } from "node:child_process";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
+import { Provider, callbackServer } from "./signin.mjs";
 
 const [serverArg, mode, tool, writeTool, writeArgs] = process.argv.slice(2);
 const serverUrl = new URL(serverArg);
 const versionNegotiation = mode === "pin" ? { mode: { pin: "2026-07-28" } } : { mode: "auto" };
 
-let resolveCode;
-const nextCode = () => new Promise((resolve) => (resolveCode = resolve));
-let codeArrived = nextCode();
-const callback = http.createServer((req, res) => {
-  const url = new URL(req.url, "http://127.0.0.1");
-  res.end("done");
-  if (url.pathname === "/callback") resolveCode(url.searchParams);
-});
-await new Promise((resolve) => callback.listen(0, "127.0.0.1", resolve));
-const redirectUrl = `http://127.0.0.1:${callback.address().port}/callback`;
+const callback = await callbackServer();
 
-class Provider {
-  get redirectUrl() { return redirectUrl; }
-  get clientMetadata() {
-    return {
-      client_name: "TypeScript SDK v2 interop client",
-      redirect_uris: [redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() { return this.info; }
-  saveClientInformation(info) { this.info = info; }
-  tokens() { return this.savedTokens; }
-  saveTokens(tokens) { this.savedTokens = tokens; }
-  saveCodeVerifier(v) { this.verifier = v; }
-  codeVerifier() { return this.verifier; }
+// The v2 SDK also keeps what discovery found.
+class DiscoveringProvider extends Provider {
   saveDiscoveryState(s) { this.discovery = s; }
   discoveryState() { return this.discovery; }
-  redirectToAuthorization(url) {
-    this.authorizationUrl = url;
-    execFile(process.env.TMCP_BROWSER, [url.toString()], { env: { ...process.env, TMCP_FAKEBROWSER: "1" } }, (err, stdout, stderr) => {
-      if (err) console.error("browser failed:", err.message, stderr);
-    });
-  }
 }
 
 // Every request the client sends, as the server saw it named.
@@ -65,7 +34,7 @@ const recordingFetch = async (url, init) => {
   return fetch(url, init);
 };
 
-const provider = new Provider();
+const provider = new DiscoveringProvider("TypeScript SDK v2 interop client", callback.redirectUrl);
 const clientInfo = { name: "ts-sdk-v2-interop", version: "2.4.0" };
 const connect = async () => {
   const transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider, fetch: recordingFetch });
@@ -79,7 +48,7 @@ try {
   throw new Error("connected without signing in: the server is not protected");
 } catch (e) {
   if (!(e instanceof UnauthorizedError)) throw e;
-  signIn = await codeArrived;
+  signIn = await callback.arrived();
 }
 let transport = new StreamableHTTPClientTransport(serverUrl, { authProvider: provider, fetch: recordingFetch });
 await transport.finishAuth(signIn);
@@ -94,7 +63,7 @@ const called = await client.callTool({ name: tool, arguments: {} });
 const write = { name: writeTool, arguments: JSON.parse(writeArgs || "{}") };
 const readToken = provider.savedTokens.access_token;
 provider.savedTokens = { ...provider.savedTokens, refresh_token: undefined };
-codeArrived = nextCode();
+callback.expectAnother();
 let stepUp = "none";
 try {
   await client.callTool(write);
@@ -102,7 +71,7 @@ try {
 } catch (e) {
   if (!(e instanceof UnauthorizedError)) throw e;
   stepUp = provider.authorizationUrl.searchParams.get("scope");
-  await transport.finishAuth(await codeArrived);
+  await transport.finishAuth(await callback.arrived());
 }
 const written = await client.callTool(write);
 const modernRequests = sent.filter((s) => s.version === "2026-07-28").length;

@@ -9,49 +9,19 @@
 // Usage: node ts2-dpop-client.mjs MCP_URL, with TMCP_BROWSER naming a
 // program that completes the sign-in for a URL, TMCP_TOOL the tool to
 // call (default whoami) and TMCP_TOOL_ARGS its arguments as JSON.
-import http from "node:http";
-import { execFile } from "node:child_process";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError, DpopSession, auth } from "@modelcontextprotocol/client";
+import { Provider, callbackServer } from "./signin.mjs";
 
 const serverUrl = new URL(process.argv[2]);
 const useDpop = process.env.TMCP_DPOP === "1";
 const tool = { name: process.env.TMCP_TOOL || "whoami", arguments: JSON.parse(process.env.TMCP_TOOL_ARGS || "{}") };
 
-let resolveCode;
-const codeArrived = new Promise((resolve) => (resolveCode = resolve));
-const callback = http.createServer((req, res) => {
-  const url = new URL(req.url, "http://127.0.0.1");
-  res.end("done");
-  if (url.pathname === "/callback") resolveCode(url.searchParams);
-});
-await new Promise((resolve) => callback.listen(0, "127.0.0.1", resolve));
-const redirectUrl = `http://127.0.0.1:${callback.address().port}/callback`;
+const callback = await callbackServer();
 
-class Provider {
+class DpopProvider extends Provider {
   dpopSession = useDpop ? DpopSession.create() : undefined;
-  get redirectUrl() { return redirectUrl; }
-  get clientMetadata() {
-    return {
-      client_name: "TypeScript SDK v2 DPoP interop client",
-      redirect_uris: [redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() { return this.info; }
-  saveClientInformation(info) { this.info = info; }
-  tokens() { return this.savedTokens; }
-  saveTokens(tokens) { this.savedTokens = tokens; }
-  saveCodeVerifier(v) { this.verifier = v; }
-  codeVerifier() { return this.verifier; }
-  redirectToAuthorization(url) {
-    execFile(process.env.TMCP_BROWSER, [url.toString()], { env: { ...process.env, TMCP_FAKEBROWSER: "1" } }, (err, stdout, stderr) => {
-      if (err) console.error("browser failed:", err.message, stderr);
-    });
-  }
 }
-if (useDpop) Provider.prototype.dpop = function () { return this.dpopSession; };
+if (useDpop) DpopProvider.prototype.dpop = function () { return this.dpopSession; };
 
 // The transport's fetch, below the SDK's DPoP signing: it sees each
 // request exactly as sent, proof and all.
@@ -62,7 +32,7 @@ const recordingFetch = async (input, init) => {
   return fetch(input, init);
 };
 
-const provider = new Provider();
+const provider = new DpopProvider("TypeScript SDK v2 DPoP interop client", callback.redirectUrl);
 const clientInfo = { name: "ts2-dpop-interop", version: "1.0.0" };
 const transportFor = () => new StreamableHTTPClientTransport(serverUrl, { authProvider: provider, fetch: recordingFetch });
 try {
@@ -72,7 +42,7 @@ try {
   if (!(e instanceof UnauthorizedError)) throw e;
 }
 let transport = transportFor();
-await transport.finishAuth(await codeArrived);
+await transport.finishAuth(await callback.arrived());
 const client = new Client(clientInfo);
 await client.connect(transport);
 const tools = (await client.listTools()).tools.map((t) => t.name).sort();
