@@ -414,30 +414,12 @@ func TestBridge_AnOverlongAnswerFailsItsCallAtOnce(t *testing.T) {
 // --proxy-timeout passes.
 func TestBridge_AnswerOnAStreamLeftOpenIsTakenAtOnce(t *testing.T) {
 	t.Parallel()
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Mcp-Session-Id", "open-streams")
-		switch {
-		case req.Method == "initialize":
-			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"open","version":"1"}}}`, req.ID)
-			return
-		case req.ID == nil:
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
+	backend := legacyBackend(t, "open-streams", func(w http.ResponseWriter, r *http.Request, id json.RawMessage) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"answered\"}]}}\n\n", req.ID)
+		fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"answered\"}]}}\n\n", id)
 		w.(http.Flusher).Flush()
 		<-r.Context().Done() // the stream stays open
-	}))
-	t.Cleanup(backend.Close)
+	})
 	stack, _, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
 	if resp, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); resp.StatusCode != http.StatusOK || text(a) != "answered" {
 		t.Fatalf("a call answered on a stream left open: %d %+v", resp.StatusCode, a)
@@ -450,27 +432,10 @@ func TestBridge_AnswerOnAStreamLeftOpenIsTakenAtOnce(t *testing.T) {
 // server learns, not the token the session was opened with.
 func TestBridge_IdentityHeadersAreThoseOfEachRequest(t *testing.T) {
 	t.Parallel()
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Mcp-Session-Id", "scopes")
+	backend := legacyBackend(t, "scopes", func(w http.ResponseWriter, r *http.Request, id json.RawMessage) {
 		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case req.Method == "initialize":
-			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"scopes","version":"1"}}}`, req.ID)
-		case req.ID == nil:
-			w.WriteHeader(http.StatusAccepted)
-		default:
-			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%q}]}}`, req.ID, r.Header.Get("X-Forwarded-Scopes"))
-		}
-	}))
-	t.Cleanup(backend.Close)
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":%q}]}}`, id, r.Header.Get("X-Forwarded-Scopes"))
+	})
 	stack, c, tok := gatewayStack(t, backend.URL+"/mcp", nil, "read")
 	if _, a := modern(t, stack.Resource.URL(), tok, "2026-07-28", "tools/call", "who"); text(a) != "read" {
 		t.Fatalf("with a read token: %+v", a)
@@ -496,4 +461,33 @@ func TestBridge_ProcessStartedForTheScopesOfTheToken(t *testing.T) {
 	if !strings.Contains(text(after), " with read write in ") {
 		t.Fatalf("with a read write token, the process says %q", text(after))
 	}
+}
+
+// legacyBackend is a 2025 Streamable HTTP server: it refuses
+// server/discover, opens session sessionID on initialize, accepts
+// notifications, and hands every other request to answer with its id.
+func legacyBackend(t *testing.T, sessionID string, answer func(w http.ResponseWriter, r *http.Request, id json.RawMessage)) *httptest.Server {
+	t.Helper()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Method == "server/discover" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Mcp-Session-Id", sessionID)
+		switch {
+		case req.Method == "initialize":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":%q,"version":"1"}}}`, req.ID, sessionID)
+		case req.ID == nil:
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			answer(w, r, req.ID)
+		}
+	}))
+	t.Cleanup(backend.Close)
+	return backend
 }
