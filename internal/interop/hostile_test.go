@@ -489,19 +489,6 @@ func startResourcesServer(t *testing.T, dir, ranFile string) string {
 		t.Fatal(err)
 	}
 	port := testkit.FreePort(t)
-	cmd := exec.Command(node(dir), script, fmt.Sprint(port), ranFile)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("resources server:\n%s", logs.String())
-		}
-	})
-	testkit.WaitForPort(t, port, 10*time.Second)
+	runNodeServer(t, dir, "resources server", port, nil, script, fmt.Sprint(port), ranFile)
 	return fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
 }

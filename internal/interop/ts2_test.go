@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,21 +55,7 @@ func runTS2Client(t *testing.T, dir, mcpURL, mode, read, write, writeArgs string
 func startTS2Server(t *testing.T, dir string) string {
 	t.Helper()
 	port := testkit.FreePort(t)
-	cmd := exec.Command(node(dir), filepath.Join(dir, "ts2-server.mjs"))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
-	var logs testkit.LogBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("the v2 server:\n%s", logs.String())
-		}
-	})
-	testkit.WaitForPort(t, port, 10*time.Second)
+	runNodeServer(t, dir, "the v2 server", port, []string{fmt.Sprintf("PORT=%d", port)}, filepath.Join(dir, "ts2-server.mjs"))
 	return fmt.Sprintf("http://localhost:%d/mcp", port)
 }
 
